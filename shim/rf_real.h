@@ -1,0 +1,61 @@
+/*
+ * rf_real.h - the real functions behind the interposed ones.
+ *
+ * One table, declared once: each entry is resolved with dlsym(RTLD_NEXT)
+ * on first use and cached. REQUIRED entries come from libc and are resolved
+ * by the constructor; OPTIONAL ones (librdkafka) may appear later through
+ * dlopen, or never, so they are looked up again until found.
+ */
+#ifndef RF_REAL_H
+#define RF_REAL_H
+
+#include <librdkafka/rdkafka.h>
+#include <pthread.h>
+
+/* X(kind, return type, name, parameter list) */
+#define RF_REAL_SYMBOLS(X)                                                              \
+	X(REQUIRED, int, pthread_create,                                                \
+	  (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))             \
+	X(REQUIRED, void, exit, (int))                                                  \
+	X(REQUIRED, void, _exit, (int))                                                 \
+	X(REQUIRED, void, _Exit, (int))                                                 \
+	X(REQUIRED, int, __libc_start_main,                                             \
+	  (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void), \
+	   void (*)(void), void *))                                                     \
+	X(OPTIONAL, int, rd_kafka_produce,                                              \
+	  (rd_kafka_topic_t *, int32_t, int, void *, size_t, const void *, size_t, void *)) \
+	X(OPTIONAL, rd_kafka_error_t *, rd_kafka_produceva,                             \
+	  (rd_kafka_t *, const rd_kafka_vu_t *, size_t))                                \
+	X(OPTIONAL, int, rd_kafka_produce_batch,                                        \
+	  (rd_kafka_topic_t *, int32_t, int, rd_kafka_message_t *, int))                \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_error_code, (const rd_kafka_error_t *)) \
+	X(OPTIONAL, void, rd_kafka_error_destroy, (rd_kafka_error_t *))                 \
+	X(OPTIONAL, rd_kafka_headers_t *, rd_kafka_headers_new, (size_t))               \
+	X(OPTIONAL, void, rd_kafka_headers_destroy, (rd_kafka_headers_t *))             \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_header_add,                           \
+	  (rd_kafka_headers_t *, const char *, ssize_t, const void *, ssize_t))
+
+enum rf_real_id {
+#define RF_REAL_ENUM(kind, ret, name, params) RF_REAL_##name,
+	RF_REAL_SYMBOLS(RF_REAL_ENUM)
+#undef RF_REAL_ENUM
+	RF_REAL__COUNT
+};
+
+#define RF_REAL_TYPEDEF(kind, ret, name, params) typedef ret(*rf_real_##name##_fn) params;
+RF_REAL_SYMBOLS(RF_REAL_TYPEDEF)
+#undef RF_REAL_TYPEDEF
+
+/* Any function pointer; converted to the entry's own type by RF_REAL. */
+typedef void (*rf_real_fn)(void);
+
+/* The real function for id, or NULL when it is not (yet) loaded. */
+rf_real_fn rf_real_resolve(enum rf_real_id id);
+
+/* Resolve every REQUIRED entry now; 0, or -ENOENT naming the first missing in *missing. */
+int rf_real_resolve_required(const char **missing);
+
+/* Typed access: RF_REAL(rd_kafka_produce)(args...) after a NULL check. */
+#define RF_REAL(name) ((rf_real_##name##_fn)rf_real_resolve(RF_REAL_##name))
+
+#endif /* RF_REAL_H */

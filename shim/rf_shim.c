@@ -1,0 +1,304 @@
+/*
+ * rf_shim.c - the shim's process-wide state: start-up, publication, fork
+ * and exit.
+ *
+ * Ordering hazards handled here:
+ * - start-up may be reached from the constructor or from any hook first;
+ *   a compare-and-swap picks one initialiser and everyone else passes
+ *   through without waiting (waiting could deadlock a re-entrant caller);
+ * - fork: the child inherits the parent's mapping and counters but not its
+ *   publisher thread; the child handler drops the mapping unread, zeroes the
+ *   counters and creates the child's own segment and thread;
+ * - vfork: the child shares our memory and runs no fork handlers, so every
+ *   exit path checks getpid() against the segment's pid before writing;
+ * - exit: the final publish may race the publisher thread, or run inside a
+ *   signal handler that interrupted a publish on this very thread, so it
+ *   takes the publish lock with a bounded trylock and gives up rather than
+ *   hang the exit.
+ */
+#define _GNU_SOURCE
+#include "rf_shim.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rf_config.h"
+#include "rf_proc.h"
+#include "rf_real.h"
+#include "rf_segment.h"
+#include "rf_stats.h"
+
+extern char **environ;
+
+enum rf_shim_state {
+	RF_SHIM_NONE = 0,
+	RF_SHIM_STARTING = 1,
+	RF_SHIM_READY = 2,
+};
+
+static struct {
+	int state; /* enum rf_shim_state, atomic */
+	pthread_mutex_t publish_lock;
+	struct rf_segment segment; /* under publish_lock */
+	pid_t segment_pid;
+	struct rf_shm_config config;
+	char config_error[RF_SHM_ERROR_MAX];
+	int passive;
+	int exit_status_known; /* atomic; first recorder wins */
+	int exit_status;
+	int exited; /* atomic: the segment was marked exited */
+} rf_shim = {
+	.publish_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+void rf_log(const char *fmt, ...)
+{
+	char line[512];
+	int saved = errno;
+	va_list ap;
+	int n;
+
+	memcpy(line, "ringfence: ", 11);
+	va_start(ap, fmt);
+	n = vsnprintf(line + 11, sizeof(line) - 12, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	n += 11;
+	if ((size_t)n > sizeof(line) - 2)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	/* Best effort: a closed stderr must not disturb the host. */
+	if (write(STDERR_FILENO, line, (size_t)n) < 0)
+		errno = saved;
+	errno = saved;
+}
+
+const struct rf_shm_config *rf_shim_config(void)
+{
+	return &rf_shim.config;
+}
+
+static int64_t rf_realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Takes the publish lock within about 100 ms, or fails: exit paths must not hang. */
+static int rf_shim_lock_bounded(void)
+{
+	for (int i = 0; i < 100; i++) {
+		if (pthread_mutex_trylock(&rf_shim.publish_lock) == 0)
+			return 0;
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+	}
+	return -EBUSY;
+}
+
+static void rf_shim_publish(void)
+{
+	uint64_t stats[RF_STAT__COUNT];
+
+	pthread_mutex_lock(&rf_shim.publish_lock);
+	if (!__atomic_load_n(&rf_shim.exited, __ATOMIC_ACQUIRE)) {
+		rf_stats_add(RF_STAT_publishes, 1);
+		rf_stats_snapshot(stats);
+		rf_segment_publish(&rf_shim.segment, stats);
+	}
+	pthread_mutex_unlock(&rf_shim.publish_lock);
+}
+
+static void *rf_shim_publisher_main(void *arg)
+{
+	uint64_t ns = rf_shim.config.publish_interval;
+	struct timespec interval = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+
+	(void)arg;
+	pthread_setname_np(pthread_self(), "rf:publisher");
+	for (;;) {
+		clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, NULL);
+		rf_shim_publish();
+	}
+	return NULL;
+}
+
+static void rf_shim_publisher_start(void)
+{
+	rf_real_pthread_create_fn create = RF_REAL(pthread_create);
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t tid;
+	int rc;
+
+	if (create == NULL || rf_shim.segment.hdr == NULL)
+		return;
+	/* The host's signals must never be delivered to our thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	rc = create(&tid, &attr, rf_shim_publisher_main, NULL);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		rf_stats_add(RF_STAT_shim_errors, 1);
+		rf_log("cannot start the publisher thread (%s); figures are published at exit only",
+		       strerrordesc_np(rc));
+	}
+}
+
+static int rf_shim_segment_create(pid_t pid)
+{
+	struct rf_segment_identity id = {
+		.pid = pid,
+		.start_realtime_ns = rf_realtime_ns(),
+		.config_error = rf_shim.config_error,
+		.passive = rf_shim.passive,
+		.config = &rf_shim.config,
+	};
+	char cmdline[RF_SHM_CMDLINE_MAX];
+	int rc;
+
+	if (rf_proc_cmdline(pid, cmdline, sizeof(cmdline)) < 0)
+		cmdline[0] = '\0';
+	id.cmdline = cmdline;
+	if (rf_proc_start_ticks(pid, &id.start_ticks) < 0)
+		id.start_ticks = 0;
+	rc = rf_segment_create(&rf_shim.segment, rf_shim.config.shm_prefix, &id);
+	if (rc < 0) {
+		rf_stats_add(RF_STAT_shim_errors, 1);
+		rf_log("cannot create the shared-memory segment %s (%s); figures will not be "
+		       "published, the process runs on unchanged",
+		       rf_shim.segment.name, strerrordesc_np(-rc));
+	}
+	rf_shim.segment_pid = pid;
+	return rc;
+}
+
+static void rf_shim_fork_prepare(void)
+{
+	pthread_mutex_lock(&rf_shim.publish_lock);
+}
+
+static void rf_shim_fork_parent(void)
+{
+	pthread_mutex_unlock(&rf_shim.publish_lock);
+}
+
+static void rf_shim_fork_child(void)
+{
+	pthread_mutex_init(&rf_shim.publish_lock, NULL);
+	/* The parent's segment is the parent's: unmap it without a write. */
+	rf_segment_detach(&rf_shim.segment);
+	rf_stats_reset();
+	rf_shim.exit_status_known = 0;
+	rf_shim.exited = 0;
+	if (rf_shim_segment_create(getpid()) == 0)
+		rf_shim_publisher_start();
+}
+
+static void rf_shim_warn_unknown(const char *assignment, void *arg)
+{
+	const char *eq = strchr(assignment, '=');
+	int len = eq ? (int)(eq - assignment) : (int)strlen(assignment);
+
+	(void)arg;
+	if (len > 64)
+		len = 64;
+	rf_log("warning: %.*s is not a ringfence variable and is ignored (known: "
+#define RF_SHIM_ENV_NAME(name, type, env, def, min, max, help) env " "
+	       RF_CONFIG(RF_SHIM_ENV_NAME)
+#undef RF_SHIM_ENV_NAME
+	       "; see ringfence run --help)",
+	       len, assignment);
+}
+
+void rf_shim_init(void)
+{
+	int expected = RF_SHIM_NONE;
+	const char *missing;
+
+	if (__atomic_load_n(&rf_shim.state, __ATOMIC_ACQUIRE) == RF_SHIM_READY)
+		return;
+	if (!__atomic_compare_exchange_n(&rf_shim.state, &expected, RF_SHIM_STARTING, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+
+	if (rf_config_load(&rf_shim.config, environ, rf_shim.config_error,
+			   sizeof(rf_shim.config_error), rf_shim_warn_unknown, NULL) < 0) {
+		rf_shim.passive = 1;
+		rf_log("%s; the shim runs passive (counts, enforces nothing)",
+		       rf_shim.config_error);
+	}
+	if (rf_real_resolve_required(&missing) < 0) {
+		rf_shim.passive = 1;
+		snprintf(rf_shim.config_error, sizeof(rf_shim.config_error),
+			 "libc function %s not found", missing);
+		rf_log("%s; the shim runs passive", rf_shim.config_error);
+	}
+	rf_shim_segment_create(getpid());
+	pthread_atfork(rf_shim_fork_prepare, rf_shim_fork_parent, rf_shim_fork_child);
+	rf_shim_publisher_start();
+	__atomic_store_n(&rf_shim.state, RF_SHIM_READY, __ATOMIC_RELEASE);
+}
+
+void rf_shim_exit_record(int status)
+{
+	int expected = 0;
+
+	if (__atomic_compare_exchange_n(&rf_shim.exit_status_known, &expected, -1, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		rf_shim.exit_status = status;
+		__atomic_store_n(&rf_shim.exit_status_known, 1, __ATOMIC_RELEASE);
+	}
+}
+
+/* Marks the segment exited once, from whichever exit path comes first. */
+static void rf_shim_mark_exited(void)
+{
+	uint64_t stats[RF_STAT__COUNT];
+	int known;
+
+	if (rf_shim.segment_pid != getpid() || rf_shim_lock_bounded() < 0)
+		return;
+	if (!__atomic_exchange_n(&rf_shim.exited, 1, __ATOMIC_ACQ_REL)) {
+		known = __atomic_load_n(&rf_shim.exit_status_known, __ATOMIC_ACQUIRE) == 1;
+		rf_stats_add(RF_STAT_publishes, 1);
+		rf_stats_snapshot(stats);
+		rf_segment_exit(&rf_shim.segment, stats, known, known ? rf_shim.exit_status : 0);
+	}
+	pthread_mutex_unlock(&rf_shim.publish_lock);
+}
+
+void rf_shim_exit_now(int status)
+{
+	rf_shim_exit_record(status);
+	rf_shim_mark_exited();
+}
+
+__attribute__((constructor)) static void rf_shim_constructor(void)
+{
+	rf_shim_init();
+}
+
+/*
+ * Destructors of a preloaded library run late in exit(), after the
+ * application's atexit handlers, so the figures are final. Hooks keep
+ * working after this: they pass through and count.
+ */
+__attribute__((destructor)) static void rf_shim_destructor(void)
+{
+	rf_shim_mark_exited();
+}

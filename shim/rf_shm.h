@@ -1,0 +1,222 @@
+/*
+ * rf_shm.h - the shared-memory segment: layout and protocol.
+ *
+ * This header is the only definition of the segment. The shim (writer) and
+ * the reporter (readers) both include it; nothing else may describe the
+ * layout. Bump RF_SHM_VERSION on every incompatible change.
+ *
+ * THE PROTOCOL
+ *
+ * Naming. One segment per process: shm_open("/<prefix>.<pid>"), prefix
+ * "ringfence" unless RINGFENCE_SHM_PREFIX says otherwise. Created with
+ * O_CREAT|O_EXCL, mode 0600, sized once with ftruncate and never resized.
+ * A process that exec()s keeps its pid: the new image finds its own pid in
+ * the old segment, unlinks it and creates a fresh one. After fork() the child
+ * creates its own segment under its own pid.
+ *
+ * Creation (writer, once). The writer fills the whole header, the effective
+ * configuration and the section directory, issues a release fence, and only
+ * then stores `magic`. A reader that sees a wrong magic is looking at a
+ * segment that is not ours, or not yet initialised: it must not interpret
+ * any other byte.
+ *
+ * Publication (writer, repeatedly). Everything below `seq` in struct
+ * rf_shm_header that changes after creation (status, exit fields, publish
+ * time) and every section's contents is published under a sequence lock:
+ *     seq += 1 (now odd); release fence;
+ *     write fields and sections;
+ *     release fence; seq += 1 (now even).
+ * There is exactly one publisher at a time inside the process (a process-
+ * local mutex); readers take no lock and never write.
+ *
+ * Reading (any process, no lock). A reader copies the segment into private
+ * memory with pread() (never mmap: a hostile or broken writer could shrink
+ * the file and turn every access into SIGBUS), then:
+ *   1. checks st_size >= sizeof(struct rf_shm_header), magic, version,
+ *      header_size == sizeof(struct rf_shm_header), size == st_size;
+ *   2. reads seq before and after the copy: odd, or changed, means a publish
+ *      was under way: copy again (a bounded number of times). A seq that
+ *      stays odd in a segment whose process is gone means the process died in
+ *      the middle of a publish: the figures may be torn, say so;
+ *   3. checks every section: known kind, entry_size as expected,
+ *      offset >= header_size, offset + capacity * entry_size <= size,
+ *      count <= capacity, and all strings NUL-terminated within their field;
+ *   4. checks pid == the pid in the segment's name.
+ * Only then may fields be trusted, and still only as numbers: a reader must
+ * never index memory with a value from the segment without a bound check.
+ *
+ * Liveness. status RF_SHM_STATUS_RUNNING while the process lives. A normal
+ * exit (exit(), return from main, _exit()) publishes RF_SHM_STATUS_EXITED with
+ * the exit time and, when the shim saw it, the exit status. A process killed
+ * by a signal (the OOM killer included) leaves RUNNING behind: a reader that
+ * finds the pid gone, or alive with another start time (pid reused), reports
+ * the process dead without exit, and the figures of its last publish stand.
+ *
+ * Abandonment. Segments outlive their process on purpose (the last figures of
+ * an OOM-killed process are the point). `ringfence gc` unlinks those whose
+ * process is gone.
+ */
+#ifndef RF_SHM_H
+#define RF_SHM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RF_SHM_MAGIC UINT64_C(0x31454e4546474e52) /* "RNGFENE1" little-endian */
+#define RF_SHM_VERSION 1 /* increased on every backward incompatible change */
+#define RF_SHM_PREFIX_DEFAULT "ringfence"
+#define RF_SHM_NAME_MAX 64 /* "/" prefix "." pid NUL */
+
+enum rf_shm_status {
+	RF_SHM_STATUS_RUNNING = 1,
+	RF_SHM_STATUS_EXITED = 2,
+};
+
+/* How the shim reads its configuration; also the effective-config record. */
+enum rf_policy {
+	RF_POLICY_BLOCK = 0,
+	RF_POLICY_FAIL = 1,
+	RF_POLICY_DROP_OLDEST = 2,
+	RF_POLICY_OBSERVE = 3,
+};
+
+/*
+ * The counters, declared once. X(name, type, help):
+ *   name  identifier; JSON key; Prometheus name "ringfence_<name>"
+ *         (counters get the "_total" suffix there)
+ *   type  COUNTER (only grows) or GAUGE
+ * Appending at the end is compatible within a version only if readers are
+ * rebuilt too: readers require the exact count, so bump the version.
+ */
+#define RF_STATS(X)                                                                     \
+	X(produce_calls, COUNTER, "Calls to rd_kafka_produce")                          \
+	X(produce_msgs, COUNTER, "Messages accepted by rd_kafka_produce")               \
+	X(produce_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produce")         \
+	X(produce_failed, COUNTER, "Messages rd_kafka_produce rejected")                \
+	X(producev_calls, COUNTER, "Calls to rd_kafka_producev")                        \
+	X(producev_msgs, COUNTER, "Messages accepted by rd_kafka_producev")             \
+	X(producev_bytes, COUNTER, "Payload bytes accepted by rd_kafka_producev")       \
+	X(producev_failed, COUNTER, "Messages rd_kafka_producev rejected")              \
+	X(produceva_calls, COUNTER, "Calls to rd_kafka_produceva")                      \
+	X(produceva_msgs, COUNTER, "Messages accepted by rd_kafka_produceva")           \
+	X(produceva_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produceva")     \
+	X(produceva_failed, COUNTER, "Messages rd_kafka_produceva rejected")            \
+	X(produce_batch_calls, COUNTER, "Calls to rd_kafka_produce_batch")              \
+	X(produce_batch_msgs, COUNTER, "Messages accepted by rd_kafka_produce_batch")   \
+	X(produce_batch_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produce_batch") \
+	X(produce_batch_failed, COUNTER, "Messages rd_kafka_produce_batch rejected")    \
+	X(shim_errors, COUNTER, "Internal failures the shim survived by doing less")    \
+	X(publishes, COUNTER, "Times the shim published this segment")
+
+enum rf_stat {
+#define RF_STAT_ENUM(name, type, help) RF_STAT_##name,
+	RF_STATS(RF_STAT_ENUM)
+#undef RF_STAT_ENUM
+	RF_STAT__COUNT
+};
+
+enum rf_stat_type {
+	RF_STAT_TYPE_COUNTER = 1,
+	RF_STAT_TYPE_GAUGE = 2,
+};
+
+/*
+ * The effective configuration, declared once.
+ * X(name, type, env, default, min, max, help):
+ *   type     SIZE (bytes), DURATION (nanoseconds), POLICY, NAME (string)
+ *   default  text in the form a user writes it, parsed by the same parser
+ *   min/max  inclusive bounds in base units (bytes, ns, enum value; for NAME
+ *            the length)
+ * Numeric values live in struct rf_shm_config as uint64_t, names in fixed
+ * char fields, both under the same identifier.
+ */
+#define RF_KIB UINT64_C(1024)
+#define RF_MIB (RF_KIB * 1024)
+#define RF_GIB (RF_MIB * 1024)
+#define RF_MS UINT64_C(1000000)
+#define RF_HOUR (RF_MS * 1000 * 3600)
+
+#define RF_CONFIG(X)                                                                    \
+	X(budget, SIZE, "RINGFENCE_BUDGET", "64M", 64 * RF_KIB, 64 * RF_GIB,            \
+	  "Process-wide byte budget on buffered produced messages")                     \
+	X(policy, POLICY, "RINGFENCE_POLICY", "block", RF_POLICY_BLOCK, RF_POLICY_OBSERVE, \
+	  "What a produce call meets when the budget is exhausted")                     \
+	X(block_timeout, DURATION, "RINGFENCE_BLOCK_TIMEOUT", "60s", 0, 24 * RF_HOUR,   \
+	  "Longest wait for budget under the block policy")                             \
+	X(publish_interval, DURATION, "RINGFENCE_PUBLISH_INTERVAL", "200ms", 10 * RF_MS, RF_HOUR, \
+	  "How often the segment is refreshed while the process runs")                  \
+	X(shm_prefix, NAME, "RINGFENCE_SHM_PREFIX", RF_SHM_PREFIX_DEFAULT, 1, 31,       \
+	  "Segment name prefix: the segment is /<prefix>.<pid>")
+
+#define RF_CONFIG_NAME_MAX 32
+
+enum rf_config_type {
+	RF_CONFIG_TYPE_SIZE = 1,
+	RF_CONFIG_TYPE_DURATION = 2,
+	RF_CONFIG_TYPE_POLICY = 3,
+	RF_CONFIG_TYPE_NAME = 4,
+};
+
+#define RF_CONFIG_FIELD_SIZE(name) uint64_t name;
+#define RF_CONFIG_FIELD_DURATION(name) uint64_t name;
+#define RF_CONFIG_FIELD_POLICY(name) uint64_t name;
+#define RF_CONFIG_FIELD_NAME(name) char name[RF_CONFIG_NAME_MAX];
+
+struct rf_shm_config {
+#define RF_CONFIG_FIELD(name, type, env, def, min, max, help) RF_CONFIG_FIELD_##type(name)
+	RF_CONFIG(RF_CONFIG_FIELD)
+#undef RF_CONFIG_FIELD
+};
+
+enum rf_shm_section_kind {
+	RF_SHM_SECTION_STATS = 1, /* uint64_t[RF_STAT__COUNT], indexed by enum rf_stat */
+};
+
+#define RF_SHM_SECTIONS_MAX 8
+
+struct rf_shm_section {
+	uint32_t kind;       /* enum rf_shm_section_kind */
+	uint32_t entry_size; /* bytes per entry */
+	uint64_t offset;     /* from the start of the segment */
+	uint64_t capacity;   /* entries reserved */
+	uint64_t count;      /* entries in use, <= capacity; published under seq */
+};
+
+#define RF_SHM_CMDLINE_MAX 512
+#define RF_SHM_ERROR_MAX 256
+#define RF_SHM_VERSION_STR_MAX 32
+
+struct rf_shm_header {
+	/* Written once at creation; magic last. */
+	uint64_t magic;
+	uint32_t version;
+	uint32_t header_size; /* sizeof(struct rf_shm_header) */
+	uint64_t size;        /* whole segment, bytes */
+	int32_t pid;
+	uint32_t passive;            /* 1: configuration error, no enforcement */
+	uint64_t start_ticks;        /* /proc/PID/stat field 22: tells pid reuse */
+	int64_t start_realtime_ns;   /* CLOCK_REALTIME at shim start */
+	char shim_version[RF_SHM_VERSION_STR_MAX];
+	char cmdline[RF_SHM_CMDLINE_MAX]; /* argv joined by spaces, truncated */
+	char config_error[RF_SHM_ERROR_MAX]; /* empty when the configuration was valid */
+	struct rf_shm_config config;
+	uint32_t section_count;
+	uint32_t reserved0;
+	struct rf_shm_section sections[RF_SHM_SECTIONS_MAX];
+
+	/* Published under the sequence lock. */
+	uint64_t seq;
+	uint32_t status;            /* enum rf_shm_status */
+	int32_t exit_status;        /* valid when exit_status_known */
+	uint32_t exit_status_known;
+	uint32_t reserved1;
+	int64_t exit_realtime_ns;
+	int64_t publish_realtime_ns;
+	int64_t publish_monotonic_ns;
+};
+
+/* Where each section sits: fixed for a version, so both sides agree. */
+#define RF_SHM_STATS_OFFSET (((sizeof(struct rf_shm_header) + 63) / 64) * 64)
+#define RF_SHM_SIZE (RF_SHM_STATS_OFFSET + RF_STAT__COUNT * sizeof(uint64_t))
+
+#endif /* RF_SHM_H */
