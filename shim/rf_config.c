@@ -307,6 +307,17 @@ int rf_config_set(struct rf_shm_config *config, const char *name, const char *va
 	return rf_config_var_set(config, var, value, err, err_len);
 }
 
+/* Variables the reporter reads: known, so never warned about, but not the shim's. */
+static int rf_config_is_reporter_var(const char *name, size_t len)
+{
+	static const char *const names[] = {RF_CONFIG_REPORTER_VARS};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && memcmp(names[i], name, len) == 0)
+			return 1;
+	return 0;
+}
+
 int rf_config_load(struct rf_shm_config *config, char *const *envp, char *err, size_t err_len,
 		   void (*warn_unknown)(const char *assignment, void *arg), void *arg)
 {
@@ -323,6 +334,8 @@ int rf_config_load(struct rf_shm_config *config, char *const *envp, char *err, s
 		if (eq == NULL || strncmp(*e, RF_ENV_PREFIX, strlen(RF_ENV_PREFIX)) != 0)
 			continue;
 		var = rf_config_var_find(*e, (size_t)(eq - *e));
+		if (var == NULL && rf_config_is_reporter_var(*e, (size_t)(eq - *e)))
+			continue;
 		if (var == NULL) {
 			if (warn_unknown != NULL)
 				warn_unknown(*e, arg);

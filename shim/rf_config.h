@@ -15,6 +15,9 @@
 
 #define RF_ENV_PREFIX "RINGFENCE_"
 
+/* RINGFENCE_ variables that belong to the reporter, not the shim. */
+#define RF_CONFIG_REPORTER_VARS "RINGFENCE_SHIM"
+
 /* What each kind of value accepts, worded for error messages. */
 #define RF_SIZE_FORMS "bytes as a whole number, or a whole number with K, M or G (KiB, MiB, GiB), e.g. 65536, 64K, 64M, 1G"
 #define RF_DURATION_FORMS "a whole number with a unit ms, s, m or h, e.g. 250ms, 60s, 5m, 1h (0 alone is allowed)"

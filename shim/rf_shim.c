@@ -37,6 +37,10 @@
 
 extern char **environ;
 
+#define RF_SHIM_ENV_NAME(name, type, env, def, min, max, help) ", " env
+/* ", A, B, C" + 2 is "A, B, C": the known variables, for typo warnings. */
+#define RF_SHIM_ENV_NAMES (RF_CONFIG(RF_SHIM_ENV_NAME) + 2)
+
 enum rf_shim_state {
 	RF_SHIM_NONE = 0,
 	RF_SHIM_STARTING = 1,
@@ -217,12 +221,8 @@ static void rf_shim_warn_unknown(const char *assignment, void *arg)
 	(void)arg;
 	if (len > 64)
 		len = 64;
-	rf_log("warning: %.*s is not a ringfence variable and is ignored (known: "
-#define RF_SHIM_ENV_NAME(name, type, env, def, min, max, help) env " "
-	       RF_CONFIG(RF_SHIM_ENV_NAME)
-#undef RF_SHIM_ENV_NAME
-	       "; see ringfence run --help)",
-	       len, assignment);
+	rf_log("warning: %.*s is not a ringfence variable and is ignored; known: %s", len,
+	       assignment, RF_SHIM_ENV_NAMES);
 }
 
 void rf_shim_init(void)

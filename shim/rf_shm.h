@@ -18,7 +18,15 @@
  * configuration and the section directory, issues a release fence, and only
  * then stores `magic`. A reader that sees a wrong magic is looking at a
  * segment that is not ours, or not yet initialised: it must not interpret
- * any other byte.
+ * any other byte. Between shm_open and ftruncate the file has size 0, and
+ * until the magic is stored it reads as zeros: a reader may meet either for
+ * a live process that is starting, and must not take it for corruption of a
+ * finished one (gc only removes such a file when its pid is not alive).
+ *
+ * Fixed forever: `magic` at offset 0 and `version` at offset 8, in every
+ * version, so a reader can tell "not ours" and "another version" before it
+ * knows anything else. Every other offset belongs to its version. A new
+ * section kind is an incompatible change (readers refuse unknown kinds).
  *
  * Publication (writer, repeatedly). Everything below `seq` in struct
  * rf_shm_header that changes after creation (status, exit fields, publish
@@ -193,7 +201,7 @@ struct rf_shm_header {
 	uint32_t header_size; /* sizeof(struct rf_shm_header) */
 	uint64_t size;        /* whole segment, bytes */
 	int32_t pid;
-	uint32_t passive;            /* 1: configuration error, no enforcement */
+	uint32_t passive;            /* 0 or 1: configuration error, no enforcement */
 	uint64_t start_ticks;        /* /proc/PID/stat field 22: tells pid reuse */
 	int64_t start_realtime_ns;   /* CLOCK_REALTIME at shim start */
 	char shim_version[RF_SHM_VERSION_STR_MAX];
@@ -208,12 +216,24 @@ struct rf_shm_header {
 	uint64_t seq;
 	uint32_t status;            /* enum rf_shm_status */
 	int32_t exit_status;        /* valid when exit_status_known */
-	uint32_t exit_status_known;
+	uint32_t exit_status_known; /* 0 or 1 */
 	uint32_t reserved1;
 	int64_t exit_realtime_ns;
 	int64_t publish_realtime_ns;
 	int64_t publish_monotonic_ns;
 };
+
+/*
+ * The header's string fields, declared once so the writer and every reader
+ * check the same ones. X(field): a char array in struct rf_shm_header that
+ * holds a NUL-terminated string.
+ */
+#define RF_SHM_HEADER_STRINGS(X) X(shim_version) X(cmdline) X(config_error)
+
+/* A layout change without a version bump fails the build here. */
+_Static_assert(offsetof(struct rf_shm_header, magic) == 0, "magic moved");
+_Static_assert(offsetof(struct rf_shm_header, version) == 8, "version moved");
+_Static_assert(sizeof(struct rf_shm_header) == 1224, "rf_shm_header changed: bump RF_SHM_VERSION");
 
 /* Where each section sits: fixed for a version, so both sides agree. */
 #define RF_SHM_STATS_OFFSET (((sizeof(struct rf_shm_header) + 63) / 64) * 64)

@@ -1,0 +1,149 @@
+/*
+ * rp_cmd_ls.c - `ringfence ls`: one line per segment, unreadable ones
+ * included with the reader's verdict.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "rp_cli.h"
+#include "rp_list.h"
+#include "rp_print.h"
+#include "rp_segment.h"
+
+enum {
+	RP_LS_PREFIX = 256,
+	RP_LS_JSON,
+};
+
+static const struct rp_opt rp_ls_opts[] = {
+	{"prefix", RP_LS_PREFIX, "NAME", RP_HELP_PREFIX_OPT},
+	{"json", RP_LS_JSON, NULL, "print one JSON array with an object per segment"},
+	{"help", 'h', NULL, "show this help"},
+	{NULL, 0, NULL, NULL},
+};
+
+/* The width to fit a row into: the terminal's, else $COLUMNS, else unlimited (0). */
+static size_t rp_ls_width(void)
+{
+	struct winsize ws;
+	const char *columns;
+	char *end;
+	long v;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	columns = getenv("COLUMNS");
+	if (columns == NULL || *columns == '\0')
+		return 0;
+	v = strtol(columns, &end, 10);
+	return *end == '\0' && v > 0 && v < 100000 ? (size_t)v : 0;
+}
+
+static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
+{
+	char prefix[RF_CONFIG_NAME_MAX], err[RP_MESSAGE_MAX];
+	const char *prefix_opt = NULL;
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	struct rp_getopt g = {0};
+	size_t count = 0, shown = 0, width = rp_ls_width();
+	bool json = false;
+	int64_t now;
+	pid_t *pids;
+	int c, rc;
+
+	while ((c = rp_cli_getopt(cmd, &g, argc, argv, 0)) != -1) {
+		switch (c) {
+		case RP_LS_PREFIX:
+			prefix_opt = optarg;
+			break;
+		case RP_LS_JSON:
+			json = true;
+			break;
+		case 'h':
+			rp_cli_help(stdout, cmd);
+			return RP_EXIT_OK;
+		default:
+			return RP_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return rp_cli_usage(cmd, "unexpected argument '%s': ls takes no operands (for one "
+					 "process, use 'ringfence stat PID')",
+				    argv[optind]);
+	if (rp_prefix_resolve(prefix_opt, prefix, err, sizeof(err)) < 0)
+		return rp_cli_usage(cmd, "%s", err);
+	rc = rp_list_pids(prefix, &pids, &count);
+	if (rc < 0) {
+		rp_cli_error(cmd, "cannot list " RP_SHM_DIR ": %s", strerror(-rc));
+		return rp_read_error_status(RP_READ_IO);
+	}
+
+	now = rp_cli_now_ns();
+	if (json)
+		fputs("[", stdout);
+	else
+		rp_print_ls_header(stdout);
+	for (size_t i = 0; i < count; i++) {
+		enum rp_read_error e = rp_segment_read(prefix, pids[i], &snap, &fail);
+
+		/* Removed between the listing and the read: nothing to show. */
+		if (e == RP_READ_MISSING)
+			continue;
+		if (json) {
+			fputs(shown ? ",\n" : "\n", stdout);
+			if (e == RP_READ_OK)
+				rp_print_ls_json_row(stdout, &snap);
+			else
+				rp_print_ls_json_error(stdout, pids[i], snap.path, &fail);
+		} else if (e == RP_READ_OK) {
+			rp_print_ls_row(stdout, &snap, now, width);
+		} else {
+			rp_print_ls_error(stdout, pids[i], &fail);
+		}
+		shown++;
+	}
+	if (json)
+		fputs(shown ? "\n]\n" : "]\n", stdout);
+	else if (shown == 0)
+		fprintf(stderr, "ringfence ls: no segments named " RP_SHM_DIR "/%s.<pid>\n", prefix);
+	free(pids);
+	return RP_EXIT_OK;
+}
+
+const struct rp_command rp_cmd_ls = {
+	.name = "ls",
+	.synopsis = "[--prefix NAME] [--json]",
+	.summary = "list the segments, one line per process",
+	.description =
+		"Lists every segment " RP_SHM_DIR "/<prefix>.<pid>, whether its process is alive\n"
+		"or not. A segment that cannot be read is listed with the reason instead\n"
+		"of its figures; ls still exits 0.",
+	.opts = rp_ls_opts,
+	.notes =
+		"Columns:\n"
+		"  PID      the process\n"
+		"  STATE    alive; exited(N) after exit status N, or exited when the status\n"
+		"           is unknown; dead when it ended without an exit (killed by a\n"
+		"           signal, e.g. SIGKILL or the OOM killer; its pid may now belong\n"
+		"           to another process); error when the segment could not be read\n"
+		"           (the reason follows). A '*' marks torn figures (the process\n"
+		"           stopped or died while publishing).\n"
+		"  SINCE    alive: 'up' and its age; exited: time since the exit; dead: time\n"
+		"           since its last publish ('seen ... ago')\n"
+		"  MSGS     messages accepted by every produce entry point (sum of *_msgs)\n"
+		"  BYTES    payload bytes accepted (sum of *_bytes)\n"
+		"  COMMAND  its command line, cut to the terminal width (else $COLUMNS);\n"
+		"           bytes that are not printable are shown as \\xNN\n"
+		"\n"
+		"With --json, each object has: pid, segment, state (alive, exited, dead or\n"
+		"error), exit_status, start_time_ns, publish_time_ns, exit_time_ns, msgs,\n"
+		"bytes, torn, command, and error (null, or {kind, exit_status, message});\n"
+		"fields that are unknown are null.",
+	.env = RP_HELP_PREFIX_ENV "  COLUMNS                     line width when stdout is not a terminal\n",
+	.run = rp_ls_run,
+};

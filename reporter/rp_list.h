@@ -1,0 +1,37 @@
+/*
+ * rp_list.h - which segments exist: the prefix in force, and the names in
+ * /dev/shm that follow "<prefix>.<pid>".
+ */
+#ifndef RP_LIST_H
+#define RP_LIST_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "rf_shm.h"
+
+#define RP_PREFIX_ENV "RINGFENCE_SHM_PREFIX"
+
+/*
+ * The prefix to use: option if not NULL, else $RINGFENCE_SHM_PREFIX if set,
+ * else the default; checked with the shim's own rule (rf_config_set), so a
+ * rejected value gets the shim's message, preceded by where it came from.
+ * 0, or -EINVAL with err filled in.
+ */
+int rp_prefix_resolve(const char *option, char prefix[RF_CONFIG_NAME_MAX], char *err,
+		      size_t err_len);
+
+/*
+ * A pid written the way the shim writes it in a name: decimal, no sign, no
+ * leading zero, 1 to INT32_MAX. 0 or -EINVAL.
+ */
+int rp_pid_parse(const char *text, pid_t *pid);
+
+/*
+ * Pids of every /dev/shm entry named "<prefix>.<pid>", ascending, in a
+ * malloc'd array (*pids is NULL when *count is 0). Entries are not opened:
+ * whatever they hold is for rp_segment_read to judge. 0 or -errno.
+ */
+int rp_list_pids(const char *prefix, pid_t **pids, size_t *count);
+
+#endif /* RP_LIST_H */

@@ -1,0 +1,60 @@
+/*
+ * rp_live.c - is the process behind a segment alive, exited, or dead?
+ */
+#include "rp_live.h"
+
+#include <errno.h>
+#include <stdint.h>
+
+#include "rf_proc.h"
+
+void rp_live_assess(const struct rf_shm_header *hdr, struct rp_liveness *live)
+{
+	uint64_t ticks = 0;
+	int rc;
+
+	live->pid_reused = false;
+	/* An exit is published by the process itself: nothing in /proc outranks it. */
+	if (hdr->status == RF_SHM_STATUS_EXITED) {
+		live->state = RP_STATE_EXITED;
+		return;
+	}
+	rc = rf_proc_start_ticks((pid_t)hdr->pid, &ticks);
+	if (rc == -ENOENT || rc == -ESRCH) {
+		live->state = RP_STATE_DEAD;
+		return;
+	}
+	/*
+	 * Any other failure (a /proc mounted with hidepid, say) leaves us unable
+	 * to tell; calling it alive is the answer that makes gc keep the segment.
+	 * A start time of 0 means the shim could not read its own: no comparison.
+	 */
+	if (rc == 0 && hdr->start_ticks != 0 && ticks != hdr->start_ticks) {
+		live->state = RP_STATE_DEAD;
+		live->pid_reused = true;
+		return;
+	}
+	live->state = RP_STATE_ALIVE;
+}
+
+bool rp_pid_exists(pid_t pid)
+{
+	uint64_t ticks;
+	int rc = rf_proc_start_ticks(pid, &ticks);
+
+	/* As above: only a definite "no such process" counts as gone. */
+	return !(rc == -ENOENT || rc == -ESRCH);
+}
+
+const char *rp_state_name(enum rp_state state)
+{
+	switch (state) {
+	case RP_STATE_ALIVE:
+		return "alive";
+	case RP_STATE_EXITED:
+		return "exited";
+	case RP_STATE_DEAD:
+		return "dead";
+	}
+	return "unknown";
+}

@@ -1,0 +1,570 @@
+/*
+ * rp_print.c - what the reporter writes: human text, JSON, Prometheus.
+ */
+#include "rp_print.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+#include <time.h>
+
+#include "rf_config.h"
+
+static const struct {
+	const char *name;
+	enum rf_stat_type type;
+	const char *help;
+} rp_stats_info[RF_STAT__COUNT] = {
+#define RP_STAT_INFO(name, type, help) [RF_STAT_##name] = {#name, RF_STAT_TYPE_##type, help},
+	RF_STATS(RP_STAT_INFO)
+#undef RP_STAT_INFO
+};
+
+/* ---- strings ---------------------------------------------------------- */
+
+void rp_json_string(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		case '\b':
+			fputs("\\b", out);
+			break;
+		case '\f':
+			fputs("\\f", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		default:
+			/* Bytes, not characters: the segment promises no encoding,
+			 * so each byte >= 0x80 stands for itself as U+00XX. */
+			if (*p < 0x20 || *p >= 0x7f)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+/* Length of a well-formed UTF-8 sequence at s that is safe to show, or 0. */
+static size_t rp_utf8_len(const unsigned char *s)
+{
+	size_t n;
+	uint32_t cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	n = s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : 4;
+	cp = s[0] & (0x7fu >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	/* C1 controls: some terminals take U+009B as CSI. */
+	if (cp >= 0x80 && cp <= 0x9f)
+		return 0;
+	return n;
+}
+
+/* Writes at most max_cols columns of sanitized s into out (if not NULL); returns the columns
+ * it would take, and sets *end to where in s it stopped. */
+static size_t rp_sanitize_part(const char *s, size_t max_cols, char *out, size_t out_len,
+			       const char **end)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t cols = 0, used = 0;
+
+	while (*p) {
+		char piece[8];
+		size_t plen, pcols = 1, adv;
+
+		if (*p >= 0x20 && *p < 0x7f) {
+			piece[0] = (char)*p;
+			plen = adv = 1;
+		} else if ((adv = rp_utf8_len(p)) > 0) {
+			memcpy(piece, p, adv);
+			plen = adv;
+		} else {
+			snprintf(piece, sizeof(piece), "\\x%02x", *p);
+			plen = pcols = 4;
+			adv = 1;
+		}
+		if (cols + pcols > max_cols || (out != NULL && used + plen >= out_len))
+			break;
+		if (out != NULL)
+			memcpy(out + used, piece, plen);
+		used += plen;
+		cols += pcols;
+		p += adv;
+	}
+	if (out != NULL && out_len > 0)
+		out[used < out_len ? used : out_len - 1] = '\0';
+	*end = (const char *)p;
+	return cols;
+}
+
+void rp_text_sanitize(const char *s, size_t max_cols, char *out, size_t out_len)
+{
+	const char *end;
+	size_t used;
+
+	if (out_len == 0)
+		return;
+	if (max_cols == 0)
+		max_cols = SIZE_MAX;
+	/* Whole string if it fits, else room for "..." at the end. */
+	rp_sanitize_part(s, max_cols, NULL, 0, &end);
+	if (*end == '\0') {
+		rp_sanitize_part(s, max_cols, out, out_len, &end);
+		return;
+	}
+	rp_sanitize_part(s, max_cols > 3 ? max_cols - 3 : 0, out, out_len, &end);
+	used = strlen(out);
+	if (used + 4 <= out_len)
+		memcpy(out + used, "...", 4);
+}
+
+/* ---- numbers and times ------------------------------------------------ */
+
+void rp_age_format(int64_t now_ns, int64_t then_ns, char *buf, size_t len)
+{
+	/* Unsigned arithmetic: a time from the segment may be anything, and a
+	 * signed difference could overflow. */
+	const char *sign = now_ns < then_ns ? "-" : "";
+	uint64_t a = now_ns >= then_ns ? (uint64_t)now_ns - (uint64_t)then_ns
+				       : (uint64_t)then_ns - (uint64_t)now_ns;
+	uint64_t ms = a / 1000000, s = a / 1000000000;
+
+	if (ms < 1000)
+		snprintf(buf, len, "%s%" PRIu64 "ms", sign, ms);
+	else if (s < 60)
+		snprintf(buf, len, "%s%" PRIu64 ".%" PRIu64 "s", sign, s, ms % 1000 / 100);
+	else if (s < 3600)
+		snprintf(buf, len, "%s%" PRIu64 "m%02" PRIu64 "s", sign, s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%s%" PRIu64 "h%02" PRIu64 "m", sign, s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%s%" PRIu64 "d%02" PRIu64 "h", sign, s / 86400,
+			 s % 86400 / 3600);
+}
+
+void rp_time_format(int64_t realtime_ns, char *buf, size_t len)
+{
+	int64_t sec = realtime_ns / 1000000000, msec = realtime_ns % 1000000000 / 1000000;
+	time_t t = (time_t)sec;
+	char date[64];
+	struct tm tm;
+
+	if (realtime_ns <= 0 || localtime_r(&t, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", &tm) == 0) {
+		snprintf(buf, len, "unknown");
+		return;
+	}
+	char zone[16];
+	if (strftime(zone, sizeof(zone), "%Z", &tm) == 0)
+		zone[0] = '\0';
+	snprintf(buf, len, "%s.%03d%s%s", date, (int)msec, zone[0] ? " " : "", zone);
+}
+
+uint64_t rp_stats_sum(const uint64_t *stats, const char *suffix)
+{
+	size_t slen = strlen(suffix);
+	uint64_t sum = 0;
+
+	for (int i = 0; i < RF_STAT__COUNT; i++) {
+		size_t nlen = strlen(rp_stats_info[i].name);
+		if (nlen >= slen && strcmp(rp_stats_info[i].name + nlen - slen, suffix) == 0)
+			sum += stats[i];
+	}
+	return sum;
+}
+
+static bool rp_exit_known(const struct rp_snapshot *snap)
+{
+	return snap->live.state == RP_STATE_EXITED && snap->hdr.exit_status_known;
+}
+
+void rp_state_label(const struct rp_snapshot *snap, char *buf, size_t len)
+{
+	if (rp_exit_known(snap))
+		snprintf(buf, len, "exited(%" PRId32 ")", snap->hdr.exit_status);
+	else
+		snprintf(buf, len, "%s", rp_state_name(snap->live.state));
+}
+
+/* ---- configuration values --------------------------------------------- */
+
+static void rp_config_text_size(uint64_t v, char *buf, size_t len)
+{
+	rf_size_format(v, buf, len);
+}
+
+static void rp_config_text_duration(uint64_t v, char *buf, size_t len)
+{
+	rf_duration_format(v, buf, len);
+}
+
+static void rp_config_text_policy(uint64_t v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", rf_policy_name(v));
+}
+
+static void rp_config_text_name(const char *v, char *buf, size_t len)
+{
+	rp_text_sanitize(v, 0, buf, len);
+}
+
+#define RP_CONFIG_TEXT_SIZE rp_config_text_size
+#define RP_CONFIG_TEXT_DURATION rp_config_text_duration
+#define RP_CONFIG_TEXT_POLICY rp_config_text_policy
+#define RP_CONFIG_TEXT_NAME rp_config_text_name
+
+static void rp_config_json_number(FILE *out, uint64_t v)
+{
+	fprintf(out, "%" PRIu64, v);
+}
+
+static void rp_config_json_policy(FILE *out, uint64_t v)
+{
+	rp_json_string(out, rf_policy_name(v));
+}
+
+#define RP_CONFIG_JSON_SIZE rp_config_json_number
+#define RP_CONFIG_JSON_DURATION rp_config_json_number
+#define RP_CONFIG_JSON_POLICY rp_config_json_policy
+#define RP_CONFIG_JSON_NAME rp_json_string
+
+/* ---- stat, text ------------------------------------------------------- */
+
+#define RP_LABEL "%-15s"
+
+static void rp_print_when(FILE *out, const char *label, int64_t at_ns, int64_t now_ns,
+			  const char *suffix)
+{
+	char when[96], age[32];
+
+	rp_time_format(at_ns, when, sizeof(when));
+	if (at_ns <= 0) {
+		fprintf(out, RP_LABEL "%s\n", label, when);
+		return;
+	}
+	rp_age_format(now_ns, at_ns, age, sizeof(age));
+	fprintf(out, RP_LABEL "%s (%s%s)\n", label, when, age, suffix);
+}
+
+static void rp_print_state_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
+{
+	char when[96], age[32];
+
+	switch (snap->live.state) {
+	case RP_STATE_ALIVE:
+		fprintf(out, RP_LABEL "alive\n", "state");
+		break;
+	case RP_STATE_EXITED:
+		rp_time_format(snap->hdr.exit_realtime_ns, when, sizeof(when));
+		rp_age_format(now_ns, snap->hdr.exit_realtime_ns, age, sizeof(age));
+		if (snap->hdr.exit_status_known)
+			fprintf(out, RP_LABEL "exited with status %" PRId32 " at %s (%s ago)\n",
+				"state", snap->hdr.exit_status, when, age);
+		else
+			fprintf(out, RP_LABEL "exited, status unknown, at %s (%s ago)\n", "state",
+				when, age);
+		break;
+	case RP_STATE_DEAD:
+		if (snap->live.pid_reused)
+			fprintf(out,
+				RP_LABEL "dead: ended without an exit (killed by a signal, e.g. "
+					 "SIGKILL or the OOM killer), and pid %d now belongs to "
+					 "another process; figures are from its last publish\n",
+				"state", (int)snap->pid);
+		else
+			fprintf(out,
+				RP_LABEL "dead: gone without an exit (killed by a signal, e.g. "
+					 "SIGKILL or the OOM killer); figures are from its last "
+					 "publish\n",
+				"state");
+		break;
+	}
+}
+
+void rp_print_stat_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
+{
+	const struct rf_shm_header *hdr = &snap->hdr;
+	char text[RP_SANITIZED_MAX(RF_SHM_CMDLINE_MAX)];
+
+	fprintf(out, RP_LABEL "%d\n", "pid", (int)snap->pid);
+	fprintf(out, RP_LABEL "%s\n", "segment", snap->path);
+	rp_text_sanitize(hdr->cmdline, 0, text, sizeof(text));
+	fprintf(out, RP_LABEL "%s\n", "command", text[0] ? text : "(unknown)");
+	rp_print_state_text(out, snap, now_ns);
+	rp_text_sanitize(hdr->shim_version, 0, text, sizeof(text));
+	fprintf(out, RP_LABEL "%s\n", "shim version", text);
+	rp_print_when(out, "started", hdr->start_realtime_ns, now_ns, " ago");
+	rp_print_when(out, "published", hdr->publish_realtime_ns, now_ns, " ago");
+	if (snap->torn)
+		fprintf(out, RP_LABEL "torn: no consistent copy (the process stopped or died "
+				      "while publishing); figures may be inconsistent\n",
+			"figures");
+	if (hdr->passive)
+		fprintf(out, RP_LABEL "yes: the shim counts but enforces nothing\n", "passive");
+	if (hdr->config_error[0]) {
+		rp_text_sanitize(hdr->config_error, 0, text, sizeof(text));
+		fprintf(out, RP_LABEL "%s\n", "config error", text);
+	}
+
+	fprintf(out, "configuration\n");
+#define RP_CONFIG_TEXT(name, type, env, def, min, max, help)                              \
+	RP_CONFIG_TEXT_##type(hdr->config.name, text, sizeof(text));                      \
+	fprintf(out, "  %-22s %-12s %s: %s\n", #name, text, env, help);
+	RF_CONFIG(RP_CONFIG_TEXT)
+#undef RP_CONFIG_TEXT
+
+	fprintf(out, "counters\n");
+	for (int i = 0; i < RF_STAT__COUNT; i++)
+		fprintf(out, "  %-22s %20" PRIu64 "  %s\n", rp_stats_info[i].name, snap->stats[i],
+			rp_stats_info[i].help);
+}
+
+/* ---- stat, JSON ------------------------------------------------------- */
+
+static void rp_json_key(FILE *out, const char *indent, const char *key)
+{
+	fprintf(out, "%s\"%s\": ", indent, key);
+}
+
+void rp_print_stat_json(FILE *out, const struct rp_snapshot *snap)
+{
+	const struct rf_shm_header *hdr = &snap->hdr;
+	const char *sep = "";
+
+	fprintf(out, "{\n  \"pid\": %d,\n", (int)snap->pid);
+	rp_json_key(out, "  ", "segment");
+	rp_json_string(out, snap->path);
+	fputs(",\n", out);
+	rp_json_key(out, "  ", "command");
+	rp_json_string(out, hdr->cmdline);
+	fputs(",\n", out);
+	rp_json_key(out, "  ", "state");
+	rp_json_string(out, rp_state_name(snap->live.state));
+	fputs(",\n", out);
+	if (rp_exit_known(snap))
+		fprintf(out, "  \"exit_status\": %" PRId32 ",\n", hdr->exit_status);
+	else
+		fputs("  \"exit_status\": null,\n", out);
+	rp_json_key(out, "  ", "shim_version");
+	rp_json_string(out, hdr->shim_version);
+	fputs(",\n", out);
+	fprintf(out, "  \"start_time_ns\": %" PRId64 ",\n", hdr->start_realtime_ns);
+	fprintf(out, "  \"publish_time_ns\": %" PRId64 ",\n", hdr->publish_realtime_ns);
+	if (snap->live.state == RP_STATE_EXITED)
+		fprintf(out, "  \"exit_time_ns\": %" PRId64 ",\n", hdr->exit_realtime_ns);
+	else
+		fputs("  \"exit_time_ns\": null,\n", out);
+	fprintf(out, "  \"torn\": %s,\n", snap->torn ? "true" : "false");
+	fprintf(out, "  \"passive\": %s,\n", hdr->passive ? "true" : "false");
+	rp_json_key(out, "  ", "config_error");
+	if (hdr->config_error[0])
+		rp_json_string(out, hdr->config_error);
+	else
+		fputs("null", out);
+	fputs(",\n  \"config\": {", out);
+#define RP_CONFIG_JSON(name, type, env, def, min, max, help)                            \
+	fprintf(out, "%s\n    \"%s\": ", sep, #name);                                   \
+	RP_CONFIG_JSON_##type(out, hdr->config.name);                                   \
+	sep = ",";
+	RF_CONFIG(RP_CONFIG_JSON)
+#undef RP_CONFIG_JSON
+	fputs("\n  },\n  \"counters\": {", out);
+	sep = "";
+	for (int i = 0; i < RF_STAT__COUNT; i++) {
+		fprintf(out, "%s\n    \"%s\": %" PRIu64, sep, rp_stats_info[i].name, snap->stats[i]);
+		sep = ",";
+	}
+	fputs("\n  }\n}", out);
+}
+
+/* ---- Prometheus ------------------------------------------------------- */
+
+/* HELP text escapes backslash and newline (text exposition format 0.0.4). */
+static void rp_prom_family(FILE *out, const char *name, const char *suffix, const char *type,
+			   const char *help)
+{
+	fprintf(out, "# HELP ringfence_%s%s ", name, suffix);
+	for (const char *p = help; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", out);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*p, out);
+	}
+	fprintf(out, "\n# TYPE ringfence_%s%s %s\n", name, suffix, type);
+}
+
+static void rp_prom_seconds(FILE *out, const char *name, const struct rp_snapshot *snap,
+			    int64_t ns)
+{
+	fprintf(out, "ringfence_%s{pid=\"%d\"} %.3f\n", name, (int)snap->pid, (double)ns / 1e9);
+}
+
+void rp_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count)
+{
+	if (count == 0)
+		return;
+	rp_prom_family(out, "up", "", "gauge", "1 while the process lives, else 0");
+	for (size_t j = 0; j < count; j++)
+		fprintf(out, "ringfence_up{pid=\"%d\"} %d\n", (int)snaps[j].pid,
+			snaps[j].live.state == RP_STATE_ALIVE);
+	rp_prom_family(out, "exited", "", "gauge",
+		       "1 when the process exited normally and published it, else 0");
+	for (size_t j = 0; j < count; j++)
+		fprintf(out, "ringfence_exited{pid=\"%d\"} %d\n", (int)snaps[j].pid,
+			snaps[j].live.state == RP_STATE_EXITED);
+	rp_prom_family(out, "passive", "", "gauge",
+		       "1 when a configuration error left the shim counting only, else 0");
+	for (size_t j = 0; j < count; j++)
+		fprintf(out, "ringfence_passive{pid=\"%d\"} %d\n", (int)snaps[j].pid,
+			snaps[j].hdr.passive ? 1 : 0);
+	rp_prom_family(out, "start_time_seconds", "", "gauge",
+		       "Start time of the process, seconds since the Unix epoch");
+	for (size_t j = 0; j < count; j++)
+		rp_prom_seconds(out, "start_time_seconds", &snaps[j], snaps[j].hdr.start_realtime_ns);
+	rp_prom_family(out, "publish_time_seconds", "", "gauge",
+		       "Time of the last publish of these figures, seconds since the Unix epoch");
+	for (size_t j = 0; j < count; j++)
+		rp_prom_seconds(out, "publish_time_seconds", &snaps[j],
+				snaps[j].hdr.publish_realtime_ns);
+
+	for (int i = 0; i < RF_STAT__COUNT; i++) {
+		bool counter = rp_stats_info[i].type == RF_STAT_TYPE_COUNTER;
+		const char *suffix = counter ? "_total" : "";
+
+		rp_prom_family(out, rp_stats_info[i].name, suffix, counter ? "counter" : "gauge",
+			       rp_stats_info[i].help);
+		for (size_t j = 0; j < count; j++)
+			fprintf(out, "ringfence_%s%s{pid=\"%d\"} %" PRIu64 "\n",
+				rp_stats_info[i].name, suffix, (int)snaps[j].pid,
+				snaps[j].stats[i]);
+	}
+}
+
+/* ---- ls --------------------------------------------------------------- */
+
+#define RP_LS_ROW "%-8s %-11s %-15s %12s %15s  %s\n"
+#define RP_LS_FIXED_COLS (8 + 1 + 11 + 1 + 15 + 1 + 12 + 1 + 15 + 2)
+#define RP_LS_COMMAND_MIN 16
+
+void rp_print_ls_header(FILE *out)
+{
+	fprintf(out, RP_LS_ROW, "PID", "STATE", "SINCE", "MSGS", "BYTES", "COMMAND");
+}
+
+/* alive: uptime; exited: time since the exit; dead: since its last sign of life. */
+static void rp_since_format(const struct rp_snapshot *snap, int64_t now_ns, char *buf,
+			    size_t len)
+{
+	char age[32];
+
+	switch (snap->live.state) {
+	case RP_STATE_ALIVE:
+		rp_age_format(now_ns, snap->hdr.start_realtime_ns, age, sizeof(age));
+		snprintf(buf, len, "up %s", age);
+		break;
+	case RP_STATE_EXITED:
+		rp_age_format(now_ns, snap->hdr.exit_realtime_ns, age, sizeof(age));
+		snprintf(buf, len, "%s ago", age);
+		break;
+	case RP_STATE_DEAD:
+		rp_age_format(now_ns, snap->hdr.publish_realtime_ns, age, sizeof(age));
+		snprintf(buf, len, "seen %s ago", age);
+		break;
+	}
+}
+
+void rp_print_ls_row(FILE *out, const struct rp_snapshot *snap, int64_t now_ns, size_t width)
+{
+	char pid[16], state[32], since[48], msgs[24], bytes[24];
+	char command[RP_SANITIZED_MAX(RF_SHM_CMDLINE_MAX)];
+	size_t cols = 0;
+
+	if (width > 0)
+		cols = width > RP_LS_FIXED_COLS + RP_LS_COMMAND_MIN ? width - RP_LS_FIXED_COLS
+								    : RP_LS_COMMAND_MIN;
+	snprintf(pid, sizeof(pid), "%d", (int)snap->pid);
+	rp_state_label(snap, state, sizeof(state));
+	if (snap->torn)
+		strcat(state, "*");
+	rp_since_format(snap, now_ns, since, sizeof(since));
+	snprintf(msgs, sizeof(msgs), "%" PRIu64, rp_stats_sum(snap->stats, "_msgs"));
+	snprintf(bytes, sizeof(bytes), "%" PRIu64, rp_stats_sum(snap->stats, "_bytes"));
+	rp_text_sanitize(snap->hdr.cmdline, cols, command, sizeof(command));
+	fprintf(out, RP_LS_ROW, pid, state, since, msgs, bytes, command);
+}
+
+void rp_print_ls_error(FILE *out, pid_t pid, const struct rp_failure *fail)
+{
+	/* Not cut to the width: the end of the message is the useful part. */
+	fprintf(out, "%-8d %-11s %s\n", (int)pid, "error", fail->message);
+}
+
+static void rp_ls_json_common(FILE *out, pid_t pid, const char *path)
+{
+	fprintf(out, "  {\"pid\": %d, \"segment\": ", (int)pid);
+	rp_json_string(out, path);
+}
+
+void rp_print_ls_json_row(FILE *out, const struct rp_snapshot *snap)
+{
+	const struct rf_shm_header *hdr = &snap->hdr;
+
+	rp_ls_json_common(out, snap->pid, snap->path);
+	fputs(", \"state\": ", out);
+	rp_json_string(out, rp_state_name(snap->live.state));
+	if (rp_exit_known(snap))
+		fprintf(out, ", \"exit_status\": %" PRId32, hdr->exit_status);
+	else
+		fputs(", \"exit_status\": null", out);
+	fprintf(out, ", \"start_time_ns\": %" PRId64 ", \"publish_time_ns\": %" PRId64,
+		hdr->start_realtime_ns, hdr->publish_realtime_ns);
+	if (snap->live.state == RP_STATE_EXITED)
+		fprintf(out, ", \"exit_time_ns\": %" PRId64, hdr->exit_realtime_ns);
+	else
+		fputs(", \"exit_time_ns\": null", out);
+	fprintf(out, ", \"msgs\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"torn\": %s",
+		rp_stats_sum(snap->stats, "_msgs"), rp_stats_sum(snap->stats, "_bytes"),
+		snap->torn ? "true" : "false");
+	fputs(", \"command\": ", out);
+	rp_json_string(out, hdr->cmdline);
+	fputs(", \"error\": null}", out);
+}
+
+void rp_print_ls_json_error(FILE *out, pid_t pid, const char *path, const struct rp_failure *fail)
+{
+	rp_ls_json_common(out, pid, path);
+	fputs(", \"state\": \"error\", \"exit_status\": null, \"start_time_ns\": null, "
+	      "\"publish_time_ns\": null, \"exit_time_ns\": null, \"msgs\": null, "
+	      "\"bytes\": null, \"torn\": null, \"command\": null, \"error\": {\"kind\": ",
+	      out);
+	rp_json_string(out, rp_read_error_kind(fail->error));
+	fprintf(out, ", \"exit_status\": %d, \"message\": ", rp_read_error_status(fail->error));
+	rp_json_string(out, fail->message);
+	fputs("}}", out);
+}

@@ -1,0 +1,666 @@
+/*
+ * test_reader.c - the reader's verdict on a valid segment written by the real
+ * writer and on copies of it broken one field at a time; and the printers'
+ * escaping. Each test runs in its own process with its own prefix, and
+ * removes what it created even when a check fails.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "rf_build_config.h"
+#include "rf_config.h"
+#include "rf_proc.h"
+#include "rf_segment.h"
+#include "rf_test.h"
+#include "rp_print.h"
+#include "rp_segment.h"
+
+static char rp_prefix[32];
+static char rp_created[8][RF_SHM_NAME_MAX];
+static int rp_created_count;
+
+static void rp_test_cleanup(void)
+{
+	for (int i = 0; i < rp_created_count; i++)
+		shm_unlink(rp_created[i]);
+}
+
+static void rp_test_track(const char *name)
+{
+	if (rp_created_count == 0)
+		atexit(rp_test_cleanup);
+	for (int i = 0; i < rp_created_count; i++)
+		if (strcmp(rp_created[i], name) == 0)
+			return;
+	RF_CHECK(rp_created_count < 8);
+	snprintf(rp_created[rp_created_count++], RF_SHM_NAME_MAX, "%s", name);
+}
+
+/* A valid segment for this process from the real writer, copied into buf. */
+static void rp_test_valid(unsigned char *buf)
+{
+	uint64_t stats[RF_STAT__COUNT] = {0};
+	struct rf_segment_identity id;
+	struct rf_shm_config config;
+	struct rf_segment seg;
+
+	snprintf(rp_prefix, sizeof(rp_prefix), "rp-unit-%d", (int)getpid());
+	rf_config_defaults(&config);
+	id = (struct rf_segment_identity){
+		.pid = getpid(),
+		.start_realtime_ns = 1700000000000000000,
+		.cmdline = "test-reader --flag",
+		.config_error = "",
+		.config = &config,
+	};
+	RF_CHECK_INT(rf_proc_start_ticks(getpid(), &id.start_ticks), 0);
+	RF_CHECK_INT(rf_segment_create(&seg, rp_prefix, &id), 0);
+	rp_test_track(seg.name);
+	stats[RF_STAT_produce_msgs] = 10;
+	stats[RF_STAT_producev_msgs] = 5;
+	stats[RF_STAT_produce_bytes] = 1000;
+	stats[RF_STAT_publishes] = 1;
+	rf_segment_publish(&seg, stats);
+	memcpy(buf, seg.hdr, RF_SHM_SIZE);
+	rf_segment_detach(&seg);
+}
+
+/* Replace /<prefix>.<pid> with len bytes of buf. */
+static void rp_test_write(pid_t pid, const void *buf, size_t len)
+{
+	char name[RF_SHM_NAME_MAX];
+	int fd;
+
+	rp_segment_name(rp_prefix, pid, name);
+	rp_test_track(name);
+	shm_unlink(name);
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	RF_CHECK(fd >= 0);
+	RF_CHECK(len == 0 || write(fd, buf, len) == (ssize_t)len);
+	close(fd);
+}
+
+static enum rp_read_error rp_test_read(pid_t pid, struct rp_snapshot *snap, struct rp_failure *fail)
+{
+	enum rp_read_error e = rp_segment_read(rp_prefix, pid, snap, fail);
+
+	printf("# verdict %s: %s\n", rp_read_error_kind(e), fail->message);
+	return e;
+}
+
+/* The verdict on buf written as this process's segment, and a word its message must hold. */
+static void rp_test_expect(const void *buf, size_t len, enum rp_read_error expected,
+			   const char *word)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+
+	rp_test_write(getpid(), buf, len);
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), expected);
+	RF_CHECK_INT(fail.error, expected);
+	RF_CHECK(strstr(fail.message, snap.path) == fail.message);
+	if (word != NULL)
+		RF_CHECK(strstr(fail.message, word) != NULL);
+}
+
+/* RF_TEST with the cleanup: the harness ends a passing test with _exit(),
+ * which skips atexit handlers (they still run for a failing check). */
+#define RP_TEST(name)                                                                   \
+	static void rp_body_##name(void);                                               \
+	RF_TEST(name)                                                                   \
+	{                                                                               \
+		rp_body_##name();                                                       \
+		rp_test_cleanup();                                                      \
+	}                                                                               \
+	static void rp_body_##name(void)
+
+#define RP_HDR(buf) ((struct rf_shm_header *)(void *)(buf))
+
+static unsigned char rp_buf[RF_SHM_SIZE];
+
+RP_TEST(valid)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+
+	rp_test_valid(rp_buf);
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.pid, getpid());
+	RF_CHECK_STR(snap.hdr.cmdline, "test-reader --flag");
+	RF_CHECK_STR(snap.hdr.shim_version, RF_VERSION);
+	RF_CHECK_INT(snap.stats[RF_STAT_produce_msgs], 10);
+	RF_CHECK_INT(snap.stats[RF_STAT_publishes], 1);
+	RF_CHECK_INT(rp_stats_sum(snap.stats, "_msgs"), 15);
+	RF_CHECK_INT(rp_stats_sum(snap.stats, "_bytes"), 1000);
+	RF_CHECK(!snap.torn);
+	RF_CHECK_INT(snap.live.state, RP_STATE_ALIVE);
+	RF_CHECK_INT(snap.hdr.config.policy, RF_POLICY_BLOCK);
+	RF_CHECK(snap.ino != 0);
+	/* The written copy reads the same as the writer's own. */
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+}
+
+RP_TEST(missing)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+
+	snprintf(rp_prefix, sizeof(rp_prefix), "rp-unit-%d", (int)getpid());
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_MISSING);
+	RF_CHECK(strstr(fail.message, "ringfence ls") != NULL);
+}
+
+RP_TEST(truncated_empty)
+{
+	rp_test_valid(rp_buf);
+	rp_test_expect(rp_buf, 0, RP_READ_TRUNCATED, "size 0 bytes");
+}
+
+RP_TEST(truncated_half_header)
+{
+	rp_test_valid(rp_buf);
+	rp_test_expect(rp_buf, sizeof(struct rf_shm_header) / 2, RP_READ_TRUNCATED,
+		       "expected at least");
+}
+
+RP_TEST(truncated_stats_cut)
+{
+	rp_test_valid(rp_buf);
+	rp_test_expect(rp_buf, RF_SHM_STATS_OFFSET + 8, RP_READ_TRUNCATED, "header says");
+}
+
+RP_TEST(bad_magic)
+{
+	rp_test_valid(rp_buf);
+	RP_HDR(rp_buf)->magic ^= 1;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_NOT_RINGFENCE, "magic");
+	/* A short foreign file is foreign, not truncated. */
+	rp_test_expect("hello, world", 12, RP_READ_NOT_RINGFENCE, "magic");
+}
+
+RP_TEST(wrong_version)
+{
+	rp_test_valid(rp_buf);
+	RP_HDR(rp_buf)->version = RF_SHM_VERSION + 1;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_VERSION, "this reporter reads version");
+	/* A newer layout may be smaller than ours: still a version problem. */
+	rp_test_expect(rp_buf, 64, RP_READ_VERSION, NULL);
+}
+
+RP_TEST(header_size_mismatch)
+{
+	rp_test_valid(rp_buf);
+	RP_HDR(rp_buf)->header_size += 8;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "header_size");
+}
+
+RP_TEST(size_field_mismatch)
+{
+	rp_test_valid(rp_buf);
+	RP_HDR(rp_buf)->size = RF_SHM_SIZE + 8;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_TRUNCATED, "header says");
+	RP_HDR(rp_buf)->size = RF_SHM_SIZE - 8;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "size field");
+	RP_HDR(rp_buf)->size = UINT64_MAX;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_TRUNCATED, NULL);
+}
+
+RP_TEST(section_out_of_range)
+{
+	struct rf_shm_section *sec = &RP_HDR(rp_buf)->sections[0];
+	struct rf_shm_section good;
+
+	rp_test_valid(rp_buf);
+	good = *sec;
+
+	sec->offset = RF_SHM_SIZE;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "sections[0]");
+	sec->offset = RF_SHM_SIZE - 8; /* one entry fits, not all */
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "ends past");
+	sec->offset = UINT64_MAX;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "sections[0]");
+	sec->offset = 0;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "inside the header");
+	*sec = good;
+	sec->capacity = UINT64_MAX;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "ends past");
+	/* capacity * 8 wraps to 0: only a division catches it. */
+	sec->capacity = UINT64_MAX / 8 + 1;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "ends past");
+	*sec = good;
+	sec->entry_size = 4;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "entry_size");
+	*sec = good;
+	RP_HDR(rp_buf)->section_count = RF_SHM_SECTIONS_MAX + 1;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "section_count");
+	RP_HDR(rp_buf)->section_count = UINT32_MAX;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "section_count");
+	RP_HDR(rp_buf)->section_count = 0;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "no stats section");
+	RP_HDR(rp_buf)->section_count = 2;
+	RP_HDR(rp_buf)->sections[1] = good;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "second stats section");
+}
+
+RP_TEST(count_above_capacity)
+{
+	struct rf_shm_section *sec = &RP_HDR(rp_buf)->sections[0];
+
+	rp_test_valid(rp_buf);
+	sec->count = sec->capacity + 1;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "above its capacity");
+	sec->count = RF_STAT__COUNT - 1;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "expected");
+}
+
+RP_TEST(unknown_section_kind)
+{
+	rp_test_valid(rp_buf);
+	RP_HDR(rp_buf)->sections[0].kind = 99;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "kind is 99");
+}
+
+RP_TEST(unterminated_strings)
+{
+	struct rf_shm_header *hdr = RP_HDR(rp_buf);
+
+	rp_test_valid(rp_buf);
+	memset(hdr->cmdline, 'x', sizeof(hdr->cmdline));
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "cmdline is not NUL-terminated");
+	rp_test_valid(rp_buf);
+	memset(hdr->shim_version, 'x', sizeof(hdr->shim_version));
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "shim_version");
+	rp_test_valid(rp_buf);
+	memset(hdr->config_error, 'x', sizeof(hdr->config_error));
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "config_error");
+	rp_test_valid(rp_buf);
+	memset(hdr->config.shm_prefix, 'x', sizeof(hdr->config.shm_prefix));
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "config.shm_prefix");
+}
+
+RP_TEST(config_out_of_range)
+{
+	struct rf_shm_header *hdr = RP_HDR(rp_buf);
+
+	rp_test_valid(rp_buf);
+	hdr->config.policy = RF_POLICY_OBSERVE + 1;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "config.policy is 4");
+	rp_test_valid(rp_buf);
+	hdr->config.budget = 1;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "config.budget");
+	rp_test_valid(rp_buf);
+	hdr->config.publish_interval = UINT64_MAX;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "config.publish_interval");
+	rp_test_valid(rp_buf);
+	strcpy(hdr->config.shm_prefix, "a/b");
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "RINGFENCE_SHM_PREFIX");
+}
+
+RP_TEST(status_and_flags_out_of_range)
+{
+	struct rf_shm_header *hdr = RP_HDR(rp_buf);
+
+	rp_test_valid(rp_buf);
+	hdr->status = 0;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "status is 0");
+	rp_test_valid(rp_buf);
+	hdr->passive = 7;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "passive");
+	rp_test_valid(rp_buf);
+	hdr->exit_status_known = 2;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "exit_status_known");
+}
+
+RP_TEST(pid_mismatch)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	pid_t other = getpid() + 1;
+
+	rp_test_valid(rp_buf);
+	rp_test_write(other, rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(other, &snap, &fail), RP_READ_PID_MISMATCH);
+	RF_CHECK(strstr(fail.message, "holds pid") != NULL);
+}
+
+RP_TEST(odd_seq_is_torn)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+
+	rp_test_valid(rp_buf);
+	RP_HDR(rp_buf)->seq |= 1;
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	RF_CHECK(snap.torn);
+	RF_CHECK_INT(snap.stats[RF_STAT_produce_msgs], 10);
+}
+
+RP_TEST(too_large_is_refused)
+{
+	char name[RF_SHM_NAME_MAX];
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	int fd;
+
+	rp_test_valid(rp_buf);
+	rp_segment_name(rp_prefix, getpid(), name);
+	fd = shm_open(name, O_RDWR, 0);
+	RF_CHECK(fd >= 0);
+	RF_CHECK(ftruncate(fd, (off_t)RP_SEGMENT_SIZE_MAX + 1) == 0); /* sparse */
+	close(fd);
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_LAYOUT);
+	RF_CHECK(strstr(fail.message, "above the") != NULL);
+}
+
+RP_TEST(fifo_is_not_a_segment)
+{
+	char name[RF_SHM_NAME_MAX], path[RP_PATH_MAX];
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+
+	snprintf(rp_prefix, sizeof(rp_prefix), "rp-unit-%d", (int)getpid());
+	rp_segment_name(rp_prefix, getpid(), name);
+	rp_segment_path(rp_prefix, getpid(), path);
+	rp_test_track(name);
+	RF_CHECK(mkfifo(path, 0600) == 0);
+	/* Must not block waiting for a writer. */
+	alarm(5);
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_NOT_RINGFENCE);
+	RF_CHECK(strstr(fail.message, "not a regular file") != NULL);
+}
+
+/* Read as an unprivileged user in a child: root bypasses file modes. */
+static enum rp_read_error rp_test_read_as_nobody(pid_t pid, char *message, size_t len)
+{
+	int pipefd[2], status = 0;
+	pid_t child;
+	ssize_t n;
+
+	RF_CHECK(pipe(pipefd) == 0);
+	child = fork();
+	RF_CHECK(child >= 0);
+	if (child == 0) {
+		struct rp_snapshot snap;
+		struct rp_failure fail;
+		enum rp_read_error e;
+
+		close(pipefd[0]);
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
+			_exit(100);
+		e = rp_segment_read(rp_prefix, pid, &snap, &fail);
+		if (write(pipefd[1], fail.message, strlen(fail.message) + 1) < 0)
+			_exit(101);
+		_exit((int)e);
+	}
+	close(pipefd[1]);
+	n = read(pipefd[0], message, len - 1);
+	message[n > 0 ? n : 0] = '\0';
+	close(pipefd[0]);
+	RF_CHECK(waitpid(child, &status, 0) == child);
+	RF_CHECK(WIFEXITED(status));
+	return (enum rp_read_error)WEXITSTATUS(status);
+}
+
+RP_TEST(permission_denied)
+{
+	char name[RF_SHM_NAME_MAX], message[RP_MESSAGE_MAX];
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	int fd;
+
+	rp_test_valid(rp_buf);
+	if (geteuid() == 0) {
+		RF_CHECK_INT(rp_test_read_as_nobody(getpid(), message, sizeof(message)),
+			     RP_READ_PERMISSION);
+		printf("# %s\n", message);
+		RF_CHECK(strstr(message, "owned by uid 0") != NULL);
+		RF_CHECK(strstr(message, "mode 0600") != NULL);
+		return;
+	}
+	rp_segment_name(rp_prefix, getpid(), name);
+	fd = shm_open(name, O_RDWR, 0);
+	RF_CHECK(fd >= 0);
+	RF_CHECK(fchmod(fd, 0) == 0);
+	close(fd);
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_PERMISSION);
+	RF_CHECK(strstr(fail.message, "mode 0000") != NULL);
+}
+
+RP_TEST(liveness)
+{
+	struct rf_shm_header *hdr = RP_HDR(rp_buf);
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	pid_t child;
+
+	rp_test_valid(rp_buf);
+	hdr->status = RF_SHM_STATUS_EXITED;
+	hdr->exit_status_known = 1;
+	hdr->exit_status = 3;
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.live.state, RP_STATE_EXITED);
+
+	/* Running, our pid, another start time: the pid was reused. */
+	rp_test_valid(rp_buf);
+	hdr->start_ticks += 1;
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.live.state, RP_STATE_DEAD);
+	RF_CHECK(snap.live.pid_reused);
+
+	/* Running, and no such process: killed without exit. */
+	child = fork();
+	RF_CHECK(child >= 0);
+	if (child == 0)
+		_exit(0);
+	RF_CHECK(waitpid(child, NULL, 0) == child);
+	rp_test_valid(rp_buf);
+	hdr->pid = child;
+	rp_test_write(child, rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(child, &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.live.state, RP_STATE_DEAD);
+	RF_CHECK(!snap.live.pid_reused);
+}
+
+/* A writer publishing flat out: every copy the reader accepts as stable is whole. */
+RP_TEST(concurrent_publish_copies_are_consistent)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	char name[RF_SHM_NAME_MAX];
+	int stable = 0, torn = 0, status;
+	pid_t writer;
+
+	snprintf(rp_prefix, sizeof(rp_prefix), "rp-unit-%d", (int)getpid());
+	writer = fork();
+	RF_CHECK(writer >= 0);
+	if (writer == 0) {
+		uint64_t stats[RF_STAT__COUNT];
+		struct rf_segment_identity id;
+		struct rf_shm_config config;
+		struct rf_segment seg;
+
+		rf_config_defaults(&config);
+		id = (struct rf_segment_identity){
+			.pid = getpid(), .cmdline = "writer", .config_error = "", .config = &config};
+		if (rf_proc_start_ticks(getpid(), &id.start_ticks) < 0 ||
+		    rf_segment_create(&seg, rp_prefix, &id) < 0)
+			_exit(1);
+		for (uint64_t n = 1; n < 3000000; n++) {
+			for (int i = 0; i < RF_STAT__COUNT; i++)
+				stats[i] = n;
+			rf_segment_publish(&seg, stats);
+		}
+		_exit(0);
+	}
+	rp_segment_name(rp_prefix, writer, name);
+	rp_test_track(name);
+	/* Up to 10 s (50000 x 200 us) for the writer to start: a loaded machine is slow. */
+	for (int i = 0; i < 50000 && stable + torn < 300; i++) {
+		enum rp_read_error e = rp_segment_read(rp_prefix, writer, &snap, &fail);
+
+		if (e == RP_READ_MISSING || (e == RP_READ_TRUNCATED && snap.ino != 0) ||
+		    e == RP_READ_NOT_RINGFENCE) { /* not created, or not initialised, yet */
+			usleep(200);
+			continue;
+		}
+		RF_CHECK_INT(e, RP_READ_OK);
+		if (snap.torn) {
+			torn++;
+			continue;
+		}
+		stable++;
+		for (int j = 1; j < RF_STAT__COUNT; j++)
+			RF_CHECK_INT(snap.stats[j], snap.stats[0]);
+	}
+	kill(writer, SIGKILL);
+	RF_CHECK(waitpid(writer, &status, 0) == writer);
+	printf("# %d stable copies, %d torn\n", stable, torn);
+	RF_CHECK(stable > 0);
+}
+
+/* What a printer wrote, as a string (the caller frees it). */
+#define RP_CAPTURE(text, call)                                                          \
+	do {                                                                            \
+		size_t rp_len_;                                                         \
+		FILE *out = open_memstream(&(text), &rp_len_);                          \
+		RF_CHECK(out != NULL);                                                  \
+		call;                                                                   \
+		fclose(out);                                                            \
+	} while (0)
+
+RP_TEST(json_string_escaping)
+{
+	char *text = NULL;
+
+	RP_CAPTURE(text, rp_json_string(out, "a\"b\\c/\n\r\t\b\f\x01\x1f\x7f\xc3\xa9\xff"));
+	RF_CHECK_STR(text, "\"a\\\"b\\\\c/\\n\\r\\t\\b\\f\\u0001\\u001f\\u007f\\u00c3\\u00a9"
+			   "\\u00ff\"");
+	free(text);
+	RP_CAPTURE(text, rp_json_string(out, ""));
+	RF_CHECK_STR(text, "\"\"");
+	free(text);
+}
+
+RP_TEST(stat_json_escapes_segment_strings)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	char *text = NULL;
+
+	rp_test_valid(rp_buf);
+	strcpy(RP_HDR(rp_buf)->cmdline, "evil \"\x1b[2J\" \xe9");
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	RP_CAPTURE(text, rp_print_stat_json(out, &snap));
+	RF_CHECK(strstr(text, "\"command\": \"evil \\\"\\u001b[2J\\\" \\u00e9\"") != NULL);
+	RF_CHECK(strstr(text, "\"exit_status\": null") != NULL);
+	RF_CHECK(strstr(text, "\"policy\": \"block\"") != NULL);
+	RF_CHECK(strstr(text, "\"produce_msgs\": 10") != NULL);
+	for (const char *p = text; *p; p++)
+		RF_CHECK((unsigned char)*p < 0x80 && (*p >= 0x20 || *p == '\n'));
+	free(text);
+}
+
+RP_TEST(text_sanitize)
+{
+	char out[64];
+
+	rp_text_sanitize("plain text", 0, out, sizeof(out));
+	RF_CHECK_STR(out, "plain text");
+	rp_text_sanitize("\x1b[31mred\n", 0, out, sizeof(out));
+	RF_CHECK_STR(out, "\\x1b[31mred\\x0a");
+	rp_text_sanitize("caf\xc3\xa9", 0, out, sizeof(out)); /* UTF-8 passes */
+	RF_CHECK_STR(out, "caf\xc3\xa9");
+	rp_text_sanitize("\xc2\x9b" "2J", 0, out, sizeof(out)); /* C1 CSI does not */
+	RF_CHECK_STR(out, "\\xc2\\x9b2J");
+	rp_text_sanitize("\xe0\x80\x80", 0, out, sizeof(out)); /* overlong */
+	RF_CHECK_STR(out, "\\xe0\\x80\\x80");
+	rp_text_sanitize("0123456789", 8, out, sizeof(out));
+	RF_CHECK_STR(out, "01234...");
+	rp_text_sanitize("01234567", 8, out, sizeof(out));
+	RF_CHECK_STR(out, "01234567");
+	rp_text_sanitize("0123456789", 0, out, 6); /* the buffer bounds too */
+	RF_CHECK_STR(out, "01234");
+}
+
+RP_TEST(prometheus_groups_families)
+{
+	struct rp_snapshot snaps[2];
+	struct rp_failure fail;
+	char *text = NULL;
+	const char *p;
+	int families = 0;
+
+	rp_test_valid(rp_buf);
+	RF_CHECK_INT(rp_test_read(getpid(), &snaps[0], &fail), RP_READ_OK);
+	snaps[1] = snaps[0];
+	snaps[1].pid = 1;
+	RP_CAPTURE(text, rp_print_prometheus(out, snaps, 2));
+	for (p = text; (p = strstr(p, "# TYPE ringfence_produce_msgs_total counter\n")); p++)
+		families++;
+	RF_CHECK_INT(families, 1);
+	RF_CHECK(strstr(text, "# HELP ringfence_produce_msgs_total Messages accepted") != NULL);
+	RF_CHECK(strstr(text, "ringfence_produce_msgs_total{pid=\"1\"} 10\n") != NULL);
+	RF_CHECK(strstr(text, "# TYPE ringfence_up gauge\n") != NULL);
+	RF_CHECK(strstr(text, "ringfence_up{pid=\"1\"} 1\n") != NULL);
+	RF_CHECK(strstr(text, "ringfence_start_time_seconds{pid=\"1\"} 1700000000.000\n") != NULL);
+	free(text);
+	/* Nothing to expose, nothing printed. */
+	RP_CAPTURE(text, rp_print_prometheus(out, snaps, 0));
+	RF_CHECK_STR(text, "");
+	free(text);
+}
+
+RP_TEST(age_format)
+{
+	char buf[32];
+
+	rp_age_format(1000, 1000, buf, sizeof(buf));
+	RF_CHECK_STR(buf, "0ms");
+	rp_age_format(INT64_C(12345) * 1000000, 0, buf, sizeof(buf));
+	RF_CHECK_STR(buf, "12.3s");
+	rp_age_format(INT64_C(303) * 1000000000, 0, buf, sizeof(buf));
+	RF_CHECK_STR(buf, "5m03s");
+	rp_age_format(INT64_C(7500) * 1000000000, 0, buf, sizeof(buf));
+	RF_CHECK_STR(buf, "2h05m");
+	rp_age_format(0, INT64_C(2) * 1000000000, buf, sizeof(buf));
+	RF_CHECK_STR(buf, "-2.0s");
+	/* Hostile times: no overflow (UBSan watches this one). */
+	rp_age_format(INT64_MAX, INT64_MIN, buf, sizeof(buf));
+	RF_CHECK(buf[0] != '-');
+	rp_age_format(INT64_MIN, INT64_MAX, buf, sizeof(buf));
+	RF_CHECK(buf[0] == '-');
+}
+
+RP_TEST(error_statuses_distinct)
+{
+	for (int a = RP_READ_OK + 1; a < RP_READ__COUNT; a++) {
+		RF_CHECK(rp_read_error_status(a) >= 3);
+		for (int b = a + 1; b < RP_READ__COUNT; b++)
+			RF_CHECK(rp_read_error_status(a) != rp_read_error_status(b));
+	}
+}
+
+RF_TEST_MAIN(RF_TEST_ENTRY(valid), RF_TEST_ENTRY(missing), RF_TEST_ENTRY(truncated_empty),
+	     RF_TEST_ENTRY(truncated_half_header), RF_TEST_ENTRY(truncated_stats_cut),
+	     RF_TEST_ENTRY(bad_magic), RF_TEST_ENTRY(wrong_version),
+	     RF_TEST_ENTRY(header_size_mismatch), RF_TEST_ENTRY(size_field_mismatch),
+	     RF_TEST_ENTRY(section_out_of_range), RF_TEST_ENTRY(count_above_capacity),
+	     RF_TEST_ENTRY(unknown_section_kind), RF_TEST_ENTRY(unterminated_strings),
+	     RF_TEST_ENTRY(config_out_of_range), RF_TEST_ENTRY(status_and_flags_out_of_range),
+	     RF_TEST_ENTRY(pid_mismatch), RF_TEST_ENTRY(odd_seq_is_torn),
+	     RF_TEST_ENTRY(too_large_is_refused), RF_TEST_ENTRY(fifo_is_not_a_segment),
+	     RF_TEST_ENTRY(permission_denied), RF_TEST_ENTRY(liveness),
+	     RF_TEST_ENTRY(concurrent_publish_copies_are_consistent),
+	     RF_TEST_ENTRY(json_string_escaping), RF_TEST_ENTRY(stat_json_escapes_segment_strings),
+	     RF_TEST_ENTRY(text_sanitize), RF_TEST_ENTRY(prometheus_groups_families),
+	     RF_TEST_ENTRY(age_format), RF_TEST_ENTRY(error_statuses_distinct))
