@@ -96,12 +96,13 @@ static void rp_gc_one(struct rp_gc *gc, const char *prefix, pid_t pid)
 	enum rp_read_error e = rp_segment_read(prefix, pid, &snap, &fail);
 
 	if (e == RP_READ_OK) {
-		if (snap.live.state == RP_STATE_ALIVE)
-			return;
-		rp_state_label(&snap, state, sizeof(state));
-		rp_age_format(rp_cli_now_ns(), snap.hdr.publish_realtime_ns, age, sizeof(age));
-		snprintf(why, sizeof(why), "%s, last published %s ago", state, age);
-		rp_gc_remove(gc, &snap, why);
+		if (snap.live.state != RP_STATE_ALIVE) {
+			rp_state_label(&snap, state, sizeof(state));
+			rp_age_format(rp_cli_now_ns(), snap.hdr.publish_realtime_ns, age, sizeof(age));
+			snprintf(why, sizeof(why), "%s, last published %s ago", state, age);
+			rp_gc_remove(gc, &snap, why);
+		}
+		rp_snapshot_release(&snap);
 		return;
 	}
 	if (e == RP_READ_MISSING)

@@ -105,6 +105,7 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 		} else {
 			rp_print_ls_error(stdout, pids[i], &fail);
 		}
+		rp_snapshot_release(&snap);
 		shown++;
 	}
 	if (json)

@@ -153,6 +153,8 @@ static int rp_stat_run(const struct rp_command *cmd, int argc, char **argv)
 	rp_stat_print(format, snaps, nread, !listed && count == 1);
 	if (listed && count == 0 && format == RP_STAT_FORMAT_TEXT)
 		fprintf(stderr, "ringfence stat: no segments named " RP_SHM_DIR "/%s.<pid>\n", prefix);
+	for (size_t i = 0; i < nread; i++)
+		rp_snapshot_release(&snaps[i]);
 	free(snaps);
 	free(pids);
 	return status;

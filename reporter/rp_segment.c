@@ -310,13 +310,22 @@ static enum rp_read_error rp_header_check(const unsigned char *buf, size_t len, 
 	return RP_READ_OK;
 }
 
-/* Rule 3: the section directory; copies the stats out once they are proven in bounds. */
+/* Entry size of each section kind, from RF_SHM_SECTION_LIST. */
+static const struct {
+	const char *name;
+	size_t entry_size;
+} rp_section_kinds[RF_SHM_SECTION__END] = {
+#define RP_SECTION_KIND(KIND, member, type, capacity) \
+	[RF_SHM_SECTION_##KIND] = {#member, sizeof(type)},
+	RF_SHM_SECTION_LIST(RP_SECTION_KIND)
+#undef RP_SECTION_KIND
+};
+
+/* Rule 3: the section directory; every kind once, each within the segment. */
 static enum rp_read_error rp_sections_check(const unsigned char *buf, const struct rf_shm_header *hdr,
-					    const char *path, uint64_t *stats,
+					    const char *path, struct rp_snapshot *snap,
 					    struct rp_failure *fail)
 {
-	bool have_stats = false;
-
 	if (hdr->section_count > RF_SHM_SECTIONS_MAX)
 		return rp_fail(fail, RP_READ_LAYOUT, path,
 			       "section_count is %" PRIu32 ", at most %d", hdr->section_count,
@@ -325,16 +334,16 @@ static enum rp_read_error rp_sections_check(const unsigned char *buf, const stru
 		const struct rf_shm_section *sec = &hdr->sections[i];
 		size_t entry_size;
 
-		switch (sec->kind) {
-		case RF_SHM_SECTION_STATS:
-			entry_size = sizeof(uint64_t);
-			break;
-		default:
+		if (sec->kind <= RF_SHM_SECTION__NONE || sec->kind >= RF_SHM_SECTION__END)
 			return rp_fail(fail, RP_READ_LAYOUT, path,
 				       "sections[%" PRIu32 "].kind is %" PRIu32
-				       ", expected %d (stats)",
-				       i, sec->kind, RF_SHM_SECTION_STATS);
-		}
+				       ", expected 1 to %d",
+				       i, sec->kind, RF_SHM_SECTION_KINDS);
+		if (snap->sections[sec->kind].kind != 0)
+			return rp_fail(fail, RP_READ_LAYOUT, path,
+				       "sections[%" PRIu32 "] is a second %s section", i,
+				       rp_section_kinds[sec->kind].name);
+		entry_size = rp_section_kinds[sec->kind].entry_size;
 		if (sec->entry_size != entry_size)
 			return rp_fail(fail, RP_READ_LAYOUT, path,
 				       "sections[%" PRIu32 "].entry_size is %" PRIu32 ", expected %zu",
@@ -356,21 +365,72 @@ static enum rp_read_error rp_sections_check(const unsigned char *buf, const stru
 				       "sections[%" PRIu32 "].count is %" PRIu64
 				       ", above its capacity %" PRIu64,
 				       i, sec->count, sec->capacity);
-		if (sec->count != RF_STAT__COUNT)
+		if (sec->kind == RF_SHM_SECTION_STATS && sec->count != RF_STAT__COUNT)
 			return rp_fail(fail, RP_READ_LAYOUT, path,
 				       "sections[%" PRIu32 "].count is %" PRIu64
 				       ", expected %d stats",
 				       i, sec->count, RF_STAT__COUNT);
-		if (have_stats)
-			return rp_fail(fail, RP_READ_LAYOUT, path,
-				       "sections[%" PRIu32 "] is a second stats section", i);
-		memcpy(stats, buf + sec->offset, RF_STAT__COUNT * sizeof(uint64_t));
-		have_stats = true;
+		snap->sections[sec->kind] = *sec;
 	}
-	if (!have_stats)
-		return rp_fail(fail, RP_READ_LAYOUT, path,
-			       "no stats section among its %" PRIu32 " sections", hdr->section_count);
+	for (int kind = 1; kind < RF_SHM_SECTION__END; kind++)
+		if (snap->sections[kind].kind == 0)
+			return rp_fail(fail, RP_READ_LAYOUT, path, "no %s section among its %" PRIu32
+				       " sections", rp_section_kinds[kind].name, hdr->section_count);
+	memcpy(snap->stats, buf + snap->sections[RF_SHM_SECTION_STATS].offset,
+	       RF_STAT__COUNT * sizeof(uint64_t));
 	return RP_READ_OK;
+}
+
+/* Strings inside table entries: each declared string field of each entry in use. */
+static enum rp_read_error rp_tables_check(const unsigned char *buf, const struct rp_snapshot *snap,
+					  const char *path, struct rp_failure *fail)
+{
+	const struct rf_shm_section *sec = &snap->sections[RF_SHM_SECTION_HANDLES];
+	static const struct {
+		const char *name;
+		size_t offset;
+		size_t size;
+	} handle_strings[] = {
+#define RP_HANDLE_STRING(field) \
+	{#field, offsetof(struct rf_shm_handle, field), sizeof(((struct rf_shm_handle *)0)->field)},
+		RF_SHM_HANDLE_STRINGS(RP_HANDLE_STRING)
+#undef RP_HANDLE_STRING
+	};
+
+	for (uint64_t i = 0; i < sec->count; i++) {
+		const struct rf_shm_handle *h =
+			(const void *)(buf + sec->offset + i * sec->entry_size);
+
+		for (size_t k = 0; k < sizeof(handle_strings) / sizeof(handle_strings[0]); k++)
+			if (!rp_string_terminated((const char *)h + handle_strings[k].offset,
+						  handle_strings[k].size))
+				return rp_fail(fail, RP_READ_LAYOUT, path,
+					       "handles[%" PRIu64 "].%s is not NUL-terminated "
+					       "within its %zu bytes",
+					       i, handle_strings[k].name, handle_strings[k].size);
+		if (h->state > RF_SHM_HANDLE_DESTROYED)
+			return rp_fail(fail, RP_READ_LAYOUT, path,
+				       "handles[%" PRIu64 "].state is %" PRIu32 ", expected 0 to 2",
+				       i, h->state);
+	}
+	return RP_READ_OK;
+}
+
+void rp_snapshot_release(struct rp_snapshot *snap)
+{
+	free(snap->buf);
+	snap->buf = NULL;
+	snap->len = 0;
+}
+
+const void *rp_snapshot_table(const struct rp_snapshot *snap, enum rf_shm_section_kind kind,
+			      uint64_t *count)
+{
+	*count = 0;
+	if (snap->buf == NULL || kind <= RF_SHM_SECTION__NONE || kind >= RF_SHM_SECTION__END)
+		return NULL;
+	*count = snap->sections[kind].count;
+	return snap->buf + snap->sections[kind].offset;
 }
 
 /* Rule 3, strings; and what the printers will turn into words. */
@@ -415,7 +475,9 @@ static enum rp_read_error rp_segment_validate(const unsigned char *buf, size_t l
 
 	rc = rp_header_check(buf, len, snap->path, &snap->hdr, fail);
 	if (rc == RP_READ_OK)
-		rc = rp_sections_check(buf, &snap->hdr, snap->path, snap->stats, fail);
+		rc = rp_sections_check(buf, &snap->hdr, snap->path, snap, fail);
+	if (rc == RP_READ_OK)
+		rc = rp_tables_check(buf, snap, snap->path, fail);
 	if (rc == RP_READ_OK)
 		rc = rp_fields_check(&snap->hdr, snap->path, fail);
 	if (rc == RP_READ_OK && snap->hdr.pid != (int32_t)pid)
@@ -478,8 +540,12 @@ enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snap
 			     (intmax_t)st.st_size);
 	else
 		rc = rp_segment_validate(buf, len, pid, snap, fail);
-	free(buf);
-	if (rc == RP_READ_OK)
+	if (rc == RP_READ_OK) {
+		snap->buf = buf;
+		snap->len = len;
 		rp_live_assess(&snap->hdr, &snap->live);
+	} else {
+		free(buf);
+	}
 	return rc;
 }

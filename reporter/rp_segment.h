@@ -66,6 +66,11 @@ struct rp_snapshot {
 	/* Validated copy: strings are NUL-terminated, enums and config in range. */
 	struct rf_shm_header hdr;
 	uint64_t stats[RF_STAT__COUNT];
+	/* The whole validated copy, and where each section of RF_SHM_SECTION_LIST
+	 * lies in it (bounds and count checked); owned, see rp_snapshot_release. */
+	unsigned char *buf;
+	size_t len;
+	struct rf_shm_section sections[RF_SHM_SECTION__END];
 	/* No stable copy within the retries: seq stayed odd (the writer died or
 	 * stopped in a publish) or kept moving. The figures may be inconsistent. */
 	bool torn;
@@ -81,6 +86,16 @@ struct rp_snapshot {
  */
 enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snapshot *snap,
 				   struct rp_failure *fail);
+
+/* Free what a successful rp_segment_read allocated; safe on any snapshot. */
+void rp_snapshot_release(struct rp_snapshot *snap);
+
+/*
+ * The entries of a table section of a validated snapshot, *count of them
+ * (count <= capacity, each entry_size bytes, as the directory promised).
+ */
+const void *rp_snapshot_table(const struct rp_snapshot *snap, enum rf_shm_section_kind kind,
+			      uint64_t *count);
 
 /* Metadata of an error from RP_READ_ERRORS; RP_READ_OK gives 0 / "ok". */
 int rp_read_error_status(enum rp_read_error error);

@@ -65,8 +65,10 @@ static void rp_test_valid(unsigned char *buf)
 	stats[RF_STAT_producev_msgs] = 5;
 	stats[RF_STAT_produce_bytes] = 1000;
 	stats[RF_STAT_publishes] = 1;
-	rf_segment_publish(&seg, stats);
-	memcpy(buf, seg.hdr, RF_SHM_SIZE);
+	rf_segment_publish_begin(&seg);
+	memcpy(seg.shm->stats, stats, sizeof(stats));
+	rf_segment_publish_end(&seg);
+	memcpy(buf, seg.shm, RF_SHM_SIZE);
 	rf_segment_detach(&seg);
 }
 
@@ -172,7 +174,7 @@ RP_TEST(truncated_half_header)
 RP_TEST(truncated_stats_cut)
 {
 	rp_test_valid(rp_buf);
-	rp_test_expect(rp_buf, RF_SHM_STATS_OFFSET + 8, RP_READ_TRUNCATED, "header says");
+	rp_test_expect(rp_buf, offsetof(struct rf_shm_layout, stats) + 8, RP_READ_TRUNCATED, "header says");
 }
 
 RP_TEST(bad_magic)
@@ -497,7 +499,9 @@ RP_TEST(concurrent_publish_copies_are_consistent)
 		for (uint64_t n = 1; n < 3000000; n++) {
 			for (int i = 0; i < RF_STAT__COUNT; i++)
 				stats[i] = n;
-			rf_segment_publish(&seg, stats);
+			rf_segment_publish_begin(&seg);
+			memcpy(seg.shm->stats, stats, sizeof(stats));
+			rf_segment_publish_end(&seg);
 		}
 		_exit(0);
 	}
@@ -513,6 +517,7 @@ RP_TEST(concurrent_publish_copies_are_consistent)
 			continue;
 		}
 		RF_CHECK_INT(e, RP_READ_OK);
+		rp_snapshot_release(&snap);
 		if (snap.torn) {
 			torn++;
 			continue;

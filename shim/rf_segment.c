@@ -48,14 +48,33 @@ static int rf_segment_open_excl(const char *name)
 	return -EEXIST;
 }
 
+/* The section directory, from RF_SHM_SECTION_LIST: one entry per kind, in order. */
+static void rf_segment_directory(struct rf_shm_header *hdr)
+{
+	uint32_t i = 0;
+
+#define RF_SEGMENT_SECTION(KIND, member, type, cap)                                     \
+	hdr->sections[i].kind = RF_SHM_SECTION_##KIND;                                  \
+	hdr->sections[i].entry_size = sizeof(type);                                     \
+	hdr->sections[i].offset = offsetof(struct rf_shm_layout, member);               \
+	hdr->sections[i].capacity = (cap);                                              \
+	hdr->sections[i].count = 0;                                                     \
+	i++;
+	RF_SHM_SECTION_LIST(RF_SEGMENT_SECTION)
+#undef RF_SEGMENT_SECTION
+	hdr->section_count = i;
+	/* Fixed sections are whole from the start. */
+	hdr->sections[RF_SHM_SECTION_STATS - 1].count = RF_STAT__COUNT;
+}
+
 int rf_segment_create(struct rf_segment *seg, const char *prefix,
 		      const struct rf_segment_identity *id)
 {
+	struct rf_shm_layout *shm;
 	struct rf_shm_header *hdr;
-	struct rf_shm_section *sec;
 	int fd, err;
 
-	seg->hdr = NULL;
+	seg->shm = NULL;
 	rf_segment_name(prefix, id->pid, seg->name);
 	fd = rf_segment_open_excl(seg->name);
 	if (fd < 0)
@@ -65,14 +84,15 @@ int rf_segment_create(struct rf_segment *seg, const char *prefix,
 		err = -errno;
 		goto fail;
 	}
-	hdr = mmap(NULL, RF_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (hdr == MAP_FAILED) {
+	shm = mmap(NULL, RF_SHM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (shm == MAP_FAILED) {
 		err = -errno;
 		goto fail;
 	}
 	close(fd);
 
 	/* ftruncate zero-filled the segment: only non-zero fields are written. */
+	hdr = &shm->header;
 	hdr->version = RF_SHM_VERSION;
 	hdr->header_size = sizeof(struct rf_shm_header);
 	hdr->size = RF_SHM_SIZE;
@@ -84,20 +104,14 @@ int rf_segment_create(struct rf_segment *seg, const char *prefix,
 	rf_strlcpy(hdr->cmdline, id->cmdline, sizeof(hdr->cmdline));
 	rf_strlcpy(hdr->config_error, id->config_error, sizeof(hdr->config_error));
 	hdr->config = *id->config;
-	hdr->section_count = 1;
-	sec = &hdr->sections[0];
-	sec->kind = RF_SHM_SECTION_STATS;
-	sec->entry_size = sizeof(uint64_t);
-	sec->offset = RF_SHM_STATS_OFFSET;
-	sec->capacity = RF_STAT__COUNT;
-	sec->count = RF_STAT__COUNT;
+	rf_segment_directory(hdr);
 	hdr->status = RF_SHM_STATUS_RUNNING;
 	hdr->publish_realtime_ns = rf_clock_ns(CLOCK_REALTIME);
 	hdr->publish_monotonic_ns = rf_clock_ns(CLOCK_MONOTONIC);
 
 	/* Everything above must be visible before a reader can accept the magic. */
 	__atomic_store_n(&hdr->magic, RF_SHM_MAGIC, __ATOMIC_RELEASE);
-	seg->hdr = hdr;
+	seg->shm = shm;
 	return 0;
 
 fail:
@@ -106,46 +120,61 @@ fail:
 	return err;
 }
 
-/* The sequence-locked write: see "Publication" in rf_shm.h. */
-static void rf_segment_write(struct rf_segment *seg, const uint64_t *stats, int exiting,
-			     int status_known, int status)
+/* The sequence lock: see "Publication" in rf_shm.h. */
+void rf_segment_publish_begin(struct rf_segment *seg)
 {
-	struct rf_shm_header *hdr = seg->hdr;
+	struct rf_shm_header *hdr;
 	uint64_t seq;
 
-	if (hdr == NULL)
+	if (seg->shm == NULL)
 		return;
+	hdr = &seg->shm->header;
 	seq = __atomic_load_n(&hdr->seq, __ATOMIC_RELAXED);
-	__atomic_store_n(&hdr->seq, seq + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&hdr->seq, seq | 1, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
 
-	memcpy((char *)hdr + RF_SHM_STATS_OFFSET, stats, RF_STAT__COUNT * sizeof(uint64_t));
+void rf_segment_publish_end(struct rf_segment *seg)
+{
+	struct rf_shm_header *hdr;
+	uint64_t seq;
+
+	if (seg->shm == NULL)
+		return;
+	hdr = &seg->shm->header;
 	hdr->publish_realtime_ns = rf_clock_ns(CLOCK_REALTIME);
 	hdr->publish_monotonic_ns = rf_clock_ns(CLOCK_MONOTONIC);
-	if (exiting) {
-		hdr->exit_status = status;
-		hdr->exit_status_known = status_known ? 1 : 0;
-		hdr->exit_realtime_ns = hdr->publish_realtime_ns;
-		hdr->status = RF_SHM_STATUS_EXITED;
-	}
-
-	__atomic_store_n(&hdr->seq, seq + 2, __ATOMIC_RELEASE);
+	seq = __atomic_load_n(&hdr->seq, __ATOMIC_RELAXED);
+	__atomic_store_n(&hdr->seq, seq + 1, __ATOMIC_RELEASE);
 }
 
-void rf_segment_publish(struct rf_segment *seg, const uint64_t *stats)
+void rf_segment_mark_exited(struct rf_segment *seg, int status_known, int status)
 {
-	rf_segment_write(seg, stats, 0, 0, 0);
+	struct rf_shm_header *hdr;
+
+	if (seg->shm == NULL)
+		return;
+	hdr = &seg->shm->header;
+	hdr->exit_status = status;
+	hdr->exit_status_known = status_known ? 1 : 0;
+	hdr->exit_realtime_ns = rf_clock_ns(CLOCK_REALTIME);
+	hdr->status = RF_SHM_STATUS_EXITED;
 }
 
-void rf_segment_exit(struct rf_segment *seg, const uint64_t *stats, int status_known,
-		     int status)
+void rf_segment_section_count(struct rf_segment *seg, enum rf_shm_section_kind kind,
+			      uint64_t count)
 {
-	rf_segment_write(seg, stats, 1, status_known, status);
+	struct rf_shm_section *sec;
+
+	if (seg->shm == NULL || kind <= RF_SHM_SECTION__NONE || kind >= RF_SHM_SECTION__END)
+		return;
+	sec = &seg->shm->header.sections[kind - 1];
+	sec->count = count < sec->capacity ? count : sec->capacity;
 }
 
 void rf_segment_detach(struct rf_segment *seg)
 {
-	if (seg->hdr != NULL)
-		munmap(seg->hdr, RF_SHM_SIZE);
-	seg->hdr = NULL;
+	if (seg->shm != NULL)
+		munmap(seg->shm, RF_SHM_SIZE);
+	seg->shm = NULL;
 }

@@ -15,7 +15,7 @@
 #include "rf_shm.h"
 
 struct rf_segment {
-	struct rf_shm_header *hdr; /* the mapping; NULL when there is no segment */
+	struct rf_shm_layout *shm; /* the mapping; NULL when there is no segment */
 	char name[RF_SHM_NAME_MAX];
 };
 
@@ -42,15 +42,21 @@ void rf_segment_name(const char *prefix, pid_t pid, char *name);
 int rf_segment_create(struct rf_segment *seg, const char *prefix,
 		      const struct rf_segment_identity *id);
 
-/* Publish stats[RF_STAT__COUNT] under the sequence lock. */
-void rf_segment_publish(struct rf_segment *seg, const uint64_t *stats);
-
 /*
- * Mark the process exited (status known or not) and publish stats in the
- * same sequence-locked write. Async-signal-safe.
+ * A publication: begin makes seq odd, the caller then writes any section
+ * of seg->shm (and rf_segment_mark_exited), end stamps the publish time and
+ * makes seq even. Callers serialise publications. Both are async-signal-safe
+ * and do nothing when there is no segment.
  */
-void rf_segment_exit(struct rf_segment *seg, const uint64_t *stats, int status_known,
-		     int status);
+void rf_segment_publish_begin(struct rf_segment *seg);
+void rf_segment_publish_end(struct rf_segment *seg);
+
+/* Within a publication: the process is ending, with a status or without. */
+void rf_segment_mark_exited(struct rf_segment *seg, int status_known, int status);
+
+/* Within a publication: how many entries of a table section are in use. */
+void rf_segment_section_count(struct rf_segment *seg, enum rf_shm_section_kind kind,
+			      uint64_t count);
 
 /* Unmap without unlinking: the segment stays for readers. */
 void rf_segment_detach(struct rf_segment *seg);

@@ -110,16 +110,29 @@ static int rf_shim_lock_bounded(void)
 	return -EBUSY;
 }
 
+/* One publication of every section; the caller holds publish_lock. */
+static void rf_shim_publish_locked(int exiting)
+{
+	struct rf_segment *seg = &rf_shim.segment;
+	int known;
+
+	if (seg->shm == NULL)
+		return;
+	rf_stats_add(RF_STAT_publishes, 1);
+	rf_segment_publish_begin(seg);
+	rf_stats_snapshot(seg->shm->stats);
+	if (exiting) {
+		known = __atomic_load_n(&rf_shim.exit_status_known, __ATOMIC_ACQUIRE) == 1;
+		rf_segment_mark_exited(seg, known, known ? rf_shim.exit_status : 0);
+	}
+	rf_segment_publish_end(seg);
+}
+
 static void rf_shim_publish(void)
 {
-	uint64_t stats[RF_STAT__COUNT];
-
 	pthread_mutex_lock(&rf_shim.publish_lock);
-	if (!__atomic_load_n(&rf_shim.exited, __ATOMIC_ACQUIRE)) {
-		rf_stats_add(RF_STAT_publishes, 1);
-		rf_stats_snapshot(stats);
-		rf_segment_publish(&rf_shim.segment, stats);
-	}
+	if (!__atomic_load_n(&rf_shim.exited, __ATOMIC_ACQUIRE))
+		rf_shim_publish_locked(0);
 	pthread_mutex_unlock(&rf_shim.publish_lock);
 }
 
@@ -145,7 +158,7 @@ static void rf_shim_publisher_start(void)
 	pthread_t tid;
 	int rc;
 
-	if (create == NULL || rf_shim.segment.hdr == NULL)
+	if (create == NULL || rf_shim.segment.shm == NULL)
 		return;
 	/* The host's signals must never be delivered to our thread. */
 	sigfillset(&all);
@@ -268,17 +281,10 @@ void rf_shim_exit_record(int status)
 /* Marks the segment exited once, from whichever exit path comes first. */
 static void rf_shim_mark_exited(void)
 {
-	uint64_t stats[RF_STAT__COUNT];
-	int known;
-
 	if (rf_shim.segment_pid != getpid() || rf_shim_lock_bounded() < 0)
 		return;
-	if (!__atomic_exchange_n(&rf_shim.exited, 1, __ATOMIC_ACQ_REL)) {
-		known = __atomic_load_n(&rf_shim.exit_status_known, __ATOMIC_ACQUIRE) == 1;
-		rf_stats_add(RF_STAT_publishes, 1);
-		rf_stats_snapshot(stats);
-		rf_segment_exit(&rf_shim.segment, stats, known, known ? rf_shim.exit_status : 0);
-	}
+	if (!__atomic_exchange_n(&rf_shim.exited, 1, __ATOMIC_ACQ_REL))
+		rf_shim_publish_locked(1);
 	pthread_mutex_unlock(&rf_shim.publish_lock);
 }
 

@@ -176,11 +176,63 @@ struct rf_shm_config {
 #undef RF_CONFIG_FIELD
 };
 
-enum rf_shm_section_kind {
-	RF_SHM_SECTION_STATS = 1, /* uint64_t[RF_STAT__COUNT], indexed by enum rf_stat */
+/*
+ * Per librdkafka handle figures (section HANDLES), one entry per handle the
+ * shim has seen created, in creation order; destroyed handles stay listed
+ * with state RF_SHM_HANDLE_DESTROYED until their slot is needed again.
+ */
+#define RF_SHM_HANDLES_MAX 64
+#define RF_SHM_HANDLE_NAME_MAX 64
+
+enum rf_shm_handle_state {
+	RF_SHM_HANDLE_FREE = 0,
+	RF_SHM_HANDLE_OPEN = 1,
+	RF_SHM_HANDLE_DESTROYED = 2,
 };
 
-#define RF_SHM_SECTIONS_MAX 8
+struct rf_shm_handle {
+	char name[RF_SHM_HANDLE_NAME_MAX];      /* rd_kafka_name(), "rdkafka#producer-1" */
+	char client_id[RF_SHM_HANDLE_NAME_MAX]; /* its client.id */
+	uint32_t state;                         /* enum rf_shm_handle_state */
+	int32_t poller_tid;       /* kernel tid of the thread that last polled it; 0: never */
+	uint64_t bytes_held;      /* budget charged to its messages, not yet released */
+	uint64_t msgs_held;
+	uint64_t acked_unfreed_bytes; /* acknowledged, payload not yet freed: */
+	uint64_t acked_unfreed_msgs;  /* delivery reports waiting for a poll */
+	int64_t last_poll_monotonic_ns; /* CLOCK_MONOTONIC of its last poll/flush; 0: never */
+	uint64_t produced_msgs;   /* accepted by librdkafka through the shim */
+	uint64_t produced_bytes;  /* their payload bytes */
+	uint64_t dropped_msgs;    /* purged from its queue by the drop-oldest policy */
+	uint64_t dropped_bytes;
+};
+
+/* String fields of struct rf_shm_handle, checked by readers in every entry. */
+#define RF_SHM_HANDLE_STRINGS(X) X(name) X(client_id)
+
+/*
+ * The sections, declared once, in segment order. X(KIND, member, entry type,
+ * capacity): the writer lays them out as the members of struct rf_shm_layout
+ * (64-byte aligned after the header) and lists them in the header's section
+ * directory; readers find and bound-check them only through that directory,
+ * and require every kind of this list exactly once.
+ * `count` is published under seq: fixed sections (STATS) keep count ==
+ * capacity, tables (HANDLES) publish how many entries are in use.
+ */
+#define RF_SHM_SECTION_LIST(X)                                                          \
+	X(STATS, stats, uint64_t, RF_STAT__COUNT)                                       \
+	X(HANDLES, handles, struct rf_shm_handle, RF_SHM_HANDLES_MAX)
+
+enum rf_shm_section_kind {
+	RF_SHM_SECTION__NONE = 0,
+#define RF_SHM_SECTION_ENUM(KIND, member, type, capacity) RF_SHM_SECTION_##KIND,
+	RF_SHM_SECTION_LIST(RF_SHM_SECTION_ENUM)
+#undef RF_SHM_SECTION_ENUM
+	RF_SHM_SECTION__END
+};
+
+#define RF_SHM_SECTION_KINDS (RF_SHM_SECTION__END - 1)
+#define RF_SHM_SECTIONS_MAX 16
+_Static_assert(RF_SHM_SECTION_KINDS <= RF_SHM_SECTIONS_MAX, "too many sections");
 
 struct rf_shm_section {
 	uint32_t kind;       /* enum rf_shm_section_kind */
@@ -233,10 +285,21 @@ struct rf_shm_header {
 /* A layout change without a version bump fails the build here. */
 _Static_assert(offsetof(struct rf_shm_header, magic) == 0, "magic moved");
 _Static_assert(offsetof(struct rf_shm_header, version) == 8, "version moved");
-_Static_assert(sizeof(struct rf_shm_header) == 1224, "rf_shm_header changed: bump RF_SHM_VERSION");
+_Static_assert(sizeof(struct rf_shm_header) == 1480,
+	       "rf_shm_header changed: bump RF_SHM_VERSION, then this size");
 
-/* Where each section sits: fixed for a version, so both sides agree. */
-#define RF_SHM_STATS_OFFSET (((sizeof(struct rf_shm_header) + 63) / 64) * 64)
-#define RF_SHM_SIZE (RF_SHM_STATS_OFFSET + RF_STAT__COUNT * sizeof(uint64_t))
+/*
+ * The writer's typed view of a whole segment. Readers never use it: they go
+ * through the section directory, which is what they can check.
+ */
+struct rf_shm_layout {
+	struct rf_shm_header header;
+#define RF_SHM_LAYOUT_MEMBER(KIND, member, type, capacity) \
+	type member[capacity] __attribute__((aligned(64)));
+	RF_SHM_SECTION_LIST(RF_SHM_LAYOUT_MEMBER)
+#undef RF_SHM_LAYOUT_MEMBER
+};
+
+#define RF_SHM_SIZE sizeof(struct rf_shm_layout)
 
 #endif /* RF_SHM_H */

@@ -61,10 +61,21 @@ RF_TEST(create_fills_header)
 	RF_CHECK_INT(hdr->status, RF_SHM_STATUS_RUNNING);
 	RF_CHECK_INT(hdr->config.budget, config.budget);
 	RF_CHECK_STR(hdr->config.shm_prefix, "ringfence");
-	RF_CHECK_INT(hdr->section_count, 1);
+	RF_CHECK_INT(hdr->section_count, RF_SHM_SECTION_KINDS);
 	RF_CHECK_INT(hdr->sections[0].kind, RF_SHM_SECTION_STATS);
 	RF_CHECK_INT(hdr->sections[0].count, RF_STAT__COUNT);
-	RF_CHECK(hdr->sections[0].offset + hdr->sections[0].capacity * 8 <= hdr->size);
+	for (uint32_t i = 0; i < hdr->section_count; i++) {
+		const struct rf_shm_section *sec = &hdr->sections[i];
+
+		RF_CHECK_INT(sec->kind, i + 1);
+		RF_CHECK_INT(sec->offset % 64, 0);
+		RF_CHECK(sec->offset >= hdr->header_size);
+		RF_CHECK(sec->offset + sec->capacity * sec->entry_size <= hdr->size);
+		if (i > 0) /* in order, without overlap */
+			RF_CHECK(sec->offset >= hdr->sections[i - 1].offset +
+						hdr->sections[i - 1].capacity *
+							hdr->sections[i - 1].entry_size);
+	}
 	RF_CHECK_INT(hdr->seq % 2, 0);
 	shm_unlink(seg.name);
 }
@@ -82,10 +93,12 @@ RF_TEST(publish_and_exit)
 
 	rf_test_identity(&id, &config);
 	RF_CHECK_INT(rf_segment_create(&seg, rf_prefix, &id), 0);
-	seq0 = seg.hdr->seq;
+	seq0 = seg.shm->header.seq;
 	stats[RF_STAT_produce_calls] = 1000;
 	stats[RF_STAT_produce_bytes] = 123456;
-	rf_segment_publish(&seg, stats);
+	rf_segment_publish_begin(&seg);
+	memcpy(seg.shm->stats, stats, sizeof(stats));
+	rf_segment_publish_end(&seg);
 	rf_test_read(seg.name, buf, sizeof(buf), &st);
 	shared = (uint64_t *)(buf + hdr->sections[0].offset);
 	RF_CHECK_INT(shared[RF_STAT_produce_calls], 1000);
@@ -94,9 +107,12 @@ RF_TEST(publish_and_exit)
 	RF_CHECK_INT(hdr->status, RF_SHM_STATUS_RUNNING);
 
 	stats[RF_STAT_produce_calls] = 1001;
-	rf_segment_exit(&seg, stats, 1, 3);
+	rf_segment_publish_begin(&seg);
+	memcpy(seg.shm->stats, stats, sizeof(stats));
+	rf_segment_mark_exited(&seg, 1, 3);
+	rf_segment_publish_end(&seg);
 	rf_segment_detach(&seg);
-	RF_CHECK(seg.hdr == NULL);
+	RF_CHECK(seg.shm == NULL);
 	rf_test_read(seg.name, buf, sizeof(buf), &st);
 	RF_CHECK_INT(hdr->status, RF_SHM_STATUS_EXITED);
 	RF_CHECK_INT(hdr->exit_status_known, 1);
