@@ -731,8 +731,8 @@ static int mb_signal_read(struct mb_ctx *ctx)
 	case SIGTERM:
 	case SIGINT:
 		if (ctx->opts->verbose > 0)
-			mb_diag("%s received, exiting",
-				strsignal((int)si.ssi_signo));
+			mb_diag("SIG%s received, exiting",
+				sigabbrev_np((int)si.ssi_signo));
 		ctx->quit = true;
 		return 0;
 	case SIGUSR1:
