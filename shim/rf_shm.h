@@ -113,6 +113,28 @@ enum rf_policy {
 	X(produce_batch_msgs, COUNTER, "Messages accepted by rd_kafka_produce_batch")   \
 	X(produce_batch_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produce_batch") \
 	X(produce_batch_failed, COUNTER, "Messages rd_kafka_produce_batch rejected")    \
+	X(budget_bytes, GAUGE, "Budget charged to buffered messages now (bytes)")      \
+	X(budget_bytes_peak, GAUGE, "Highest budget charge seen (bytes)")                \
+	X(budget_records, GAUGE, "Messages holding budget now")                          \
+	X(budget_ring_records, GAUGE, "Copied payloads in the ring now")                 \
+	X(budget_acked_unfreed_bytes, GAUGE,                                             \
+	  "Budget held by acknowledged messages whose delivery report is not yet served") \
+	X(budget_arena_bytes, GAUGE, "Size of the ring arena once mapped (bytes)")       \
+	X(budget_nowait, COUNTER, "Messages admitted without waiting")                   \
+	X(budget_waits, COUNTER, "Messages that waited for budget (block policy)")       \
+	X(budget_wait_ns, COUNTER, "Total time produce calls waited for budget (ns)")    \
+	X(budget_waiting, GAUGE, "Threads waiting for budget now")                       \
+	X(budget_rejected, COUNTER, "Messages refused with __QUEUE_FULL for lack of budget") \
+	X(budget_timeouts, COUNTER, "Refusals after waiting the whole block timeout")    \
+	X(budget_self_refusals, COUNTER,                                                 \
+	  "Refusals at once: the space is held by delivery reports only waiting threads would serve") \
+	X(budget_oversized, COUNTER, "Messages larger than the whole budget, refused with MSG_SIZE_TOO_LARGE") \
+	X(budget_purges, COUNTER, "Queue purges made by the drop-oldest policy")         \
+	X(budget_dropped_msgs, COUNTER, "Messages purged from librdkafka queues (delivery report __PURGE_QUEUE)") \
+	X(budget_dropped_bytes, COUNTER, "Payload bytes of purged messages")             \
+	X(budget_observed_over, COUNTER,                                                 \
+	  "observe policy: messages admitted past an exhausted budget (would wait, fail or drop)") \
+	X(budget_observed_oversized, COUNTER, "observe policy: messages larger than the whole budget") \
 	X(shim_errors, COUNTER, "Internal failures the shim survived by doing less")    \
 	X(publishes, COUNTER, "Times the shim published this segment")
 

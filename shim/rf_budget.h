@@ -1,0 +1,156 @@
+/*
+ * rf_budget.h - one process-wide byte budget on buffered produced messages.
+ *
+ * Every message a produce call hands to librdkafka is charged to the budget
+ * before the real call and credited back when librdkafka is done with it:
+ *
+ *   copied messages (the application passed F_COPY or F_FREE): the payload
+ *     is copied into the ring (rf_ring.h) and given to librdkafka with
+ *     F_FREE; the charge is the record plus the message's other costs, and is
+ *     credited when librdkafka frees the payload through free();
+ *   uncopied messages (no ownership flag: the application keeps its buffer
+ *     and may recognise it in the delivery report; and every message under
+ *     the observe policy): the charge is credited when librdkafka
+ *     acknowledges the message (the on_acknowledgement interceptor).
+ *
+ * A message's other costs: its key, its headers, and RF_BUDGET_MSG_OVERHEAD
+ * for librdkafka's own per-message structure.
+ *
+ * When a charge does not fit, the policy decides (enum rf_policy): block
+ * waits first come first served up to the block timeout, fail refuses at
+ * once, drop-oldest purges the queue of the handle holding most, observe
+ * lets everything through and counts what it would have done. Refusals use
+ * librdkafka's own signal for a full queue (RD_KAFKA_RESP_ERR__QUEUE_FULL).
+ *
+ * Waiting never deadlocks: a waiter whose space is held by delivery reports
+ * that only waiting threads (itself included) would serve is refused at once,
+ * which tells the application to poll, as a full librdkafka queue does.
+ *
+ * Knows nothing of preloading: the interposers call it, and the unit tests.
+ */
+#ifndef RF_BUDGET_H
+#define RF_BUDGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rf_shm.h"
+
+/* librdkafka's rd_kafka_msg_t plus its allocator overhead (2.0.2: ~200 B). */
+#define RF_BUDGET_MSG_OVERHEAD 256
+/* Each header is its own allocation: struct, name and value, allocator overhead. */
+#define RF_BUDGET_HEADER_OVERHEAD 64
+
+/* Handle slot for messages whose handle is unknown (a topic made elsewhere). */
+#define RF_BUDGET_SLOT_UNKNOWN 0
+
+/* Purges the queued messages of a handle (drop-oldest); 0 or a negative errno. */
+typedef int (*rf_budget_purge_fn)(void *rk);
+
+/*
+ * Configure from the effective configuration. Nothing is mapped until the
+ * first charge. passive: count only, never charge. May be called again
+ * (tests); not while messages are charged.
+ */
+void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_purge_fn purge);
+
+/* Whether produce calls are charged (not passive). */
+int rf_budget_enabled(void);
+
+/* Whether copied messages are copied (not passive, not observe). */
+int rf_budget_copies(void);
+
+/* ---- Handles ---------------------------------------------------------------- */
+
+/*
+ * A producer handle was created. needs_poll: its delivery reports are served
+ * by rd_kafka_poll/flush (a delivery callback or DR events), so its payloads
+ * are freed on the polling thread. creator_tid stands for the poller until a
+ * poll is seen. Returns its slot (>= 1), or RF_BUDGET_SLOT_UNKNOWN when the
+ * table is full.
+ */
+int rf_budget_handle_open(void *rk, int needs_poll, pid_t creator_tid);
+
+/* Names for the figures, once rd_kafka_new returned. */
+void rf_budget_handle_name(int slot, const char *name, const char *client_id);
+
+/* The handle was destroyed: all its messages have been released. */
+void rf_budget_handle_close(int slot);
+
+/* The slot of rk, or RF_BUDGET_SLOT_UNKNOWN. */
+int rf_budget_handle_slot(const void *rk);
+
+/* The handle of slot, or NULL. */
+void *rf_budget_handle_rk(int slot);
+
+/* tid polled (or flushed) the handle at now_ns (CLOCK_MONOTONIC). */
+void rf_budget_handle_polled(int slot, pid_t tid, int64_t now_ns);
+
+/* Remember which handle a topic object belongs to (rd_kafka_produce has only the topic). */
+void rf_budget_topic_bind(const void *rkt, int slot);
+int rf_budget_topic_slot(const void *rkt);
+
+/* ---- Messages ----------------------------------------------------------------- */
+
+struct rf_budget_msg {
+	int slot;        /* handle */
+	size_t len;      /* payload bytes */
+	size_t extra;    /* key, headers, overhead: rf_budget_msg_extra() */
+	int copy;        /* 1: copy into the ring; 0: charge only */
+	/* Filled by rf_budget_admit: */
+	void *arena;     /* the ring payload when copied */
+	size_t charge;   /* what was charged */
+	int waited;      /* 1 when the call had to wait */
+};
+
+/* What a message costs beyond its payload. */
+size_t rf_budget_msg_extra(size_t keylen, size_t header_count, size_t header_bytes);
+
+/*
+ * Charge m to the budget under the policy; on 0 and m->copy, m->arena holds
+ * len bytes to copy the payload into. -EMSGSIZE: larger than the whole
+ * budget (never fits); -ENOBUFS: refused (full, timed out, or waiting could
+ * not succeed). Under observe, always 0.
+ * The caller then makes the real call and settles.
+ */
+int rf_budget_admit(struct rf_budget_msg *m);
+
+/*
+ * After the real call: accepted says whether librdkafka took the message.
+ * Returns 1 when librdkafka already freed the copied payload during the
+ * call (2.0.2's produce_batch frees a message whose partitioner failed with
+ * F_FREE still set), so the caller can mirror that for the application's
+ * own buffer; otherwise 0.
+ */
+int rf_budget_settle(struct rf_budget_msg *m, int accepted);
+
+/* Whether p is a payload the ring handed out: lock-free, O(1). */
+int rf_budget_owns(const void *p);
+
+/* librdkafka freed a ring payload (the free() interposer). */
+void rf_budget_free(void *p);
+
+/* Payload bytes of a ring payload (malloc_usable_size on it). */
+size_t rf_budget_payload_size(const void *p);
+
+/*
+ * librdkafka acknowledged a message of handle slot (on_acknowledgement):
+ * delivered (err 0) or failed. For a ring payload the bytes become
+ * acknowledged-but-unfreed; an uncopied message is credited now, charge
+ * recomputed from len and extra exactly as at admission. in_call: the ack
+ * came on the producing thread during the real produce call (a refused
+ * message being unrolled): settle will credit it instead.
+ */
+void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int err,
+		   int purged, int in_call);
+
+/* ---- Figures ------------------------------------------------------------------ */
+
+/* Write the budget's gauges into stats and the handle table into the segment. */
+void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns);
+
+/* After fork: the child has no librdkafka threads and no waiters. */
+void rf_budget_fork_child(void);
+
+#endif /* RF_BUDGET_H */
