@@ -207,6 +207,12 @@ static void rf_copy_name(char *dst, const char *src)
 	dst[n] = '\0';
 }
 
+void rf_budget_handle_bind(int slot, void *rk)
+{
+	if (rf_budget_slot_valid(slot))
+		__atomic_store_n(&rf_budget.handles[slot].rk, rk, __ATOMIC_RELEASE);
+}
+
 void rf_budget_handle_name(int slot, const char *name, const char *client_id)
 {
 	if (!rf_budget_slot_valid(slot))
@@ -233,19 +239,15 @@ void rf_budget_handle_close(int slot)
 
 int rf_budget_handle_slot(const void *rk)
 {
-	int slot = RF_BUDGET_SLOT_UNKNOWN;
-
+	/* Lock-free: polls call this often; a racing open or close is a harmless miss. */
 	if (rk == NULL)
-		return slot;
-	pthread_mutex_lock(&rf_budget.lock);
+		return RF_BUDGET_SLOT_UNKNOWN;
 	for (int i = 1; i < RF_HANDLES; i++)
-		if (rf_budget.handles[i].rk == rk &&
-		    rf_budget.handles[i].state == RF_SHM_HANDLE_OPEN) {
-			slot = i;
-			break;
-		}
-	pthread_mutex_unlock(&rf_budget.lock);
-	return slot;
+		if (__atomic_load_n(&rf_budget.handles[i].rk, __ATOMIC_ACQUIRE) == rk &&
+		    __atomic_load_n(&rf_budget.handles[i].state, __ATOMIC_RELAXED) ==
+			    RF_SHM_HANDLE_OPEN)
+			return i;
+	return RF_BUDGET_SLOT_UNKNOWN;
 }
 
 void *rf_budget_handle_rk(int slot)
@@ -391,8 +393,11 @@ static int rf_budget_waiter_is(pid_t tid)
 /*
  * Budget that only waiting threads can give back: the ring payloads of
  * handles whose delivery reports are served by a thread that is itself
- * waiting here (it cannot poll while it waits). If that plus what me needs
- * exceeds the budget, waiting cannot succeed.
+ * waiting here (it cannot poll while it waits). Waiting is hopeless when
+ * that plus what m needs exceeds the budget, or when nothing else is left
+ * to be released: then the ring stays as it is (fragmented or full) until a
+ * waiter polls. Anything else will be released by someone, and is re-judged
+ * at each release and each wait slice.
  */
 static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 {
@@ -406,7 +411,7 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 		    rf_budget_waiter_is(poller))
 			stuck += h->ring_bytes;
 	}
-	return stuck + m->charge > rf_budget.config.budget;
+	return stuck + m->charge > rf_budget.config.budget || (stuck > 0 && stuck >= rf_budget.charged);
 }
 
 static void rf_budget_queue_push(struct rf_waiter *w)

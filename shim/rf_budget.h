@@ -72,6 +72,9 @@ int rf_budget_copies(void);
  */
 int rf_budget_handle_open(void *rk, int needs_poll, pid_t creator_tid);
 
+/* The handle rd_kafka_new returned for slot. */
+void rf_budget_handle_bind(int slot, void *rk);
+
 /* Names for the figures, once rd_kafka_new returned. */
 void rf_budget_handle_name(int slot, const char *name, const char *client_id);
 

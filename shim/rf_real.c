@@ -25,6 +25,11 @@ static const struct rf_real_symbol rf_real_symbols[RF_REAL__COUNT] = {
 
 static rf_real_fn rf_real_cache[RF_REAL__COUNT];
 
+rf_real_fn rf_real_cached(enum rf_real_id id)
+{
+	return __atomic_load_n(&rf_real_cache[id], __ATOMIC_ACQUIRE);
+}
+
 rf_real_fn rf_real_resolve(enum rf_real_id id)
 {
 	rf_real_fn fn = __atomic_load_n(&rf_real_cache[id], __ATOMIC_ACQUIRE);

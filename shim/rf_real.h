@@ -33,7 +33,49 @@
 	X(OPTIONAL, rd_kafka_headers_t *, rd_kafka_headers_new, (size_t))               \
 	X(OPTIONAL, void, rd_kafka_headers_destroy, (rd_kafka_headers_t *))             \
 	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_header_add,                           \
-	  (rd_kafka_headers_t *, const char *, ssize_t, const void *, ssize_t))
+	  (rd_kafka_headers_t *, const char *, ssize_t, const void *, ssize_t))         \
+	RF_REAL_SYMBOLS_KAFKA(X)                                                        \
+	RF_REAL_SYMBOLS_ALLOC(X)
+
+/* Handle lifecycle, polling and interceptors (hook_kafka.c). */
+#define RF_REAL_SYMBOLS_KAFKA(X)                                                        \
+	X(OPTIONAL, rd_kafka_t *, rd_kafka_new,                                         \
+	  (rd_kafka_type_t, rd_kafka_conf_t *, char *, size_t))                          \
+	X(OPTIONAL, void, rd_kafka_destroy, (rd_kafka_t *))                             \
+	X(OPTIONAL, rd_kafka_topic_t *, rd_kafka_topic_new,                             \
+	  (rd_kafka_t *, const char *, rd_kafka_topic_conf_t *))                         \
+	X(OPTIONAL, int, rd_kafka_poll, (rd_kafka_t *, int))                            \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_flush, (rd_kafka_t *, int))           \
+	X(OPTIONAL, rd_kafka_queue_t *, rd_kafka_queue_get_main, (rd_kafka_t *))        \
+	X(OPTIONAL, rd_kafka_event_t *, rd_kafka_queue_poll, (rd_kafka_queue_t *, int)) \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_last_error, (void))                   \
+	X(OPTIONAL, rd_kafka_conf_t *, rd_kafka_conf_new, (void))                       \
+	X(OPTIONAL, void, rd_kafka_conf_destroy, (rd_kafka_conf_t *))                   \
+	X(OPTIONAL, rd_kafka_conf_res_t, rd_kafka_conf_set,                             \
+	  (rd_kafka_conf_t *, const char *, const char *, char *, size_t))               \
+	X(OPTIONAL, rd_kafka_conf_res_t, rd_kafka_conf_get,                             \
+	  (const rd_kafka_conf_t *, const char *, char *, size_t *))                     \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_conf_interceptor_add_on_new,          \
+	  (rd_kafka_conf_t *, const char *, rd_kafka_interceptor_f_on_new_t *, void *))  \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_interceptor_add_on_acknowledgement,   \
+	  (rd_kafka_t *, const char *, rd_kafka_interceptor_f_on_acknowledgement_t *,   \
+	   void *))                                                                     \
+	X(OPTIONAL, const char *, rd_kafka_name, (const rd_kafka_t *))                  \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_purge, (rd_kafka_t *, int))           \
+	X(OPTIONAL, rd_kafka_error_t *, rd_kafka_error_new,                             \
+	  (rd_kafka_resp_err_t, const char *, ...))                                      \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_message_headers,                      \
+	  (const rd_kafka_message_t *, rd_kafka_headers_t **))                           \
+	X(OPTIONAL, size_t, rd_kafka_header_cnt, (const rd_kafka_headers_t *))          \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_header_get_all,                       \
+	  (const rd_kafka_headers_t *, size_t, const char **, const void **, size_t *))
+
+/* The allocator (hook_alloc.c). */
+#define RF_REAL_SYMBOLS_ALLOC(X)                                                        \
+	X(REQUIRED, void, free, (void *))                                               \
+	X(REQUIRED, void *, malloc, (size_t))                                           \
+	X(REQUIRED, void *, realloc, (void *, size_t))                                  \
+	X(REQUIRED, size_t, malloc_usable_size, (void *))
 
 enum rf_real_id {
 #define RF_REAL_ENUM(kind, ret, name, params) RF_REAL_##name,
@@ -59,3 +101,7 @@ int rf_real_resolve_required(const char **missing);
 #define RF_REAL(name) ((rf_real_##name##_fn)rf_real_resolve(RF_REAL_##name))
 
 #endif /* RF_REAL_H */
+/* The cached entry for id, or NULL when not resolved yet: never calls dlsym. */
+rf_real_fn rf_real_cached(enum rf_real_id id);
+
+#define RF_REAL_CACHED(name) ((rf_real_##name##_fn)rf_real_cached(RF_REAL_##name))

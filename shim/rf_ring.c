@@ -16,14 +16,16 @@ enum rf_ring_chunk_kind {
 	RF_CHUNK_SPANNED = 4, /* later chunk of such a span */
 };
 
-#define RF_RING_CHUNK_MIN ((size_t)64 * 1024)
-#define RF_RING_CHUNKS_TARGET 16384
+#define RF_RING_CHUNK_MIN ((size_t)4 * 1024)
+#define RF_RING_CHUNK_MAX ((size_t)1024 * 1024)
+#define RF_RING_CHUNKS_TARGET 1024
 
 size_t rf_ring_chunk_size(size_t size)
 {
 	size_t chunk = RF_RING_CHUNK_MIN;
 
-	while (size / chunk > RF_RING_CHUNKS_TARGET)
+	/* About 1024 chunks: fine enough that pinning wastes little, few enough to scan. */
+	while (chunk < RF_RING_CHUNK_MAX && size / (chunk * 2) >= RF_RING_CHUNKS_TARGET)
 		chunk *= 2;
 	return chunk;
 }

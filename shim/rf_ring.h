@@ -59,9 +59,8 @@ struct rf_ring {
 };
 
 /*
- * The chunk size rf_ring_init picks for an arena of size bytes: 64 KiB, or
- * more for arenas above 1 GiB so the chunk table stays small. size must be
- * a multiple of it: see rf_ring_arena_size.
+ * The chunk size rf_ring_init picks for an arena of size bytes: a power of
+ * two from 4 KiB to 1 MiB giving about 1024 chunks (64 KiB for 64 MiB).
  */
 size_t rf_ring_chunk_size(size_t size);
 

@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hook_kafka.h"
+#include "rf_budget.h"
 #include "rf_config.h"
 #include "rf_proc.h"
 #include "rf_real.h"
@@ -98,6 +100,14 @@ static int64_t rf_realtime_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+static int64_t rf_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 /* Takes the publish lock within about 100 ms, or fails: exit paths must not hang. */
 static int rf_shim_lock_bounded(void)
 {
@@ -121,6 +131,7 @@ static void rf_shim_publish_locked(int exiting)
 	rf_stats_add(RF_STAT_publishes, 1);
 	rf_segment_publish_begin(seg);
 	rf_stats_snapshot(seg->shm->stats);
+	rf_budget_publish(seg->shm, rf_monotonic_ns());
 	if (exiting) {
 		known = __atomic_load_n(&rf_shim.exit_status_known, __ATOMIC_ACQUIRE) == 1;
 		rf_segment_mark_exited(seg, known, known ? rf_shim.exit_status : 0);
@@ -220,6 +231,7 @@ static void rf_shim_fork_child(void)
 	/* The parent's segment is the parent's: unmap it without a write. */
 	rf_segment_detach(&rf_shim.segment);
 	rf_stats_reset();
+	rf_budget_fork_child();
 	rf_shim.exit_status_known = 0;
 	rf_shim.exited = 0;
 	if (rf_shim_segment_create(getpid()) == 0)
@@ -261,6 +273,7 @@ void rf_shim_init(void)
 			 "libc function %s not found", missing);
 		rf_log("%s; the shim runs passive", rf_shim.config_error);
 	}
+	rf_budget_setup(&rf_shim.config, rf_shim.passive, rf_kafka_purge);
 	rf_shim_segment_create(getpid());
 	pthread_atfork(rf_shim_fork_prepare, rf_shim_fork_parent, rf_shim_fork_child);
 	rf_shim_publisher_start();

@@ -13,8 +13,8 @@ RF_TEST(reserve_release_basics)
 	unsigned char *p, *q;
 
 	RF_CHECK_INT(rf_ring_init(&ring, 4 * MIB), 0);
-	RF_CHECK_INT(ring.chunk, 64 * 1024);
-	RF_CHECK_INT(ring.nchunks, 64);
+	RF_CHECK_INT(ring.chunk, 4 * 1024);
+	RF_CHECK_INT(ring.nchunks, 1024);
 	p = rf_ring_reserve(&ring, 100);
 	q = rf_ring_reserve(&ring, 1);
 	RF_CHECK(p != NULL && q != NULL);
@@ -44,14 +44,18 @@ RF_TEST(reserve_release_basics)
 RF_TEST(out_of_order_release_reuses_space)
 {
 	struct rf_ring ring;
-	void *recs[64 * 16];
+	void *recs[16 * 16];
 	size_t n = 0;
 	void *p;
 
-	RF_CHECK_INT(rf_ring_init(&ring, 1 * MIB), 0); /* 16 chunks of 64 KiB */
-	while ((p = rf_ring_reserve(&ring, 4096 - 16)) != NULL)
-		recs[n++] = p;
-	RF_CHECK_INT(n, 16 * 16); /* exactly 16 records per chunk, none lost */
+	RF_CHECK_INT(rf_ring_init(&ring, 64 * MIB), 0); /* 1024 chunks of 64 KiB */
+	RF_CHECK_INT(ring.chunk, 64 * 1024);
+	for (size_t i = 0; i < 16 * 16; i++) /* fill 16 chunks */
+		RF_CHECK((recs[n++] = rf_ring_reserve(&ring, 4096 - 16)) != NULL);
+	/* Take the other 1008 chunks with records of a whole chunk each. */
+	for (size_t i = 16; i < 1024; i++)
+		RF_CHECK(rf_ring_reserve(&ring, ring.chunk - 16) != NULL);
+	RF_CHECK(rf_ring_reserve(&ring, 1) == NULL);
 	RF_CHECK_INT(ring.free_chunks, 0);
 	/* Release chunk 7's records; chunk 0 (the oldest) stays live. */
 	for (size_t i = 7 * 16; i < 8 * 16; i++)
@@ -151,9 +155,10 @@ RF_TEST(random_use_never_overlaps_and_drains)
 RF_TEST(chunk_size_scales)
 {
 	RF_CHECK_INT(rf_ring_chunk_size(64 * MIB), 64 * 1024);
-	RF_CHECK_INT(rf_ring_chunk_size(1024 * MIB), 64 * 1024);
-	RF_CHECK_INT(rf_ring_chunk_size(4096 * MIB), 256 * 1024);
-	RF_CHECK_INT(rf_ring_arena_size(100 * 1024), 128 * 1024);
+	RF_CHECK_INT(rf_ring_chunk_size(256 * 1024), 4 * 1024);
+	RF_CHECK_INT(rf_ring_chunk_size(1024 * MIB), 1024 * 1024);
+	RF_CHECK_INT(rf_ring_chunk_size(64ULL * 1024 * MIB), 1024 * 1024);
+	RF_CHECK_INT(rf_ring_arena_size(100 * 1024 + 1), 104 * 1024);
 	RF_CHECK_INT(rf_ring_record_size(0), 16);
 	RF_CHECK_INT(rf_ring_record_size(1), 32);
 	RF_CHECK_INT(rf_ring_record_size(16), 32);

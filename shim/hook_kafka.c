@@ -1,0 +1,327 @@
+/*
+ * hook_kafka.c - interposers of librdkafka's handle lifecycle and polling,
+ * and the interceptors the shim adds to every producer handle.
+ *
+ * rd_kafka_new: learns how the handle's delivery reports are served (a
+ *   callback or DR events: payloads are then freed by whoever polls),
+ *   registers an on_new interceptor that adds on_acknowledgement, and lets
+ *   librdkafka reference ring payloads instead of copying them into its
+ *   request buffers (message.copy.max.bytes 0, unless the application chose
+ *   a value: then each message is charged for that copy too).
+ * rd_kafka_poll / rd_kafka_flush / rd_kafka_queue_poll on the main queue:
+ *   tell the budget which thread serves a handle's delivery reports, the
+ *   fact its deadlock check rests on.
+ * rd_kafka_last_error: a produce call the shim refuses itself reports its
+ *   error there too, as librdkafka does for its own refusals.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "hook_kafka.h"
+#include "rf_budget.h"
+#include "rf_real.h"
+#include "rf_shim.h"
+
+uint64_t rf_kafka_copy_max;
+
+/* The error of the last produce call this thread made, when the shim refused it. */
+static __thread rd_kafka_resp_err_t rf_tls_last_error __attribute__((tls_model("initial-exec")));
+/* Set while this thread is inside a real produce call (see rf_budget_ack). */
+static __thread int rf_tls_in_produce __attribute__((tls_model("initial-exec")));
+
+void rf_kafka_last_error_set(rd_kafka_resp_err_t err)
+{
+	rf_tls_last_error = err;
+}
+
+void rf_kafka_in_produce(int inside)
+{
+	rf_tls_in_produce = inside;
+}
+
+RF_EXPORT rd_kafka_resp_err_t rd_kafka_last_error(void)
+{
+	rf_real_rd_kafka_last_error_fn real = RF_REAL(rd_kafka_last_error);
+
+	if (rf_tls_last_error != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return rf_tls_last_error;
+	return real != NULL ? real() : RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static int64_t rf_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int rf_kafka_headers_cost(const rd_kafka_headers_t *hdrs, size_t *count, size_t *bytes)
+{
+	rf_real_rd_kafka_header_cnt_fn cnt = RF_REAL(rd_kafka_header_cnt);
+	rf_real_rd_kafka_header_get_all_fn get = RF_REAL(rd_kafka_header_get_all);
+	const char *name;
+	const void *value;
+	size_t size;
+
+	*count = *bytes = 0;
+	if (hdrs == NULL || cnt == NULL || get == NULL)
+		return 0;
+	*count = cnt(hdrs);
+	for (size_t i = 0; i < *count && get(hdrs, i, &name, &value, &size) == 0; i++)
+		*bytes += strlen(name) + size;
+	return 0;
+}
+
+size_t rf_kafka_copy_charge(size_t len)
+{
+	size_t limit = (size_t)__atomic_load_n(&rf_kafka_copy_max, __ATOMIC_RELAXED);
+
+	return len < limit ? len : limit;
+}
+
+/* ---- Interceptors --------------------------------------------------------------- */
+
+static rd_kafka_resp_err_t rf_on_ack(rd_kafka_t *rk, rd_kafka_message_t *m, void *ic_opaque)
+{
+	rf_real_rd_kafka_message_headers_fn headers = RF_REAL(rd_kafka_message_headers);
+	rd_kafka_headers_t *hdrs = NULL;
+	size_t hcount, hbytes;
+	int saved = errno;
+
+	(void)rk;
+	if (headers != NULL && headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		hdrs = NULL;
+	rf_kafka_headers_cost(hdrs, &hcount, &hbytes);
+	rf_budget_ack((int)(intptr_t)ic_opaque, m->payload, m->len,
+		      rf_budget_msg_extra(m->key_len, hcount, hbytes), m->err,
+		      m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+			      m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
+		      rf_tls_in_produce);
+	errno = saved;
+	return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static rd_kafka_resp_err_t rf_on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf, void *ic_opaque,
+				     char *errstr, size_t errstr_size)
+{
+	rf_real_rd_kafka_interceptor_add_on_acknowledgement_fn add =
+		RF_REAL(rd_kafka_interceptor_add_on_acknowledgement);
+
+	(void)conf;
+	(void)errstr;
+	(void)errstr_size;
+	if (add != NULL)
+		add(rk, "ringfence", rf_on_ack, ic_opaque);
+	return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* ---- Handles -------------------------------------------------------------------- */
+
+/* Whether a property is set to a non-empty value; its text in buf. */
+static int rf_conf_value(const rd_kafka_conf_t *conf, const char *name, char *buf, size_t len)
+{
+	rf_real_rd_kafka_conf_get_fn get = RF_REAL(rd_kafka_conf_get);
+	size_t size = len;
+
+	buf[0] = '\0';
+	return get != NULL && get(conf, name, buf, &size) == RD_KAFKA_CONF_OK && buf[0] != '\0';
+}
+
+/* Delivery reports reach the application through poll: a callback or DR events. */
+static int rf_conf_needs_poll(const rd_kafka_conf_t *conf)
+{
+	char buf[64];
+
+	if (rf_conf_value(conf, "dr_msg_cb", buf, sizeof(buf)) ||
+	    rf_conf_value(conf, "dr_cb", buf, sizeof(buf)))
+		return 1;
+	return rf_conf_value(conf, "enabled_events", buf, sizeof(buf)) &&
+	       (strtoull(buf, NULL, 10) & RD_KAFKA_EVENT_DR);
+}
+
+/* librdkafka's default for message.copy.max.bytes in 2.0.2. */
+#define RF_KAFKA_COPY_MAX_DEFAULT "65535"
+
+/*
+ * Ring payloads need not be copied again into request buffers: they stay put
+ * until librdkafka frees them. An application that chose its own limit keeps
+ * it, and its messages are charged for that copy.
+ */
+static void rf_conf_tune_copies(rd_kafka_conf_t *conf)
+{
+	rf_real_rd_kafka_conf_set_fn set = RF_REAL(rd_kafka_conf_set);
+	char buf[32], err[128];
+
+	if (!rf_budget_copies() || set == NULL)
+		return;
+	if (rf_conf_value(conf, "message.copy.max.bytes", buf, sizeof(buf)) &&
+	    strcmp(buf, RF_KAFKA_COPY_MAX_DEFAULT) != 0) {
+		uint64_t limit = strtoull(buf, NULL, 10);
+		if (limit > __atomic_load_n(&rf_kafka_copy_max, __ATOMIC_RELAXED))
+			__atomic_store_n(&rf_kafka_copy_max, limit, __ATOMIC_RELAXED);
+		return;
+	}
+	if (set(conf, "message.copy.max.bytes", "0", err, sizeof(err)) !=
+	    RD_KAFKA_CONF_OK)
+		rf_log("could not set message.copy.max.bytes=0: %s", err);
+}
+
+RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
+				   size_t errstr_size)
+{
+	rf_real_rd_kafka_new_fn real = RF_REAL(rd_kafka_new);
+	rf_real_rd_kafka_conf_new_fn conf_new = RF_REAL(rd_kafka_conf_new);
+	rf_real_rd_kafka_conf_interceptor_add_on_new_fn add_on_new =
+		RF_REAL(rd_kafka_conf_interceptor_add_on_new);
+	rf_real_rd_kafka_name_fn name = RF_REAL(rd_kafka_name);
+	char client_id[RF_SHM_HANDLE_NAME_MAX];
+	int own_conf = 0, slot;
+	rd_kafka_t *rk;
+
+	rf_shim_init();
+	if (real == NULL) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	if (type != RD_KAFKA_PRODUCER || !rf_budget_enabled() || conf_new == NULL ||
+	    add_on_new == NULL)
+		return real(type, conf, errstr, errstr_size);
+
+	if (conf == NULL) {
+		/* librdkafka would use defaults; an empty conf is the same, and takes our interceptor. */
+		conf = conf_new();
+		own_conf = 1;
+	}
+	slot = rf_budget_handle_open(NULL, rf_conf_needs_poll(conf), gettid());
+	if (!rf_conf_value(conf, "client.id", client_id, sizeof(client_id)))
+		client_id[0] = '\0';
+	rf_conf_tune_copies(conf);
+	/* __CONFLICT: already added to this conf by an earlier, failed rd_kafka_new. */
+	add_on_new(conf, "ringfence", rf_on_new, (void *)(intptr_t)slot);
+
+	rk = real(type, conf, errstr, errstr_size);
+	if (rk == NULL) {
+		int saved = errno;
+		rf_budget_handle_close(slot);
+		if (own_conf) {
+			rf_real_rd_kafka_conf_destroy_fn destroy = RF_REAL(rd_kafka_conf_destroy);
+			if (destroy != NULL)
+				destroy(conf);
+		}
+		errno = saved;
+		return NULL;
+	}
+	rf_budget_handle_bind(slot, rk);
+	rf_budget_handle_name(slot, name != NULL ? name(rk) : "", client_id);
+	return rk;
+}
+
+RF_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
+{
+	rf_real_rd_kafka_destroy_fn real = RF_REAL(rd_kafka_destroy);
+	int slot = rf_budget_handle_slot(rk);
+
+	if (real != NULL)
+		real(rk);
+	/* After the real destroy: every message of the handle has been released. */
+	rf_budget_handle_close(slot);
+}
+
+RF_EXPORT rd_kafka_topic_t *rd_kafka_topic_new(rd_kafka_t *rk, const char *topic,
+					       rd_kafka_topic_conf_t *conf)
+{
+	rf_real_rd_kafka_topic_new_fn real = RF_REAL(rd_kafka_topic_new);
+	rd_kafka_topic_t *rkt;
+	int saved;
+
+	if (real == NULL) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	rkt = real(rk, topic, conf);
+	saved = errno;
+	if (rkt != NULL)
+		rf_budget_topic_bind(rkt, rf_budget_handle_slot(rk));
+	errno = saved;
+	return rkt;
+}
+
+static void rf_kafka_polled(const rd_kafka_t *rk)
+{
+	int slot = rf_budget_handle_slot(rk);
+
+	if (slot != RF_BUDGET_SLOT_UNKNOWN)
+		rf_budget_handle_polled(slot, gettid(), rf_monotonic_ns());
+}
+
+RF_EXPORT int rd_kafka_poll(rd_kafka_t *rk, int timeout_ms)
+{
+	rf_real_rd_kafka_poll_fn real = RF_REAL(rd_kafka_poll);
+
+	rf_kafka_polled(rk);
+	return real != NULL ? real(rk, timeout_ms) : 0;
+}
+
+RF_EXPORT rd_kafka_resp_err_t rd_kafka_flush(rd_kafka_t *rk, int timeout_ms)
+{
+	rf_real_rd_kafka_flush_fn real = RF_REAL(rd_kafka_flush);
+
+	rf_kafka_polled(rk);
+	return real != NULL ? real(rk, timeout_ms) : RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED;
+}
+
+/* Main queues handed out, so that polling one counts as polling its handle. */
+#define RF_KAFKA_QUEUES 64
+static struct {
+	const rd_kafka_queue_t *queue;
+	const rd_kafka_t *rk;
+} rf_kafka_queues[RF_KAFKA_QUEUES];
+
+RF_EXPORT rd_kafka_queue_t *rd_kafka_queue_get_main(rd_kafka_t *rk)
+{
+	rf_real_rd_kafka_queue_get_main_fn real = RF_REAL(rd_kafka_queue_get_main);
+	rd_kafka_queue_t *queue = real != NULL ? real(rk) : NULL;
+
+	if (queue != NULL && rf_budget_handle_slot(rk) != RF_BUDGET_SLOT_UNKNOWN) {
+		static unsigned next;
+		unsigned i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % RF_KAFKA_QUEUES;
+
+		/* A hint table: an overwritten entry only loses poller tracking. */
+		__atomic_store_n(&rf_kafka_queues[i].rk, rk, __ATOMIC_RELAXED);
+		__atomic_store_n(&rf_kafka_queues[i].queue, queue, __ATOMIC_RELEASE);
+	}
+	return queue;
+}
+
+RF_EXPORT rd_kafka_event_t *rd_kafka_queue_poll(rd_kafka_queue_t *rkqu, int timeout_ms)
+{
+	rf_real_rd_kafka_queue_poll_fn real = RF_REAL(rd_kafka_queue_poll);
+
+	for (int i = 0; i < RF_KAFKA_QUEUES; i++)
+		if (__atomic_load_n(&rf_kafka_queues[i].queue, __ATOMIC_ACQUIRE) == rkqu) {
+			rf_kafka_polled(__atomic_load_n(&rf_kafka_queues[i].rk, __ATOMIC_RELAXED));
+			break;
+		}
+	return real != NULL ? real(rkqu, timeout_ms) : NULL;
+}
+
+int rf_kafka_purge(void *rk)
+{
+	rf_real_rd_kafka_purge_fn purge = RF_REAL(rd_kafka_purge);
+
+	/* Queued messages only: in-flight ones are on their way and stay. */
+	if (purge == NULL)
+		return -ENOSYS;
+	return purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING) ==
+			       RD_KAFKA_RESP_ERR_NO_ERROR
+		       ? 0
+		       : -EIO;
+}

@@ -1,0 +1,34 @@
+/*
+ * hook_kafka.h - what hook_kafka.c shares with the produce interposers and
+ * the shim's start-up.
+ */
+#ifndef HOOK_KAFKA_H
+#define HOOK_KAFKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+/*
+ * The largest message.copy.max.bytes an application chose itself (0 when
+ * none did: the shim then sets 0 and librdkafka copies nothing).
+ */
+extern uint64_t rf_kafka_copy_max;
+
+/* The bytes of a len-byte payload librdkafka copies into a request buffer. */
+size_t rf_kafka_copy_charge(size_t len);
+
+/* What this thread's rd_kafka_last_error() reports after a refusal by the shim (0: librdkafka's). */
+void rf_kafka_last_error_set(rd_kafka_resp_err_t err);
+
+/* Mark this thread inside (1) or out of (0) a real produce call. */
+void rf_kafka_in_produce(int inside);
+
+/* Number of headers and bytes of names and values in hdrs (NULL: none). */
+int rf_kafka_headers_cost(const rd_kafka_headers_t *hdrs, size_t *count, size_t *bytes);
+
+/* The drop-oldest purge: queued (not in-flight) messages of rk. */
+int rf_kafka_purge(void *rk);
+
+#endif /* HOOK_KAFKA_H */
