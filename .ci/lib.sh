@@ -7,7 +7,7 @@ RF_BUILD=${RF_BUILD:-$RF_ROOT/build}
 # Debian packages the build, the tests and the demo need.
 RF_PACKAGES=(
 	gcc g++ pkg-config meson ninja-build
-	librdkafka-dev libunwind-dev uthash-dev
+	librdkafka-dev libunwind-dev uthash-dev libdw-dev
 	kcat python3 python3-confluent-kafka
 )
 

@@ -15,6 +15,8 @@ static const struct rp_command *const rp_commands[] = {
 	&rp_cmd_stat,
 	&rp_cmd_run,
 	&rp_cmd_gc,
+	&rp_cmd_threads,
+	&rp_cmd_check,
 };
 
 #define RP_COMMAND_COUNT (sizeof(rp_commands) / sizeof(rp_commands[0]))
@@ -53,8 +55,7 @@ static void rp_help_exit_statuses(FILE *out)
 {
 	fprintf(out, "Exit status:\n");
 	fprintf(out, "  %-4d success\n", RP_EXIT_OK);
-	fprintf(out, "  %-4d reserved for the gate failures of a future 'check' command\n",
-		RP_EXIT_CHECK);
+	fprintf(out, "  %-4d check: a thread-leak threshold was crossed\n", RP_EXIT_CHECK);
 	fprintf(out, "  %-4d usage: unknown command or option, bad value, no shim found (run)\n",
 		RP_EXIT_USAGE);
 #define RP_HELP_STATUS(name, status, corrupt, kind, summary) \
@@ -80,7 +81,7 @@ static void rp_help_program(FILE *out)
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < RP_COMMAND_COUNT; i++)
-		fprintf(out, "  %-6s %s\n", rp_commands[i]->name, rp_commands[i]->summary);
+		fprintf(out, "  %-7s %s\n", rp_commands[i]->name, rp_commands[i]->summary);
 	fprintf(out, "\n'ringfence help COMMAND' or 'ringfence COMMAND --help' describes one.\n\n"
 		     "Environment:\n" RP_HELP_PREFIX_ENV
 		     "  RINGFENCE_SHIM              the shim 'run' preloads (see 'ringfence help\n"

@@ -14,7 +14,7 @@
 
 /* Exit statuses not owned by a reader error (those are in RP_READ_ERRORS). */
 #define RP_EXIT_OK 0
-#define RP_EXIT_CHECK 1 /* reserved: `check` gate failures */
+#define RP_EXIT_CHECK 1 /* `check`: a threshold was crossed */
 #define RP_EXIT_USAGE 2
 #define RP_EXIT_EXEC_FAILED 126
 #define RP_EXIT_EXEC_NOT_FOUND 127
@@ -44,6 +44,8 @@ extern const struct rp_command rp_cmd_ls;
 extern const struct rp_command rp_cmd_stat;
 extern const struct rp_command rp_cmd_run;
 extern const struct rp_command rp_cmd_gc;
+extern const struct rp_command rp_cmd_threads;
+extern const struct rp_command rp_cmd_check;
 
 /* State of one getopt_long walk over a command's options. */
 struct rp_getopt {

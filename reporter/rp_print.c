@@ -235,7 +235,20 @@ static void rp_config_text_name(const char *v, char *buf, size_t len)
 #define RP_CONFIG_TEXT_SIZE rp_config_text_size
 #define RP_CONFIG_TEXT_DURATION rp_config_text_duration
 #define RP_CONFIG_TEXT_POLICY rp_config_text_policy
+static void rp_config_text_count(uint64_t v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%" PRIu64, v);
+}
+
+static void rp_config_text_list(const char *v, char *buf, size_t len)
+{
+	rp_text_sanitize(v[0] ? v : "(none)", 0, buf, len);
+}
+
 #define RP_CONFIG_TEXT_NAME rp_config_text_name
+#define RP_CONFIG_TEXT_COUNT rp_config_text_count
+#define RP_CONFIG_TEXT_BOOL rp_config_text_count
+#define RP_CONFIG_TEXT_LIST rp_config_text_list
 
 static void rp_config_json_number(FILE *out, uint64_t v)
 {
@@ -250,7 +263,15 @@ static void rp_config_json_policy(FILE *out, uint64_t v)
 #define RP_CONFIG_JSON_SIZE rp_config_json_number
 #define RP_CONFIG_JSON_DURATION rp_config_json_number
 #define RP_CONFIG_JSON_POLICY rp_config_json_policy
+static void rp_config_json_bool(FILE *out, uint64_t v)
+{
+	fputs(v ? "true" : "false", out);
+}
+
 #define RP_CONFIG_JSON_NAME rp_json_string
+#define RP_CONFIG_JSON_COUNT rp_config_json_number
+#define RP_CONFIG_JSON_BOOL rp_config_json_bool
+#define RP_CONFIG_JSON_LIST rp_json_string
 
 /* ---- stat, text ------------------------------------------------------- */
 

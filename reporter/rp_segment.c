@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "rf_config.h"
+#include "rp_threads.h"
 
 /*
  * Copies tried before giving up on a stable one. A publish is a few hundred
@@ -249,6 +250,9 @@ static enum rp_read_error rp_config_check_name(const char *value, size_t size, c
 #define RP_CONFIG_CHECK_POLICY RP_CONFIG_CHECK_NUMBER
 #define RP_CONFIG_CHECK_NAME(cfg, name, env, min, max) \
 	rp_config_check_name((cfg)->name, sizeof((cfg)->name), #name, env, path, fail)
+#define RP_CONFIG_CHECK_COUNT RP_CONFIG_CHECK_NUMBER
+#define RP_CONFIG_CHECK_BOOL RP_CONFIG_CHECK_NUMBER
+#define RP_CONFIG_CHECK_LIST RP_CONFIG_CHECK_NAME
 
 static enum rp_read_error rp_config_check(const struct rf_shm_config *cfg, const char *path,
 					  struct rp_failure *fail)
@@ -413,6 +417,10 @@ static enum rp_read_error rp_tables_check(const unsigned char *buf, const struct
 				       "handles[%" PRIu64 "].state is %" PRIu32 ", expected 0 to 2",
 				       i, h->state);
 	}
+	/* The thread sections (rp_threads.c): strings, indexes between sections, ranges. */
+	char why[256];
+	if (rp_threads_validate(buf, snap, why, sizeof(why)) < 0)
+		return rp_fail(fail, RP_READ_LAYOUT, path, "%s", why);
 	return RP_READ_OK;
 }
 

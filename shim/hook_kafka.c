@@ -55,11 +55,22 @@ RF_EXPORT rd_kafka_resp_err_t rd_kafka_last_error(void)
 	return real != NULL ? real() : RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
-static int64_t rf_monotonic_ns(void)
+/* Polls come once per message in many applications: keep them cheap. */
+static __thread pid_t rf_tls_tid __attribute__((tls_model("initial-exec")));
+
+static pid_t rf_kafka_tid(void)
+{
+	if (rf_tls_tid == 0)
+		rf_tls_tid = gettid();
+	return rf_tls_tid;
+}
+
+/* The coarse clock (a few ms of resolution) is plenty for "time since the last poll". */
+static int64_t rf_monotonic_coarse_ns(void)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -200,7 +211,7 @@ RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, 
 		conf = conf_new();
 		own_conf = 1;
 	}
-	slot = rf_budget_handle_open(NULL, rf_conf_needs_poll(conf), gettid());
+	slot = rf_budget_handle_open(NULL, rf_conf_needs_poll(conf), rf_kafka_tid());
 	if (!rf_conf_value(conf, "client.id", client_id, sizeof(client_id)))
 		client_id[0] = '\0';
 	rf_conf_tune_copies(conf);
@@ -259,7 +270,7 @@ static void rf_kafka_polled(const rd_kafka_t *rk)
 	int slot = rf_budget_handle_slot(rk);
 
 	if (slot != RF_BUDGET_SLOT_UNKNOWN)
-		rf_budget_handle_polled(slot, gettid(), rf_monotonic_ns());
+		rf_budget_handle_polled(slot, rf_kafka_tid(), rf_monotonic_coarse_ns());
 }
 
 RF_EXPORT int rd_kafka_poll(rd_kafka_t *rk, int timeout_ms)

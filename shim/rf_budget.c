@@ -1,12 +1,18 @@
 /*
  * rf_budget.c - one process-wide byte budget on buffered produced messages.
  *
- * One mutex guards the ring, the charge and the handle table. It is taken by
- * producing threads (admission), by whichever thread librdkafka frees a ring
- * payload on (librdkafka's broker threads, or the polling thread), and by the
- * acknowledgement interceptor. It is never held across a call into
- * librdkafka or the allocator: the purge of drop-oldest, which makes
- * librdkafka call our interceptor, runs unlocked.
+ * The per-message paths take no lock: admission adds to an atomic charge
+ * and carves from the thread's own ring chunk; settling, acknowledging and
+ * freeing are atomic updates of the record, the handle and the charge. The
+ * mutex guards what is rare: refilling a thread's chunk, returning drained
+ * chunks to the pool, the handle and topic tables, and the queue of waiters
+ * (threads that found the budget spent). A release wakes waiters only when
+ * there are some. The charge and the waiter count are read and written
+ * sequentially consistent, so that a releaser either sees a new waiter or
+ * the waiter sees the release (no lost wake-up; waits are also sliced).
+ * The mutex is never held across a call into librdkafka or the allocator:
+ * the purge of drop-oldest, which makes librdkafka call our interceptor,
+ * runs unlocked.
  *
  * A ring payload's record goes through these states (rec->state), so that a
  * payload librdkafka frees while the real produce call has not yet returned
@@ -40,21 +46,20 @@ enum {
 #define RF_HANDLES RF_SHM_HANDLES_MAX
 #define RF_TOPICS 1024
 #define RF_WAIT_SLICE_NS ((int64_t)(50 * RF_MS))
-#define RF_DROP_WAIT_NS ((int64_t)(100 * RF_MS))/* drop-oldest never blocks longer */
+#define RF_DROP_WAIT_NS ((int64_t)(100 * RF_MS)) /* drop-oldest never blocks longer */
 
+/* Counters are atomics: producing, acknowledging and freeing threads all update them. */
 struct rf_handle {
 	void *rk;
 	uint32_t state; /* enum rf_shm_handle_state */
 	int needs_poll;
 	pid_t poller;   /* last thread to poll it; the creator until then */
 	int64_t last_poll_ns;
-	uint64_t bytes, msgs;          /* charged and not yet credited */
-	uint64_t ring_bytes;           /* of which: ring payloads (credited when freed) */
-	uint64_t acked_bytes, acked_msgs; /* ring payloads acknowledged, not yet freed */
-	uint64_t produced_msgs, produced_bytes;
+	uint64_t bytes;       /* charged and not yet credited */
+	uint64_t acked_bytes; /* ring payloads acknowledged, not yet freed */
 	uint64_t dropped_msgs, dropped_bytes;
-	char name[RF_SHM_HANDLE_NAME_MAX];
-	char client_id[RF_SHM_HANDLE_NAME_MAX];
+	char name[RF_SHM_HANDLE_NAME_MAX];      /* under the lock */
+	char client_id[RF_SHM_HANDLE_NAME_MAX]; /* under the lock */
 };
 
 /* A thread waiting for budget: queued first come first served. */
@@ -67,6 +72,8 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int cond_ready;
+	pthread_key_t cursor_key;
+	int cursor_key_ready;
 	struct rf_shm_config config;
 	int passive;
 	rf_budget_purge_fn purge;
@@ -76,22 +83,24 @@ static struct {
 	size_t arena_size;
 	int arena_failed;
 
-	uint64_t charged; /* everything charged now: ring records and the rest */
-	uint64_t peak;
-	uint64_t records;
-
+	uint64_t charged; /* atomic, seq_cst: everything charged now */
+	uint64_t peak;    /* atomic */
+	uint32_t waiting; /* atomic, seq_cst: threads in the queue */
 	struct rf_waiter *head, *tail;
-	uint32_t waiting;
 
 	struct rf_handle handles[RF_HANDLES]; /* slot 0: unknown handle */
 	struct {
-		const void *rkt;
-		int slot;
+		const void *rkt; /* atomic */
+		int slot;        /* atomic */
 	} topics[RF_TOPICS];
-	uint32_t topics_used;
+	uint32_t topics_used; /* atomic */
 } rf_budget = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
+
+/* This thread's open ring chunk. */
+static __thread struct rf_ring_cursor rf_tls_cursor
+	__attribute__((tls_model("initial-exec"))) = RF_RING_CURSOR_INIT;
 
 static int64_t rf_now_ns(void)
 {
@@ -99,6 +108,14 @@ static int64_t rf_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Thread exit: its open chunk goes back to the pool once drained. */
+static void rf_budget_cursor_end(void *cursor)
+{
+	pthread_mutex_lock(&rf_budget.lock);
+	rf_ring_cursor_close(&rf_budget.ring, cursor);
+	pthread_mutex_unlock(&rf_budget.lock);
 }
 
 static void rf_budget_cond_init(void)
@@ -118,15 +135,19 @@ void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_
 	pthread_mutex_lock(&rf_budget.lock);
 	if (!rf_budget.cond_ready)
 		rf_budget_cond_init();
+	if (!rf_budget.cursor_key_ready)
+		rf_budget.cursor_key_ready = pthread_key_create(&rf_budget.cursor_key,
+								 rf_budget_cursor_end) == 0;
 	rf_budget.config = *config;
 	rf_budget.passive = passive;
 	rf_budget.purge = purge;
-	if (rf_budget.arena_base != 0 && rf_budget.records == 0) {
+	if (rf_budget.arena_base != 0 && __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST) == 0) {
 		/* Tests re-configure: start from a fresh ring of the new size. */
 		__atomic_store_n(&rf_budget.arena_base, 0, __ATOMIC_RELEASE);
 		rf_ring_destroy(&rf_budget.ring);
+		rf_tls_cursor = (struct rf_ring_cursor)RF_RING_CURSOR_INIT;
 		rf_budget.arena_size = 0;
-		rf_budget.charged = rf_budget.peak = 0;
+		rf_budget.peak = 0;
 	}
 	rf_budget.arena_failed = 0;
 	pthread_mutex_unlock(&rf_budget.lock);
@@ -142,25 +163,29 @@ int rf_budget_copies(void)
 	return !rf_budget.passive && rf_budget.config.policy != RF_POLICY_OBSERVE;
 }
 
-/* Map the ring at the first copied message; the caller holds the lock. */
-static int rf_budget_arena_locked(void)
+/* Map the ring at the first copied message. */
+static int rf_budget_arena(void)
 {
-	int rc;
+	int rc = 0;
 
-	if (rf_budget.arena_base != 0)
+	if (__atomic_load_n(&rf_budget.arena_base, __ATOMIC_ACQUIRE) != 0)
 		return 0;
-	if (rf_budget.arena_failed)
-		return -ENOMEM;
-	rc = rf_ring_init(&rf_budget.ring, rf_budget.config.budget);
-	if (rc < 0) {
-		rf_budget.arena_failed = 1;
-		rf_stats_add(RF_STAT_shim_errors, 1);
-		return rc;
+	pthread_mutex_lock(&rf_budget.lock);
+	if (rf_budget.arena_base == 0) {
+		if (rf_budget.arena_failed) {
+			rc = -ENOMEM;
+		} else if ((rc = rf_ring_init(&rf_budget.ring, rf_budget.config.budget)) < 0) {
+			rf_budget.arena_failed = 1;
+			rf_stats_add(RF_STAT_shim_errors, 1);
+		} else {
+			rf_budget.arena_size = rf_budget.ring.size;
+			/* rf_budget_owns reads base, then size: size must be visible first. */
+			__atomic_store_n(&rf_budget.arena_base, (uintptr_t)rf_budget.ring.base,
+					 __ATOMIC_RELEASE);
+		}
 	}
-	rf_budget.arena_size = rf_budget.ring.size;
-	/* rf_budget_owns reads base, then size: size must be visible first. */
-	__atomic_store_n(&rf_budget.arena_base, (uintptr_t)rf_budget.ring.base, __ATOMIC_RELEASE);
-	return 0;
+	pthread_mutex_unlock(&rf_budget.lock);
+	return rc;
 }
 
 /* ---- Handles ------------------------------------------------------------------- */
@@ -170,16 +195,23 @@ static int rf_budget_slot_valid(int slot)
 	return slot > 0 && slot < RF_HANDLES;
 }
 
+static struct rf_handle *rf_budget_handle(int slot)
+{
+	return &rf_budget.handles[rf_budget_slot_valid(slot) ? slot : 0];
+}
+
 int rf_budget_handle_open(void *rk, int needs_poll, pid_t creator_tid)
 {
 	int slot = RF_BUDGET_SLOT_UNKNOWN, reuse = RF_BUDGET_SLOT_UNKNOWN;
 
 	pthread_mutex_lock(&rf_budget.lock);
 	for (int i = 1; i < RF_HANDLES && slot == RF_BUDGET_SLOT_UNKNOWN; i++) {
-		if (rf_budget.handles[i].state == RF_SHM_HANDLE_FREE)
+		uint32_t state = __atomic_load_n(&rf_budget.handles[i].state, __ATOMIC_RELAXED);
+
+		if (state == RF_SHM_HANDLE_FREE)
 			slot = i;
-		else if (rf_budget.handles[i].state == RF_SHM_HANDLE_DESTROYED &&
-			 rf_budget.handles[i].bytes == 0 && reuse == RF_BUDGET_SLOT_UNKNOWN)
+		else if (state == RF_SHM_HANDLE_DESTROYED && reuse == RF_BUDGET_SLOT_UNKNOWN &&
+			 __atomic_load_n(&rf_budget.handles[i].bytes, __ATOMIC_RELAXED) == 0)
 			reuse = i;
 	}
 	if (slot == RF_BUDGET_SLOT_UNKNOWN)
@@ -189,14 +221,20 @@ int rf_budget_handle_open(void *rk, int needs_poll, pid_t creator_tid)
 
 		memset(h, 0, sizeof(*h));
 		h->rk = rk;
-		h->state = RF_SHM_HANDLE_OPEN;
 		h->needs_poll = needs_poll;
 		h->poller = creator_tid;
+		__atomic_store_n(&h->state, RF_SHM_HANDLE_OPEN, __ATOMIC_RELEASE);
 	} else {
 		rf_stats_add(RF_STAT_shim_errors, 1);
 	}
 	pthread_mutex_unlock(&rf_budget.lock);
 	return slot;
+}
+
+void rf_budget_handle_bind(int slot, void *rk)
+{
+	if (rf_budget_slot_valid(slot))
+		__atomic_store_n(&rf_budget.handles[slot].rk, rk, __ATOMIC_RELEASE);
 }
 
 static void rf_copy_name(char *dst, const char *src)
@@ -205,12 +243,6 @@ static void rf_copy_name(char *dst, const char *src)
 
 	memcpy(dst, src ? src : "", n);
 	dst[n] = '\0';
-}
-
-void rf_budget_handle_bind(int slot, void *rk)
-{
-	if (rf_budget_slot_valid(slot))
-		__atomic_store_n(&rf_budget.handles[slot].rk, rk, __ATOMIC_RELEASE);
 }
 
 void rf_budget_handle_name(int slot, const char *name, const char *client_id)
@@ -228,10 +260,10 @@ void rf_budget_handle_close(int slot)
 	if (!rf_budget_slot_valid(slot))
 		return;
 	pthread_mutex_lock(&rf_budget.lock);
-	rf_budget.handles[slot].state = RF_SHM_HANDLE_DESTROYED;
+	__atomic_store_n(&rf_budget.handles[slot].state, RF_SHM_HANDLE_DESTROYED, __ATOMIC_RELEASE);
 	for (uint32_t i = 0; i < rf_budget.topics_used; i++)
 		if (rf_budget.topics[i].slot == slot)
-			rf_budget.topics[i].rkt = NULL;
+			__atomic_store_n(&rf_budget.topics[i].rkt, NULL, __ATOMIC_RELEASE);
 	/* Its waiters' space can no longer be held by its delivery reports. */
 	pthread_cond_broadcast(&rf_budget.cond);
 	pthread_mutex_unlock(&rf_budget.lock);
@@ -252,14 +284,14 @@ int rf_budget_handle_slot(const void *rk)
 
 void *rf_budget_handle_rk(int slot)
 {
-	void *rk;
+	const struct rf_handle *h;
 
 	if (!rf_budget_slot_valid(slot))
 		return NULL;
-	pthread_mutex_lock(&rf_budget.lock);
-	rk = rf_budget.handles[slot].state == RF_SHM_HANDLE_OPEN ? rf_budget.handles[slot].rk : NULL;
-	pthread_mutex_unlock(&rf_budget.lock);
-	return rk;
+	h = &rf_budget.handles[slot];
+	return __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == RF_SHM_HANDLE_OPEN
+		       ? __atomic_load_n(&h->rk, __ATOMIC_RELAXED)
+		       : NULL;
 }
 
 void rf_budget_handle_polled(int slot, pid_t tid, int64_t now_ns)
@@ -269,32 +301,38 @@ void rf_budget_handle_polled(int slot, pid_t tid, int64_t now_ns)
 	if (!rf_budget_slot_valid(slot))
 		return;
 	h = &rf_budget.handles[slot];
-	/* Plain stores, read under the lock: a poller change is a hint, not a count. */
-	__atomic_store_n(&h->poller, tid, __ATOMIC_RELAXED);
-	__atomic_store_n(&h->last_poll_ns, now_ns, __ATOMIC_RELAXED);
+	/* Write only on change: a poll per message must not bounce a cache line. */
+	if (__atomic_load_n(&h->poller, __ATOMIC_RELAXED) != tid)
+		__atomic_store_n(&h->poller, tid, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED) != now_ns)
+		__atomic_store_n(&h->last_poll_ns, now_ns, __ATOMIC_RELAXED);
 }
 
 void rf_budget_topic_bind(const void *rkt, int slot)
 {
-	uint32_t free_i = RF_TOPICS;
+	uint32_t free_i = RF_TOPICS, used;
 
 	if (rkt == NULL)
 		return;
 	pthread_mutex_lock(&rf_budget.lock);
-	for (uint32_t i = 0; i < rf_budget.topics_used; i++) {
+	used = rf_budget.topics_used;
+	for (uint32_t i = 0; i < used; i++) {
 		if (rf_budget.topics[i].rkt == rkt) {
-			rf_budget.topics[i].slot = slot;
+			__atomic_store_n(&rf_budget.topics[i].slot, slot, __ATOMIC_RELEASE);
 			pthread_mutex_unlock(&rf_budget.lock);
 			return;
 		}
 		if (rf_budget.topics[i].rkt == NULL && free_i == RF_TOPICS)
 			free_i = i;
 	}
-	if (free_i == RF_TOPICS && rf_budget.topics_used < RF_TOPICS)
-		free_i = rf_budget.topics_used++;
+	if (free_i == RF_TOPICS && used < RF_TOPICS)
+		free_i = used;
 	if (free_i < RF_TOPICS) {
-		rf_budget.topics[free_i].rkt = rkt;
-		rf_budget.topics[free_i].slot = slot;
+		/* Readers are lock-free: slot first, then the key, then the count. */
+		__atomic_store_n(&rf_budget.topics[free_i].slot, slot, __ATOMIC_RELEASE);
+		__atomic_store_n(&rf_budget.topics[free_i].rkt, rkt, __ATOMIC_RELEASE);
+		if (free_i == used)
+			__atomic_store_n(&rf_budget.topics_used, used + 1, __ATOMIC_RELEASE);
 	} else {
 		rf_stats_add(RF_STAT_shim_errors, 1);
 	}
@@ -303,16 +341,19 @@ void rf_budget_topic_bind(const void *rkt, int slot)
 
 int rf_budget_topic_slot(const void *rkt)
 {
-	int slot = RF_BUDGET_SLOT_UNKNOWN;
+	static __thread const void *cached_rkt __attribute__((tls_model("initial-exec")));
+	static __thread int cached_slot __attribute__((tls_model("initial-exec")));
+	uint32_t used = __atomic_load_n(&rf_budget.topics_used, __ATOMIC_ACQUIRE);
 
-	pthread_mutex_lock(&rf_budget.lock);
-	for (uint32_t i = 0; i < rf_budget.topics_used; i++)
-		if (rf_budget.topics[i].rkt == rkt) {
-			slot = rf_budget.topics[i].slot;
-			break;
+	if (rkt != NULL && rkt == cached_rkt && rf_budget_handle_rk(cached_slot) != NULL)
+		return cached_slot;
+	for (uint32_t i = 0; i < used; i++)
+		if (__atomic_load_n(&rf_budget.topics[i].rkt, __ATOMIC_ACQUIRE) == rkt) {
+			cached_rkt = rkt;
+			cached_slot = __atomic_load_n(&rf_budget.topics[i].slot, __ATOMIC_ACQUIRE);
+			return cached_slot;
 		}
-	pthread_mutex_unlock(&rf_budget.lock);
-	return slot;
+	return RF_BUDGET_SLOT_UNKNOWN;
 }
 
 /* ---- Charging ------------------------------------------------------------------ */
@@ -328,57 +369,80 @@ static size_t rf_budget_charge_of(const struct rf_budget_msg *m)
 	return (m->copy ? rf_ring_record_size(m->len) : m->len) + m->extra;
 }
 
-static void rf_budget_charge_locked(struct rf_budget_msg *m)
+static void rf_budget_peak_note(uint64_t charged)
 {
-	struct rf_handle *h = &rf_budget.handles[rf_budget_slot_valid(m->slot) ? m->slot : 0];
+	uint64_t peak = __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED);
 
-	rf_budget.charged += m->charge;
-	rf_budget.records++;
-	if (rf_budget.charged > rf_budget.peak)
-		rf_budget.peak = rf_budget.charged;
-	h->bytes += m->charge;
-	h->msgs++;
-	if (m->copy)
-		h->ring_bytes += m->charge;
+	while (charged > peak &&
+	       !__atomic_compare_exchange_n(&rf_budget.peak, &peak, charged, 1, __ATOMIC_RELAXED,
+					    __ATOMIC_RELAXED))
+		;
 }
 
-/* Credit a charge; the caller holds the lock. */
-static void rf_budget_credit_locked(int slot, size_t charge, int ring, int acked)
+/* Wake the waiters, if there are any, after budget came back. */
+static void rf_budget_wake(int locked)
 {
-	struct rf_handle *h = &rf_budget.handles[rf_budget_slot_valid(slot) ? slot : 0];
-
-	/* Saturating: a mismatch must not turn into a huge unsigned charge. */
-	rf_budget.charged -= charge < rf_budget.charged ? charge : rf_budget.charged;
-	if (rf_budget.records > 0)
-		rf_budget.records--;
-	h->bytes -= charge < h->bytes ? charge : h->bytes;
-	if (h->msgs > 0)
-		h->msgs--;
-	if (ring)
-		h->ring_bytes -= charge < h->ring_bytes ? charge : h->ring_bytes;
-	if (acked) {
-		h->acked_bytes -= charge < h->acked_bytes ? charge : h->acked_bytes;
-		if (h->acked_msgs > 0)
-			h->acked_msgs--;
-	}
-	if (rf_budget.waiting > 0)
-		pthread_cond_broadcast(&rf_budget.cond);
+	if (__atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) == 0)
+		return;
+	if (!locked)
+		pthread_mutex_lock(&rf_budget.lock);
+	pthread_cond_broadcast(&rf_budget.cond);
+	if (!locked)
+		pthread_mutex_unlock(&rf_budget.lock);
 }
 
-/* Take the charge now if it fits; the caller holds the lock. */
-static int rf_budget_try_locked(struct rf_budget_msg *m)
+/* Credit a charge: the budget, its handle, and for ring payloads the acked share. */
+static void rf_budget_credit(int slot, size_t charge, int acked, int locked)
 {
-	if (rf_budget.charged + m->charge > rf_budget.config.budget)
+	struct rf_handle *h = rf_budget_handle(slot);
+
+	__atomic_fetch_sub(&h->bytes, charge, __ATOMIC_RELAXED);
+	if (acked)
+		__atomic_fetch_sub(&h->acked_bytes, charge, __ATOMIC_RELAXED);
+	__atomic_fetch_sub(&rf_budget.charged, charge, __ATOMIC_SEQ_CST);
+	rf_stats_add(RF_STAT_budget_released, 1);
+	rf_budget_wake(locked);
+}
+
+/*
+ * Take the charge now if it fits, carving the ring when m copies. Lock-free
+ * unless the thread's chunk needs a refill; locked says the caller holds the
+ * lock already.
+ */
+static int rf_budget_take(struct rf_budget_msg *m, int locked)
+{
+	uint64_t charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
+
+	if (charged > rf_budget.config.budget) {
+		__atomic_fetch_sub(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 		return 0;
-	if (m->copy) {
-		m->arena = rf_ring_reserve(&rf_budget.ring, m->len);
-		if (m->arena == NULL)
-			return 0; /* fragmented: wait for records to drain */
-		struct rf_ring_record *rec = rf_ring_record_of(m->arena);
-		rec->state = RF_REC_IN_CALL;
-		rec->tag = ((uint64_t)m->extra << 16) | (uint64_t)m->slot;
 	}
-	rf_budget_charge_locked(m);
+	if (m->copy) {
+		m->arena = rf_ring_carve(&rf_budget.ring, &rf_tls_cursor, m->len);
+		if (m->arena == NULL) {
+			int had_chunk = rf_tls_cursor.chunk != RF_RING_NONE;
+
+			if (!locked)
+				pthread_mutex_lock(&rf_budget.lock);
+			m->arena = rf_ring_refill(&rf_budget.ring, &rf_tls_cursor, m->len);
+			if (!locked)
+				pthread_mutex_unlock(&rf_budget.lock);
+			if (!had_chunk && rf_tls_cursor.chunk != RF_RING_NONE &&
+			    rf_budget.cursor_key_ready)
+				pthread_setspecific(rf_budget.cursor_key, &rf_tls_cursor);
+		}
+		if (m->arena == NULL) {
+			/* Fragmented: the charge fits but no chunk is free; wait for drains. */
+			__atomic_fetch_sub(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
+			return 0;
+		}
+		struct rf_ring_record *rec = rf_ring_record_of(m->arena);
+		rec->tag = ((uint64_t)m->extra << 16) | (uint64_t)(rf_budget_slot_valid(m->slot) ? m->slot : 0);
+		__atomic_store_n(&rec->state, RF_REC_IN_CALL, __ATOMIC_RELAXED);
+	}
+	rf_budget_peak_note(charged);
+	__atomic_fetch_add(&rf_budget_handle(m->slot)->bytes, m->charge, __ATOMIC_RELAXED);
+	rf_stats_add(RF_STAT_budget_admitted, 1);
 	return 1;
 }
 
@@ -391,13 +455,13 @@ static int rf_budget_waiter_is(pid_t tid)
 }
 
 /*
- * Budget that only waiting threads can give back: the ring payloads of
- * handles whose delivery reports are served by a thread that is itself
- * waiting here (it cannot poll while it waits). Waiting is hopeless when
- * that plus what m needs exceeds the budget, or when nothing else is left
- * to be released: then the ring stays as it is (fragmented or full) until a
- * waiter polls. Anything else will be released by someone, and is re-judged
- * at each release and each wait slice.
+ * Budget that only waiting threads can give back: what is held by handles
+ * whose delivery reports are served by a thread that is itself waiting here
+ * (it cannot poll while it waits). Waiting is hopeless when that plus what m
+ * needs exceeds the budget, or when nothing else is left to be released:
+ * then the ring stays as it is (fragmented or full) until a waiter polls.
+ * Anything else will be released by someone, and is re-judged at each
+ * release and each wait slice. Lock held.
  */
 static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 {
@@ -405,13 +469,15 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 
 	for (int i = 1; i < RF_HANDLES; i++) {
 		const struct rf_handle *h = &rf_budget.handles[i];
-		pid_t poller = __atomic_load_n(&h->poller, __ATOMIC_RELAXED);
+		uint64_t bytes = __atomic_load_n(&h->bytes, __ATOMIC_RELAXED);
 
-		if (h->state == RF_SHM_HANDLE_OPEN && h->needs_poll && h->ring_bytes > 0 &&
-		    rf_budget_waiter_is(poller))
-			stuck += h->ring_bytes;
+		if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == RF_SHM_HANDLE_OPEN &&
+		    h->needs_poll && bytes > 0 &&
+		    rf_budget_waiter_is(__atomic_load_n(&h->poller, __ATOMIC_RELAXED)))
+			stuck += bytes;
 	}
-	return stuck + m->charge > rf_budget.config.budget || (stuck > 0 && stuck >= rf_budget.charged);
+	return stuck + m->charge > rf_budget.config.budget ||
+	       (stuck > 0 && stuck >= __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST));
 }
 
 static void rf_budget_queue_push(struct rf_waiter *w)
@@ -423,7 +489,7 @@ static void rf_budget_queue_push(struct rf_waiter *w)
 	else
 		rf_budget.head = w;
 	rf_budget.tail = w;
-	rf_budget.waiting++;
+	__atomic_add_fetch(&rf_budget.waiting, 1, __ATOMIC_SEQ_CST);
 }
 
 static void rf_budget_queue_remove(struct rf_waiter *w)
@@ -436,7 +502,7 @@ static void rf_budget_queue_remove(struct rf_waiter *w)
 		w->next->prev = w->prev;
 	else
 		rf_budget.tail = w->prev;
-	rf_budget.waiting--;
+	__atomic_sub_fetch(&rf_budget.waiting, 1, __ATOMIC_SEQ_CST);
 	/* The next in line may now be at the head. */
 	pthread_cond_broadcast(&rf_budget.cond);
 }
@@ -452,7 +518,7 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 	m->waited = 1;
 	rf_stats_add(RF_STAT_budget_waits, 1);
 	for (;;) {
-		if (rf_budget.head == &self && rf_budget_try_locked(m)) {
+		if (rf_budget.head == &self && rf_budget_take(m, 1)) {
 			rc = 0;
 			break;
 		}
@@ -474,20 +540,22 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 	return rc;
 }
 
-/* The open handle holding the most budget in messages not yet acknowledged. */
-static void *rf_budget_drop_victim_locked(int *slot)
+/* The open handle holding the most budget in messages not yet acknowledged. Lock held. */
+static void *rf_budget_drop_victim_locked(void)
 {
 	uint64_t most = 0;
 	void *rk = NULL;
 
 	for (int i = 1; i < RF_HANDLES; i++) {
 		const struct rf_handle *h = &rf_budget.handles[i];
-		uint64_t queued = h->bytes - (h->acked_bytes < h->bytes ? h->acked_bytes : h->bytes);
+		uint64_t bytes = __atomic_load_n(&h->bytes, __ATOMIC_RELAXED);
+		uint64_t acked = __atomic_load_n(&h->acked_bytes, __ATOMIC_RELAXED);
+		uint64_t queued = bytes > acked ? bytes - acked : 0;
 
-		if (h->state == RF_SHM_HANDLE_OPEN && queued > most) {
+		if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == RF_SHM_HANDLE_OPEN &&
+		    queued > most) {
 			most = queued;
 			rk = h->rk;
-			*slot = i;
 		}
 	}
 	return rk;
@@ -500,50 +568,54 @@ int rf_budget_admit(struct rf_budget_msg *m)
 
 	m->arena = NULL;
 	m->waited = 0;
+	if (policy == RF_POLICY_OBSERVE)
+		m->copy = 0;
 	m->charge = rf_budget_charge_of(m);
-	if (m->copy && policy == RF_POLICY_OBSERVE)
-		m->copy = 0, m->charge = rf_budget_charge_of(m);
-	if (m->charge > rf_budget.config.budget) {
-		if (policy == RF_POLICY_OBSERVE) {
+	if (policy == RF_POLICY_OBSERVE) {
+		/* Never interferes: every message is charged, whatever the budget says. */
+		uint64_t charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
+
+		__atomic_fetch_add(&rf_budget_handle(m->slot)->bytes, m->charge, __ATOMIC_RELAXED);
+		rf_budget_peak_note(charged);
+		rf_stats_add(RF_STAT_budget_admitted, 1);
+		if (m->charge > rf_budget.config.budget)
 			rf_stats_add(RF_STAT_budget_observed_oversized, 1);
-			pthread_mutex_lock(&rf_budget.lock);
-			rf_budget_charge_locked(m);
-			pthread_mutex_unlock(&rf_budget.lock);
-			return 0;
-		}
+		else if (charged > rf_budget.config.budget)
+			rf_stats_add(RF_STAT_budget_observed_over, 1);
+		else
+			rf_stats_add(RF_STAT_budget_nowait, 1);
+		return 0;
+	}
+	if (m->charge > rf_budget.config.budget) {
 		rf_stats_add(RF_STAT_budget_oversized, 1);
 		return -EMSGSIZE;
 	}
-
-	pthread_mutex_lock(&rf_budget.lock);
-	if (m->copy && rf_budget_arena_locked() < 0) {
+	if (m->copy && rf_budget_arena() < 0) {
 		/* No ring: degrade to charging without copying rather than refuse. */
 		m->copy = 0;
 		m->charge = rf_budget_charge_of(m);
 	}
-	if (rf_budget.head == NULL && rf_budget_try_locked(m)) {
+	/* The fast path, unless others already queue for budget (first come first served). */
+	if (__atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) == 0 && rf_budget_take(m, 0)) {
 		rf_stats_add(RF_STAT_budget_nowait, 1);
-		pthread_mutex_unlock(&rf_budget.lock);
 		return 0;
 	}
+
+	pthread_mutex_lock(&rf_budget.lock);
 	switch (policy) {
-	case RF_POLICY_OBSERVE:
-		rf_stats_add(RF_STAT_budget_observed_over, 1);
-		rf_budget_charge_locked(m);
-		rc = 0;
-		break;
 	case RF_POLICY_FAIL:
+		if (rf_budget.head == NULL && rf_budget_take(m, 1))
+			rc = 0;
 		break;
 	case RF_POLICY_BLOCK:
 		rc = rf_budget_wait_locked(m, rf_now_ns() + (int64_t)rf_budget.config.block_timeout);
 		break;
 	case RF_POLICY_DROP_OLDEST: {
-		int slot = RF_BUDGET_SLOT_UNKNOWN;
-		void *rk = rf_budget_drop_victim_locked(&slot);
+		void *rk = rf_budget_drop_victim_locked();
 		rf_budget_purge_fn purge = rf_budget.purge;
 
 		if (rk != NULL && purge != NULL) {
-			/* The purge calls our interceptor, which takes the lock. */
+			/* The purge calls our interceptor, which must not find the lock held. */
 			pthread_mutex_unlock(&rf_budget.lock);
 			rf_stats_add(RF_STAT_budget_purges, 1);
 			purge(rk);
@@ -554,6 +626,8 @@ int rf_budget_admit(struct rf_budget_msg *m)
 		rc = rf_budget_wait_locked(m, rf_now_ns() + RF_DROP_WAIT_NS);
 		break;
 	}
+	case RF_POLICY_OBSERVE:
+		break; /* handled above */
 	}
 	pthread_mutex_unlock(&rf_budget.lock);
 	if (rc < 0)
@@ -573,129 +647,136 @@ size_t rf_budget_payload_size(const void *p)
 	return rf_ring_record_of((void *)p)->len;
 }
 
-/* Release a ring record and its charge; lock held. */
-static void rf_budget_release_record_locked(void *payload, uint32_t state)
+/* Credit a ring record and give its space back. */
+static void rf_budget_release_record(void *payload, uint32_t state)
 {
 	struct rf_ring_record *rec = rf_ring_record_of(payload);
+	/* Read the header before the space can be reused. */
 	int slot = (int)(rec->tag & 0xffff);
 	size_t charge = rf_ring_record_size(rec->len) + (size_t)(rec->tag >> 16);
+	uint32_t drained = rf_ring_release(&rf_budget.ring, payload);
 
-	rf_budget_credit_locked(slot, charge, 1, (state & RF_REC_ACKED) != 0);
-	rf_ring_release(&rf_budget.ring, payload);
+	if (drained != RF_RING_NONE) {
+		pthread_mutex_lock(&rf_budget.lock);
+		rf_ring_reclaim(&rf_budget.ring, drained);
+		pthread_mutex_unlock(&rf_budget.lock);
+	}
+	rf_budget_credit(slot, charge, (state & RF_REC_ACKED) != 0, 0);
 }
 
 void rf_budget_free(void *p)
 {
 	struct rf_ring_record *rec = rf_ring_record_of(p);
-	uint32_t state;
+	uint32_t state = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
 
-	pthread_mutex_lock(&rf_budget.lock);
-	state = rec->state;
-	if ((state & RF_REC_STATE_MASK) == RF_REC_IN_CALL)
-		rec->state = (state & ~(uint32_t)RF_REC_STATE_MASK) | RF_REC_FREED_IN_CALL;
-	else if ((state & RF_REC_STATE_MASK) == RF_REC_LIVE)
-		rf_budget_release_record_locked(p, state);
-	else
-		rf_stats_add(RF_STAT_shim_errors, 1); /* a second free: ignore, do not corrupt */
-	pthread_mutex_unlock(&rf_budget.lock);
+	for (;;) {
+		switch (state & RF_REC_STATE_MASK) {
+		case RF_REC_IN_CALL:
+			/* The produce call has not returned: settle will credit it. */
+			if (__atomic_compare_exchange_n(&rec->state, &state,
+							(state & ~(uint32_t)RF_REC_STATE_MASK) |
+								RF_REC_FREED_IN_CALL,
+							0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				return;
+			continue;
+		case RF_REC_LIVE:
+			rf_budget_release_record(p, state);
+			return;
+		default:
+			rf_stats_add(RF_STAT_shim_errors, 1); /* a second free: ignore, corrupt nothing */
+			return;
+		}
+	}
 }
 
 int rf_budget_settle(struct rf_budget_msg *m, int accepted)
 {
-	struct rf_handle *h;
-	int freed_in_call = 0;
-
-	pthread_mutex_lock(&rf_budget.lock);
-	h = &rf_budget.handles[rf_budget_slot_valid(m->slot) ? m->slot : 0];
-	if (accepted) {
-		h->produced_msgs++;
-		h->produced_bytes += m->len;
-	}
 	if (m->arena != NULL) {
 		struct rf_ring_record *rec = rf_ring_record_of(m->arena);
-		uint32_t state = rec->state;
+		uint32_t state = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
 
-		freed_in_call = (state & RF_REC_STATE_MASK) == RF_REC_FREED_IN_CALL;
-		if (accepted && !freed_in_call)
-			rec->state = (state & ~(uint32_t)RF_REC_STATE_MASK) | RF_REC_LIVE;
-		else
-			rf_budget_release_record_locked(m->arena, state);
-	} else if (!accepted) {
-		rf_budget_credit_locked(m->slot, m->charge, 0, 0);
+		while (accepted && (state & RF_REC_STATE_MASK) == RF_REC_IN_CALL) {
+			if (__atomic_compare_exchange_n(&rec->state, &state,
+							(state & ~(uint32_t)RF_REC_STATE_MASK) |
+								RF_REC_LIVE,
+							0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+				return 0;
+		}
+		/* Refused (still ours), or freed by librdkafka during the call. */
+		rf_budget_release_record(m->arena, state);
+		return (state & RF_REC_STATE_MASK) == RF_REC_FREED_IN_CALL;
 	}
-	pthread_mutex_unlock(&rf_budget.lock);
-	return freed_in_call;
+	if (!accepted)
+		rf_budget_credit(m->slot, m->charge, 0, 0);
+	return 0;
 }
 
 void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int err, int purged,
 		   int in_call)
 {
-	struct rf_handle *h;
+	struct rf_handle *h = rf_budget_handle(slot);
 
-	pthread_mutex_lock(&rf_budget.lock);
-	h = &rf_budget.handles[rf_budget_slot_valid(slot) ? slot : 0];
+	(void)err;
 	if (purged) {
-		h->dropped_msgs++;
-		h->dropped_bytes += len;
+		__atomic_fetch_add(&h->dropped_msgs, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&h->dropped_bytes, len, __ATOMIC_RELAXED);
 		rf_stats_add(RF_STAT_budget_dropped_msgs, 1);
 		rf_stats_add(RF_STAT_budget_dropped_bytes, len);
 	}
 	if (rf_budget_owns(payload)) {
 		struct rf_ring_record *rec = rf_ring_record_of((void *)payload);
+		uint32_t before = __atomic_fetch_or(&rec->state, RF_REC_ACKED, __ATOMIC_ACQ_REL);
 
-		if (!(rec->state & RF_REC_ACKED)) {
-			rec->state |= RF_REC_ACKED;
-			h->acked_bytes += rf_ring_record_size(rec->len) + (size_t)(rec->tag >> 16);
-			h->acked_msgs++;
-		}
+		if (!(before & RF_REC_ACKED))
+			__atomic_fetch_add(&h->acked_bytes,
+					   rf_ring_record_size(rec->len) + (size_t)(rec->tag >> 16),
+					   __ATOMIC_RELAXED);
 	} else if (!in_call) {
 		/* An uncopied message: librdkafka is done with it now. */
-		rf_budget_credit_locked(slot, len + extra, 0, 0);
+		rf_budget_credit(slot, len + extra, 0, 0);
 	}
-	(void)err;
-	pthread_mutex_unlock(&rf_budget.lock);
 }
 
 /* ---- Figures ------------------------------------------------------------------- */
 
 void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
 {
-	uint64_t acked = 0;
+	uint64_t acked = 0, ring_records = 0, chunks = 0;
 	uint32_t count = 0;
 
 	(void)now_ns;
 	pthread_mutex_lock(&rf_budget.lock);
-	for (int i = 1; i < RF_HANDLES; i++) {
+	for (int i = 0; i < RF_HANDLES; i++) {
 		const struct rf_handle *h = &rf_budget.handles[i];
+		uint32_t state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
 		struct rf_shm_handle *out;
 
-		if (h->state == RF_SHM_HANDLE_FREE)
+		acked += __atomic_load_n(&h->acked_bytes, __ATOMIC_RELAXED);
+		if (i == 0 || state == RF_SHM_HANDLE_FREE)
 			continue;
-		acked += h->acked_bytes;
 		out = &shm->handles[count++];
 		memcpy(out->name, h->name, sizeof(out->name));
 		memcpy(out->client_id, h->client_id, sizeof(out->client_id));
-		out->state = h->state;
+		out->state = state;
 		out->poller_tid = __atomic_load_n(&h->poller, __ATOMIC_RELAXED);
-		out->bytes_held = h->bytes;
-		out->msgs_held = h->msgs;
-		out->acked_unfreed_bytes = h->acked_bytes;
-		out->acked_unfreed_msgs = h->acked_msgs;
+		out->bytes_held = __atomic_load_n(&h->bytes, __ATOMIC_RELAXED);
+		out->acked_unfreed_bytes = __atomic_load_n(&h->acked_bytes, __ATOMIC_RELAXED);
 		out->last_poll_monotonic_ns = __atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED);
-		out->produced_msgs = h->produced_msgs;
-		out->produced_bytes = h->produced_bytes;
-		out->dropped_msgs = h->dropped_msgs;
-		out->dropped_bytes = h->dropped_bytes;
+		out->dropped_msgs = __atomic_load_n(&h->dropped_msgs, __ATOMIC_RELAXED);
+		out->dropped_bytes = __atomic_load_n(&h->dropped_bytes, __ATOMIC_RELAXED);
 	}
-	shm->header.sections[RF_SHM_SECTION_HANDLES - 1].count = count;
-	shm->stats[RF_STAT_budget_bytes] = rf_budget.charged;
-	shm->stats[RF_STAT_budget_bytes_peak] = rf_budget.peak;
-	shm->stats[RF_STAT_budget_records] = rf_budget.records;
-	shm->stats[RF_STAT_budget_ring_records] = rf_budget.ring.records;
-	shm->stats[RF_STAT_budget_acked_unfreed_bytes] = acked + rf_budget.handles[0].acked_bytes;
-	shm->stats[RF_STAT_budget_arena_bytes] = rf_budget.arena_size;
-	shm->stats[RF_STAT_budget_waiting] = rf_budget.waiting;
+	if (rf_budget.arena_base != 0)
+		rf_ring_usage(&rf_budget.ring, &ring_records, &chunks);
 	pthread_mutex_unlock(&rf_budget.lock);
+	shm->header.sections[RF_SHM_SECTION_HANDLES - 1].count = count;
+	shm->stats[RF_STAT_budget_bytes] = __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST);
+	shm->stats[RF_STAT_budget_bytes_peak] = __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED);
+	shm->stats[RF_STAT_budget_records] =
+		shm->stats[RF_STAT_budget_admitted] - shm->stats[RF_STAT_budget_released];
+	shm->stats[RF_STAT_budget_ring_records] = ring_records;
+	shm->stats[RF_STAT_budget_acked_unfreed_bytes] = acked;
+	shm->stats[RF_STAT_budget_arena_bytes] = rf_budget.arena_size;
+	shm->stats[RF_STAT_budget_waiting] = __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST);
 }
 
 void rf_budget_fork_child(void)
@@ -704,5 +785,5 @@ void rf_budget_fork_child(void)
 	pthread_mutex_init(&rf_budget.lock, NULL);
 	rf_budget_cond_init();
 	rf_budget.head = rf_budget.tail = NULL;
-	rf_budget.waiting = 0;
+	__atomic_store_n(&rf_budget.waiting, 0, __ATOMIC_SEQ_CST);
 }

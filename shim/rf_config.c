@@ -113,6 +113,66 @@ int rf_duration_parse(const char *text, uint64_t *ns)
 	return -EINVAL;
 }
 
+int rf_count_parse(const char *text, uint64_t *value)
+{
+	const char *end;
+	uint64_t v;
+	int rc;
+
+	if (text == NULL)
+		return -EINVAL;
+	rc = rf_digits_parse(text, &v, &end);
+	if (rc < 0)
+		return rc;
+	if (*end != '\0')
+		return -EINVAL;
+	*value = v;
+	return 0;
+}
+
+int rf_bool_parse(const char *text, uint64_t *value)
+{
+	static const char *const yes[] = {"1", "yes", "true", "on"};
+	static const char *const no[] = {"0", "no", "false", "off"};
+
+	if (text == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcasecmp(text, yes[i]) == 0) {
+			*value = 1;
+			return 0;
+		}
+		if (strcasecmp(text, no[i]) == 0) {
+			*value = 0;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/* Comma-separated patterns: no empty one, printable characters but space and comma. */
+static int rf_list_check(const char *text, size_t *len)
+{
+	size_t n = 0;
+	int empty = 1;
+
+	for (const char *p = text; *p; p++, n++) {
+		if (*p == ',') {
+			if (empty)
+				return -EINVAL;
+			empty = 1;
+			continue;
+		}
+		if (!isgraph((unsigned char)*p))
+			return -EINVAL;
+		empty = 0;
+	}
+	if (n > 0 && empty)
+		return -EINVAL; /* a trailing comma */
+	*len = n;
+	return 0;
+}
+
 int rf_policy_parse(const char *text, enum rf_policy *policy)
 {
 	if (text == NULL)
@@ -194,6 +254,12 @@ static const char *rf_config_forms(enum rf_config_type type)
 		return RF_POLICY_FORMS;
 	case RF_CONFIG_TYPE_NAME:
 		return RF_NAME_FORMS;
+	case RF_CONFIG_TYPE_COUNT:
+		return RF_COUNT_FORMS;
+	case RF_CONFIG_TYPE_BOOL:
+		return RF_BOOL_FORMS;
+	case RF_CONFIG_TYPE_LIST:
+		return RF_LIST_FORMS;
 	}
 	return "";
 }
@@ -205,6 +271,9 @@ static void rf_config_range_format(const struct rf_config_var *var, char *buf, s
 	if (var->type == RF_CONFIG_TYPE_SIZE) {
 		rf_size_format(var->min, lo, sizeof(lo));
 		rf_size_format(var->max, hi, sizeof(hi));
+	} else if (var->type == RF_CONFIG_TYPE_COUNT) {
+		snprintf(lo, sizeof(lo), "%llu", (unsigned long long)var->min);
+		snprintf(hi, sizeof(hi), "%llu", (unsigned long long)var->max);
 	} else {
 		rf_duration_format(var->min, lo, sizeof(lo));
 		rf_duration_format(var->max, hi, sizeof(hi));
@@ -239,6 +308,18 @@ static int rf_config_value_parse(const struct rf_config_var *var, const char *va
 			rc = -EINVAL;
 		*num = name_len;
 		break;
+	case RF_CONFIG_TYPE_COUNT:
+		rc = rf_count_parse(value, num);
+		break;
+	case RF_CONFIG_TYPE_BOOL:
+		rc = rf_bool_parse(value, num);
+		break;
+	case RF_CONFIG_TYPE_LIST:
+		rc = rf_list_check(value, &name_len);
+		if (rc == 0 && (name_len < var->min || name_len > var->max))
+			rc = -EINVAL;
+		*num = name_len;
+		break;
 	default:
 		rc = -EINVAL;
 	}
@@ -247,7 +328,8 @@ static int rf_config_value_parse(const struct rf_config_var *var, const char *va
 			 rf_config_forms(var->type));
 		return rc;
 	}
-	if ((var->type == RF_CONFIG_TYPE_SIZE || var->type == RF_CONFIG_TYPE_DURATION) &&
+	if ((var->type == RF_CONFIG_TYPE_SIZE || var->type == RF_CONFIG_TYPE_DURATION ||
+	     var->type == RF_CONFIG_TYPE_COUNT) &&
 	    (*num < var->min || *num > var->max)) {
 		rf_config_range_format(var, range, sizeof(range));
 		snprintf(err, err_len, "%s=\"%s\" is out of range: expected %s", var->env, quoted,
@@ -279,6 +361,9 @@ static int rf_config_var_set(struct rf_shm_config *config, const struct rf_confi
 	if (var->type == RF_CONFIG_TYPE_NAME) {
 		memset(field, 0, RF_CONFIG_NAME_MAX);
 		memcpy(field, value, num); /* num is the checked length, < RF_CONFIG_NAME_MAX */
+	} else if (var->type == RF_CONFIG_TYPE_LIST) {
+		memset(field, 0, RF_CONFIG_LIST_MAX);
+		memcpy(field, value, num); /* num is the checked length, < RF_CONFIG_LIST_MAX */
 	} else {
 		memcpy(field, &num, sizeof(num));
 	}

@@ -23,12 +23,21 @@
 #define RF_DURATION_FORMS "a whole number with a unit ms, s, m or h, e.g. 250ms, 60s, 5m, 1h (0 alone is allowed)"
 #define RF_POLICY_FORMS "block, fail, drop-oldest or observe"
 #define RF_NAME_FORMS "1 to 31 characters from [A-Za-z0-9_-]"
+#define RF_COUNT_FORMS "a whole number, e.g. 256"
+#define RF_BOOL_FORMS "1, 0, yes, no, true, false, on or off"
+#define RF_LIST_FORMS "patterns separated by commas, each of printable characters other than space and comma, * and ? as wildcards, at most 255 characters in all, e.g. rdk:*,my_worker"
 
 /* Parse "64M" into bytes. 0, or -EINVAL (bad form), -ERANGE (overflow). */
 int rf_size_parse(const char *text, uint64_t *bytes);
 
 /* Parse "250ms" into nanoseconds. 0, or -EINVAL, -ERANGE. */
 int rf_duration_parse(const char *text, uint64_t *ns);
+
+/* Parse a whole number. 0, or -EINVAL, -ERANGE. */
+int rf_count_parse(const char *text, uint64_t *value);
+
+/* Parse a boolean (RF_BOOL_FORMS) into 0 or 1. 0 or -EINVAL. */
+int rf_bool_parse(const char *text, uint64_t *value);
 
 /* Parse a policy name. 0 or -EINVAL. */
 int rf_policy_parse(const char *text, enum rf_policy *policy);

@@ -5,6 +5,7 @@
 #include "rf_real.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -30,6 +31,54 @@ rf_real_fn rf_real_cached(enum rf_real_id id)
 	return __atomic_load_n(&rf_real_cache[id], __ATOMIC_ACQUIRE);
 }
 
+struct rf_real_search {
+	const char *symbol;
+	const char *self; /* our own object's path: its definitions are the interposers */
+	void *found;
+};
+
+static int rf_real_search_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct rf_real_search *search = arg;
+	Dl_info where;
+	void *handle, *sym;
+
+	(void)size;
+	if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0' ||
+	    strcmp(info->dlpi_name, search->self) == 0)
+		return 0;
+	/* NOLOAD: a handle on what is already there, never a new load. */
+	handle = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+	if (handle == NULL)
+		return 0;
+	sym = dlsym(handle, search->symbol);
+	dlclose(handle);
+	if (sym != NULL && dladdr(sym, &where) != 0 && where.dli_fname != NULL &&
+	    strcmp(where.dli_fname, search->self) != 0) {
+		search->found = sym;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * A library loaded with dlopen(RTLD_LOCAL) (Python's confluent_kafka loads
+ * librdkafka so) is outside the global scope RTLD_NEXT searches, yet its
+ * callers reach our interposers through their own PLT. Look for the symbol
+ * in every loaded object but ours.
+ */
+static void *rf_real_search_loaded(const char *symbol)
+{
+	struct rf_real_search search = {.symbol = symbol};
+	Dl_info self;
+
+	if (dladdr((void *)&rf_real_symbols, &self) == 0 || self.dli_fname == NULL)
+		return NULL;
+	search.self = self.dli_fname;
+	dl_iterate_phdr(rf_real_search_object, &search);
+	return search.found;
+}
+
 rf_real_fn rf_real_resolve(enum rf_real_id id)
 {
 	rf_real_fn fn = __atomic_load_n(&rf_real_cache[id], __ATOMIC_ACQUIRE);
@@ -38,6 +87,8 @@ rf_real_fn rf_real_resolve(enum rf_real_id id)
 		/* Racing threads get the same answer; the last store wins harmlessly. */
 		void *sym = dlsym(RTLD_NEXT, rf_real_symbols[id].name);
 
+		if (sym == NULL && !rf_real_symbols[id].required)
+			sym = rf_real_search_loaded(rf_real_symbols[id].name);
 		/* dlsym's object pointer is a function address on every ELF target. */
 		memcpy(&fn, &sym, sizeof(fn));
 		if (fn != NULL)

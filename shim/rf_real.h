@@ -11,12 +11,15 @@
 
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <threads.h>
+#include <time.h>
 
 /* X(kind, return type, name, parameter list) */
 #define RF_REAL_SYMBOLS(X)                                                              \
 	X(REQUIRED, int, pthread_create,                                                \
 	  (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))             \
 	X(REQUIRED, void, exit, (int))                                                  \
+	RF_REAL_SYMBOLS_THREADS(X)                                                      \
 	X(REQUIRED, void, _exit, (int))                                                 \
 	X(REQUIRED, void, _Exit, (int))                                                 \
 	X(REQUIRED, int, __libc_start_main,                                             \
@@ -77,6 +80,21 @@
 	X(REQUIRED, void *, realloc, (void *, size_t))                                  \
 	X(REQUIRED, size_t, malloc_usable_size, (void *))
 
+/* Thread creation, end, join, detach and naming (hook_thread.c). */
+#define RF_REAL_SYMBOLS_THREADS(X)                                                      \
+	X(REQUIRED, void, pthread_exit, (void *))                                       \
+	X(REQUIRED, int, pthread_join, (pthread_t, void **))                            \
+	X(REQUIRED, int, pthread_tryjoin_np, (pthread_t, void **))                      \
+	X(REQUIRED, int, pthread_timedjoin_np, (pthread_t, void **, const struct timespec *)) \
+	X(REQUIRED, int, pthread_clockjoin_np,                                          \
+	  (pthread_t, void **, clockid_t, const struct timespec *))                     \
+	X(REQUIRED, int, pthread_detach, (pthread_t))                                   \
+	X(REQUIRED, int, pthread_setname_np, (pthread_t, const char *))                 \
+	X(REQUIRED, int, thrd_create, (thrd_t *, thrd_start_t, void *))                 \
+	X(REQUIRED, void, thrd_exit, (int))                                             \
+	X(REQUIRED, int, thrd_join, (thrd_t, int *))                                    \
+	X(REQUIRED, int, thrd_detach, (thrd_t))
+
 enum rf_real_id {
 #define RF_REAL_ENUM(kind, ret, name, params) RF_REAL_##name,
 	RF_REAL_SYMBOLS(RF_REAL_ENUM)
@@ -97,11 +115,11 @@ rf_real_fn rf_real_resolve(enum rf_real_id id);
 /* Resolve every REQUIRED entry now; 0, or -ENOENT naming the first missing in *missing. */
 int rf_real_resolve_required(const char **missing);
 
-/* Typed access: RF_REAL(rd_kafka_produce)(args...) after a NULL check. */
-#define RF_REAL(name) ((rf_real_##name##_fn)rf_real_resolve(RF_REAL_##name))
-
-#endif /* RF_REAL_H */
 /* The cached entry for id, or NULL when not resolved yet: never calls dlsym. */
 rf_real_fn rf_real_cached(enum rf_real_id id);
 
+/* Typed access: RF_REAL(rd_kafka_produce)(args...) after a NULL check. */
+#define RF_REAL(name) ((rf_real_##name##_fn)rf_real_resolve(RF_REAL_##name))
 #define RF_REAL_CACHED(name) ((rf_real_##name##_fn)rf_real_cached(RF_REAL_##name))
+
+#endif /* RF_REAL_H */

@@ -9,12 +9,25 @@
 #include <sys/mman.h>
 
 enum rf_ring_chunk_kind {
-	RF_CHUNK_FREE = 0,   /* in the pool */
-	RF_CHUNK_OPEN = 1,   /* records are being carved from it */
-	RF_CHUNK_CLOSED = 2, /* full: back to the pool when live drops to 0 */
-	RF_CHUNK_SPAN = 3,   /* first chunk of a multi-chunk record */
+	RF_CHUNK_FREE = 0,    /* in the pool */
+	RF_CHUNK_OPEN = 1,    /* a cursor carves from it */
+	RF_CHUNK_CLOSED = 2,  /* no cursor: back to the pool when drained */
+	RF_CHUNK_SPAN = 3,    /* first chunk of a multi-chunk record */
 	RF_CHUNK_SPANNED = 4, /* later chunk of such a span */
+	RF_CHUNK_KIND = 0x7f,
+	RF_CHUNK_POOLED = 0x80, /* flag: on the pool stack (at most once) */
 };
+
+static unsigned rf_ring_kind(const struct rf_ring *ring, uint32_t c)
+{
+	return ring->kind[c] & RF_CHUNK_KIND;
+}
+
+/* Set a chunk's kind, keeping its pooled flag. */
+static void rf_ring_set_kind(struct rf_ring *ring, uint32_t c, unsigned kind)
+{
+	ring->kind[c] = (uint8_t)((ring->kind[c] & RF_CHUNK_POOLED) | kind);
+}
 
 #define RF_RING_CHUNK_MIN ((size_t)4 * 1024)
 #define RF_RING_CHUNK_MAX ((size_t)1024 * 1024)
@@ -39,7 +52,8 @@ size_t rf_ring_arena_size(size_t size)
 
 size_t rf_ring_record_size(size_t len)
 {
-	return (sizeof(struct rf_ring_record) + len + RF_RING_ALIGN - 1) & ~(size_t)(RF_RING_ALIGN - 1);
+	return (sizeof(struct rf_ring_record) + len + RF_RING_ALIGN - 1) &
+	       ~(size_t)(RF_RING_ALIGN - 1);
 }
 
 static void *rf_ring_map(size_t len)
@@ -50,25 +64,29 @@ static void *rf_ring_map(size_t len)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+static size_t rf_ring_table_size(size_t nchunks)
+{
+	return nchunks * (3 * sizeof(uint32_t) + sizeof(uint8_t));
+}
+
 int rf_ring_init(struct rf_ring *ring, size_t size)
 {
 	size_t chunk = rf_ring_chunk_size(size);
 	size_t arena = rf_ring_arena_size(size);
 	size_t nchunks = arena / chunk;
-	size_t table = nchunks * (sizeof(uint8_t) + 2 * sizeof(uint32_t));
 	unsigned char *meta;
 
 	memset(ring, 0, sizeof(*ring));
 	if (size == 0 || nchunks > UINT32_MAX - 1)
 		return -EINVAL;
 	ring->base = rf_ring_map(arena);
-	meta = rf_ring_map(table);
+	meta = rf_ring_map(rf_ring_table_size(nchunks));
 	if (ring->base == NULL || meta == NULL) {
 		int err = -errno;
 		if (ring->base != NULL)
 			munmap(ring->base, arena);
 		if (meta != NULL)
-			munmap(meta, table);
+			munmap(meta, rf_ring_table_size(nchunks));
 		memset(ring, 0, sizeof(*ring));
 		return err;
 	}
@@ -79,8 +97,8 @@ int rf_ring_init(struct rf_ring *ring, size_t size)
 	ring->nchunks = (uint32_t)nchunks;
 	ring->live = (uint32_t *)meta;
 	ring->span = ring->live + nchunks;
-	ring->kind = (uint8_t *)(ring->span + nchunks);
-	ring->open = RF_RING_NONE;
+	ring->pool = ring->span + nchunks;
+	ring->kind = (uint8_t *)(ring->pool + nchunks);
 	ring->free_chunks = ring->nchunks;
 	return 0;
 }
@@ -89,16 +107,96 @@ void rf_ring_destroy(struct rf_ring *ring)
 {
 	if (ring->base != NULL) {
 		munmap(ring->base, ring->size);
-		munmap(ring->live, (size_t)ring->nchunks * (sizeof(uint8_t) + 2 * sizeof(uint32_t)));
+		munmap(ring->live, rf_ring_table_size(ring->nchunks));
 	}
 	memset(ring, 0, sizeof(*ring));
 }
 
-/*
- * First run of n free chunks at or after the cursor, in ring order (a span
- * cannot wrap past the end of the arena). RF_RING_NONE when there is none.
- */
-static uint32_t rf_ring_find_free(struct rf_ring *ring, uint32_t n)
+static unsigned char *rf_ring_chunk_base(const struct rf_ring *ring, uint32_t c)
+{
+	return ring->base + ((size_t)c << ring->chunk_shift);
+}
+
+static void *rf_ring_write_header(unsigned char *at, size_t len)
+{
+	struct rf_ring_record *rec = (void *)at;
+
+	rec->len = (uint32_t)len;
+	__atomic_store_n(&rec->state, 0, __ATOMIC_RELAXED);
+	rec->tag = 0;
+	return rec + 1;
+}
+
+void *rf_ring_carve(struct rf_ring *ring, struct rf_ring_cursor *cur, size_t len)
+{
+	size_t rs = rf_ring_record_size(len);
+	unsigned char *at;
+
+	if (cur->chunk == RF_RING_NONE || len > UINT32_MAX || cur->used + rs > ring->chunk)
+		return NULL;
+	at = rf_ring_chunk_base(ring, cur->chunk) + cur->used;
+	cur->used += (uint32_t)rs;
+	/* Counted before the record exists: a release can never see it drained early. */
+	__atomic_fetch_add(&ring->live[cur->chunk], 1, __ATOMIC_RELAXED);
+	return rf_ring_write_header(at, len);
+}
+
+/* Lock held: a chunk, or span, whose live count reached zero joins the pool. */
+void rf_ring_reclaim(struct rf_ring *ring, uint32_t c)
+{
+	uint32_t n = 1;
+
+	if (c >= ring->nchunks)
+		return;
+	if (rf_ring_kind(ring, c) == RF_CHUNK_SPAN) {
+		n = ring->span[c];
+		ring->span[c] = 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		rf_ring_set_kind(ring, c + i, RF_CHUNK_FREE);
+		if (!(ring->kind[c + i] & RF_CHUNK_POOLED)) {
+			ring->kind[c + i] |= RF_CHUNK_POOLED;
+			ring->pool[ring->pooled++] = c + i;
+		}
+	}
+	ring->free_chunks += n;
+}
+
+/* Lock held: drop the cursor's open reference; its chunk is then closed. */
+void rf_ring_cursor_close(struct rf_ring *ring, struct rf_ring_cursor *cur)
+{
+	uint32_t c = cur->chunk;
+
+	if (c == RF_RING_NONE)
+		return;
+	cur->chunk = RF_RING_NONE;
+	cur->used = 0;
+	rf_ring_set_kind(ring, c, RF_CHUNK_CLOSED);
+	if (__atomic_sub_fetch(&ring->live[c], 1, __ATOMIC_ACQ_REL) == 0)
+		rf_ring_reclaim(ring, c);
+}
+
+/* Lock held: a free chunk, last freed first; else the next unpooled one in ring order. */
+static uint32_t rf_ring_take_one(struct rf_ring *ring)
+{
+	while (ring->pooled > 0) {
+		uint32_t c = ring->pool[--ring->pooled];
+		ring->kind[c] &= (uint8_t)~RF_CHUNK_POOLED;
+		if (rf_ring_kind(ring, c) == RF_CHUNK_FREE) /* a span may have taken it since */
+			return c;
+	}
+	for (uint32_t scanned = 0; scanned < ring->nchunks; scanned++) {
+		uint32_t c = (ring->cursor + scanned) % ring->nchunks;
+		if (rf_ring_kind(ring, c) == RF_CHUNK_FREE) {
+			ring->cursor = c + 1;
+			return c;
+		}
+	}
+	return RF_RING_NONE;
+}
+
+/* Lock held: the first run of n free chunks from the scan cursor, in ring order. */
+static uint32_t rf_ring_find_span(struct rf_ring *ring, uint32_t n)
 {
 	uint32_t start = ring->cursor < ring->nchunks ? ring->cursor : 0;
 
@@ -107,12 +205,12 @@ static uint32_t rf_ring_find_free(struct rf_ring *ring, uint32_t n)
 	for (uint32_t scanned = 0, i = start; scanned < ring->nchunks;) {
 		uint32_t run = 0;
 
-		if (i + n > ring->nchunks) { /* no room before the end: wrap */
+		if (i + n > ring->nchunks) { /* a span cannot wrap: go round */
 			scanned += ring->nchunks - i;
 			i = 0;
 			continue;
 		}
-		while (run < n && ring->kind[i + run] == RF_CHUNK_FREE)
+		while (run < n && rf_ring_kind(ring, i + run) == RF_CHUNK_FREE)
 			run++;
 		if (run == n)
 			return i;
@@ -124,43 +222,7 @@ static uint32_t rf_ring_find_free(struct rf_ring *ring, uint32_t n)
 	return RF_RING_NONE;
 }
 
-/* A chunk whose last record is gone goes back to the pool; the open one rewinds. */
-static void rf_ring_chunk_drained(struct rf_ring *ring, uint32_t c)
-{
-	if (ring->kind[c] == RF_CHUNK_OPEN) {
-		ring->open_used = 0;
-	} else if (ring->kind[c] == RF_CHUNK_CLOSED) {
-		ring->kind[c] = RF_CHUNK_FREE;
-		ring->free_chunks++;
-	}
-}
-
-static void rf_ring_close_open(struct rf_ring *ring)
-{
-	uint32_t c = ring->open;
-
-	if (c == RF_RING_NONE)
-		return;
-	ring->open = RF_RING_NONE;
-	ring->kind[c] = RF_CHUNK_CLOSED;
-	if (ring->live[c] == 0)
-		rf_ring_chunk_drained(ring, c);
-}
-
-static void *rf_ring_carve(struct rf_ring *ring, uint32_t c, size_t offset, size_t rs, size_t len)
-{
-	struct rf_ring_record *rec = (void *)(ring->base + ((size_t)c << ring->chunk_shift) + offset);
-
-	rec->len = (uint32_t)len;
-	rec->state = 0;
-	rec->tag = 0;
-	ring->live[c]++;
-	ring->bytes += rs;
-	ring->records++;
-	return rec + 1;
-}
-
-void *rf_ring_reserve(struct rf_ring *ring, size_t len)
+void *rf_ring_refill(struct rf_ring *ring, struct rf_ring_cursor *cur, size_t len)
 {
 	size_t rs = rf_ring_record_size(len);
 	uint32_t c, n;
@@ -168,112 +230,118 @@ void *rf_ring_reserve(struct rf_ring *ring, size_t len)
 	if (ring->base == NULL || len > UINT32_MAX || rs > ring->size)
 		return NULL;
 	if (rs <= ring->chunk) {
-		if (ring->open != RF_RING_NONE && ring->open_used + rs <= ring->chunk) {
-			void *p = rf_ring_carve(ring, ring->open, ring->open_used, rs, len);
-			ring->open_used += rs;
-			return p;
+		/* Only the open reference left: no record in it, rewind in place. */
+		if (cur->chunk != RF_RING_NONE &&
+		    __atomic_load_n(&ring->live[cur->chunk], __ATOMIC_ACQUIRE) == 1)
+			cur->used = 0;
+		else {
+			c = rf_ring_take_one(ring);
+			if (c == RF_RING_NONE)
+				return NULL; /* keep the open chunk: its tail may serve smaller records */
+			rf_ring_cursor_close(ring, cur);
+			rf_ring_set_kind(ring, c, RF_CHUNK_OPEN);
+			ring->free_chunks--;
+			__atomic_store_n(&ring->live[c], 1, __ATOMIC_RELEASE); /* the open reference */
+			cur->chunk = c;
+			cur->used = 0;
 		}
-		c = rf_ring_find_free(ring, 1);
-		if (c == RF_RING_NONE)
-			return NULL; /* keep the open chunk: its tail may still serve smaller records */
-		rf_ring_close_open(ring);
-		ring->kind[c] = RF_CHUNK_OPEN;
-		ring->free_chunks--;
-		ring->open = c;
-		ring->open_used = rs;
-		ring->cursor = c + 1;
-		return rf_ring_carve(ring, c, 0, rs, len);
+		return rf_ring_carve(ring, cur, len);
 	}
 	n = (uint32_t)((rs + ring->chunk - 1) >> ring->chunk_shift);
-	if (ring->open != RF_RING_NONE && ring->live[ring->open] == 0) {
-		/* An empty open chunk must not stand in a span's way. */
-		ring->kind[ring->open] = RF_CHUNK_FREE;
-		ring->free_chunks++;
-		ring->open = RF_RING_NONE;
-		ring->open_used = 0;
-	}
-	c = rf_ring_find_free(ring, n);
+	if (cur->chunk != RF_RING_NONE && __atomic_load_n(&ring->live[cur->chunk], __ATOMIC_ACQUIRE) == 1)
+		rf_ring_cursor_close(ring, cur); /* an empty open chunk must not stand in a span's way */
+	c = rf_ring_find_span(ring, n);
 	if (c == RF_RING_NONE)
 		return NULL;
-	ring->kind[c] = RF_CHUNK_SPAN;
+	rf_ring_set_kind(ring, c, RF_CHUNK_SPAN);
 	ring->span[c] = n;
 	for (uint32_t i = 1; i < n; i++)
-		ring->kind[c + i] = RF_CHUNK_SPANNED;
+		rf_ring_set_kind(ring, c + i, RF_CHUNK_SPANNED);
 	ring->free_chunks -= n;
 	ring->cursor = c + n;
-	return rf_ring_carve(ring, c, 0, rs, len);
+	__atomic_store_n(&ring->live[c], 1, __ATOMIC_RELEASE);
+	return rf_ring_write_header(rf_ring_chunk_base(ring, c), len);
 }
 
-void rf_ring_release(struct rf_ring *ring, void *payload)
+uint32_t rf_ring_release(struct rf_ring *ring, void *payload)
 {
-	struct rf_ring_record *rec = rf_ring_record_of(payload);
-	uint32_t c = (uint32_t)(((unsigned char *)rec - ring->base) >> ring->chunk_shift);
+	unsigned char *rec = (unsigned char *)rf_ring_record_of(payload);
+	uint32_t c = (uint32_t)((size_t)(rec - ring->base) >> ring->chunk_shift);
 
-	ring->bytes -= rf_ring_record_size(rec->len);
-	ring->records--;
-	if (--ring->live[c] != 0)
-		return;
-	if (ring->kind[c] == RF_CHUNK_SPAN) {
-		uint32_t n = ring->span[c];
-		for (uint32_t i = 0; i < n; i++)
-			ring->kind[c + i] = RF_CHUNK_FREE;
-		ring->span[c] = 0;
-		ring->free_chunks += n;
-		return;
-	}
-	rf_ring_chunk_drained(ring, c);
+	return __atomic_sub_fetch(&ring->live[c], 1, __ATOMIC_ACQ_REL) == 0 ? c : RF_RING_NONE;
 }
 
-int rf_ring_check(const struct rf_ring *ring)
+void rf_ring_usage(const struct rf_ring *ring, uint64_t *records, uint64_t *chunks_in_use)
+{
+	*records = 0;
+	*chunks_in_use = ring->nchunks - ring->free_chunks;
+	for (uint32_t c = 0; c < ring->nchunks; c++) {
+		uint32_t live = __atomic_load_n(&ring->live[c], __ATOMIC_RELAXED);
+		/* An open chunk's count includes its open reference. */
+		*records += live - (live > 0 && rf_ring_kind(ring, c) == RF_CHUNK_OPEN);
+	}
+}
+
+int rf_ring_check(const struct rf_ring *ring, const struct rf_ring_cursor *const *cursors,
+		  int ncursors)
 {
 	uint32_t free_chunks = 0, open = 0;
-	uint64_t records = 0;
 
 	for (uint32_t c = 0; c < ring->nchunks; c++) {
-		switch (ring->kind[c]) {
+		uint32_t live = ring->live[c];
+		int owned = 0;
+
+		for (int i = 0; i < ncursors; i++)
+			owned += cursors[i]->chunk == c;
+		switch (rf_ring_kind(ring, c)) {
 		case RF_CHUNK_FREE:
 			free_chunks++;
-			if (ring->live[c] != 0) {
-				printf("# chunk %u is free with %u live records\n", c, ring->live[c]);
+			if (live != 0 || owned) {
+				printf("# chunk %u is free with live %u, owned %d\n", c, live, owned);
 				return -EINVAL;
 			}
 			break;
 		case RF_CHUNK_OPEN:
 			open++;
-			if (c != ring->open) {
-				printf("# chunk %u is open but the ring's open chunk is %u\n", c, ring->open);
+			if (owned != 1 || live < 1) {
+				printf("# chunk %u is open, owned by %d cursors, live %u\n", c, owned, live);
 				return -EINVAL;
 			}
 			break;
 		case RF_CHUNK_CLOSED:
-			if (ring->live[c] == 0) {
-				printf("# chunk %u is closed and empty, not back in the pool\n", c);
+			if (live == 0 || owned) {
+				printf("# chunk %u is closed with live %u, owned %d\n", c, live, owned);
 				return -EINVAL;
 			}
 			break;
 		case RF_CHUNK_SPAN:
-			if (ring->live[c] != 1 || ring->span[c] < 2 || c + ring->span[c] > ring->nchunks) {
-				printf("# span at chunk %u: live %u, span %u\n", c, ring->live[c], ring->span[c]);
+			if (live != 1 || ring->span[c] < 2 || c + ring->span[c] > ring->nchunks) {
+				printf("# span at chunk %u: live %u, span %u\n", c, live, ring->span[c]);
 				return -EINVAL;
 			}
 			for (uint32_t i = 1; i < ring->span[c]; i++)
-				if (ring->kind[c + i] != RF_CHUNK_SPANNED) {
+				if (rf_ring_kind(ring, c + i) != RF_CHUNK_SPANNED) {
 					printf("# span at chunk %u: chunk %u is not spanned\n", c, c + i);
 					return -EINVAL;
 				}
 			break;
 		case RF_CHUNK_SPANNED:
+			if (live != 0) {
+				printf("# spanned chunk %u has live %u\n", c, live);
+				return -EINVAL;
+			}
 			break;
 		default:
-			printf("# chunk %u has kind %u\n", c, ring->kind[c]);
+			printf("# chunk %u has kind %u\n", c, rf_ring_kind(ring, c));
 			return -EINVAL;
 		}
-		records += ring->live[c];
 	}
-	if (free_chunks != ring->free_chunks || open > 1 || records != ring->records ||
-	    ring->bytes > ring->size) {
-		printf("# free %u/%u open %u records %llu/%zu bytes %zu\n", free_chunks,
-		       ring->free_chunks, open, (unsigned long long)records, ring->records, ring->bytes);
+	uint32_t with_chunk = 0;
+	for (int i = 0; i < ncursors; i++)
+		with_chunk += cursors[i]->chunk != RF_RING_NONE;
+	if (free_chunks != ring->free_chunks || open != with_chunk) {
+		printf("# free %u/%u, open %u for %u cursors\n", free_chunks, ring->free_chunks, open,
+		       with_chunk);
 		return -EINVAL;
 	}
 	return 0;

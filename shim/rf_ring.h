@@ -2,8 +2,8 @@
  * rf_ring.h - the pooled ring buffer that holds copied payloads.
  *
  * One arena, cut into equal chunks (a power of two). Records are carved by
- * bumping a pointer through the "open" chunk; when it is full the next free
- * chunk after it, in ring order, is opened. A chunk goes back to the pool as
+ * bumping a pointer through an "open" chunk; when it is full another free
+ * chunk is opened: the last one freed, or the next one in ring order. A chunk goes back to the pool as
  * soon as its last record is released, whatever its age, so records
  * released out of order (partitions, brokers and retries complete
  * independently) give space back without waiting for the oldest one. A
@@ -16,14 +16,23 @@
  *   - chunks pinned by a live record: a chunk returns to the pool only when
  *     all of its records are released, so in the worst case (one long-lived
  *     small record per chunk) the ring holds one record per chunk.
+ *   - open chunks: each producing thread holds one chunk open.
  * Hence at any time: arena bytes not reusable <= chunk size x (chunks with
- * at least one live record) - live bytes. With records released roughly in
- * the order they were made, that is at most two chunks (the open one and
- * the one draining). And liveness: once every record is released, the whole
- * arena is free again, so any record up to the arena size fits.
+ * at least one live record + producing threads) - live bytes. With records
+ * released roughly in the order they were made, that is a few chunks per
+ * producing thread (the open one and those draining). And liveness: once
+ * every record is released and the cursors closed, the whole arena is free
+ * again, so any record up to the arena size fits.
  *
- * Not thread-safe: the caller (rf_budget) serialises every call except
- * rf_ring_contains, which reads only what rf_ring_init wrote.
+ * Concurrency. Each producing thread carves from an open chunk of its own
+ * (struct rf_ring_cursor, kept by the caller in thread-local storage): no
+ * lock and no shared write per record beyond the chunk's live count. A
+ * chunk's live count is an atomic that also holds one "open" reference
+ * while a cursor owns it, so whoever drops it to zero (the last release, or
+ * the owner closing a drained chunk) alone returns it to the pool. The pool
+ * itself, refills and spans are under a lock the caller provides around
+ * rf_ring_refill and rf_ring_reclaim. Free chunks are reused last-freed
+ * first, so the pages in use stay few and already faulted in.
  */
 #ifndef RF_RING_H
 #define RF_RING_H
@@ -34,12 +43,20 @@
 /* Header before every payload; payloads are 16-byte aligned. */
 struct rf_ring_record {
 	uint32_t len;    /* payload bytes */
-	uint32_t state;  /* owned by rf_budget: who may release the record */
+	uint32_t state;  /* owned by rf_budget: who may release the record (atomic) */
 	uint64_t tag;    /* owned by rf_budget: what to credit on release */
 };
 
 #define RF_RING_ALIGN 16
 #define RF_RING_NONE UINT32_MAX
+
+/* A thread's open chunk: only its thread reads or writes it. */
+struct rf_ring_cursor {
+	uint32_t chunk; /* RF_RING_NONE when the thread holds none */
+	uint32_t used;  /* bytes carved from it */
+};
+
+#define RF_RING_CURSOR_INIT {RF_RING_NONE, 0}
 
 struct rf_ring {
 	unsigned char *base;
@@ -47,15 +64,13 @@ struct rf_ring {
 	size_t chunk;       /* bytes per chunk, a power of two */
 	unsigned chunk_shift;
 	uint32_t nchunks;
-	uint8_t *kind;      /* per chunk: enum rf_ring_chunk_kind */
-	uint32_t *live;     /* per chunk: live records starting in it */
-	uint32_t *span;     /* per span start: chunks in the span */
-	uint32_t open;      /* the chunk records are carved from, or RF_RING_NONE */
-	size_t open_used;   /* bytes carved from the open chunk */
-	uint32_t cursor;    /* where the search for a free chunk starts */
+	uint8_t *kind;      /* per chunk: enum rf_ring_chunk_kind (under the lock) */
+	uint32_t *live;     /* per chunk: live records starting in it, +1 while open (atomic) */
+	uint32_t *span;     /* per span start: chunks in the span (under the lock) */
+	uint32_t *pool;     /* stack of free chunks, last freed on top (under the lock) */
+	uint32_t pooled;    /* entries on the stack */
+	uint32_t cursor;    /* where the scan for unpooled free chunks resumes */
 	uint32_t free_chunks;
-	size_t bytes;       /* bytes of live records, headers and padding included */
-	size_t records;     /* live records */
 };
 
 /*
@@ -81,20 +96,41 @@ void rf_ring_destroy(struct rf_ring *ring);
 size_t rf_ring_record_size(size_t len);
 
 /*
- * Carve a record for len payload bytes; its state and tag are zero.
- * Returns the payload (16-byte aligned) or NULL when no space is free now
- * (or len exceeds the arena).
+ * Carve a record for len payload bytes from the cursor's open chunk,
+ * without a lock. NULL when the chunk lacks room (or there is none, or len
+ * needs a span): call rf_ring_refill under the lock.
  */
-void *rf_ring_reserve(struct rf_ring *ring, size_t len);
+void *rf_ring_carve(struct rf_ring *ring, struct rf_ring_cursor *cur, size_t len);
 
-/* The header of a payload returned by rf_ring_reserve. */
+/*
+ * Under the caller's lock: give the cursor a chunk with room for len bytes
+ * (its own again when drained, else a free one) and carve from it, or take a
+ * span of free chunks for a record larger than a chunk. NULL when no space
+ * is free now (or len exceeds the arena).
+ */
+void *rf_ring_refill(struct rf_ring *ring, struct rf_ring_cursor *cur, size_t len);
+
+/*
+ * Under the caller's lock: the cursor's thread is done with its open chunk
+ * (thread exit). The chunk goes back to the pool once drained.
+ */
+void rf_ring_cursor_close(struct rf_ring *ring, struct rf_ring_cursor *cur);
+
+/* The header of a payload returned by rf_ring_carve or rf_ring_refill. */
 static inline struct rf_ring_record *rf_ring_record_of(void *payload)
 {
 	return (struct rf_ring_record *)payload - 1;
 }
 
-/* Give a record's space back: O(1) unless a whole span is freed. */
-void rf_ring_release(struct rf_ring *ring, void *payload);
+/*
+ * Give a record's space back, without a lock. Returns the index of a chunk
+ * that the release drained (call rf_ring_reclaim on it under the lock), or
+ * RF_RING_NONE.
+ */
+uint32_t rf_ring_release(struct rf_ring *ring, void *payload);
+
+/* Under the caller's lock: a drained chunk (or span) goes back to the pool. */
+void rf_ring_reclaim(struct rf_ring *ring, uint32_t chunk);
 
 /* Whether p points into the arena: two loads and a compare, lock-free. */
 static inline int rf_ring_contains(const struct rf_ring *ring, const void *p)
@@ -102,7 +138,11 @@ static inline int rf_ring_contains(const struct rf_ring *ring, const void *p)
 	return (uintptr_t)p - (uintptr_t)ring->base < ring->size;
 }
 
-/* Check every invariant (tests): 0, or -EINVAL after printing what broke. */
-int rf_ring_check(const struct rf_ring *ring);
+/* Live records and their arena bytes, by walking the chunks (figures, tests). */
+void rf_ring_usage(const struct rf_ring *ring, uint64_t *records, uint64_t *chunks_in_use);
+
+/* Check every invariant (tests, quiescent ring): 0, or -EINVAL after printing what broke. */
+int rf_ring_check(const struct rf_ring *ring, const struct rf_ring_cursor *const *cursors,
+		  int ncursors);
 
 #endif /* RF_RING_H */

@@ -36,6 +36,7 @@
 #include "rf_real.h"
 #include "rf_segment.h"
 #include "rf_stats.h"
+#include "rf_thread_shim.h"
 
 extern char **environ;
 
@@ -131,6 +132,7 @@ static void rf_shim_publish_locked(int exiting)
 	rf_stats_add(RF_STAT_publishes, 1);
 	rf_segment_publish_begin(seg);
 	rf_stats_snapshot(seg->shm->stats);
+	rf_thread_shim_publish(seg, &rf_shim.config, exiting);
 	rf_budget_publish(seg->shm, rf_monotonic_ns());
 	if (exiting) {
 		known = __atomic_load_n(&rf_shim.exit_status_known, __ATOMIC_ACQUIRE) == 1;
@@ -154,8 +156,10 @@ static void *rf_shim_publisher_main(void *arg)
 
 	(void)arg;
 	pthread_setname_np(pthread_self(), "rf:publisher");
+	rf_thread_shim_adopt_self("rf:publisher", rf_shim_publisher_main);
 	for (;;) {
 		clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, NULL);
+		rf_thread_shim_maintain(rf_shim.segment.name, &rf_shim.config);
 		rf_shim_publish();
 	}
 	return NULL;
@@ -218,16 +222,19 @@ static int rf_shim_segment_create(pid_t pid)
 static void rf_shim_fork_prepare(void)
 {
 	pthread_mutex_lock(&rf_shim.publish_lock);
+	rf_thread_shim_fork_prepare();
 }
 
 static void rf_shim_fork_parent(void)
 {
+	rf_thread_shim_fork_parent();
 	pthread_mutex_unlock(&rf_shim.publish_lock);
 }
 
 static void rf_shim_fork_child(void)
 {
 	pthread_mutex_init(&rf_shim.publish_lock, NULL);
+	rf_thread_shim_fork_child(); /* before the new publisher adopts itself */
 	/* The parent's segment is the parent's: unmap it without a write. */
 	rf_segment_detach(&rf_shim.segment);
 	rf_stats_reset();
@@ -320,4 +327,6 @@ __attribute__((constructor)) static void rf_shim_constructor(void)
 __attribute__((destructor)) static void rf_shim_destructor(void)
 {
 	rf_shim_mark_exited();
+	if (rf_shim.segment_pid == getpid())
+		rf_thread_shim_exit_report(&rf_shim.config);
 }

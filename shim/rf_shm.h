@@ -71,7 +71,7 @@
 #include <stdint.h>
 
 #define RF_SHM_MAGIC UINT64_C(0x31454e4546474e52) /* "RNGFENE1" little-endian */
-#define RF_SHM_VERSION 1 /* increased on every backward incompatible change */
+#define RF_SHM_VERSION 2 /* increased on every backward incompatible change */
 #define RF_SHM_PREFIX_DEFAULT "ringfence"
 #define RF_SHM_NAME_MAX 64 /* "/" prefix "." pid NUL */
 
@@ -120,6 +120,8 @@ enum rf_policy {
 	X(budget_acked_unfreed_bytes, GAUGE,                                             \
 	  "Budget held by acknowledged messages whose delivery report is not yet served") \
 	X(budget_arena_bytes, GAUGE, "Size of the ring arena once mapped (bytes)")       \
+	X(budget_admitted, COUNTER, "Messages charged to the budget")                    \
+	X(budget_released, COUNTER, "Messages whose charge was given back")              \
 	X(budget_nowait, COUNTER, "Messages admitted without waiting")                   \
 	X(budget_waits, COUNTER, "Messages that waited for budget (block policy)")       \
 	X(budget_wait_ns, COUNTER, "Total time produce calls waited for budget (ns)")    \
@@ -136,7 +138,21 @@ enum rf_policy {
 	  "observe policy: messages admitted past an exhausted budget (would wait, fail or drop)") \
 	X(budget_observed_oversized, COUNTER, "observe policy: messages larger than the whole budget") \
 	X(shim_errors, COUNTER, "Internal failures the shim survived by doing less")    \
-	X(publishes, COUNTER, "Times the shim published this segment")
+	X(publishes, COUNTER, "Times the shim published this segment")                 \
+	RF_STATS_THREADS(X)
+
+/* Thread figures (docs/threads.md); gauges are computed at each publish. */
+#define RF_STATS_THREADS(X)                                                             \
+	X(threads_created, COUNTER, "Threads started with pthread_create or thrd_create (and the shim's own)")  \
+	X(threads_exited, COUNTER, "Tracked threads that ended (returned, exited, cancelled)") \
+	X(threads_joined, COUNTER, "Tracked threads joined (pthread_*join*, thrd_join)")     \
+	X(threads_alive, GAUGE, "Tracked threads alive now")                            \
+	X(threads_unjoined, GAUGE, "Threads that ended but nobody joined or detached")  \
+	X(threads_suspect, GAUGE,                                                        \
+	  "Threads judged leaked: stuck while running (age and group rules), alive at exit") \
+	X(threads_untracked, COUNTER, "Threads not tracked because the registry was full") \
+	X(thread_groups, GAUGE, "Distinct creation stacks seen")                         \
+	X(thread_registry_bytes, GAUGE, "Memory mapped by the thread registry (bytes)")
 
 enum rf_stat {
 #define RF_STAT_ENUM(name, type, help) RF_STAT_##name,
@@ -176,21 +192,38 @@ enum rf_stat_type {
 	X(publish_interval, DURATION, "RINGFENCE_PUBLISH_INTERVAL", "200ms", 10 * RF_MS, RF_HOUR, \
 	  "How often the segment is refreshed while the process runs")                  \
 	X(shm_prefix, NAME, "RINGFENCE_SHM_PREFIX", RF_SHM_PREFIX_DEFAULT, 1, 31,       \
-	  "Segment name prefix: the segment is /<prefix>.<pid>")
+	  "Segment name prefix: the segment is /<prefix>.<pid>")                        \
+	X(thread_age, DURATION, "RINGFENCE_THREAD_AGE", "30s", 10 * RF_MS, 24 * RF_HOUR, \
+	  "Age past which a thread of a growing or oversized group is a stuck suspect")  \
+	X(thread_group, COUNT, "RINGFENCE_THREAD_GROUP", "256", 1, 1000000,             \
+	  "Alive threads of one creation stack above which old ones are stuck suspects")  \
+	X(thread_ignore, LIST, "RINGFENCE_THREAD_IGNORE", "", 0, RF_CONFIG_LIST_MAX - 1, \
+	  "Thread-name or start-routine patterns (* and ?), comma-separated, never leaks") \
+	X(thread_sample, BOOL, "RINGFENCE_THREAD_SAMPLE", "1", 0, 1,                    \
+	  "Answer current-stack requests of `ringfence threads` (a real-time signal)")   \
+	X(report_at_exit, BOOL, "RINGFENCE_REPORT_AT_EXIT", "0", 0, 1,                  \
+	  "Print the thread leak report to stderr when the process exits")
 
 #define RF_CONFIG_NAME_MAX 32
+#define RF_CONFIG_LIST_MAX 256
 
 enum rf_config_type {
 	RF_CONFIG_TYPE_SIZE = 1,
 	RF_CONFIG_TYPE_DURATION = 2,
 	RF_CONFIG_TYPE_POLICY = 3,
 	RF_CONFIG_TYPE_NAME = 4,
+	RF_CONFIG_TYPE_COUNT = 5, /* a whole number */
+	RF_CONFIG_TYPE_BOOL = 6,  /* 0 or 1 */
+	RF_CONFIG_TYPE_LIST = 7,  /* comma-separated patterns, in a RF_CONFIG_LIST_MAX field */
 };
 
 #define RF_CONFIG_FIELD_SIZE(name) uint64_t name;
 #define RF_CONFIG_FIELD_DURATION(name) uint64_t name;
 #define RF_CONFIG_FIELD_POLICY(name) uint64_t name;
 #define RF_CONFIG_FIELD_NAME(name) char name[RF_CONFIG_NAME_MAX];
+#define RF_CONFIG_FIELD_COUNT(name) uint64_t name;
+#define RF_CONFIG_FIELD_BOOL(name) uint64_t name;
+#define RF_CONFIG_FIELD_LIST(name) char name[RF_CONFIG_LIST_MAX];
 
 struct rf_shm_config {
 #define RF_CONFIG_FIELD(name, type, env, def, min, max, help) RF_CONFIG_FIELD_##type(name)
@@ -218,18 +251,136 @@ struct rf_shm_handle {
 	uint32_t state;                         /* enum rf_shm_handle_state */
 	int32_t poller_tid;       /* kernel tid of the thread that last polled it; 0: never */
 	uint64_t bytes_held;      /* budget charged to its messages, not yet released */
-	uint64_t msgs_held;
-	uint64_t acked_unfreed_bytes; /* acknowledged, payload not yet freed: */
-	uint64_t acked_unfreed_msgs;  /* delivery reports waiting for a poll */
-	int64_t last_poll_monotonic_ns; /* CLOCK_MONOTONIC of its last poll/flush; 0: never */
-	uint64_t produced_msgs;   /* accepted by librdkafka through the shim */
-	uint64_t produced_bytes;  /* their payload bytes */
-	uint64_t dropped_msgs;    /* purged from its queue by the drop-oldest policy */
+	uint64_t acked_unfreed_bytes; /* acknowledged, payload not yet freed: delivery
+				       * reports waiting for a poll */
+	int64_t last_poll_monotonic_ns; /* CLOCK_MONOTONIC_COARSE of its last poll; 0: never */
+	uint64_t dropped_msgs;    /* purged from its queues (delivery report __PURGE_QUEUE) */
 	uint64_t dropped_bytes;
 };
 
 /* String fields of struct rf_shm_handle, checked by readers in every entry. */
 #define RF_SHM_HANDLE_STRINGS(X) X(name) X(client_id)
+
+/*
+ * Threads (docs/threads.md). The shim tracks every thread started with
+ * pthread_create or thrd_create from creation until it has ended and been
+ * joined or detached; each publish writes:
+ *   THREAD_INFO    one entry: totals and the last current-stack sample served
+ *   THREAD_GROUPS  one entry per creation stack (frames are absolute return
+ *                  addresses, innermost first; MODULES maps them to files)
+ *   THREADS        the tracked threads (alive, or ended and unjoined), up to
+ *                  capacity; `group` indexes THREAD_GROUPS of the same publish
+ *   THREAD_SAMPLES current stacks taken on request, `group` as above
+ *   MODULES        the loaded objects with their load bias, refreshed when
+ *                  dl_iterate_phdr reports a change
+ * All times are CLOCK_MONOTONIC nanoseconds, comparable with
+ * publish_monotonic_ns and with a reader's own monotonic clock.
+ *
+ * Sample requests (readers never write into a segment): a reader creates
+ * /<prefix>.<pid>.req (O_EXCL, mode 0600, owned by the process's user)
+ * holding a uint64_t nonce; the publisher reads and unlinks it, samples, and
+ * publishes THREAD_INFO.sample_request = nonce.
+ */
+#define RF_SHM_THREAD_FRAMES 32
+#define RF_SHM_THREAD_GROUPS_MAX 256
+#define RF_SHM_THREADS_MAX 2048
+#define RF_SHM_THREAD_SAMPLES_MAX 64
+#define RF_SHM_MODULES_MAX 256
+#define RF_SHM_THREAD_NAME_MAX 16 /* the kernel's TASK_COMM_LEN */
+#define RF_SHM_WCHAN_MAX 32
+#define RF_SHM_SYMBOL_MAX 64
+#define RF_SHM_MODULE_PATH_MAX 240
+#define RF_SHM_SAMPLE_SUFFIX ".req"
+
+enum rf_shm_sample_status {
+	RF_SHM_SAMPLE_NONE = 0,
+	RF_SHM_SAMPLE_OK = 1,       /* the frames were taken */
+	RF_SHM_SAMPLE_BLOCKED = 2,  /* the thread blocks the sampling signal */
+	RF_SHM_SAMPLE_TIMEOUT = 3,  /* no answer within the bounded wait */
+	RF_SHM_SAMPLE_GONE = 4,     /* the thread ended first */
+	RF_SHM_SAMPLE_DISABLED = 5, /* RINGFENCE_THREAD_SAMPLE=0, or the signal belongs to the host */
+};
+
+struct rf_shm_thread_info {
+	uint64_t sample_request;     /* nonce of the last request served; 0: none */
+	int64_t sample_monotonic_ns; /* when it was served */
+	uint32_t sample_signal;      /* signal number used; 0 when none could be */
+	uint32_t sample_status;      /* enum rf_shm_sample_status of the request as a whole */
+	uint64_t groups_total;       /* groups in the registry (the table holds up to capacity) */
+	uint64_t threads_total;      /* tracked threads (the table holds up to capacity) */
+	int64_t growth_window_ns;    /* span over which THREAD_GROUPS.growth is measured */
+};
+
+enum rf_shm_group_flags {
+	RF_SHM_GROUP_OVERFLOW = 1, /* the group table was full: threads of many stacks */
+};
+
+struct rf_shm_thread_group {
+	uint64_t frames[RF_SHM_THREAD_FRAMES]; /* creation stack: return addresses */
+	uint32_t nframes;                      /* <= RF_SHM_THREAD_FRAMES */
+	uint32_t flags;                        /* enum rf_shm_group_flags */
+	uint64_t start_routine;                /* of its first thread */
+	char start_name[RF_SHM_SYMBOL_MAX];    /* the shim's lookup (symbol table); may be "" */
+	uint64_t alive;                        /* threads alive now */
+	uint64_t unjoined;                     /* ended, neither joined nor detached */
+	uint64_t created;                      /* since the process started (or forked) */
+	uint64_t exited;
+	uint64_t alive_max;                    /* most alive at once */
+	uint64_t growth;  /* alive now minus the fewest alive within growth_window_ns */
+	int64_t oldest_alive_ns;               /* creation time of its oldest alive thread; 0 */
+	int64_t newest_alive_ns;               /* creation time of its newest alive thread; 0 */
+};
+
+enum rf_shm_thread_flags {
+	RF_SHM_THREAD_EXITED = 1,
+	RF_SHM_THREAD_DETACHED = 2,
+	RF_SHM_THREAD_C11 = 4, /* started with thrd_create */
+};
+
+enum rf_shm_thread_end {
+	RF_SHM_THREAD_END_NONE = 0,     /* still running */
+	RF_SHM_THREAD_END_RETURN = 1,   /* returned from its start routine */
+	RF_SHM_THREAD_END_EXIT = 2,     /* pthread_exit or thrd_exit */
+	RF_SHM_THREAD_END_CANCEL = 3,   /* cancelled (or unwound otherwise) */
+};
+
+struct rf_shm_thread {
+	uint64_t handle;              /* pthread_t */
+	uint64_t start_routine;
+	int64_t create_ns;
+	int64_t exit_ns;              /* 0 while alive */
+	int64_t state_since_ns;       /* first seen in `state`; 0: not observed */
+	int32_t tid;                  /* kernel thread id; 0 until it ran */
+	int32_t creator_tid;
+	uint32_t group;               /* index into THREAD_GROUPS */
+	uint32_t flags;               /* enum rf_shm_thread_flags */
+	uint32_t end;                 /* enum rf_shm_thread_end */
+	int32_t syscall;              /* /proc/.../syscall: number, -1 running, -2 unknown */
+	uint32_t state;               /* /proc/.../stat state letter, 0 unknown */
+	uint32_t reserved;
+	char name[RF_SHM_THREAD_NAME_MAX];
+	char wchan[RF_SHM_WCHAN_MAX];
+};
+
+struct rf_shm_thread_sample {
+	uint64_t frames[RF_SHM_THREAD_FRAMES]; /* frames[0] the interrupted pc */
+	uint32_t nframes;
+	uint32_t group;   /* index into THREAD_GROUPS */
+	int32_t tid;
+	uint32_t status;  /* enum rf_shm_sample_status */
+	int64_t taken_ns;
+};
+
+struct rf_shm_module {
+	char path[RF_SHM_MODULE_PATH_MAX]; /* "" when the object has no file (vdso) */
+	uint64_t base;                     /* load bias (dlpi_addr) */
+	uint64_t start;                    /* lowest and highest address of its PT_LOAD */
+	uint64_t end;                      /* segments, end exclusive */
+};
+
+#define RF_SHM_THREAD_GROUP_STRINGS(X) X(start_name)
+#define RF_SHM_THREAD_STRINGS(X) X(name) X(wchan)
+#define RF_SHM_MODULE_STRINGS(X) X(path)
 
 /*
  * The sections, declared once, in segment order. X(KIND, member, entry type,
@@ -242,7 +393,15 @@ struct rf_shm_handle {
  */
 #define RF_SHM_SECTION_LIST(X)                                                          \
 	X(STATS, stats, uint64_t, RF_STAT__COUNT)                                       \
-	X(HANDLES, handles, struct rf_shm_handle, RF_SHM_HANDLES_MAX)
+	X(HANDLES, handles, struct rf_shm_handle, RF_SHM_HANDLES_MAX)                   \
+	RF_SHM_SECTION_LIST_THREADS(X)
+
+#define RF_SHM_SECTION_LIST_THREADS(X)                                                  \
+	X(THREAD_INFO, thread_info, struct rf_shm_thread_info, 1)                       \
+	X(THREAD_GROUPS, thread_groups, struct rf_shm_thread_group, RF_SHM_THREAD_GROUPS_MAX) \
+	X(THREADS, threads, struct rf_shm_thread, RF_SHM_THREADS_MAX)                   \
+	X(THREAD_SAMPLES, thread_samples, struct rf_shm_thread_sample, RF_SHM_THREAD_SAMPLES_MAX) \
+	X(MODULES, modules, struct rf_shm_module, RF_SHM_MODULES_MAX)
 
 enum rf_shm_section_kind {
 	RF_SHM_SECTION__NONE = 0,
@@ -307,7 +466,7 @@ struct rf_shm_header {
 /* A layout change without a version bump fails the build here. */
 _Static_assert(offsetof(struct rf_shm_header, magic) == 0, "magic moved");
 _Static_assert(offsetof(struct rf_shm_header, version) == 8, "version moved");
-_Static_assert(sizeof(struct rf_shm_header) == 1480,
+_Static_assert(sizeof(struct rf_shm_header) == 1768,
 	       "rf_shm_header changed: bump RF_SHM_VERSION, then this size");
 
 /*

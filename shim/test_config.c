@@ -234,7 +234,73 @@ RF_TEST(formats_round_trip)
 	RF_CHECK_STR(buf, "1h");
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(size_forms), RF_TEST_ENTRY(size_rejected),
+RF_TEST(thread_settings)
+{
+	struct rf_shm_config c;
+	char err[256];
+	uint64_t v;
+
+	rf_config_defaults(&c);
+	RF_CHECK_INT(c.thread_age, 30000000000LL);
+	RF_CHECK_INT(c.thread_group, 256);
+	RF_CHECK_STR(c.thread_ignore, "");
+	RF_CHECK_INT(c.thread_sample, 1);
+	RF_CHECK_INT(c.report_at_exit, 0);
+
+	RF_CHECK_INT(rf_count_parse("0", &v), 0);
+	RF_CHECK_INT(v, 0);
+	RF_CHECK_INT(rf_count_parse("1000000", &v), 0);
+	RF_CHECK_INT(v, 1000000);
+	RF_CHECK_INT(rf_count_parse("10K", &v), -EINVAL);
+	RF_CHECK_INT(rf_count_parse("-1", &v), -EINVAL);
+	RF_CHECK_INT(rf_count_parse("", &v), -EINVAL);
+	RF_CHECK_INT(rf_count_parse("99999999999999999999", &v), -ERANGE);
+
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_GROUP", "64", err, sizeof(err)), 0);
+	RF_CHECK_INT(c.thread_group, 64);
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_GROUP", "0", err, sizeof(err)), -ERANGE);
+	RF_CHECK(strstr(err, "1 to 1000000") != NULL);
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_GROUP", "lots", err, sizeof(err)),
+		     -EINVAL);
+	RF_CHECK(strstr(err, "RINGFENCE_THREAD_GROUP=\"lots\"") != NULL);
+	RF_CHECK(strstr(err, "whole number") != NULL);
+	RF_CHECK_INT(c.thread_group, 64);
+
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_AGE", "1s", err, sizeof(err)), 0);
+	RF_CHECK_INT(c.thread_age, 1000000000);
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_AGE", "1ms", err, sizeof(err)), -ERANGE);
+
+	for (const char *const *y = (const char *const[]){"1", "yes", "TRUE", "on", NULL}; *y; y++) {
+		RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_REPORT_AT_EXIT", *y, err, sizeof(err)), 0);
+		RF_CHECK_INT(c.report_at_exit, 1);
+	}
+	for (const char *const *n = (const char *const[]){"0", "no", "false", "Off", NULL}; *n; n++) {
+		RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_SAMPLE", *n, err, sizeof(err)), 0);
+		RF_CHECK_INT(c.thread_sample, 0);
+	}
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_REPORT_AT_EXIT", "2", err, sizeof(err)), -EINVAL);
+	RF_CHECK(strstr(err, "1, 0, yes, no") != NULL);
+
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_IGNORE", "rdk:*,my_worker,ns::*::run",
+				   err, sizeof(err)), 0);
+	RF_CHECK_STR(c.thread_ignore, "rdk:*,my_worker,ns::*::run");
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_IGNORE", "", err, sizeof(err)), 0);
+	RF_CHECK_STR(c.thread_ignore, "");
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_IGNORE", "a,,b", err, sizeof(err)),
+		     -EINVAL);
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_IGNORE", "a,", err, sizeof(err)), -EINVAL);
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_IGNORE", "a b", err, sizeof(err)),
+		     -EINVAL);
+	RF_CHECK(strstr(err, "patterns separated by commas") != NULL);
+	char long_list[300];
+	memset(long_list, 'x', sizeof(long_list) - 1);
+	long_list[sizeof(long_list) - 1] = '\0';
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_IGNORE", long_list, err, sizeof(err)),
+		     -EINVAL);
+	RF_CHECK_STR(c.thread_ignore, "");
+}
+
+RF_TEST_MAIN(RF_TEST_ENTRY(size_forms), RF_TEST_ENTRY(thread_settings), RF_TEST_ENTRY(size_rejected),
 	     RF_TEST_ENTRY(duration_forms), RF_TEST_ENTRY(duration_rejected),
 	     RF_TEST_ENTRY(policy_names), RF_TEST_ENTRY(defaults), RF_TEST_ENTRY(set_messages),
 	     RF_TEST_ENTRY(message_quotes_hostile_value), RF_TEST_ENTRY(load_environment),

@@ -41,6 +41,11 @@ static struct {
 	long linger_ms;
 	long flush_ms;
 	const char *acks;
+	int poll_thread; /* a thread per handle serves delivery reports; producers never poll */
+	int no_dr;       /* no delivery callback: librdkafka frees payloads on its own threads */
+	const char *copy_max; /* message.copy.max.bytes, when given */
+	const char *props[32]; /* -X name=value, passed to librdkafka */
+	int nprops;
 } opt = {
 	.topic = "rf-test",
 	.count = 1000,
@@ -129,7 +134,29 @@ static rd_kafka_t *handle_new(int idx)
 		fprintf(stderr, "rf-producer: %s\n", err);
 		exit(2);
 	}
-	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	if (opt.copy_max != NULL &&
+	    rd_kafka_conf_set(conf, "message.copy.max.bytes", opt.copy_max, err, sizeof(err))) {
+		fprintf(stderr, "rf-producer: %s\n", err);
+		exit(2);
+	}
+	for (int i = 0; i < opt.nprops; i++) {
+		char name[128];
+		const char *eq = strchr(opt.props[i], '=');
+		size_t n = eq ? (size_t)(eq - opt.props[i]) : 0;
+
+		if (eq == NULL || n >= sizeof(name)) {
+			fprintf(stderr, "rf-producer: -X \"%s\": expected name=value\n", opt.props[i]);
+			exit(2);
+		}
+		memcpy(name, opt.props[i], n);
+		name[n] = '\0';
+		if (rd_kafka_conf_set(conf, name, eq + 1, err, sizeof(err))) {
+			fprintf(stderr, "rf-producer: -X %s: %s\n", opt.props[i], err);
+			exit(2);
+		}
+	}
+	if (!opt.no_dr)
+		rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
 	if (rk == NULL) {
 		fprintf(stderr, "rf-producer: rd_kafka_new: %s\n", err);
@@ -214,7 +241,12 @@ static void produce_single(struct worker *w)
 		while ((err = produce_one(w, buf, (size_t)opt.size)) ==
 		       RD_KAFKA_RESP_ERR__QUEUE_FULL) {
 			add(&tot.retries, 1);
-			rd_kafka_poll(w->rk, 10);
+			if (opt.poll_thread) {
+				struct timespec ms = {0, 1000000};
+				nanosleep(&ms, NULL);
+			} else {
+				rd_kafka_poll(w->rk, 10);
+			}
 		}
 		if (err) {
 			add(&tot.produce_failed, 1);
@@ -225,7 +257,8 @@ static void produce_single(struct worker *w)
 			add(&tot.bytes, (uint64_t)opt.size);
 			add(&tot.sum_produced, h);
 		}
-		rd_kafka_poll(w->rk, 0);
+		if (!opt.poll_thread)
+			rd_kafka_poll(w->rk, 0);
 	}
 	free(scratch);
 }
@@ -272,7 +305,10 @@ static void produce_batches(struct worker *w)
 			}
 		}
 		i += next;
-		rd_kafka_poll(w->rk, next < n ? 10 : 0);
+		if (!opt.poll_thread)
+			rd_kafka_poll(w->rk, next < n ? 10 : 0);
+		else if (next < n)
+			nanosleep(&(struct timespec){0, 1000000}, NULL);
 	}
 	free(scratch);
 	free(msgs);
@@ -286,6 +322,22 @@ static void *worker_main(void *arg)
 		produce_batches(w);
 	else
 		produce_single(w);
+	return NULL;
+}
+
+/* A dedicated poller: serves one handle's delivery reports until told to stop. */
+struct poller {
+	rd_kafka_t *rk;
+	pthread_t tid;
+	int stop;
+};
+
+static void *poller_main(void *arg)
+{
+	struct poller *p = arg;
+
+	while (!__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+		rd_kafka_poll(p->rk, 20);
 	return NULL;
 }
 
@@ -303,6 +355,22 @@ static int parse_long(const char *name, const char *v, long min, long max, long 
 	return 0;
 }
 
+/* A field of /proc/self/status in KiB (VmRSS, VmHWM), or 0. */
+static long status_kib(const char *field)
+{
+	char line[256];
+	long v = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (f == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, strlen(field)) == 0 && line[strlen(field)] == ':')
+			v = strtol(line + strlen(field) + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -318,6 +386,10 @@ static void usage(FILE *f)
 		"  --headers              add two headers (producev only)\n"
 		"  --linger-ms MS         stay alive this long after flushing (default 0)\n"
 		"  --flush-ms MS          flush timeout (default 60000)\n"
+		"  --poll-thread          one thread per handle polls; producers never do\n"
+		"  --no-dr                no delivery callback (delivered counts stay 0)\n"
+		"  --copy-max BYTES       set message.copy.max.bytes\n"
+		"  -X NAME=VALUE          any librdkafka property (repeatable)\n"
 		"Prints one JSON line: produced, produce_failed, delivered, dr_failed,\n"
 		"retries, bytes and order-independent checksums.\n");
 }
@@ -337,13 +409,16 @@ static void options_parse(int argc, char **argv)
 		{"headers", no_argument, NULL, 'h' + 256},
 		{"linger-ms", required_argument, NULL, 'l'},
 		{"flush-ms", required_argument, NULL, 'f'},
+		{"poll-thread", no_argument, NULL, 'P'},
+		{"no-dr", no_argument, NULL, 'N'},
+		{"copy-max", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	long v;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hX:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b': opt.bootstrap = optarg; break;
 		case 't': opt.topic = optarg; break;
@@ -355,6 +430,16 @@ static void options_parse(int argc, char **argv)
 		case 'l': parse_long("linger-ms", optarg, 0, 3600000, &opt.linger_ms); break;
 		case 'f': parse_long("flush-ms", optarg, 0, 3600000, &opt.flush_ms); break;
 		case 'h' + 256: opt.headers = 1; break;
+		case 'P': opt.poll_thread = 1; break;
+		case 'N': opt.no_dr = 1; break;
+		case 'C': opt.copy_max = optarg; break;
+		case 'X':
+			if (opt.nprops == (int)(sizeof(opt.props) / sizeof(opt.props[0]))) {
+				fprintf(stderr, "rf-producer: too many -X\n");
+				exit(2);
+			}
+			opt.props[opt.nprops++] = optarg;
+			break;
 		case 'e':
 			if (!strcmp(optarg, "produce")) opt.entry = ENTRY_PRODUCE;
 			else if (!strcmp(optarg, "producev")) opt.entry = ENTRY_PRODUCEV;
@@ -388,13 +473,26 @@ int main(int argc, char **argv)
 {
 	rd_kafka_t **handles;
 	struct worker *workers;
+	struct poller *pollers;
 	int unflushed = 0;
 
 	options_parse(argc, argv);
 	handles = calloc((size_t)opt.handles, sizeof(*handles));
 	workers = calloc((size_t)opt.threads, sizeof(*workers));
-	for (int h = 0; h < opt.handles; h++)
+	pollers = calloc((size_t)opt.handles, sizeof(*pollers));
+	for (int h = 0; h < opt.handles; h++) {
 		handles[h] = handle_new(h);
+		if (opt.poll_thread) {
+			pollers[h].rk = handles[h];
+			pthread_create(&pollers[h].tid, NULL, poller_main, &pollers[h]);
+		}
+	}
+	/* Idle: handles up and connected, nothing produced yet. */
+	for (int h = 0; h < opt.handles; h++)
+		rd_kafka_poll(handles[h], 100);
+	long rss_idle = status_kib("VmRSS");
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (int t = 0; t < opt.threads; t++) {
 		workers[t].idx = t;
 		workers[t].rk = handles[t % opt.handles];
@@ -403,9 +501,15 @@ int main(int argc, char **argv)
 	}
 	for (int t = 0; t < opt.threads; t++)
 		pthread_join(workers[t].tid, NULL);
+	for (int h = 0; h < opt.handles && opt.poll_thread; h++) {
+		__atomic_store_n(&pollers[h].stop, 1, __ATOMIC_RELEASE);
+		pthread_join(pollers[h].tid, NULL);
+	}
 	for (int h = 0; h < opt.handles; h++)
 		if (rd_kafka_flush(handles[h], (int)opt.flush_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
 			unflushed += rd_kafka_outq_len(handles[h]);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	if (opt.linger_ms > 0) {
 		struct timespec ts = {opt.linger_ms / 1000, (opt.linger_ms % 1000) * 1000000};
 		nanosleep(&ts, NULL);
@@ -416,10 +520,12 @@ int main(int argc, char **argv)
 		rd_kafka_destroy(handles[h]);
 	printf("{\"produced\":%" PRIu64 ",\"produce_failed\":%" PRIu64 ",\"delivered\":%" PRIu64
 	       ",\"dr_failed\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"bytes\":%" PRIu64
-	       ",\"unflushed\":%d,\"sum_produced\":\"%016" PRIx64 "\",\"sum_delivered\":\"%016" PRIx64
+	       ",\"unflushed\":%d,\"rss_idle_kib\":%ld,\"rss_peak_kib\":%ld,\"elapsed_s\":%.3f,\"msgs_per_s\":%.0f,\"sum_produced\":\"%016" PRIx64 "\",\"sum_delivered\":\"%016" PRIx64
 	       "\",\"sum_dr_failed\":\"%016" PRIx64 "\"}\n",
 	       tot.produced, tot.produce_failed, tot.delivered, tot.dr_failed, tot.retries, tot.bytes,
-	       unflushed, tot.sum_produced, tot.sum_delivered, tot.sum_dr_failed);
+	       unflushed, rss_idle, status_kib("VmHWM"), elapsed,
+	       elapsed > 0 ? (double)tot.produced / elapsed : 0.0, tot.sum_produced, tot.sum_delivered, tot.sum_dr_failed);
+	free(pollers);
 	free(workers);
 	free(handles);
 	return unflushed ? 1 : 0;

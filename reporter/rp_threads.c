@@ -1,0 +1,758 @@
+/*
+ * rp_threads.c - the thread figures of a segment: validation, verdicts,
+ * groups, the current-stack request, reports.
+ */
+#define _GNU_SOURCE
+#include "rp_threads.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rp_print.h"
+
+/* ---- validation ---------------------------------------------------------- */
+
+static bool rp_terminated(const char *field, size_t size)
+{
+	return memchr(field, '\0', size) != NULL;
+}
+
+#define RP_CHECK_STRING(entry, field, what, i)                                                \
+	do {                                                                                  \
+		if (!rp_terminated((entry)->field, sizeof((entry)->field))) {                 \
+			snprintf(why, len, "%s[%" PRIu64 "]." #field                          \
+				 " is not NUL-terminated within its %zu bytes",               \
+				 what, i, sizeof((entry)->field));                            \
+			return -1;                                                            \
+		}                                                                             \
+	} while (0)
+
+#define RP_CHECK_RANGE(value, max, what, i, field)                                            \
+	do {                                                                                  \
+		if ((uint64_t)(value) > (uint64_t)(max)) {                                    \
+			snprintf(why, len, "%s[%" PRIu64 "]." field " is %" PRIu64            \
+				 ", at most %" PRIu64,                                        \
+				 what, i, (uint64_t)(value), (uint64_t)(max));                \
+			return -1;                                                            \
+		}                                                                             \
+	} while (0)
+
+int rp_threads_validate(const unsigned char *buf, const struct rp_snapshot *snap, char *why,
+			size_t len)
+{
+	const struct rf_shm_section *sg = &snap->sections[RF_SHM_SECTION_THREAD_GROUPS];
+	const struct rf_shm_section *st = &snap->sections[RF_SHM_SECTION_THREADS];
+	const struct rf_shm_section *ss = &snap->sections[RF_SHM_SECTION_THREAD_SAMPLES];
+	const struct rf_shm_section *sm = &snap->sections[RF_SHM_SECTION_MODULES];
+	const struct rf_shm_section *si = &snap->sections[RF_SHM_SECTION_THREAD_INFO];
+
+	for (uint64_t i = 0; i < si->count; i++) {
+		const struct rf_shm_thread_info *e = (const void *)(buf + si->offset + i * si->entry_size);
+		RP_CHECK_RANGE(e->sample_status, RF_SHM_SAMPLE_DISABLED, "thread_info", i,
+			       "sample_status");
+	}
+	for (uint64_t i = 0; i < sg->count; i++) {
+		const struct rf_shm_thread_group *e =
+			(const void *)(buf + sg->offset + i * sg->entry_size);
+#define RP_GROUP_STRING(field) RP_CHECK_STRING(e, field, "thread_groups", i);
+		RF_SHM_THREAD_GROUP_STRINGS(RP_GROUP_STRING)
+#undef RP_GROUP_STRING
+		RP_CHECK_RANGE(e->nframes, RF_SHM_THREAD_FRAMES, "thread_groups", i, "nframes");
+		RP_CHECK_RANGE(e->flags, RF_SHM_GROUP_OVERFLOW, "thread_groups", i, "flags");
+	}
+	for (uint64_t i = 0; i < st->count; i++) {
+		const struct rf_shm_thread *e = (const void *)(buf + st->offset + i * st->entry_size);
+#define RP_THREAD_STRING(field) RP_CHECK_STRING(e, field, "threads", i);
+		RF_SHM_THREAD_STRINGS(RP_THREAD_STRING)
+#undef RP_THREAD_STRING
+		if (e->group >= sg->count) {
+			snprintf(why, len,
+				 "threads[%" PRIu64 "].group is %" PRIu32 ", but only %" PRIu64
+				 " groups are published",
+				 i, e->group, sg->count);
+			return -1;
+		}
+		RP_CHECK_RANGE(e->flags,
+			       RF_SHM_THREAD_EXITED | RF_SHM_THREAD_DETACHED | RF_SHM_THREAD_C11,
+			       "threads", i, "flags");
+		RP_CHECK_RANGE(e->end, RF_SHM_THREAD_END_CANCEL, "threads", i, "end");
+		RP_CHECK_RANGE(e->state, 0x7f, "threads", i, "state");
+	}
+	for (uint64_t i = 0; i < ss->count; i++) {
+		const struct rf_shm_thread_sample *e =
+			(const void *)(buf + ss->offset + i * ss->entry_size);
+		if (e->group >= sg->count) {
+			snprintf(why, len,
+				 "thread_samples[%" PRIu64 "].group is %" PRIu32
+				 ", but only %" PRIu64 " groups are published",
+				 i, e->group, sg->count);
+			return -1;
+		}
+		RP_CHECK_RANGE(e->nframes, RF_SHM_THREAD_FRAMES, "thread_samples", i, "nframes");
+		RP_CHECK_RANGE(e->status, RF_SHM_SAMPLE_DISABLED, "thread_samples", i, "status");
+	}
+	for (uint64_t i = 0; i < sm->count; i++) {
+		const struct rf_shm_module *e = (const void *)(buf + sm->offset + i * sm->entry_size);
+#define RP_MODULE_STRING(field) RP_CHECK_STRING(e, field, "modules", i);
+		RF_SHM_MODULE_STRINGS(RP_MODULE_STRING)
+#undef RP_MODULE_STRING
+		if (e->start > e->end) {
+			snprintf(why, len, "modules[%" PRIu64 "] starts after it ends", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- analysis ---------------------------------------------------------- */
+
+static int64_t rp_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static bool rp_same_state(const struct rp_group_view *v, const struct rf_shm_thread *t)
+{
+	return v->state == t->state && v->syscall == t->syscall && strcmp(v->wchan, t->wchan) == 0;
+}
+
+/* Leaks first, then more threads first, then more created first. */
+static int rp_group_cmp(const void *a, const void *b)
+{
+	const struct rp_group_view *x = a, *y = b;
+
+	if (x->leak != y->leak)
+		return x->leak ? -1 : 1;
+	if (x->leak && x->cls != y->cls)
+		return x->cls < y->cls ? -1 : 1;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	if (x->g->created != y->g->created)
+		return x->g->created > y->g->created ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int rp_threads_analyse(const struct rp_snapshot *snap, const struct rp_threads_options *opts,
+		       struct rp_threads *out)
+{
+	const struct rf_shm_thread_group *groups;
+	uint64_t count;
+
+	memset(out, 0, sizeof(*out));
+	out->snap = snap;
+	out->info = rp_snapshot_table(snap, RF_SHM_SECTION_THREAD_INFO, &count);
+	if (count == 0)
+		out->info = NULL;
+	groups = rp_snapshot_table(snap, RF_SHM_SECTION_THREAD_GROUPS, &out->ngroups);
+	out->threads = rp_snapshot_table(snap, RF_SHM_SECTION_THREADS, &out->nthreads);
+	out->samples = rp_snapshot_table(snap, RF_SHM_SECTION_THREAD_SAMPLES, &out->nsamples);
+	out->at_exit = snap->live.state != RP_STATE_ALIVE;
+	out->now = out->at_exit ? snap->hdr.publish_monotonic_ns : rp_monotonic_ns();
+	out->rules.age_ns = snap->hdr.config.thread_age;
+	out->rules.group_max = snap->hdr.config.thread_group;
+	out->rules.ignore = snap->hdr.config.thread_ignore;
+	out->rules.ignore_more = opts ? opts->ignore : NULL;
+	out->rules.at_exit = out->at_exit;
+	out->groups = calloc(out->ngroups ? out->ngroups : 1, sizeof(*out->groups));
+	if (out->groups == NULL)
+		return -ENOMEM;
+	for (uint64_t i = 0; i < out->ngroups; i++) {
+		struct rp_group_view *v = &out->groups[i];
+		v->index = (uint32_t)i;
+		v->g = &groups[i];
+		v->age_min = v->age_max = -1;
+		v->state_for = -1;
+		if (opts != NULL && opts->syms != NULL) {
+			struct rp_frame f;
+			rp_symbols_lookup(opts->syms, v->g->start_routine, false, &f);
+			memcpy(v->start_name, f.function, sizeof(v->start_name));
+			v->start_name[sizeof(v->start_name) - 1] = '\0';
+		}
+	}
+	for (uint64_t i = 0; i < out->nthreads; i++) {
+		const struct rf_shm_thread *t = &out->threads[i];
+		struct rp_group_view *v = &out->groups[t->group]; /* validated: < ngroups */
+		bool alive = !(t->flags & RF_SHM_THREAD_EXITED);
+		int64_t age = out->now > t->create_ns ? out->now - t->create_ns : 0;
+		struct rf_thread_facts f = {
+			.alive = alive,
+			.detached = (t->flags & RF_SHM_THREAD_DETACHED) != 0,
+			.age_ns = (uint64_t)age,
+			.name = t->name,
+			.start_name = v->g->start_name,
+			.start_name2 = v->start_name,
+			.group_alive = v->g->alive,
+			.group_growth = v->g->growth,
+		};
+		enum rf_thread_class cls = rf_thread_classify(&out->rules, &f);
+
+		v->counts[cls]++;
+		out->totals[cls]++;
+		if (v->name[0] == '\0' && t->name[0] != '\0')
+			memcpy(v->name, t->name, sizeof(v->name));
+		if (!alive)
+			continue;
+		if (v->age_min < 0 || age < v->age_min)
+			v->age_min = age;
+		if (age > v->age_max)
+			v->age_max = age;
+		/* Majority vote for the group's usual state (Boyer-Moore). */
+		if (t->state == 0)
+			continue;
+		if (v->state_threads == 0) {
+			v->state = t->state;
+			v->syscall = t->syscall;
+			memcpy(v->wchan, t->wchan, sizeof(v->wchan));
+			v->state_threads = 1;
+		} else if (rp_same_state(v, t)) {
+			v->state_threads++;
+		} else {
+			v->state_threads--;
+		}
+	}
+	for (uint64_t i = 0; i < out->ngroups; i++)
+		if (out->groups[i].state_threads > 0)
+			out->groups[i].state_threads = 0;
+		else
+			out->groups[i].state = 0;
+	for (uint64_t i = 0; i < out->nthreads; i++) {
+		const struct rf_shm_thread *t = &out->threads[i];
+		struct rp_group_view *v = &out->groups[t->group];
+
+		if ((t->flags & RF_SHM_THREAD_EXITED) || v->state == 0 || !rp_same_state(v, t))
+			continue;
+		v->state_threads++;
+		if (t->state_since_ns > 0 && out->now - t->state_since_ns > v->state_for)
+			v->state_for = out->now - t->state_since_ns;
+	}
+	for (uint64_t i = 0; i < out->nsamples; i++) {
+		struct rp_group_view *v = &out->groups[out->samples[i].group];
+		if (v->sample == NULL)
+			v->sample = &out->samples[i];
+	}
+	for (uint64_t i = 0; i < out->ngroups; i++) {
+		struct rp_group_view *v = &out->groups[i];
+		v->cls = RF_THREAD_CLASS__COUNT; /* none listed: every thread finished */
+		for (int c = 0; c < RF_THREAD_CLASS__COUNT; c++)
+			if (v->counts[c] > 0) {
+				v->cls = (enum rf_thread_class)c;
+				v->count = v->counts[c];
+				break;
+			}
+		v->leak = v->cls != RF_THREAD_CLASS__COUNT && rf_thread_class_is_leak(v->cls);
+	}
+	qsort(out->groups, out->ngroups, sizeof(out->groups[0]), rp_group_cmp);
+	return 0;
+}
+
+void rp_threads_release(struct rp_threads *t)
+{
+	free(t->groups);
+	t->groups = NULL;
+}
+
+uint64_t rp_threads_leaked(const struct rp_threads *t)
+{
+	return t->totals[RF_THREAD_CLASS_LEAKED] + t->totals[RF_THREAD_CLASS_STUCK];
+}
+
+/* ---- the current-stack request ------------------------------------------ */
+
+int rp_threads_sample_request(const char *prefix, struct rp_snapshot *snap, int timeout_ms)
+{
+	char name[RF_SHM_NAME_MAX + sizeof(RF_SHM_SAMPLE_SUFFIX)];
+	uint64_t nonce = 0;
+	struct stat seg;
+	int fd, err;
+
+	snprintf(name, sizeof(name), "/%s.%d" RF_SHM_SAMPLE_SUFFIX, prefix, (int)snap->pid);
+	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
+		nonce = (uint64_t)rp_monotonic_ns() ^ ((uint64_t)getpid() << 32);
+	if (nonce == 0)
+		nonce = 1;
+	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 && errno == EEXIST) {
+		/* Another reader asked already: wait for the same answer. */
+		fd = shm_open(name, O_RDONLY, 0);
+		if (fd < 0 || pread(fd, &nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
+			err = errno ? errno : EIO;
+			if (fd >= 0)
+				close(fd);
+			return -err;
+		}
+	} else if (fd < 0) {
+		return -errno;
+	} else {
+		/* The shim answers requests owned by its own user only. */
+		if (geteuid() == 0 && stat(snap->path, &seg) == 0 && seg.st_uid != 0 &&
+		    fchown(fd, seg.st_uid, (gid_t)-1) < 0) {
+			err = errno;
+			close(fd);
+			shm_unlink(name);
+			return -err;
+		}
+		if (pwrite(fd, &nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce)) {
+			err = errno ? errno : EIO;
+			close(fd);
+			shm_unlink(name);
+			return -err;
+		}
+	}
+	close(fd);
+	for (int waited = 0; waited <= timeout_ms; waited += 50) {
+		struct rp_snapshot fresh;
+		struct rp_failure fail;
+		uint64_t n;
+
+		nanosleep(&(struct timespec){0, 50000000}, NULL);
+		if (rp_segment_read(prefix, snap->pid, &fresh, &fail) != RP_READ_OK)
+			continue;
+		const struct rf_shm_thread_info *info =
+			rp_snapshot_table(&fresh, RF_SHM_SECTION_THREAD_INFO, &n);
+		if (n > 0 && info->sample_request == nonce) {
+			rp_snapshot_release(snap);
+			*snap = fresh;
+			return 0;
+		}
+		if (fresh.live.state != RP_STATE_ALIVE) {
+			rp_snapshot_release(snap);
+			*snap = fresh;
+			break;
+		}
+		rp_snapshot_release(&fresh);
+	}
+	shm_unlink(name);
+	return -ETIMEDOUT;
+}
+
+/* ---- reports --------------------------------------------------------------- */
+
+static const char *rp_syscall_name(int32_t nr)
+{
+	static const struct {
+		int nr;
+		const char *name;
+	} names[] = {
+		{0, "read"},        {1, "write"},          {7, "poll"},
+		{23, "select"},     {24, "sched_yield"},   {34, "pause"},
+		{35, "nanosleep"},  {42, "connect"},       {43, "accept"},
+		{45, "recvfrom"},   {47, "recvmsg"},       {61, "wait4"},
+		{128, "rt_sigtimedwait"}, {130, "rt_sigsuspend"}, {202, "futex"},
+		{230, "clock_nanosleep"}, {232, "epoll_wait"}, {270, "pselect6"},
+		{271, "ppoll"},     {281, "epoll_pwait"},  {288, "accept4"},
+	};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].nr == nr)
+			return names[i].name;
+	return NULL;
+}
+
+static const char *rp_state_word(uint32_t state)
+{
+	switch (state) {
+	case 'R':
+		return "running";
+	case 'S':
+		return "sleeping";
+	case 'D':
+		return "disk sleep";
+	case 'T':
+		return "stopped";
+	case 't':
+		return "traced";
+	case 'Z':
+		return "zombie";
+	default:
+		return "unknown";
+	}
+}
+
+static const char *rp_sample_status_name(uint32_t status)
+{
+	static const char *const names[] = {
+		[RF_SHM_SAMPLE_NONE] = "none",       [RF_SHM_SAMPLE_OK] = "ok",
+		[RF_SHM_SAMPLE_BLOCKED] = "blocked", [RF_SHM_SAMPLE_TIMEOUT] = "timeout",
+		[RF_SHM_SAMPLE_GONE] = "gone",       [RF_SHM_SAMPLE_DISABLED] = "disabled",
+	};
+
+	return status < sizeof(names) / sizeof(names[0]) ? names[status] : "unknown";
+}
+
+static const char *rp_class_name(enum rf_thread_class cls)
+{
+	return cls == RF_THREAD_CLASS__COUNT ? "finished" : rf_thread_class_name(cls);
+}
+
+static const char *rp_end_name(uint32_t end)
+{
+	static const char *const names[] = {"running", "returned", "exited", "cancelled"};
+
+	return end < 4 ? names[end] : "unknown";
+}
+
+/* "S (sleeping) in futex_wait_queue, syscall futex" into buf. */
+static void rp_state_describe(const struct rp_group_view *v, char *buf, size_t len)
+{
+	char wchan[RP_SANITIZED_MAX(RF_SHM_WCHAN_MAX)], sys[48];
+	const char *name = rp_syscall_name(v->syscall);
+
+	rp_text_sanitize(v->wchan, 0, wchan, sizeof(wchan));
+	if (v->syscall == -1)
+		snprintf(sys, sizeof(sys), ", in user space");
+	else if (v->syscall >= 0 && name)
+		snprintf(sys, sizeof(sys), ", syscall %s", name);
+	else if (v->syscall >= 0)
+		snprintf(sys, sizeof(sys), ", syscall %" PRId32, v->syscall);
+	else
+		sys[0] = '\0';
+	snprintf(buf, len, "%c (%s)%s%s%s", (char)v->state, rp_state_word(v->state),
+		 wchan[0] ? " in " : "", wchan, sys);
+}
+
+static void rp_frame_text(FILE *out, int i, const struct rp_frame *f)
+{
+	char fn[RP_SANITIZED_MAX(512)], file[RP_SANITIZED_MAX(512)], mod[RP_SANITIZED_MAX(256)];
+	const char *base;
+
+	rp_text_sanitize(f->function, 0, fn, sizeof(fn));
+	rp_text_sanitize(f->file, 0, file, sizeof(file));
+	base = strrchr(f->module, '/');
+	rp_text_sanitize(base ? base + 1 : f->module, 0, mod, sizeof(mod));
+	fprintf(out, "      #%-2d 0x%016" PRIx64 " ", i, f->pc);
+	if (fn[0])
+		fprintf(out, "%s+0x%" PRIx64, fn, f->offset);
+	else if (mod[0])
+		fprintf(out, "%s+0x%" PRIx64, mod, f->module_offset);
+	else
+		fputs("?", out);
+	if (file[0])
+		fprintf(out, "  %s:%d", file, f->line);
+	if (mod[0])
+		fprintf(out, "  (%s)", mod);
+	fputc('\n', out);
+}
+
+static void rp_stack_text(FILE *out, struct rp_symbols *syms, const uint64_t *frames,
+			  uint32_t n, bool first_is_pc)
+{
+	struct rp_frame f;
+
+	for (uint32_t i = 0; i < n && i < RF_SHM_THREAD_FRAMES; i++) {
+		rp_symbols_lookup(syms, frames[i], !(first_is_pc && i == 0), &f);
+		rp_frame_text(out, (int)i, &f);
+	}
+}
+
+static void rp_age_text(int64_t ns, char *buf, size_t len)
+{
+	rp_age_format(ns, 0, buf, len);
+}
+
+static void rp_group_text(FILE *out, const struct rp_threads *t, const struct rp_group_view *v,
+			  struct rp_symbols *syms, int n)
+{
+	const struct rf_shm_thread_group *g = v->g;
+	char a[32], b[32], state[160], name[RP_SANITIZED_MAX(RF_SHM_THREAD_NAME_MAX)];
+	struct rp_frame start;
+
+	fprintf(out, "#%d  %" PRIu64 " thread%s %s", n, v->count, v->count == 1 ? "" : "s",
+		rp_class_name(v->cls));
+	for (int c = 0; c < RF_THREAD_CLASS__COUNT; c++)
+		if (v->counts[c] > 0 && c != (int)v->cls)
+			fprintf(out, ", %" PRIu64 " %s", v->counts[c], rf_thread_class_name(c));
+	fputc('\n', out);
+	fprintf(out, "    alive %" PRIu64 ", unjoined %" PRIu64 ", created %" PRIu64
+		     ", exited %" PRIu64 ", most alive %" PRIu64 ", growth %" PRIu64 "\n",
+		g->alive, g->unjoined, g->created, g->exited, g->alive_max, g->growth);
+	if (v->age_min >= 0) {
+		rp_age_text(v->age_min, a, sizeof(a));
+		rp_age_text(v->age_max, b, sizeof(b));
+		fprintf(out, "    age %s to %s\n", a, b);
+	}
+	if (v->state != 0) {
+		rp_state_describe(v, state, sizeof(state));
+		if (v->state_for >= 0) {
+			rp_age_text(v->state_for, a, sizeof(a));
+			fprintf(out, "    state [%s, %s] (%" PRIu64 " of its threads)\n", state, a,
+				v->state_threads);
+		} else {
+			fprintf(out, "    state [%s] (%" PRIu64 " of its threads)\n", state,
+				v->state_threads);
+		}
+	}
+	rp_symbols_lookup(syms, g->start_routine, false, &start);
+	if (start.function[0] == '\0' && g->start_name[0] != '\0')
+		rp_symbols_demangle(g->start_name, start.function, sizeof(start.function));
+	rp_text_sanitize(v->name, 0, name, sizeof(name));
+	fprintf(out, "    start routine ");
+	if (start.function[0]) {
+		char fn[RP_SANITIZED_MAX(512)];
+		rp_text_sanitize(start.function, 0, fn, sizeof(fn));
+		fprintf(out, "%s", fn);
+	} else {
+		fprintf(out, "0x%" PRIx64, g->start_routine);
+	}
+	if (name[0])
+		fprintf(out, ", thread name \"%s\"", name);
+	fputc('\n', out);
+	if (g->flags & RF_SHM_GROUP_OVERFLOW) {
+		fprintf(out, "    (the group table was full: threads of many creation stacks)\n");
+	} else {
+		fprintf(out, "    created at:\n");
+		rp_stack_text(out, syms, g->frames, g->nframes, false);
+	}
+	if (v->sample != NULL && v->sample->status == RF_SHM_SAMPLE_OK) {
+		rp_age_text(t->now - v->sample->taken_ns, a, sizeof(a));
+		fprintf(out, "    now (tid %" PRId32 ", sampled %s ago):\n", v->sample->tid, a);
+		rp_stack_text(out, syms, v->sample->frames, v->sample->nframes, true);
+	} else if (v->sample != NULL) {
+		fprintf(out, "    now: no sample (%s)\n", rp_sample_status_name(v->sample->status));
+	}
+}
+
+void rp_threads_print_text(FILE *out, const struct rp_threads *t, struct rp_symbols *syms,
+			   bool leaks_only)
+{
+	const struct rp_snapshot *snap = t->snap;
+	char cmd[RP_SANITIZED_MAX(RF_SHM_CMDLINE_MAX)], state[32], age[32];
+	uint64_t nleak = 0;
+	int n = 0;
+
+	rp_text_sanitize(snap->hdr.cmdline, 0, cmd, sizeof(cmd));
+	rp_state_label(snap, state, sizeof(state));
+	rp_age_text((int64_t)t->rules.age_ns, age, sizeof(age));
+	fprintf(out, "pid %d (%s) %s\n", (int)snap->pid, state, cmd);
+	fprintf(out, "rules: %s (RINGFENCE_THREAD_AGE %s, RINGFENCE_THREAD_GROUP %" PRIu64 ")\n",
+		t->at_exit ? "at exit: every thread alive at the end is leaked"
+			   : "running: stuck = older than the age, in a growing or oversized group",
+		age, t->rules.group_max);
+	fprintf(out,
+		"threads: %" PRIu64 " listed: %" PRIu64 " leaked, %" PRIu64 " stuck, %" PRIu64
+		" unjoined, %" PRIu64 " running, %" PRIu64 " library, %" PRIu64 " ignored; "
+		"created %" PRIu64 ", exited %" PRIu64 "\n",
+		t->nthreads, t->totals[RF_THREAD_CLASS_LEAKED], t->totals[RF_THREAD_CLASS_STUCK],
+		t->totals[RF_THREAD_CLASS_UNJOINED], t->totals[RF_THREAD_CLASS_RUNNING],
+		t->totals[RF_THREAD_CLASS_LIBRARY], t->totals[RF_THREAD_CLASS_IGNORED],
+		snap->stats[RF_STAT_threads_created], snap->stats[RF_STAT_threads_exited]);
+	if (t->info != NULL && t->info->threads_total > t->nthreads)
+		fprintf(out, "(%" PRIu64 " threads tracked, the first %" PRIu64 " listed)\n",
+			t->info->threads_total, t->nthreads);
+	if (t->sample_note != NULL)
+		fprintf(out, "current stacks: %s\n", t->sample_note);
+	for (uint64_t i = 0; i < t->ngroups; i++)
+		nleak += t->groups[i].leak;
+	fprintf(out, "\n%s (%" PRIu64 ")\n", "LEAK GROUPS", nleak);
+	if (nleak == 0)
+		fprintf(out, "none\n");
+	for (uint64_t i = 0; i < t->ngroups; i++) {
+		if (!t->groups[i].leak)
+			continue;
+		fputc('\n', out);
+		rp_group_text(out, t, &t->groups[i], syms, ++n);
+	}
+	if (leaks_only)
+		return;
+	fprintf(out, "\nOTHER GROUPS (%" PRIu64 ")\n", t->ngroups - nleak);
+	for (uint64_t i = 0; i < t->ngroups; i++) {
+		if (t->groups[i].leak)
+			continue;
+		fputc('\n', out);
+		rp_group_text(out, t, &t->groups[i], syms, ++n);
+	}
+}
+
+static void rp_frame_json(FILE *out, const struct rp_frame *f)
+{
+	fprintf(out, "{\"pc\": \"0x%" PRIx64 "\", \"function\": ", f->pc);
+	if (f->function[0])
+		rp_json_string(out, f->function);
+	else
+		fputs("null", out);
+	fprintf(out, ", \"offset\": %" PRIu64 ", \"file\": ", f->offset);
+	if (f->file[0])
+		rp_json_string(out, f->file);
+	else
+		fputs("null", out);
+	fprintf(out, ", \"line\": %d, \"module\": ", f->line);
+	if (f->module[0])
+		rp_json_string(out, f->module);
+	else
+		fputs("null", out);
+	fprintf(out, ", \"module_offset\": %" PRIu64 "}", f->module_offset);
+}
+
+static void rp_stack_json(FILE *out, struct rp_symbols *syms, const uint64_t *frames, uint32_t n,
+			  bool first_is_pc)
+{
+	struct rp_frame f;
+
+	fputc('[', out);
+	for (uint32_t i = 0; i < n && i < RF_SHM_THREAD_FRAMES; i++) {
+		fputs(i ? ", " : "", out);
+		rp_symbols_lookup(syms, frames[i], !(first_is_pc && i == 0), &f);
+		rp_frame_json(out, &f);
+	}
+	fputc(']', out);
+}
+
+static void rp_group_json(FILE *out, const struct rp_threads *t, const struct rp_group_view *v,
+			  struct rp_symbols *syms)
+{
+	const struct rf_shm_thread_group *g = v->g;
+	struct rp_frame start;
+	const char *sep = "";
+
+	fputs("    {\"class\": ", out);
+	rp_json_string(out, rp_class_name(v->cls));
+	fprintf(out, ", \"leak\": %s, \"count\": %" PRIu64 ", \"classes\": {",
+		v->leak ? "true" : "false", v->count);
+	for (int c = 0; c < RF_THREAD_CLASS__COUNT; c++) {
+		fprintf(out, "%s\"%s\": %" PRIu64, sep, rf_thread_class_name(c), v->counts[c]);
+		sep = ", ";
+	}
+	fprintf(out,
+		"}, \"alive\": %" PRIu64 ", \"unjoined\": %" PRIu64 ", \"created\": %" PRIu64
+		", \"exited\": %" PRIu64 ", \"alive_max\": %" PRIu64 ", \"growth\": %" PRIu64,
+		g->alive, g->unjoined, g->created, g->exited, g->alive_max, g->growth);
+	if (v->age_min >= 0)
+		fprintf(out, ", \"age_min_ns\": %" PRId64 ", \"age_max_ns\": %" PRId64, v->age_min,
+			v->age_max);
+	else
+		fputs(", \"age_min_ns\": null, \"age_max_ns\": null", out);
+	fputs(", \"state\": ", out);
+	if (v->state != 0) {
+		char st[2] = {(char)v->state, '\0'};
+		const char *name = rp_syscall_name(v->syscall);
+
+		fputs("{\"state\": ", out);
+		rp_json_string(out, st);
+		fputs(", \"wchan\": ", out);
+		rp_json_string(out, v->wchan);
+		fprintf(out, ", \"syscall\": %" PRId32 ", \"syscall_name\": ", v->syscall);
+		if (name)
+			rp_json_string(out, name);
+		else
+			fputs("null", out);
+		fprintf(out, ", \"threads\": %" PRIu64 ", \"for_ns\": ", v->state_threads);
+		if (v->state_for >= 0)
+			fprintf(out, "%" PRId64 "}", v->state_for);
+		else
+			fputs("null}", out);
+	} else {
+		fputs("null", out);
+	}
+	rp_symbols_lookup(syms, g->start_routine, false, &start);
+	if (start.function[0] == '\0' && g->start_name[0] != '\0')
+		rp_symbols_demangle(g->start_name, start.function, sizeof(start.function));
+	fputs(", \"start_routine\": ", out);
+	rp_frame_json(out, &start);
+	fputs(", \"thread_name\": ", out);
+	rp_json_string(out, v->name);
+	fprintf(out, ", \"overflow\": %s, \"creation_stack\": ",
+		(g->flags & RF_SHM_GROUP_OVERFLOW) ? "true" : "false");
+	rp_stack_json(out, syms, g->frames, g->nframes, false);
+	fputs(", \"sample\": ", out);
+	if (v->sample != NULL) {
+		fprintf(out, "{\"tid\": %" PRId32 ", \"status\": ", v->sample->tid);
+		rp_json_string(out, rp_sample_status_name(v->sample->status));
+		fputs(", \"frames\": ", out);
+		rp_stack_json(out, syms, v->sample->frames,
+			      v->sample->status == RF_SHM_SAMPLE_OK ? v->sample->nframes : 0, true);
+		fputc('}', out);
+	} else {
+		fputs("null", out);
+	}
+	fputs(", \"threads\": [", out);
+	sep = "";
+	for (uint64_t i = 0; i < t->nthreads; i++) {
+		const struct rf_shm_thread *th = &t->threads[i];
+		char st[2] = {(char)th->state, '\0'};
+
+		if (th->group != v->index)
+			continue;
+		fprintf(out, "%s{\"tid\": %" PRId32 ", \"creator_tid\": %" PRId32 ", \"name\": ", sep,
+			th->tid, th->creator_tid);
+		rp_json_string(out, th->name);
+		fprintf(out, ", \"age_ns\": %" PRId64 ", \"end\": ",
+			t->now > th->create_ns ? t->now - th->create_ns : 0);
+		rp_json_string(out, rp_end_name(th->end));
+		fprintf(out, ", \"detached\": %s, \"c11\": %s, \"state\": ",
+			(th->flags & RF_SHM_THREAD_DETACHED) ? "true" : "false",
+			(th->flags & RF_SHM_THREAD_C11) ? "true" : "false");
+		if (th->state)
+			rp_json_string(out, st);
+		else
+			fputs("null", out);
+		fputs(", \"wchan\": ", out);
+		rp_json_string(out, th->wchan);
+		fprintf(out, ", \"syscall\": %" PRId32 "}", th->syscall);
+		sep = ", ";
+	}
+	fputs("]}", out);
+}
+
+void rp_threads_print_json(FILE *out, const struct rp_threads *t, struct rp_symbols *syms,
+			   bool leaks_only)
+{
+	const struct rp_snapshot *snap = t->snap;
+	const char *sep = "";
+
+	fprintf(out, "{\n  \"pid\": %d,\n  \"state\": ", (int)snap->pid);
+	rp_json_string(out, rp_state_name(snap->live.state));
+	fputs(",\n  \"command\": ", out);
+	rp_json_string(out, snap->hdr.cmdline);
+	fprintf(out, ",\n  \"rule\": \"%s\",\n  \"thread_age_ns\": %" PRIu64
+		     ",\n  \"thread_group\": %" PRIu64 ",\n  \"totals\": {",
+		t->at_exit ? "at-exit" : "running", t->rules.age_ns, t->rules.group_max);
+	for (int c = 0; c < RF_THREAD_CLASS__COUNT; c++) {
+		fprintf(out, "%s\"%s\": %" PRIu64, sep, rf_thread_class_name(c), t->totals[c]);
+		sep = ", ";
+	}
+	fprintf(out, ", \"listed\": %" PRIu64 ", \"tracked\": %" PRIu64 "},\n", t->nthreads,
+		t->info ? t->info->threads_total : t->nthreads);
+	fprintf(out,
+		"  \"counters\": {\"created\": %" PRIu64 ", \"exited\": %" PRIu64
+		", \"alive\": %" PRIu64 ", \"unjoined\": %" PRIu64 ", \"suspect\": %" PRIu64
+		", \"untracked\": %" PRIu64 "},\n",
+		snap->stats[RF_STAT_threads_created], snap->stats[RF_STAT_threads_exited],
+		snap->stats[RF_STAT_threads_alive], snap->stats[RF_STAT_threads_unjoined],
+		snap->stats[RF_STAT_threads_suspect], snap->stats[RF_STAT_threads_untracked]);
+	fprintf(out, "  \"sample\": {\"requested\": %s, \"answered\": %s, \"note\": ",
+		t->sample_requested ? "true" : "false",
+		t->sample_requested && t->sample_note == NULL ? "true" : "false");
+	if (t->sample_note)
+		rp_json_string(out, t->sample_note);
+	else
+		fputs("null", out);
+	fprintf(out, ", \"signal\": %u},\n  \"groups\": [",
+		t->info ? t->info->sample_signal : 0);
+	sep = "\n";
+	for (uint64_t i = 0; i < t->ngroups; i++) {
+		if (leaks_only && !t->groups[i].leak)
+			continue;
+		fputs(sep, out);
+		rp_group_json(out, t, &t->groups[i], syms);
+		sep = ",\n";
+	}
+	fputs("\n  ]\n}\n", out);
+}
+
+struct rp_symbols *rp_threads_symbols(const struct rp_snapshot *snap)
+{
+	uint64_t n;
+	const struct rf_shm_module *mods = rp_snapshot_table(snap, RF_SHM_SECTION_MODULES, &n);
+
+	return rp_symbols_open(mods, (size_t)n);
+}

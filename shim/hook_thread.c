@@ -1,0 +1,298 @@
+/*
+ * hook_thread.c - interposers of thread creation, end, join, detach and
+ * naming.
+ *
+ * pthread_create and thrd_create start the new thread in a trampoline that
+ * records its start and, through a cleanup handler, its end however it comes:
+ * return, pthread_exit/thrd_exit (which we interpose only to tell them from
+ * cancellation), or cancellation. glibc's thrd_create, thrd_join and
+ * thrd_detach reach their pthread counterparts inside libc, past any PLT,
+ * so each is interposed in its own right (librdkafka uses them all).
+ *
+ * Each hook: the real function is called exactly once with the caller's
+ * arguments (only the start routine is swapped for the trampoline), its
+ * result returned as is, errno left as the real call left it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/syscall.h>
+#include <threads.h>
+#include <unistd.h>
+
+#include "rf_real.h"
+#include "rf_shim.h"
+#include "rf_thread.h"
+#include "rf_thread_shim.h"
+
+/* How the calling thread is ending, set by the exit interposers. */
+static __thread unsigned rf_thread_how __attribute__((tls_model("initial-exec")));
+
+static void rf_thread_cleanup(void *arg)
+{
+	struct rf_thread *t = arg;
+	unsigned how = rf_thread_how ? rf_thread_how : RF_SHM_THREAD_END_CANCEL;
+	int saved = errno;
+
+	rf_thread_current = NULL;
+	rf_thread_ended(t, how, rf_thread_now());
+	errno = saved;
+}
+
+static void rf_thread_enter(struct rf_thread *t)
+{
+	rf_thread_current = t;
+	rf_thread_how = 0;
+	rf_thread_started(t, (uint64_t)pthread_self(), rf_thread_tid());
+}
+
+/* The cleanup handler's scope holds nothing but the call: no variable to clobber. */
+static void rf_thread_run(struct rf_thread *t, void **ret)
+{
+	void *(*fn)(void *);
+	int (*fn_c11)(void *);
+	void *arg;
+
+	rf_thread_start_get(t, &fn, &fn_c11, &arg);
+	pthread_cleanup_push(rf_thread_cleanup, t);
+	if (fn_c11 != NULL)
+		*ret = (void *)(intptr_t)fn_c11(arg);
+	else
+		*ret = fn(arg);
+	rf_thread_how = RF_SHM_THREAD_END_RETURN;
+	pthread_cleanup_pop(1);
+}
+
+static void *rf_thread_trampoline(void *arg)
+{
+	void *ret = NULL;
+
+	rf_thread_enter(arg);
+	rf_thread_run(arg, &ret);
+	return ret;
+}
+
+static int rf_thread_trampoline_c11(void *arg)
+{
+	void *ret = NULL;
+
+	rf_thread_enter(arg);
+	rf_thread_run(arg, &ret);
+	return (int)(intptr_t)ret;
+}
+
+/* A record for a thread about to be created, or NULL (then it runs untracked). */
+static struct rf_thread *rf_thread_hook_begin(uintptr_t start, unsigned flags)
+{
+	uintptr_t frames[RF_SHM_THREAD_FRAMES];
+	int n = rf_thread_stack_capture(frames);
+
+	return rf_thread_create_begin(frames, n, start, flags, rf_thread_tid(), rf_thread_now());
+}
+
+RF_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+			     void *(*start_routine)(void *), void *arg)
+{
+	rf_real_pthread_create_fn real = RF_REAL(pthread_create);
+	int saved = errno, rc, detach = PTHREAD_CREATE_JOINABLE;
+	struct rf_thread *t;
+
+	if (real == NULL)
+		return EAGAIN;
+	rf_shim_init();
+	if (attr != NULL && pthread_attr_getdetachstate(attr, &detach) != 0)
+		detach = PTHREAD_CREATE_JOINABLE;
+	t = rf_thread_hook_begin((uintptr_t)start_routine,
+				 detach == PTHREAD_CREATE_DETACHED ? RF_THREAD_F_DETACHED : 0);
+	errno = saved;
+	if (t == NULL)
+		return real(thread, attr, start_routine, arg);
+	rf_thread_start_set(t, start_routine, NULL, arg);
+	rc = real(thread, attr, rf_thread_trampoline, t);
+	saved = errno;
+	rf_thread_create_end(t, rc == 0 ? (uint64_t)*thread : 0, rc == 0);
+	errno = saved;
+	return rc;
+}
+
+RF_EXPORT int thrd_create(thrd_t *thr, thrd_start_t func, void *arg)
+{
+	rf_real_thrd_create_fn real = RF_REAL(thrd_create);
+	int saved = errno, rc;
+	struct rf_thread *t;
+
+	if (real == NULL)
+		return thrd_error;
+	rf_shim_init();
+	t = rf_thread_hook_begin((uintptr_t)func, RF_THREAD_F_C11);
+	errno = saved;
+	if (t == NULL)
+		return real(thr, func, arg);
+	rf_thread_start_set(t, NULL, func, arg);
+	rc = real(thr, rf_thread_trampoline_c11, t);
+	saved = errno;
+	rf_thread_create_end(t, rc == thrd_success ? (uint64_t)*thr : 0, rc == thrd_success);
+	errno = saved;
+	return rc;
+}
+
+RF_EXPORT void pthread_exit(void *retval)
+{
+	rf_real_pthread_exit_fn real = RF_REAL(pthread_exit);
+
+	rf_thread_how = RF_SHM_THREAD_END_EXIT;
+	if (real != NULL)
+		real(retval);
+	syscall(SYS_exit, 0); /* unreachable: libc always has pthread_exit */
+	__builtin_unreachable();
+}
+
+RF_EXPORT void thrd_exit(int res)
+{
+	rf_real_thrd_exit_fn real = RF_REAL(thrd_exit);
+
+	rf_thread_how = RF_SHM_THREAD_END_EXIT;
+	if (real != NULL)
+		real(res);
+	syscall(SYS_exit, 0);
+	__builtin_unreachable();
+}
+
+/* ---- join and detach: look up before, settle after (see rf_thread.h) ---- */
+
+RF_EXPORT int pthread_join(pthread_t th, void **retval)
+{
+	rf_real_pthread_join_fn real = RF_REAL(pthread_join);
+	struct rf_thread *t;
+	int rc, saved;
+
+	if (real == NULL)
+		return ESRCH;
+	t = rf_thread_join_begin((uint64_t)th);
+	rc = real(th, retval);
+	saved = errno;
+	rf_thread_join_end(t, rc == 0, rf_thread_now());
+	errno = saved;
+	return rc;
+}
+
+RF_EXPORT int pthread_tryjoin_np(pthread_t th, void **retval)
+{
+	rf_real_pthread_tryjoin_np_fn real = RF_REAL(pthread_tryjoin_np);
+	struct rf_thread *t;
+	int rc, saved;
+
+	if (real == NULL)
+		return ESRCH;
+	t = rf_thread_join_begin((uint64_t)th);
+	rc = real(th, retval);
+	saved = errno;
+	rf_thread_join_end(t, rc == 0, rf_thread_now());
+	errno = saved;
+	return rc;
+}
+
+RF_EXPORT int pthread_timedjoin_np(pthread_t th, void **retval, const struct timespec *abstime)
+{
+	rf_real_pthread_timedjoin_np_fn real = RF_REAL(pthread_timedjoin_np);
+	struct rf_thread *t;
+	int rc, saved;
+
+	if (real == NULL)
+		return ESRCH;
+	t = rf_thread_join_begin((uint64_t)th);
+	rc = real(th, retval, abstime);
+	saved = errno;
+	rf_thread_join_end(t, rc == 0, rf_thread_now());
+	errno = saved;
+	return rc;
+}
+
+RF_EXPORT int pthread_clockjoin_np(pthread_t th, void **retval, clockid_t clockid,
+				   const struct timespec *abstime)
+{
+	rf_real_pthread_clockjoin_np_fn real = RF_REAL(pthread_clockjoin_np);
+	struct rf_thread *t;
+	int rc, saved;
+
+	if (real == NULL)
+		return ESRCH;
+	t = rf_thread_join_begin((uint64_t)th);
+	rc = real(th, retval, clockid, abstime);
+	saved = errno;
+	rf_thread_join_end(t, rc == 0, rf_thread_now());
+	errno = saved;
+	return rc;
+}
+
+RF_EXPORT int thrd_join(thrd_t thr, int *res)
+{
+	rf_real_thrd_join_fn real = RF_REAL(thrd_join);
+	struct rf_thread *t;
+	int rc, saved;
+
+	if (real == NULL)
+		return thrd_error;
+	t = rf_thread_join_begin((uint64_t)thr);
+	rc = real(thr, res);
+	saved = errno;
+	rf_thread_join_end(t, rc == thrd_success, rf_thread_now());
+	errno = saved;
+	return rc;
+}
+
+RF_EXPORT int pthread_detach(pthread_t th)
+{
+	rf_real_pthread_detach_fn real = RF_REAL(pthread_detach);
+	struct rf_thread *t;
+	int rc, saved;
+
+	if (real == NULL)
+		return ESRCH;
+	t = rf_thread_detach_begin((uint64_t)th);
+	if (t == NULL && rf_thread_current != NULL && pthread_equal(th, pthread_self()))
+		t = rf_thread_current; /* detaching itself before its creator hashed it */
+	rc = real(th);
+	saved = errno;
+	rf_thread_detach_end(t, rc == 0);
+	errno = saved;
+	return rc;
+}
+
+RF_EXPORT int thrd_detach(thrd_t thr)
+{
+	rf_real_thrd_detach_fn real = RF_REAL(thrd_detach);
+	struct rf_thread *t;
+	int rc, saved;
+
+	if (real == NULL)
+		return thrd_error;
+	t = rf_thread_detach_begin((uint64_t)thr);
+	if (t == NULL && rf_thread_current != NULL && thrd_equal(thr, thrd_current()))
+		t = rf_thread_current;
+	rc = real(thr);
+	saved = errno;
+	rf_thread_detach_end(t, rc == thrd_success);
+	errno = saved;
+	return rc;
+}
+
+RF_EXPORT int pthread_setname_np(pthread_t th, const char *name)
+{
+	rf_real_pthread_setname_np_fn real = RF_REAL(pthread_setname_np);
+	int rc, saved;
+
+	if (real == NULL)
+		return ENOSYS;
+	rc = real(th, name);
+	saved = errno;
+	if (rc == 0) {
+		if (pthread_equal(th, pthread_self()) && rf_thread_current != NULL)
+			rf_thread_name_set(rf_thread_current, name);
+		else
+			rf_thread_name_set_handle((uint64_t)th, name);
+	}
+	errno = saved;
+	return rc;
+}

@@ -1,0 +1,1093 @@
+/*
+ * rf_thread.c - the thread registry.
+ *
+ * Ordering hazards:
+ * - a thread may end, and be joined or detached, before its creator has
+ *   finished rf_thread_create_end: the CREATING flag keeps its record until
+ *   the creator lets go;
+ * - after the real pthread_join returns, the joined thread's pthread_t can be
+ *   reused by a thread created at once elsewhere, so records are found before
+ *   the real join/detach and released by pointer after it;
+ * - /proc reads and symbol lookups run outside the lock on copies, and their
+ *   results are applied only if the record still has the serial it had.
+ */
+#define _GNU_SOURCE
+#include "rf_thread.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rf_pool.h"
+
+/* uthash over mmap: its tables never touch malloc. */
+static size_t rf_thread_hash_bytes;
+static int rf_thread_hash_failed;
+
+static void *rf_thread_hash_alloc(size_t size)
+{
+	void *p = rf_pool_map(size);
+
+	if (p != NULL)
+		rf_thread_hash_bytes += size;
+	return p;
+}
+
+static void rf_thread_hash_free(void *ptr, size_t size)
+{
+	if (ptr == NULL)
+		return;
+	rf_pool_unmap(ptr, size);
+	rf_thread_hash_bytes -= size;
+}
+
+#define HASH_NONFATAL_OOM 1
+#define uthash_malloc(sz) rf_thread_hash_alloc(sz)
+#define uthash_free(ptr, sz) rf_thread_hash_free(ptr, sz)
+#define uthash_nonfatal_oom(obj) (rf_thread_hash_failed = 1)
+#include <uthash.h>
+
+/* Flags beyond the published ones (enum rf_shm_thread_flags). */
+#define RF_THREAD_CREATING 0x100u /* the creator has not finished create_end */
+#define RF_THREAD_JOINING 0x200u
+#define RF_THREAD_JOINED 0x400u
+#define RF_THREAD_HASHED 0x800u   /* in by_handle */
+#define RF_THREAD_PUBLIC (RF_SHM_THREAD_EXITED | RF_SHM_THREAD_DETACHED | RF_SHM_THREAD_C11)
+
+struct rf_thread_group {
+	UT_hash_handle hh; /* by key */
+	struct rf_thread_group *next; /* every group, in creation order */
+	uint64_t key;
+	uint32_t nframes;
+	uint32_t flags;
+	uintptr_t frames[RF_SHM_THREAD_FRAMES];
+	uintptr_t start_routine;
+	char start_name[RF_SHM_SYMBOL_MAX];
+	bool named;
+	uint64_t alive, unjoined, created, exited, alive_max;
+	struct {
+		int64_t at;
+		uint64_t alive;
+	} hist[RF_THREAD_HIST];
+	uint32_t hist_next;
+	/* Scratch of one publish or sample selection. */
+	uint32_t index;
+	uint64_t growth;
+	int64_t oldest, newest;
+	pid_t cand_tid;
+	int64_t cand_created;
+};
+
+struct rf_thread {
+	UT_hash_handle hh; /* by handle */
+	struct rf_thread *prev, *next;
+	uint64_t serial;
+	uint64_t handle;
+	struct rf_thread_group *group;
+	void *(*fn)(void *);
+	int (*fn_c11)(void *);
+	void *arg;
+	uintptr_t start_routine;
+	int64_t create_ns, exit_ns, state_since_ns, state_read_ns;
+	pid_t tid, creator_tid;
+	uint32_t flags, end;
+	int32_t syscall;
+	uint32_t state;
+	char name[RF_SHM_THREAD_NAME_MAX];
+	char wchan[RF_SHM_WCHAN_MAX];
+};
+
+struct rf_thread_sample {
+	struct rf_thread_group *group;
+	pid_t tid;
+	uint32_t status, nframes;
+	int64_t taken_ns;
+	uintptr_t frames[RF_SHM_THREAD_FRAMES];
+};
+
+static struct {
+	pthread_mutex_t lock;
+	bool ready;
+	struct rf_pool threads, groups;
+	struct rf_thread *by_handle;
+	struct rf_thread_group *by_key;
+	struct rf_thread *head, *tail;
+	struct rf_thread_group *groups_head, *groups_tail;
+	struct rf_thread_group overflow; /* when the group pool is full */
+	bool overflow_linked;
+	uint64_t serial;
+	uint64_t created, exited, joined, untracked, tracked, ngroups;
+	int64_t last_tick;
+	rf_thread_namer_fn namer;
+	/* The last sample request served. */
+	uint64_t sample_nonce;
+	int64_t sample_ns;
+	uint32_t sample_status, sample_signal;
+	size_t nsamples;
+	struct rf_thread_sample samples[RF_SHM_THREAD_SAMPLES_MAX];
+} rf_reg = {
+	/* Critical sections are a few dozen instructions: spin a little before sleeping. */
+	.lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP,
+};
+
+static void rf_thread_lock_init(void)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(&rf_reg.lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
+static void rf_thread_lock(void)
+{
+	pthread_mutex_lock(&rf_reg.lock);
+}
+
+static void rf_thread_unlock(void)
+{
+	pthread_mutex_unlock(&rf_reg.lock);
+}
+
+/* Within about 100 ms, or not at all: the exit path must not hang. */
+static int rf_thread_lock_bounded(void)
+{
+	for (int i = 0; i < 100; i++) {
+		if (pthread_mutex_trylock(&rf_reg.lock) == 0)
+			return 0;
+		struct timespec ms = {0, 1000000};
+		nanosleep(&ms, NULL);
+	}
+	return -EBUSY;
+}
+
+/* Under the lock. */
+static void rf_thread_ready(void)
+{
+	if (rf_reg.ready)
+		return;
+	rf_pool_init(&rf_reg.threads, sizeof(struct rf_thread), 256, RF_THREAD_MAX);
+	/* 17 x 15: one group short of the table, which the overflow group completes. */
+	rf_pool_init(&rf_reg.groups, sizeof(struct rf_thread_group), 15, RF_SHM_THREAD_GROUPS_MAX - 1);
+	rf_reg.overflow.flags = RF_SHM_GROUP_OVERFLOW;
+	rf_reg.overflow.named = true;
+	rf_reg.ready = true;
+}
+
+static uint64_t rf_thread_stack_key(const uintptr_t *frames, int n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (int i = 0; i < n; i++) {
+		uint64_t v = frames[i];
+		for (int b = 0; b < 8; b++, v >>= 8)
+			h = (h ^ (v & 0xff)) * 1099511628211ULL;
+	}
+	return h;
+}
+
+static void rf_thread_group_link(struct rf_thread_group *g)
+{
+	g->next = NULL;
+	if (rf_reg.groups_tail)
+		rf_reg.groups_tail->next = g;
+	else
+		rf_reg.groups_head = g;
+	rf_reg.groups_tail = g;
+	rf_reg.ngroups++;
+}
+
+/* The group of a creation stack, created on first sight; the overflow group when full. */
+static struct rf_thread_group *rf_thread_group_get(const uintptr_t *frames, int n,
+						   uintptr_t start_routine)
+{
+	struct rf_thread_group *g;
+	uint64_t key;
+
+	if (n > RF_SHM_THREAD_FRAMES)
+		n = RF_SHM_THREAD_FRAMES;
+	if (n < 0)
+		n = 0;
+	key = rf_thread_stack_key(frames, n);
+	HASH_FIND(hh, rf_reg.by_key, &key, sizeof(key), g);
+	if (g != NULL)
+		return g;
+	g = rf_pool_alloc(&rf_reg.groups);
+	if (g == NULL)
+		goto overflow;
+	g->key = key;
+	g->nframes = (uint32_t)n;
+	memcpy(g->frames, frames, (size_t)n * sizeof(frames[0]));
+	g->start_routine = start_routine;
+	rf_thread_hash_failed = 0;
+	HASH_ADD(hh, rf_reg.by_key, key, sizeof(g->key), g);
+	if (rf_thread_hash_failed) {
+		rf_pool_free(&rf_reg.groups, g);
+		goto overflow;
+	}
+	rf_thread_group_link(g);
+	return g;
+overflow:
+	if (!rf_reg.overflow_linked) {
+		rf_thread_group_link(&rf_reg.overflow);
+		rf_reg.overflow_linked = true;
+	}
+	return &rf_reg.overflow;
+}
+
+static void rf_thread_hash_add(struct rf_thread *t, uint64_t handle)
+{
+	if (t->flags & RF_THREAD_HASHED)
+		return;
+	t->handle = handle;
+	rf_thread_hash_failed = 0;
+	HASH_ADD(hh, rf_reg.by_handle, handle, sizeof(t->handle), t);
+	if (!rf_thread_hash_failed)
+		t->flags |= RF_THREAD_HASHED;
+}
+
+static void rf_thread_release(struct rf_thread *t)
+{
+	if (t->flags & RF_THREAD_HASHED)
+		HASH_DELETE(hh, rf_reg.by_handle, t);
+	if (t->prev)
+		t->prev->next = t->next;
+	else
+		rf_reg.head = t->next;
+	if (t->next)
+		t->next->prev = t->prev;
+	else
+		rf_reg.tail = t->prev;
+	rf_reg.tracked--;
+	rf_pool_free(&rf_reg.threads, t);
+}
+
+/* Release the record once nothing refers to it any more. */
+static void rf_thread_settle(struct rf_thread *t)
+{
+	if ((t->flags & RF_SHM_THREAD_EXITED) && !(t->flags & RF_THREAD_CREATING) &&
+	    (t->flags & (RF_SHM_THREAD_DETACHED | RF_THREAD_JOINED)))
+		rf_thread_release(t);
+}
+
+static struct rf_thread *rf_thread_record_new(const uintptr_t *frames, int nframes,
+					      uintptr_t start_routine, int64_t now_ns)
+{
+	struct rf_thread *t;
+
+	rf_thread_ready();
+	t = rf_pool_alloc(&rf_reg.threads);
+	if (t == NULL) {
+		rf_reg.untracked++;
+		return NULL;
+	}
+	t->serial = ++rf_reg.serial;
+	t->group = rf_thread_group_get(frames, nframes, start_routine);
+	t->start_routine = start_routine;
+	t->create_ns = now_ns;
+	t->syscall = -2;
+	t->prev = rf_reg.tail;
+	if (rf_reg.tail)
+		rf_reg.tail->next = t;
+	else
+		rf_reg.head = t;
+	rf_reg.tail = t;
+	rf_reg.tracked++;
+	rf_reg.created++;
+	t->group->created++;
+	if (++t->group->alive > t->group->alive_max)
+		t->group->alive_max = t->group->alive;
+	return t;
+}
+
+struct rf_thread *rf_thread_create_begin(const uintptr_t *frames, int nframes,
+					 uintptr_t start_routine, unsigned flags, pid_t creator_tid,
+					 int64_t now_ns)
+{
+	struct rf_thread *t;
+
+	rf_thread_lock();
+	t = rf_thread_record_new(frames, nframes, start_routine, now_ns);
+	if (t != NULL) {
+		t->flags = RF_THREAD_CREATING | (flags & (RF_SHM_THREAD_DETACHED | RF_SHM_THREAD_C11));
+		t->creator_tid = creator_tid;
+	}
+	rf_thread_unlock();
+	return t;
+}
+
+void rf_thread_create_end(struct rf_thread *t, uint64_t handle, bool created)
+{
+	if (t == NULL)
+		return;
+	rf_thread_lock();
+	if (!created) {
+		/* It never existed: take back what create_begin counted. */
+		t->group->created--;
+		t->group->alive--;
+		rf_reg.created--;
+		rf_thread_release(t);
+	} else {
+		rf_thread_hash_add(t, handle);
+		t->flags &= ~RF_THREAD_CREATING;
+		rf_thread_settle(t);
+	}
+	rf_thread_unlock();
+}
+
+void rf_thread_start_set(struct rf_thread *t, void *(*fn)(void *), int (*fn_c11)(void *),
+			 void *arg)
+{
+	t->fn = fn;
+	t->fn_c11 = fn_c11;
+	t->arg = arg;
+}
+
+void rf_thread_start_get(const struct rf_thread *t, void *(**fn)(void *),
+			 int (**fn_c11)(void *), void **arg)
+{
+	*fn = t->fn;
+	*fn_c11 = t->fn_c11;
+	*arg = t->arg;
+}
+
+void rf_thread_started(struct rf_thread *t, uint64_t handle, pid_t tid)
+{
+	/* No lock: the creator hashes the record (a thread that detaches or joins
+	 * itself is found through its TLS pointer instead); readers of tid take
+	 * the lock, which orders this store for them. */
+	(void)handle;
+	__atomic_store_n(&t->tid, tid, __ATOMIC_RELEASE);
+}
+
+void rf_thread_ended(struct rf_thread *t, unsigned how, int64_t now_ns)
+{
+	rf_thread_lock();
+	if (!(t->flags & RF_SHM_THREAD_EXITED)) {
+		t->flags |= RF_SHM_THREAD_EXITED;
+		t->end = how;
+		t->exit_ns = now_ns;
+		t->group->alive--;
+		t->group->exited++;
+		rf_reg.exited++;
+		if (!(t->flags & (RF_SHM_THREAD_DETACHED | RF_THREAD_JOINED)))
+			t->group->unjoined++;
+		rf_thread_settle(t);
+	}
+	rf_thread_unlock();
+}
+
+static struct rf_thread *rf_thread_find(uint64_t handle)
+{
+	struct rf_thread *t;
+
+	if (!rf_reg.ready)
+		return NULL;
+	HASH_FIND(hh, rf_reg.by_handle, &handle, sizeof(handle), t);
+	return t;
+}
+
+struct rf_thread *rf_thread_join_begin(uint64_t handle)
+{
+	struct rf_thread *t;
+
+	rf_thread_lock();
+	t = rf_thread_find(handle);
+	if (t != NULL && (t->flags & (RF_THREAD_JOINED | RF_SHM_THREAD_DETACHED)))
+		t = NULL; /* joining a detached thread is an error the real call reports */
+	if (t != NULL)
+		t->flags |= RF_THREAD_JOINING;
+	rf_thread_unlock();
+	return t;
+}
+
+void rf_thread_join_end(struct rf_thread *t, bool joined, int64_t now_ns)
+{
+	if (t == NULL)
+		return;
+	rf_thread_lock();
+	t->flags &= ~RF_THREAD_JOINING;
+	if (joined) {
+		if (!(t->flags & RF_SHM_THREAD_EXITED)) {
+			/* Its end was not seen (it cannot have run our trampoline's end). */
+			t->flags |= RF_SHM_THREAD_EXITED;
+			t->exit_ns = now_ns;
+			t->group->alive--;
+			t->group->exited++;
+			rf_reg.exited++;
+		} else if (!(t->flags & RF_SHM_THREAD_DETACHED)) {
+			t->group->unjoined--;
+		}
+		t->flags |= RF_THREAD_JOINED;
+		rf_reg.joined++;
+		rf_thread_settle(t);
+	}
+	rf_thread_unlock();
+}
+
+struct rf_thread *rf_thread_detach_begin(uint64_t handle)
+{
+	struct rf_thread *t;
+
+	rf_thread_lock();
+	t = rf_thread_find(handle);
+	if (t != NULL && (t->flags & (RF_THREAD_JOINED | RF_SHM_THREAD_DETACHED)))
+		t = NULL;
+	rf_thread_unlock();
+	return t;
+}
+
+void rf_thread_detach_end(struct rf_thread *t, bool detached)
+{
+	if (t == NULL || !detached)
+		return;
+	rf_thread_lock();
+	if (!(t->flags & (RF_SHM_THREAD_DETACHED | RF_THREAD_JOINED))) {
+		if (t->flags & RF_SHM_THREAD_EXITED)
+			t->group->unjoined--;
+		t->flags |= RF_SHM_THREAD_DETACHED;
+		rf_thread_settle(t);
+	}
+	rf_thread_unlock();
+}
+
+static void rf_thread_name_copy(struct rf_thread *t, const char *name)
+{
+	size_t n = strnlen(name, sizeof(t->name) - 1);
+
+	memcpy(t->name, name, n);
+	t->name[n] = '\0';
+}
+
+void rf_thread_name_set(struct rf_thread *t, const char *name)
+{
+	if (t == NULL || name == NULL)
+		return;
+	rf_thread_lock();
+	rf_thread_name_copy(t, name);
+	rf_thread_unlock();
+}
+
+void rf_thread_name_set_handle(uint64_t handle, const char *name)
+{
+	struct rf_thread *t;
+
+	if (name == NULL)
+		return;
+	rf_thread_lock();
+	t = rf_thread_find(handle);
+	if (t != NULL)
+		rf_thread_name_copy(t, name);
+	rf_thread_unlock();
+}
+
+struct rf_thread *rf_thread_adopt(const uintptr_t *frames, int nframes, uintptr_t start_routine,
+				  uint64_t handle, pid_t tid, const char *name, int64_t now_ns)
+{
+	struct rf_thread *t;
+
+	rf_thread_lock();
+	t = rf_thread_record_new(frames, nframes, start_routine, now_ns);
+	if (t != NULL) {
+		t->flags = RF_SHM_THREAD_DETACHED;
+		t->tid = tid;
+		t->creator_tid = tid;
+		rf_thread_hash_add(t, handle);
+		if (name != NULL)
+			rf_thread_name_copy(t, name);
+	}
+	rf_thread_unlock();
+	return t;
+}
+
+void rf_thread_fork_prepare(void)
+{
+	rf_thread_lock();
+}
+
+void rf_thread_fork_parent(void)
+{
+	rf_thread_unlock();
+}
+
+static void rf_thread_group_reset(struct rf_thread_group *g)
+{
+	g->alive = g->unjoined = g->created = g->exited = g->alive_max = 0;
+	memset(g->hist, 0, sizeof(g->hist));
+	g->hist_next = 0;
+}
+
+void rf_thread_fork_child(struct rf_thread *keep)
+{
+	struct rf_thread_group *kg = keep ? keep->group : NULL;
+	struct rf_thread *t, *next;
+	struct rf_thread_group *g, *gnext;
+
+	rf_thread_lock_init();
+	if (!rf_reg.ready)
+		return;
+	/* Only the forking thread exists in the child. */
+	HASH_CLEAR(hh, rf_reg.by_handle);
+	for (t = rf_reg.head; t != NULL; t = next) {
+		next = t->next;
+		if (t != keep)
+			rf_pool_free(&rf_reg.threads, t);
+	}
+	HASH_CLEAR(hh, rf_reg.by_key);
+	for (g = rf_reg.groups_head; g != NULL; g = gnext) {
+		gnext = g->next;
+		if (g != kg && g != &rf_reg.overflow)
+			rf_pool_free(&rf_reg.groups, g);
+	}
+	rf_reg.head = rf_reg.tail = NULL;
+	rf_reg.groups_head = rf_reg.groups_tail = NULL;
+	rf_reg.created = rf_reg.exited = rf_reg.untracked = rf_reg.tracked = rf_reg.ngroups = 0;
+	rf_reg.joined = 0;
+	rf_reg.nsamples = 0;
+	rf_reg.sample_nonce = 0;
+	rf_reg.sample_status = RF_SHM_SAMPLE_NONE;
+	rf_thread_group_reset(&rf_reg.overflow);
+	rf_reg.overflow.next = NULL;
+	rf_reg.overflow_linked = false;
+	if (keep == NULL)
+		return;
+	if (kg != &rf_reg.overflow) {
+		rf_thread_group_reset(kg);
+		HASH_ADD(hh, rf_reg.by_key, key, sizeof(kg->key), kg);
+	}
+	rf_thread_group_link(kg);
+	if (kg == &rf_reg.overflow)
+		rf_reg.overflow_linked = true;
+	kg->created = kg->alive = kg->alive_max = 1;
+	keep->prev = keep->next = NULL;
+	rf_reg.head = rf_reg.tail = keep;
+	rf_reg.tracked = rf_reg.created = 1;
+	keep->flags &= ~(RF_THREAD_HASHED | RF_THREAD_JOINING | RF_THREAD_CREATING);
+	keep->tid = (pid_t)gettid();
+	rf_thread_hash_add(keep, keep->handle);
+}
+
+void rf_thread_namer_set(rf_thread_namer_fn namer)
+{
+	__atomic_store_n(&rf_reg.namer, namer, __ATOMIC_RELEASE);
+}
+
+/* ---- /proc state of a thread ------------------------------------------- */
+
+/* Reads a small file of /proc/self/task/TID; its length or -1. */
+static ssize_t rf_thread_proc_read(pid_t tid, const char *file, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	do
+		n = read(fd, buf, len - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+struct rf_thread_state {
+	uint32_t state;
+	int32_t syscall;
+	char wchan[RF_SHM_WCHAN_MAX];
+	char name[RF_SHM_THREAD_NAME_MAX];
+};
+
+static bool rf_thread_state_read(pid_t tid, struct rf_thread_state *st)
+{
+	char buf[512];
+	const char *p;
+	ssize_t n;
+
+	memset(st, 0, sizeof(*st));
+	st->syscall = -2;
+	if (rf_thread_proc_read(tid, "stat", buf, sizeof(buf)) < 0)
+		return false;
+	p = strrchr(buf, ')');
+	if (p == NULL || p[1] != ' ' || p[2] == '\0')
+		return false;
+	st->state = (unsigned char)p[2];
+	n = rf_thread_proc_read(tid, "wchan", buf, sizeof(buf));
+	if (n > 0 && strcmp(buf, "0") != 0)
+		snprintf(st->wchan, sizeof(st->wchan), "%.*s", (int)strcspn(buf, "\n"), buf);
+	if (rf_thread_proc_read(tid, "syscall", buf, sizeof(buf)) > 0) {
+		if (strncmp(buf, "running", 7) == 0)
+			st->syscall = -1;
+		else if (buf[0] >= '0' && buf[0] <= '9')
+			st->syscall = (int32_t)strtol(buf, NULL, 10);
+	}
+	n = rf_thread_proc_read(tid, "comm", buf, sizeof(buf));
+	if (n > 0)
+		snprintf(st->name, sizeof(st->name), "%.*s", (int)strcspn(buf, "\n"), buf);
+	return true;
+}
+
+#define RF_THREAD_STATE_BATCH 64
+#define RF_THREAD_NAME_BATCH 16
+#define RF_THREAD_STATE_PERIOD_NS 1000000000LL
+
+void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
+{
+	struct {
+		struct rf_thread_group *g;
+		uintptr_t addr;
+		char name[RF_SHM_SYMBOL_MAX];
+		int ok;
+	} names[RF_THREAD_NAME_BATCH];
+	struct {
+		struct rf_thread *t;
+		uint64_t serial;
+		pid_t tid;
+		struct rf_thread_state st;
+		bool ok;
+	} states[RF_THREAD_STATE_BATCH];
+	rf_thread_namer_fn namer = __atomic_load_n(&rf_reg.namer, __ATOMIC_ACQUIRE);
+	size_t nn = 0, ns = 0;
+
+	rf_thread_lock();
+	if (!rf_reg.ready) {
+		rf_thread_unlock();
+		return;
+	}
+	for (struct rf_thread_group *g = rf_reg.groups_head; g && nn < RF_THREAD_NAME_BATCH;
+	     g = g->next)
+		if (!g->named && namer != NULL)
+		{
+			names[nn].g = g;
+			names[nn].addr = g->start_routine;
+			names[nn].name[0] = '\0';
+			nn++;
+		}
+	for (struct rf_thread *t = rf_reg.head; t && ns < RF_THREAD_STATE_BATCH; t = t->next) {
+		if ((t->flags & RF_SHM_THREAD_EXITED) || t->tid == 0 ||
+		    (uint64_t)(now_ns - t->create_ns) < rules->age_ns ||
+		    now_ns - t->state_read_ns < RF_THREAD_STATE_PERIOD_NS)
+			continue;
+		states[ns].t = t;
+		states[ns].serial = t->serial;
+		states[ns].tid = t->tid;
+		ns++;
+	}
+	rf_thread_unlock();
+
+	for (size_t i = 0; i < nn; i++) {
+		uintptr_t off;
+		names[i].ok = namer(names[i].addr, names[i].name, sizeof(names[i].name), &off,
+				    NULL) == 0;
+	}
+	for (size_t i = 0; i < ns; i++)
+		states[i].ok = rf_thread_state_read(states[i].tid, &states[i].st);
+
+	rf_thread_lock();
+	for (size_t i = 0; i < nn; i++) {
+		/* Groups live until a fork child resets them; the child has no publisher. */
+		names[i].g->named = true;
+		if (names[i].ok)
+			memcpy(names[i].g->start_name, names[i].name, sizeof(names[i].name));
+	}
+	for (size_t i = 0; i < ns; i++) {
+		struct rf_thread *t = states[i].t;
+		struct rf_thread_state *st = &states[i].st;
+
+		/* Pool memory stays mapped: a released or reused record has another serial. */
+		if (t->serial != states[i].serial)
+			continue;
+		t->state_read_ns = now_ns;
+		if (!states[i].ok)
+			continue;
+		if (t->state_since_ns == 0 || t->state != st->state || t->syscall != st->syscall ||
+		    strcmp(t->wchan, st->wchan) != 0)
+			t->state_since_ns = now_ns;
+		t->state = st->state;
+		t->syscall = st->syscall;
+		memcpy(t->wchan, st->wchan, sizeof(t->wchan));
+		if (st->name[0])
+			memcpy(t->name, st->name, sizeof(t->name));
+	}
+	rf_thread_unlock();
+}
+
+/* ---- publication -------------------------------------------------------- */
+
+/* One growth sample per group every window/8 (at the publish pace at most). */
+static void rf_thread_growth_tick(const struct rf_thread_rules *rules, int64_t now_ns)
+{
+	int64_t tick = (int64_t)(rules->age_ns / 8);
+
+	if (rf_reg.last_tick != 0 && now_ns - rf_reg.last_tick < tick)
+		return;
+	rf_reg.last_tick = now_ns;
+	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next) {
+		g->hist[g->hist_next].at = now_ns;
+		g->hist[g->hist_next].alive = g->alive;
+		g->hist_next = (g->hist_next + 1) % RF_THREAD_HIST;
+	}
+}
+
+/* Alive now minus the fewest alive at any sample strictly within the window. */
+static uint64_t rf_thread_growth(const struct rf_thread_group *g,
+				 const struct rf_thread_rules *rules, int64_t now_ns)
+{
+	uint64_t least = g->alive;
+
+	for (int i = 0; i < RF_THREAD_HIST; i++)
+		if (g->hist[i].at != 0 && now_ns - g->hist[i].at < (int64_t)rules->age_ns &&
+		    g->hist[i].alive < least)
+			least = g->hist[i].alive;
+	return g->alive - least;
+}
+
+static enum rf_thread_class rf_thread_judge(const struct rf_thread *t,
+					    const struct rf_thread_rules *rules, int64_t now_ns)
+{
+	struct rf_thread_facts f = {
+		.alive = !(t->flags & RF_SHM_THREAD_EXITED),
+		.detached = (t->flags & RF_SHM_THREAD_DETACHED) != 0,
+		.age_ns = now_ns > t->create_ns ? (uint64_t)(now_ns - t->create_ns) : 0,
+		.name = t->name,
+		.start_name = t->group->start_name,
+		.group_alive = t->group->alive,
+		.group_growth = t->group->growth,
+	};
+
+	return rf_thread_classify(rules, &f);
+}
+
+static void rf_thread_entry_fill(struct rf_shm_thread *e, const struct rf_thread *t)
+{
+	e->handle = t->handle;
+	e->start_routine = t->start_routine;
+	e->create_ns = t->create_ns;
+	e->exit_ns = t->exit_ns;
+	e->state_since_ns = t->state_since_ns;
+	e->tid = t->tid;
+	e->creator_tid = t->creator_tid;
+	e->group = t->group->index;
+	e->flags = t->flags & RF_THREAD_PUBLIC;
+	e->end = t->end;
+	e->syscall = t->syscall;
+	e->state = t->state;
+	e->reserved = 0;
+	memcpy(e->name, t->name, sizeof(e->name));
+	e->name[sizeof(e->name) - 1] = '\0';
+	memcpy(e->wchan, t->wchan, sizeof(e->wchan));
+	e->wchan[sizeof(e->wchan) - 1] = '\0';
+}
+
+static void rf_thread_group_fill(struct rf_shm_thread_group *e, const struct rf_thread_group *g)
+{
+	memset(e, 0, sizeof(*e));
+	memcpy(e->frames, g->frames, g->nframes * sizeof(g->frames[0]));
+	e->nframes = g->nframes;
+	e->flags = g->flags;
+	e->start_routine = g->start_routine;
+	memcpy(e->start_name, g->start_name, sizeof(e->start_name));
+	e->start_name[sizeof(e->start_name) - 1] = '\0';
+	e->alive = g->alive;
+	e->unjoined = g->unjoined;
+	e->created = g->created;
+	e->exited = g->exited;
+	e->alive_max = g->alive_max;
+	e->growth = g->growth;
+	e->oldest_alive_ns = g->oldest;
+	e->newest_alive_ns = g->newest;
+}
+
+void rf_thread_publish(struct rf_segment *seg, const struct rf_thread_rules *rules,
+		       int64_t now_ns, bool exiting)
+{
+	struct rf_shm_layout *shm = seg->shm;
+	uint64_t nthreads = 0, ngroups = 0, nsamples = 0, suspects = 0, alive = 0, unjoined = 0;
+	struct rf_shm_thread_info *info;
+
+	if (shm == NULL)
+		return;
+	if (exiting) {
+		if (rf_thread_lock_bounded() < 0)
+			return;
+	} else {
+		rf_thread_lock();
+	}
+	rf_thread_ready();
+	rf_thread_growth_tick(rules, now_ns);
+	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next) {
+		g->index = ngroups < RF_SHM_THREAD_GROUPS_MAX ? (uint32_t)ngroups++ : UINT32_MAX;
+		g->growth = rf_thread_growth(g, rules, now_ns);
+		g->oldest = g->newest = 0;
+		alive += g->alive;
+		unjoined += g->unjoined;
+	}
+	for (struct rf_thread *t = rf_reg.head; t != NULL; t = t->next) {
+		struct rf_thread_group *g = t->group;
+
+		if (!(t->flags & RF_SHM_THREAD_EXITED)) {
+			if (g->oldest == 0 || t->create_ns < g->oldest)
+				g->oldest = t->create_ns;
+			if (t->create_ns > g->newest)
+				g->newest = t->create_ns;
+		}
+		if (rf_thread_class_is_leak(rf_thread_judge(t, rules, now_ns)))
+			suspects++;
+		if (nthreads < RF_SHM_THREADS_MAX && g->index != UINT32_MAX)
+			rf_thread_entry_fill(&shm->threads[nthreads++], t);
+	}
+	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next)
+		if (g->index != UINT32_MAX)
+			rf_thread_group_fill(&shm->thread_groups[g->index], g);
+	for (size_t i = 0; i < rf_reg.nsamples; i++) {
+		const struct rf_thread_sample *s = &rf_reg.samples[i];
+		struct rf_shm_thread_sample *e = &shm->thread_samples[nsamples];
+
+		if (s->group->index == UINT32_MAX)
+			continue;
+		memset(e, 0, sizeof(*e));
+		memcpy(e->frames, s->frames, s->nframes * sizeof(s->frames[0]));
+		e->nframes = s->nframes;
+		e->group = s->group->index;
+		e->tid = s->tid;
+		e->status = s->status;
+		e->taken_ns = s->taken_ns;
+		nsamples++;
+	}
+	info = &shm->thread_info[0];
+	info->sample_request = rf_reg.sample_nonce;
+	info->sample_monotonic_ns = rf_reg.sample_ns;
+	info->sample_signal = rf_reg.sample_signal;
+	info->sample_status = rf_reg.sample_status;
+	info->groups_total = rf_reg.ngroups;
+	info->threads_total = rf_reg.tracked;
+	info->growth_window_ns = (int64_t)rules->age_ns;
+
+	shm->stats[RF_STAT_threads_created] = rf_reg.created;
+	shm->stats[RF_STAT_threads_exited] = rf_reg.exited;
+	shm->stats[RF_STAT_threads_joined] = rf_reg.joined;
+	shm->stats[RF_STAT_threads_alive] = alive;
+	shm->stats[RF_STAT_threads_unjoined] = unjoined;
+	shm->stats[RF_STAT_threads_suspect] = suspects;
+	shm->stats[RF_STAT_threads_untracked] = rf_reg.untracked;
+	shm->stats[RF_STAT_thread_groups] = rf_reg.ngroups;
+	shm->stats[RF_STAT_thread_registry_bytes] =
+		rf_reg.threads.mapped_bytes + rf_reg.groups.mapped_bytes + rf_thread_hash_bytes;
+	rf_thread_unlock();
+
+	rf_segment_section_count(seg, RF_SHM_SECTION_THREAD_INFO, 1);
+	rf_segment_section_count(seg, RF_SHM_SECTION_THREAD_GROUPS, ngroups);
+	rf_segment_section_count(seg, RF_SHM_SECTION_THREADS, nthreads);
+	rf_segment_section_count(seg, RF_SHM_SECTION_THREAD_SAMPLES, nsamples);
+}
+
+void rf_thread_totals(struct rf_thread_totals *out)
+{
+	memset(out, 0, sizeof(*out));
+	rf_thread_lock();
+	out->created = rf_reg.created;
+	out->exited = rf_reg.exited;
+	out->untracked = rf_reg.untracked;
+	out->tracked = rf_reg.tracked;
+	out->groups = rf_reg.ngroups;
+	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next) {
+		out->alive += g->alive;
+		out->unjoined += g->unjoined;
+	}
+	out->registry_bytes =
+		rf_reg.threads.mapped_bytes + rf_reg.groups.mapped_bytes + rf_thread_hash_bytes;
+	rf_thread_unlock();
+}
+
+/* ---- samples ------------------------------------------------------------ */
+
+size_t rf_thread_sample_targets(struct rf_thread_sample_target *targets, size_t max)
+{
+	size_t n = 0;
+
+	rf_thread_lock();
+	if (!rf_reg.ready) {
+		rf_thread_unlock();
+		return 0;
+	}
+	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next)
+		g->cand_tid = 0;
+	for (struct rf_thread *t = rf_reg.head; t != NULL; t = t->next) {
+		struct rf_thread_group *g = t->group;
+
+		if ((t->flags & RF_SHM_THREAD_EXITED) || t->tid == 0 || t->tid == gettid())
+			continue;
+		if (g->cand_tid == 0 || t->create_ns < g->cand_created) {
+			g->cand_tid = t->tid;
+			g->cand_created = t->create_ns;
+		}
+	}
+	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL && n < max; g = g->next)
+		if (g->cand_tid != 0)
+			targets[n++] = (struct rf_thread_sample_target){.group = g, .tid = g->cand_tid};
+	rf_thread_unlock();
+	return n;
+}
+
+void rf_thread_sample_store(uint64_t nonce, uint32_t status, uint32_t signal,
+			    const struct rf_thread_sample_target *targets, size_t count,
+			    int64_t now_ns)
+{
+	rf_thread_lock();
+	rf_reg.nsamples = 0;
+	for (size_t i = 0; i < count && i < RF_SHM_THREAD_SAMPLES_MAX; i++) {
+		struct rf_thread_sample *s = &rf_reg.samples[rf_reg.nsamples++];
+
+		s->group = (struct rf_thread_group *)(uintptr_t)targets[i].group;
+		s->tid = targets[i].tid;
+		s->status = targets[i].status;
+		s->nframes = targets[i].nframes <= RF_SHM_THREAD_FRAMES ? targets[i].nframes
+									: RF_SHM_THREAD_FRAMES;
+		memcpy(s->frames, targets[i].frames, s->nframes * sizeof(s->frames[0]));
+		s->taken_ns = targets[i].taken_ns;
+	}
+	rf_reg.sample_nonce = nonce;
+	rf_reg.sample_ns = now_ns;
+	rf_reg.sample_status = status;
+	rf_reg.sample_signal = signal;
+	rf_thread_unlock();
+}
+
+/* ---- the at-exit report --------------------------------------------------- */
+
+#define RF_THREAD_REPORT_GROUPS 32
+
+static void rf_thread_report_frame(void (*print)(const char *), rf_thread_namer_fn namer,
+				   int i, uintptr_t pc)
+{
+	char line[512], name[256] = "";
+	const char *module = NULL;
+	uintptr_t off = 0;
+
+	if (namer != NULL && namer(pc - 1, name, sizeof(name), &off, &module) == 0 && name[0])
+		snprintf(line, sizeof(line), "      #%-2d 0x%016" PRIxPTR " %s+0x%" PRIxPTR " (%s)", i,
+			 pc, name, off + 1, module ? module : "?");
+	else
+		snprintf(line, sizeof(line), "      #%-2d 0x%016" PRIxPTR " ? (%s)", i, pc,
+			 module ? module : "?");
+	print(line);
+}
+
+uint64_t rf_thread_report(const struct rf_thread_rules *rules, int64_t now_ns,
+			  void (*print)(const char *line))
+{
+	struct {
+		uint64_t counts[RF_THREAD_CLASS__COUNT];
+		uint32_t nframes;
+		uintptr_t frames[RF_SHM_THREAD_FRAMES];
+		char start_name[RF_SHM_SYMBOL_MAX];
+		char name[RF_SHM_THREAD_NAME_MAX];
+		int64_t oldest;
+	} groups[RF_THREAD_REPORT_GROUPS];
+	rf_thread_namer_fn namer = __atomic_load_n(&rf_reg.namer, __ATOMIC_ACQUIRE);
+	uint64_t total[RF_THREAD_CLASS__COUNT] = {0}, leaks;
+	size_t n = 0, more = 0;
+	char line[512];
+
+	if (rf_thread_lock_bounded() < 0)
+		return 0;
+	if (!rf_reg.ready) {
+		rf_thread_unlock();
+		return 0;
+	}
+	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next) {
+		g->growth = rf_thread_growth(g, rules, now_ns);
+		g->index = UINT32_MAX;
+	}
+	for (struct rf_thread *t = rf_reg.head; t != NULL; t = t->next) {
+		enum rf_thread_class cls = rf_thread_judge(t, rules, now_ns);
+		struct rf_thread_group *g = t->group;
+
+		total[cls]++;
+		if (!rf_thread_class_is_leak(cls))
+			continue;
+		if (g->index == UINT32_MAX) {
+			if (n == RF_THREAD_REPORT_GROUPS) {
+				more++;
+				continue;
+			}
+			g->index = (uint32_t)n;
+			memset(&groups[n], 0, sizeof(groups[n]));
+			groups[n].nframes = g->nframes;
+			memcpy(groups[n].frames, g->frames, sizeof(g->frames));
+			memcpy(groups[n].start_name, g->start_name, sizeof(g->start_name));
+			memcpy(groups[n].name, t->name, sizeof(t->name));
+			groups[n].oldest = t->create_ns;
+			n++;
+		}
+		groups[g->index].counts[cls]++;
+		if (t->create_ns < groups[g->index].oldest)
+			groups[g->index].oldest = t->create_ns;
+	}
+	rf_thread_unlock();
+
+	leaks = total[RF_THREAD_CLASS_LEAKED] + total[RF_THREAD_CLASS_STUCK] +
+		total[RF_THREAD_CLASS_UNJOINED];
+	if (leaks == 0)
+		return 0;
+	snprintf(line, sizeof(line),
+		 "thread leak report at exit (pid %d): %" PRIu64 " leaked (alive at exit), %" PRIu64
+		 " unjoined, %" PRIu64 " library and ignored threads not counted",
+		 (int)getpid(), total[RF_THREAD_CLASS_LEAKED] + total[RF_THREAD_CLASS_STUCK],
+		 total[RF_THREAD_CLASS_UNJOINED],
+		 total[RF_THREAD_CLASS_LIBRARY] + total[RF_THREAD_CLASS_IGNORED]);
+	print(line);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t leaked = groups[i].counts[RF_THREAD_CLASS_LEAKED] +
+				  groups[i].counts[RF_THREAD_CLASS_STUCK];
+		char age[32];
+
+		snprintf(age, sizeof(age), "%.1fs", (double)(now_ns - groups[i].oldest) / 1e9);
+		snprintf(line, sizeof(line),
+			 "  group %zu: %" PRIu64 " leaked, %" PRIu64
+			 " unjoined; oldest %s; thread name \"%s\"; start routine %s", i + 1, leaked,
+			 groups[i].counts[RF_THREAD_CLASS_UNJOINED], age, groups[i].name,
+			 groups[i].start_name[0] ? groups[i].start_name : "?");
+		print(line);
+		print("    created at:");
+		for (uint32_t f = 0; f < groups[i].nframes; f++)
+			rf_thread_report_frame(print, namer, (int)f, groups[i].frames[f]);
+	}
+	if (more > 0) {
+		snprintf(line, sizeof(line), "  ... and %zu more leaked thread(s) in further groups",
+			 more);
+		print(line);
+	}
+	print("  (source lines: ringfence threads PID, while the segment exists)");
+	return leaks;
+}
+
+void rf_thread_registry_release(void)
+{
+	rf_thread_lock();
+	HASH_CLEAR(hh, rf_reg.by_handle);
+	HASH_CLEAR(hh, rf_reg.by_key);
+	rf_pool_release(&rf_reg.threads);
+	rf_pool_release(&rf_reg.groups);
+	rf_reg.head = rf_reg.tail = NULL;
+	rf_reg.groups_head = rf_reg.groups_tail = NULL;
+	memset(&rf_reg.overflow, 0, sizeof(rf_reg.overflow));
+	rf_reg.overflow_linked = false;
+	rf_reg.created = rf_reg.exited = rf_reg.untracked = rf_reg.tracked = rf_reg.ngroups = 0;
+	rf_reg.joined = 0;
+	rf_reg.nsamples = 0;
+	rf_reg.last_tick = 0;
+	rf_reg.ready = false;
+	rf_thread_unlock();
+}

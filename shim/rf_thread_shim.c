@@ -1,0 +1,168 @@
+/*
+ * rf_thread_shim.c - the thread registry inside a preloaded process.
+ */
+#define _GNU_SOURCE
+#include "rf_thread_shim.h"
+
+#include <dlfcn.h>
+#include <link.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include "rf_modules.h"
+#include "rf_shim.h"
+#include "rf_thread_sample.h"
+
+__thread struct rf_thread *rf_thread_current __attribute__((tls_model("initial-exec")));
+static __thread pid_t rf_thread_tid_cache __attribute__((tls_model("initial-exec")));
+
+/* The shim's own text, whose frames a creation stack leaves out. */
+static uintptr_t rf_self_start, rf_self_end;
+static int rf_self_known; /* atomic: 0 not yet, 1 known, -1 unknown */
+
+int64_t rf_thread_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+pid_t rf_thread_tid(void)
+{
+	if (rf_thread_tid_cache == 0)
+		rf_thread_tid_cache = gettid();
+	return rf_thread_tid_cache;
+}
+
+static int rf_self_find(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	uintptr_t base = (uintptr_t)arg, lo = UINTPTR_MAX, hi = 0;
+
+	(void)size;
+	if (info->dlpi_addr != base)
+		return 0;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_LOAD)
+			continue;
+		if (info->dlpi_addr + ph->p_vaddr < lo)
+			lo = info->dlpi_addr + ph->p_vaddr;
+		if (info->dlpi_addr + ph->p_vaddr + ph->p_memsz > hi)
+			hi = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+	}
+	rf_self_start = lo;
+	rf_self_end = hi;
+	return 1;
+}
+
+static void rf_self_locate(void)
+{
+	Dl_info di;
+
+	if (__atomic_load_n(&rf_self_known, __ATOMIC_ACQUIRE) != 0)
+		return;
+	if (dladdr((void *)(uintptr_t)rf_self_locate, &di) != 0 &&
+	    dl_iterate_phdr(rf_self_find, di.dli_fbase) == 1)
+		__atomic_store_n(&rf_self_known, 1, __ATOMIC_RELEASE);
+	else
+		__atomic_store_n(&rf_self_known, -1, __ATOMIC_RELEASE);
+}
+
+int rf_thread_stack_capture(uintptr_t *frames)
+{
+	void *raw[RF_SHM_THREAD_FRAMES + 8];
+	int n, i = 0, k = 0;
+
+	rf_self_locate();
+	n = unw_backtrace(raw, RF_SHM_THREAD_FRAMES + 8);
+	/* Our frames say nothing about the program: the hook on top, and main's
+	 * wrapper (hook_exit.c) near the bottom. */
+	for (; i < n && k < RF_SHM_THREAD_FRAMES; i++)
+		if (rf_self_known != 1 || (uintptr_t)raw[i] < rf_self_start ||
+		    (uintptr_t)raw[i] >= rf_self_end)
+			frames[k++] = (uintptr_t)raw[i];
+	return k;
+}
+
+void rf_thread_shim_adopt_self(const char *name, void *(*start_routine)(void *))
+{
+	uintptr_t frames[RF_SHM_THREAD_FRAMES];
+	int n = rf_thread_stack_capture(frames);
+
+	rf_thread_namer_set(rf_thread_symbol_self);
+	rf_thread_tid_cache = 0;
+	rf_thread_current = rf_thread_adopt(frames, n, (uintptr_t)start_routine,
+					    (uint64_t)pthread_self(), rf_thread_tid(), name,
+					    rf_thread_now());
+}
+
+void rf_thread_shim_rules(const struct rf_shm_config *config, bool at_exit,
+			  struct rf_thread_rules *rules)
+{
+	memset(rules, 0, sizeof(*rules));
+	rules->age_ns = config->thread_age;
+	rules->group_max = config->thread_group;
+	rules->ignore = config->thread_ignore;
+	rules->at_exit = at_exit;
+}
+
+void rf_thread_shim_maintain(const char *segment_name, const struct rf_shm_config *config)
+{
+	struct rf_thread_rules rules;
+
+	rf_thread_shim_rules(config, false, &rules);
+	rf_thread_maintain(&rules, rf_thread_now());
+	rf_thread_sample_poll(segment_name, config->thread_sample != 0, rf_thread_now());
+}
+
+void rf_thread_shim_publish(struct rf_segment *seg, const struct rf_shm_config *config,
+			    bool exiting)
+{
+	struct rf_thread_rules rules;
+
+	/* Nothing here may allocate or look symbols up: the exiting publish also
+	 * runs from _exit, perhaps in a signal handler. */
+	rf_thread_shim_rules(config, exiting, &rules);
+	rf_thread_publish(seg, &rules, rf_thread_now(), exiting);
+	rf_modules_publish(seg);
+}
+
+void rf_thread_shim_fork_prepare(void)
+{
+	rf_thread_fork_prepare();
+}
+
+void rf_thread_shim_fork_parent(void)
+{
+	rf_thread_fork_parent();
+}
+
+void rf_thread_shim_fork_child(void)
+{
+	rf_thread_tid_cache = 0;
+	rf_thread_fork_child(rf_thread_current);
+}
+
+static void rf_thread_shim_print(const char *line)
+{
+	rf_log("%s", line);
+}
+
+void rf_thread_shim_exit_report(const struct rf_shm_config *config)
+{
+	struct rf_thread_rules rules;
+
+	if (!config->report_at_exit)
+		return;
+	rf_thread_namer_set(rf_thread_symbol_self);
+	rf_thread_shim_rules(config, true, &rules);
+	/* Start-routine names of groups too new for the publisher to have named. */
+	rf_thread_maintain(&rules, rf_thread_now());
+	rf_thread_report(&rules, rf_thread_now(), rf_thread_shim_print);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Finished joinable threads that nobody joins are "unjoined", live and at
+# exit; threads that were detached (pthread_detach, the detached attribute),
+# joined (pthread_join, pthread_timedjoin_np), cancelled and joined, or ended
+# with pthread_exit and joined are not. The fixed version joins them
+# (pthread_join and pthread_tryjoin_np).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/threads_lib.sh"
+
+thr_setup unjoined
+
+thr_start leaky "$THREADS_APP" unjoined --calls 5 --linger-ms 2000
+pid=$THR_PID
+thr_ready leaky
+sleep 0.5
+thr_check $pid 1 "unjoined, running"
+thr_check $pid 0 "unjoined, running, --max-unjoined 5" --max-unjoined 5
+thr_json $pid "$rf_tmpdir/live.json"
+thr_assert "$rf_tmpdir/live.json" \
+	'len(leaks()) == 1 and leaks()[0]["class"] == "unjoined" and leaks()[0]["count"] == 5' \
+	'fns(frames_of(leaks()[0]))[0] == "spawn_forgotten"' \
+	'all(t["end"] == "returned" for t in leaks()[0]["threads"])' \
+	'r["totals"]["unjoined"] == 5 and r["counters"]["unjoined"] == 5' \
+	'group_with("spawn_detached") is None or not group_with("spawn_detached")["leak"]' \
+	'group_with("spawn_joined") is None or not group_with("spawn_joined")["leak"]' \
+	'r["counters"]["created"] == 31 and r["counters"]["exited"] == 30'
+echo "ok: 5 unjoined from spawn_forgotten; detached, joined, cancelled, pthread_exit'ed ones not"
+thr_wait $pid "unjoined"
+thr_check $pid 1 "unjoined, exited"
+grep -q 'spawn_forgotten' "$rf_tmpdir/check.out" || rf_fail "check's report lacks spawn_forgotten"
+
+thr_start fixed "$THREADS_APP" unjoined --fixed --calls 5 --linger-ms 1000
+pid=$THR_PID
+thr_ready fixed
+sleep 0.5
+thr_check $pid 0 "unjoined fixed, running"
+thr_wait $pid "unjoined fixed"
+thr_check $pid 0 "unjoined fixed, exited"
+rf_assert_eq 0 "$(thr_stat $pid threads_unjoined)" "threads_unjoined of the fixed run"
+echo "PASS: threads-unjoined"
