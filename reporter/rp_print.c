@@ -3,6 +3,8 @@
  */
 #include "rp_print.h"
 
+#include "rp_handles.h"
+
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
@@ -359,9 +361,14 @@ void rp_print_stat_text(FILE *out, const struct rp_snapshot *snap, int64_t now_n
 #undef RP_CONFIG_TEXT
 
 	fprintf(out, "counters\n");
+	int width = 0;
 	for (int i = 0; i < RF_STAT__COUNT; i++)
-		fprintf(out, "  %-22s %20" PRIu64 "  %s\n", rp_stats_info[i].name, snap->stats[i],
-			rp_stats_info[i].help);
+		if ((int)strlen(rp_stats_info[i].name) > width)
+			width = (int)strlen(rp_stats_info[i].name);
+	for (int i = 0; i < RF_STAT__COUNT; i++)
+		fprintf(out, "  %-*s %20" PRIu64 "  %s\n", width, rp_stats_info[i].name,
+			snap->stats[i], rp_stats_info[i].help);
+	rp_print_handles_text(out, snap, now_ns);
 }
 
 /* ---- stat, JSON ------------------------------------------------------- */
@@ -419,7 +426,9 @@ void rp_print_stat_json(FILE *out, const struct rp_snapshot *snap)
 		fprintf(out, "%s\n    \"%s\": %" PRIu64, sep, rp_stats_info[i].name, snap->stats[i]);
 		sep = ",";
 	}
-	fputs("\n  }\n}", out);
+	fputs("\n  }", out);
+	rp_print_handles_json(out, snap);
+	fputs("\n}", out);
 }
 
 /* ---- Prometheus ------------------------------------------------------- */
@@ -485,6 +494,7 @@ void rp_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t coun
 				rp_stats_info[i].name, suffix, (int)snaps[j].pid,
 				snaps[j].stats[i]);
 	}
+	rp_print_handles_prometheus(out, snaps, count);
 }
 
 /* ---- ls --------------------------------------------------------------- */

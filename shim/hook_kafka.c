@@ -102,17 +102,19 @@ size_t rf_kafka_copy_charge(size_t len)
 
 static rd_kafka_resp_err_t rf_on_ack(rd_kafka_t *rk, rd_kafka_message_t *m, void *ic_opaque)
 {
-	rf_real_rd_kafka_message_headers_fn headers = RF_REAL(rd_kafka_message_headers);
+	rf_real_rd_kafka_message_headers_fn headers;
 	rd_kafka_headers_t *hdrs = NULL;
-	size_t hcount, hbytes;
+	size_t hcount = 0, hbytes = 0;
 	int saved = errno;
 
 	(void)rk;
-	if (headers != NULL && headers(m, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
-		hdrs = NULL;
-	rf_kafka_headers_cost(hdrs, &hcount, &hbytes);
+	/* A ring payload carries its own charge; only an uncopied one is recomputed. */
+	if (!rf_budget_owns(m->payload) && (headers = RF_REAL(rd_kafka_message_headers)) != NULL &&
+	    headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+		rf_kafka_headers_cost(hdrs, &hcount, &hbytes);
 	rf_budget_ack((int)(intptr_t)ic_opaque, m->payload, m->len,
-		      rf_budget_msg_extra(m->key_len, hcount, hbytes), m->err,
+		      rf_budget_msg_extra(m->key_len, hcount, hbytes) + rf_kafka_copy_charge(m->len),
+		      m->err,
 		      m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
 			      m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
 		      rf_tls_in_produce);

@@ -1,9 +1,15 @@
 /*
  * rf_budget.c - one process-wide byte budget on buffered produced messages.
  *
- * The per-message paths take no lock: admission adds to an atomic charge
- * and carves from the thread's own ring chunk; settling, acknowledging and
- * freeing are atomic updates of the record, the handle and the charge. The
+ * The per-message paths take no lock, and each shared counter is written by
+ * one side only, so no cache line travels between the producing thread and
+ * the threads that release: admission adds to the charge and carves from the
+ * thread's own ring chunk; releases (free of a ring payload, acknowledgement
+ * of an uncopied message) bank the credit in a per-thread account, paid into
+ * the charge past a threshold, at once when someone waits, and on demand
+ * when admission finds the budget spent. The charge therefore never
+ * under-counts: budget is given back late, never early. Per-handle counters
+ * are split the same way (charged in / released out). The
  * mutex guards what is rare: refilling a thread's chunk, returning drained
  * chunks to the pool, the handle and topic tables, and the queue of waiters
  * (threads that found the budget spent). A release wakes waiters only when
@@ -21,7 +27,10 @@
  *   IN_CALL --free()--> FREED_IN_CALL --settle--> released
  *   IN_CALL --settle(accepted)--> LIVE --free()--> released
  *   IN_CALL --settle(refused)--> released
- * with RF_REC_ACKED or-ed in when the acknowledgement came.
+ * librdkafka acknowledges every message (success or failure) before it
+ * frees the payload (on_acknowledgement, rdkafka.h), so a ring payload freed
+ * outside a produce call was acknowledged: its charge leaves the handle's
+ * acknowledged-but-unfreed figure when it is freed, with no per-record flag.
  */
 #define _GNU_SOURCE
 #include "rf_budget.h"
@@ -29,6 +38,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,7 +51,6 @@ enum {
 	RF_REC_LIVE = 2,
 	RF_REC_FREED_IN_CALL = 3,
 	RF_REC_STATE_MASK = 0xf,
-	RF_REC_ACKED = 0x10,
 };
 
 #define RF_HANDLES RF_SHM_HANDLES_MAX
@@ -48,19 +58,50 @@ enum {
 #define RF_WAIT_SLICE_NS ((int64_t)(50 * RF_MS))
 #define RF_DROP_WAIT_NS ((int64_t)(100 * RF_MS)) /* drop-oldest never blocks longer */
 
-/* Counters are atomics: producing, acknowledging and freeing threads all update them. */
+#define RF_CACHELINE 64
+
+/*
+ * Counters are atomics, each on the cache line of the side that writes it:
+ * charged in by producers, acknowledged in by the acknowledging threads,
+ * released out by the releasing threads. held = in - out.
+ */
 struct rf_handle {
 	void *rk;
 	uint32_t state; /* enum rf_shm_handle_state */
 	int needs_poll;
 	pid_t poller;   /* last thread to poll it; the creator until then */
 	int64_t last_poll_ns;
-	uint64_t bytes;       /* charged and not yet credited */
-	uint64_t acked_bytes; /* ring payloads acknowledged, not yet freed */
-	uint64_t dropped_msgs, dropped_bytes;
 	char name[RF_SHM_HANDLE_NAME_MAX];      /* under the lock */
 	char client_id[RF_SHM_HANDLE_NAME_MAX]; /* under the lock */
+	uint64_t bytes_in __attribute__((aligned(RF_CACHELINE)));
+	uint64_t acked_in __attribute__((aligned(RF_CACHELINE)));
+	uint64_t dropped_msgs, dropped_bytes;
+	uint64_t bytes_out __attribute__((aligned(RF_CACHELINE)));
+	uint64_t acked_out;
 };
+
+static uint64_t rf_handle_bytes(const struct rf_handle *h)
+{
+	uint64_t out = __atomic_load_n(&h->bytes_out, __ATOMIC_ACQUIRE);
+	uint64_t in = __atomic_load_n(&h->bytes_in, __ATOMIC_ACQUIRE);
+
+	return in > out ? in - out : 0;
+}
+
+static uint64_t rf_handle_acked(const struct rf_handle *h)
+{
+	uint64_t out = __atomic_load_n(&h->acked_out, __ATOMIC_ACQUIRE);
+	uint64_t in = __atomic_load_n(&h->acked_in, __ATOMIC_ACQUIRE);
+
+	return in > out ? in - out : 0;
+}
+
+/* A thread's banked credit: budget it released and has not paid back yet. */
+struct rf_bank {
+	uint64_t pending; /* atomic: the owner adds, anyone may take it all */
+	struct rf_bank *next;
+	int free; /* its thread ended; pending was paid back */
+} __attribute__((aligned(RF_CACHELINE)));
 
 /* A thread waiting for budget: queued first come first served. */
 struct rf_waiter {
@@ -83,12 +124,17 @@ static struct {
 	size_t arena_size;
 	int arena_failed;
 
-	uint64_t charged; /* atomic, seq_cst: everything charged now */
+	uint64_t charged; /* atomic, seq_cst: charged now, plus credits still banked */
+	uint64_t bank_threshold; /* a bank pays back once it holds this much */
+	struct rf_bank *banks; /* atomic head; banks are never unlinked */
+	pthread_key_t bank_key;
+	int bank_key_ready;
 	uint64_t peak;    /* atomic */
 	uint32_t waiting; /* atomic, seq_cst: threads in the queue */
 	struct rf_waiter *head, *tail;
 
 	struct rf_handle handles[RF_HANDLES]; /* slot 0: unknown handle */
+	uint32_t generation; /* atomic: bumped when a handle opens or closes */
 	struct {
 		const void *rkt; /* atomic */
 		int slot;        /* atomic */
@@ -97,6 +143,8 @@ static struct {
 } rf_budget = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
+
+static __thread struct rf_bank *rf_tls_bank __attribute__((tls_model("initial-exec")));
 
 /* This thread's open ring chunk. */
 static __thread struct rf_ring_cursor rf_tls_cursor
@@ -116,6 +164,77 @@ static void rf_budget_cursor_end(void *cursor)
 	pthread_mutex_lock(&rf_budget.lock);
 	rf_ring_cursor_close(&rf_budget.ring, cursor);
 	pthread_mutex_unlock(&rf_budget.lock);
+}
+
+/* Pay a bank's credit into the charge. */
+static void rf_bank_pay(struct rf_bank *bank)
+{
+	uint64_t credit = __atomic_exchange_n(&bank->pending, 0, __ATOMIC_SEQ_CST);
+
+	if (credit != 0)
+		__atomic_fetch_sub(&rf_budget.charged, credit, __ATOMIC_SEQ_CST);
+}
+
+/* Pay every bank in: the charge becomes exact. Any thread, any time. */
+static void rf_bank_pay_all(void)
+{
+	for (struct rf_bank *b = __atomic_load_n(&rf_budget.banks, __ATOMIC_ACQUIRE); b != NULL;
+	     b = b->next)
+		rf_bank_pay(b);
+}
+
+/* Credit still banked (figures). */
+static uint64_t rf_bank_total(void)
+{
+	uint64_t total = 0;
+
+	for (struct rf_bank *b = __atomic_load_n(&rf_budget.banks, __ATOMIC_ACQUIRE); b != NULL;
+	     b = b->next)
+		total += __atomic_load_n(&b->pending, __ATOMIC_RELAXED);
+	return total;
+}
+
+static void rf_bank_thread_end(void *bank)
+{
+	rf_bank_pay(bank);
+	__atomic_store_n(&((struct rf_bank *)bank)->free, 1, __ATOMIC_RELEASE);
+}
+
+/* This thread's bank: a freed one, or a new one; NULL when none can be had. */
+static struct rf_bank *rf_bank_get(void)
+{
+	static struct rf_bank *page_next, *page_end;
+	struct rf_bank *b = rf_tls_bank;
+
+	if (b != NULL)
+		return b;
+	pthread_mutex_lock(&rf_budget.lock);
+	for (struct rf_bank *it = rf_budget.banks; it != NULL && b == NULL; it = it->next)
+		if (__atomic_load_n(&it->free, __ATOMIC_ACQUIRE)) {
+			it->free = 0;
+			b = it;
+		}
+	if (b == NULL) {
+		if (page_next == NULL || page_next + 1 > page_end) {
+			size_t len = 64 * 1024;
+			void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				       -1, 0);
+			if (p != MAP_FAILED) {
+				page_next = p;
+				page_end = (struct rf_bank *)((char *)p + len);
+			}
+		}
+		if (page_next != NULL && page_next + 1 <= page_end) {
+			b = page_next++;
+			b->next = rf_budget.banks;
+			__atomic_store_n(&rf_budget.banks, b, __ATOMIC_RELEASE);
+		}
+	}
+	pthread_mutex_unlock(&rf_budget.lock);
+	if (b != NULL && rf_budget.bank_key_ready)
+		pthread_setspecific(rf_budget.bank_key, b);
+	rf_tls_bank = b;
+	return b;
 }
 
 static void rf_budget_cond_init(void)
@@ -138,6 +257,13 @@ void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_
 	if (!rf_budget.cursor_key_ready)
 		rf_budget.cursor_key_ready = pthread_key_create(&rf_budget.cursor_key,
 								 rf_budget_cursor_end) == 0;
+	if (!rf_budget.bank_key_ready)
+		rf_budget.bank_key_ready =
+			pthread_key_create(&rf_budget.bank_key, rf_bank_thread_end) == 0;
+	/* Banked credit is budget given back late: keep it a small share. */
+	rf_budget.bank_threshold = config->budget / 256;
+	if (rf_budget.bank_threshold > 256 * 1024)
+		rf_budget.bank_threshold = 256 * 1024;
 	rf_budget.config = *config;
 	rf_budget.passive = passive;
 	rf_budget.purge = purge;
@@ -211,7 +337,7 @@ int rf_budget_handle_open(void *rk, int needs_poll, pid_t creator_tid)
 		if (state == RF_SHM_HANDLE_FREE)
 			slot = i;
 		else if (state == RF_SHM_HANDLE_DESTROYED && reuse == RF_BUDGET_SLOT_UNKNOWN &&
-			 __atomic_load_n(&rf_budget.handles[i].bytes, __ATOMIC_RELAXED) == 0)
+			 rf_handle_bytes(&rf_budget.handles[i]) == 0)
 			reuse = i;
 	}
 	if (slot == RF_BUDGET_SLOT_UNKNOWN)
@@ -224,6 +350,7 @@ int rf_budget_handle_open(void *rk, int needs_poll, pid_t creator_tid)
 		h->needs_poll = needs_poll;
 		h->poller = creator_tid;
 		__atomic_store_n(&h->state, RF_SHM_HANDLE_OPEN, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&rf_budget.generation, 1, __ATOMIC_RELEASE);
 	} else {
 		rf_stats_add(RF_STAT_shim_errors, 1);
 	}
@@ -233,8 +360,10 @@ int rf_budget_handle_open(void *rk, int needs_poll, pid_t creator_tid)
 
 void rf_budget_handle_bind(int slot, void *rk)
 {
-	if (rf_budget_slot_valid(slot))
+	if (rf_budget_slot_valid(slot)) {
 		__atomic_store_n(&rf_budget.handles[slot].rk, rk, __ATOMIC_RELEASE);
+		__atomic_add_fetch(&rf_budget.generation, 1, __ATOMIC_RELEASE);
+	}
 }
 
 static void rf_copy_name(char *dst, const char *src)
@@ -261,6 +390,7 @@ void rf_budget_handle_close(int slot)
 		return;
 	pthread_mutex_lock(&rf_budget.lock);
 	__atomic_store_n(&rf_budget.handles[slot].state, RF_SHM_HANDLE_DESTROYED, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&rf_budget.generation, 1, __ATOMIC_RELEASE);
 	for (uint32_t i = 0; i < rf_budget.topics_used; i++)
 		if (rf_budget.topics[i].slot == slot)
 			__atomic_store_n(&rf_budget.topics[i].rkt, NULL, __ATOMIC_RELEASE);
@@ -271,15 +401,30 @@ void rf_budget_handle_close(int slot)
 
 int rf_budget_handle_slot(const void *rk)
 {
-	/* Lock-free: polls call this often; a racing open or close is a harmless miss. */
-	if (rk == NULL)
+	/* Polls call this once per message in many applications: a per-thread
+	 * answer stays good until a handle opens or closes. Lock-free: a racing
+	 * open or close is a harmless miss. */
+	static __thread const void *cached_rk __attribute__((tls_model("initial-exec")));
+	static __thread int cached_slot __attribute__((tls_model("initial-exec")));
+	static __thread uint32_t cached_generation __attribute__((tls_model("initial-exec")));
+	uint32_t generation = __atomic_load_n(&rf_budget.generation, __ATOMIC_ACQUIRE);
+	int slot = RF_BUDGET_SLOT_UNKNOWN;
+
+	if (rk == NULL || generation == 0)
 		return RF_BUDGET_SLOT_UNKNOWN;
+	if (rk == cached_rk && generation == cached_generation)
+		return cached_slot;
 	for (int i = 1; i < RF_HANDLES; i++)
 		if (__atomic_load_n(&rf_budget.handles[i].rk, __ATOMIC_ACQUIRE) == rk &&
 		    __atomic_load_n(&rf_budget.handles[i].state, __ATOMIC_RELAXED) ==
-			    RF_SHM_HANDLE_OPEN)
-			return i;
-	return RF_BUDGET_SLOT_UNKNOWN;
+			    RF_SHM_HANDLE_OPEN) {
+			slot = i;
+			break;
+		}
+	cached_rk = rk;
+	cached_slot = slot;
+	cached_generation = generation;
+	return slot;
 }
 
 void *rf_budget_handle_rk(int slot)
@@ -391,17 +536,31 @@ static void rf_budget_wake(int locked)
 		pthread_mutex_unlock(&rf_budget.lock);
 }
 
-/* Credit a charge: the budget, its handle, and for ring payloads the acked share. */
+/*
+ * Credit a charge: to its handle at once, to the budget through this
+ * thread's bank (paid in at once when someone waits for budget).
+ */
 static void rf_budget_credit(int slot, size_t charge, int acked, int locked)
 {
 	struct rf_handle *h = rf_budget_handle(slot);
+	struct rf_bank *bank = rf_bank_get();
+	uint64_t banked;
 
-	__atomic_fetch_sub(&h->bytes, charge, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&h->bytes_out, charge, __ATOMIC_RELEASE);
 	if (acked)
-		__atomic_fetch_sub(&h->acked_bytes, charge, __ATOMIC_RELAXED);
-	__atomic_fetch_sub(&rf_budget.charged, charge, __ATOMIC_SEQ_CST);
+		__atomic_fetch_add(&h->acked_out, charge, __ATOMIC_RELEASE);
 	rf_stats_add(RF_STAT_budget_released, 1);
-	rf_budget_wake(locked);
+	if (bank == NULL) {
+		__atomic_fetch_sub(&rf_budget.charged, charge, __ATOMIC_SEQ_CST);
+		rf_budget_wake(locked);
+		return;
+	}
+	banked = __atomic_add_fetch(&bank->pending, charge, __ATOMIC_SEQ_CST);
+	if (banked >= rf_budget.bank_threshold ||
+	    __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0) {
+		rf_bank_pay(bank);
+		rf_budget_wake(locked);
+	}
 }
 
 /*
@@ -414,8 +573,14 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
 	uint64_t charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 
 	if (charged > rf_budget.config.budget) {
+		/* Spent, or only on paper: pay the banks in and look again. */
 		__atomic_fetch_sub(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
-		return 0;
+		rf_bank_pay_all();
+		charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
+		if (charged > rf_budget.config.budget) {
+			__atomic_fetch_sub(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
+			return 0;
+		}
 	}
 	if (m->copy) {
 		m->arena = rf_ring_carve(&rf_budget.ring, &rf_tls_cursor, m->len);
@@ -441,23 +606,29 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
 		__atomic_store_n(&rec->state, RF_REC_IN_CALL, __ATOMIC_RELAXED);
 	}
 	rf_budget_peak_note(charged);
-	__atomic_fetch_add(&rf_budget_handle(m->slot)->bytes, m->charge, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&rf_budget_handle(m->slot)->bytes_in, m->charge, __ATOMIC_RELEASE);
 	rf_stats_add(RF_STAT_budget_admitted, 1);
 	return 1;
 }
 
-static int rf_budget_waiter_is(pid_t tid)
+/* Whether the thread that serves a handle's reports cannot serve them now: it waits here, or it is gone. */
+static int rf_budget_poller_unavailable(pid_t tid)
 {
+	int saved = errno, gone;
+
 	for (struct rf_waiter *w = rf_budget.head; w != NULL; w = w->next)
 		if (w->tid == tid)
 			return 1;
-	return 0;
+	gone = tid > 0 && syscall(SYS_tgkill, getpid(), tid, 0) < 0 && errno == ESRCH;
+	errno = saved;
+	return gone;
 }
 
 /*
  * Budget that only waiting threads can give back: what is held by handles
  * whose delivery reports are served by a thread that is itself waiting here
- * (it cannot poll while it waits). Waiting is hopeless when that plus what m
+ * (it cannot poll while it waits), or by a thread that has ended (the
+ * handle's reports wait for a poll nobody may make). Waiting is hopeless when that plus what m
  * needs exceeds the budget, or when nothing else is left to be released:
  * then the ring stays as it is (fragmented or full) until a waiter polls.
  * Anything else will be released by someone, and is re-judged at each
@@ -467,13 +638,14 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 {
 	uint64_t stuck = 0;
 
+	rf_bank_pay_all(); /* judge on the exact charge */
 	for (int i = 1; i < RF_HANDLES; i++) {
 		const struct rf_handle *h = &rf_budget.handles[i];
-		uint64_t bytes = __atomic_load_n(&h->bytes, __ATOMIC_RELAXED);
+		uint64_t bytes = rf_handle_bytes(h);
 
 		if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == RF_SHM_HANDLE_OPEN &&
 		    h->needs_poll && bytes > 0 &&
-		    rf_budget_waiter_is(__atomic_load_n(&h->poller, __ATOMIC_RELAXED)))
+		    rf_budget_poller_unavailable(__atomic_load_n(&h->poller, __ATOMIC_RELAXED)))
 			stuck += bytes;
 	}
 	return stuck + m->charge > rf_budget.config.budget ||
@@ -548,8 +720,8 @@ static void *rf_budget_drop_victim_locked(void)
 
 	for (int i = 1; i < RF_HANDLES; i++) {
 		const struct rf_handle *h = &rf_budget.handles[i];
-		uint64_t bytes = __atomic_load_n(&h->bytes, __ATOMIC_RELAXED);
-		uint64_t acked = __atomic_load_n(&h->acked_bytes, __ATOMIC_RELAXED);
+		uint64_t bytes = rf_handle_bytes(h);
+		uint64_t acked = rf_handle_acked(h);
 		uint64_t queued = bytes > acked ? bytes - acked : 0;
 
 		if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == RF_SHM_HANDLE_OPEN &&
@@ -575,7 +747,7 @@ int rf_budget_admit(struct rf_budget_msg *m)
 		/* Never interferes: every message is charged, whatever the budget says. */
 		uint64_t charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 
-		__atomic_fetch_add(&rf_budget_handle(m->slot)->bytes, m->charge, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&rf_budget_handle(m->slot)->bytes_in, m->charge, __ATOMIC_RELEASE);
 		rf_budget_peak_note(charged);
 		rf_stats_add(RF_STAT_budget_admitted, 1);
 		if (m->charge > rf_budget.config.budget)
@@ -647,8 +819,8 @@ size_t rf_budget_payload_size(const void *p)
 	return rf_ring_record_of((void *)p)->len;
 }
 
-/* Credit a ring record and give its space back. */
-static void rf_budget_release_record(void *payload, uint32_t state)
+/* Credit a ring record and give its space back; acked: it left the acked figure too. */
+static void rf_budget_release_record(void *payload, int acked)
 {
 	struct rf_ring_record *rec = rf_ring_record_of(payload);
 	/* Read the header before the space can be reused. */
@@ -661,7 +833,7 @@ static void rf_budget_release_record(void *payload, uint32_t state)
 		rf_ring_reclaim(&rf_budget.ring, drained);
 		pthread_mutex_unlock(&rf_budget.lock);
 	}
-	rf_budget_credit(slot, charge, (state & RF_REC_ACKED) != 0, 0);
+	rf_budget_credit(slot, charge, acked, 0);
 }
 
 void rf_budget_free(void *p)
@@ -680,7 +852,7 @@ void rf_budget_free(void *p)
 				return;
 			continue;
 		case RF_REC_LIVE:
-			rf_budget_release_record(p, state);
+			rf_budget_release_record(p, 1);
 			return;
 		default:
 			rf_stats_add(RF_STAT_shim_errors, 1); /* a second free: ignore, corrupt nothing */
@@ -702,9 +874,12 @@ int rf_budget_settle(struct rf_budget_msg *m, int accepted)
 							0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 				return 0;
 		}
-		/* Refused (still ours), or freed by librdkafka during the call. */
-		rf_budget_release_record(m->arena, state);
-		return (state & RF_REC_STATE_MASK) == RF_REC_FREED_IN_CALL;
+		/* Refused (still ours; any acknowledgement came in the call and was not
+		 * counted), or accepted and already delivered and freed by a broker
+		 * thread (whose acknowledgement was counted). */
+		int freed = (state & RF_REC_STATE_MASK) == RF_REC_FREED_IN_CALL;
+		rf_budget_release_record(m->arena, accepted && freed);
+		return freed;
 	}
 	if (!accepted)
 		rf_budget_credit(m->slot, m->charge, 0, 0);
@@ -724,13 +899,13 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 		rf_stats_add(RF_STAT_budget_dropped_bytes, len);
 	}
 	if (rf_budget_owns(payload)) {
-		struct rf_ring_record *rec = rf_ring_record_of((void *)payload);
-		uint32_t before = __atomic_fetch_or(&rec->state, RF_REC_ACKED, __ATOMIC_ACQ_REL);
+		const struct rf_ring_record *rec = rf_ring_record_of((void *)payload);
 
-		if (!(before & RF_REC_ACKED))
-			__atomic_fetch_add(&h->acked_bytes,
+		/* Counted only outside the call, as only such frees leave the figure. */
+		if (!in_call)
+			__atomic_fetch_add(&h->acked_in,
 					   rf_ring_record_size(rec->len) + (size_t)(rec->tag >> 16),
-					   __ATOMIC_RELAXED);
+					   __ATOMIC_RELEASE);
 	} else if (!in_call) {
 		/* An uncopied message: librdkafka is done with it now. */
 		rf_budget_credit(slot, len + extra, 0, 0);
@@ -741,7 +916,7 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 
 void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
 {
-	uint64_t acked = 0, ring_records = 0, chunks = 0;
+	uint64_t acked = 0, chunks = 0, charged, banked;
 	uint32_t count = 0;
 
 	(void)now_ns;
@@ -751,7 +926,7 @@ void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
 		uint32_t state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
 		struct rf_shm_handle *out;
 
-		acked += __atomic_load_n(&h->acked_bytes, __ATOMIC_RELAXED);
+		acked += rf_handle_acked(h);
 		if (i == 0 || state == RF_SHM_HANDLE_FREE)
 			continue;
 		out = &shm->handles[count++];
@@ -759,21 +934,23 @@ void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
 		memcpy(out->client_id, h->client_id, sizeof(out->client_id));
 		out->state = state;
 		out->poller_tid = __atomic_load_n(&h->poller, __ATOMIC_RELAXED);
-		out->bytes_held = __atomic_load_n(&h->bytes, __ATOMIC_RELAXED);
-		out->acked_unfreed_bytes = __atomic_load_n(&h->acked_bytes, __ATOMIC_RELAXED);
+		out->bytes_held = rf_handle_bytes(h);
+		out->acked_unfreed_bytes = rf_handle_acked(h);
 		out->last_poll_monotonic_ns = __atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED);
 		out->dropped_msgs = __atomic_load_n(&h->dropped_msgs, __ATOMIC_RELAXED);
 		out->dropped_bytes = __atomic_load_n(&h->dropped_bytes, __ATOMIC_RELAXED);
 	}
 	if (rf_budget.arena_base != 0)
-		rf_ring_usage(&rf_budget.ring, &ring_records, &chunks);
+		chunks = rf_ring_chunks_in_use(&rf_budget.ring);
 	pthread_mutex_unlock(&rf_budget.lock);
+	charged = __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST);
+	banked = rf_bank_total();
 	shm->header.sections[RF_SHM_SECTION_HANDLES - 1].count = count;
-	shm->stats[RF_STAT_budget_bytes] = __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST);
+	shm->stats[RF_STAT_budget_bytes] = charged > banked ? charged - banked : 0;
 	shm->stats[RF_STAT_budget_bytes_peak] = __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED);
 	shm->stats[RF_STAT_budget_records] =
 		shm->stats[RF_STAT_budget_admitted] - shm->stats[RF_STAT_budget_released];
-	shm->stats[RF_STAT_budget_ring_records] = ring_records;
+	shm->stats[RF_STAT_budget_ring_bytes] = chunks * rf_budget.ring.chunk;
 	shm->stats[RF_STAT_budget_acked_unfreed_bytes] = acked;
 	shm->stats[RF_STAT_budget_arena_bytes] = rf_budget.arena_size;
 	shm->stats[RF_STAT_budget_waiting] = __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST);

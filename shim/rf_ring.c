@@ -136,8 +136,7 @@ void *rf_ring_carve(struct rf_ring *ring, struct rf_ring_cursor *cur, size_t len
 		return NULL;
 	at = rf_ring_chunk_base(ring, cur->chunk) + cur->used;
 	cur->used += (uint32_t)rs;
-	/* Counted before the record exists: a release can never see it drained early. */
-	__atomic_fetch_add(&ring->live[cur->chunk], 1, __ATOMIC_RELAXED);
+	cur->carved++; /* the open bias already counts it: see RF_RING_OPEN_BIAS */
 	return rf_ring_write_header(at, len);
 }
 
@@ -162,17 +161,25 @@ void rf_ring_reclaim(struct rf_ring *ring, uint32_t c)
 	ring->free_chunks += n;
 }
 
-/* Lock held: drop the cursor's open reference; its chunk is then closed. */
+/* Whether every record carved from the cursor's chunk has been released. */
+static int rf_ring_cursor_drained(const struct rf_ring *ring, const struct rf_ring_cursor *cur)
+{
+	return __atomic_load_n(&ring->live[cur->chunk], __ATOMIC_ACQUIRE) ==
+	       RF_RING_OPEN_BIAS - cur->carved;
+}
+
+/* Lock held: pay back the open bias; the chunk is then closed. */
 void rf_ring_cursor_close(struct rf_ring *ring, struct rf_ring_cursor *cur)
 {
-	uint32_t c = cur->chunk;
+	uint32_t c = cur->chunk, payback = RF_RING_OPEN_BIAS - cur->carved;
 
 	if (c == RF_RING_NONE)
 		return;
 	cur->chunk = RF_RING_NONE;
 	cur->used = 0;
+	cur->carved = 0;
 	rf_ring_set_kind(ring, c, RF_CHUNK_CLOSED);
-	if (__atomic_sub_fetch(&ring->live[c], 1, __ATOMIC_ACQ_REL) == 0)
+	if (__atomic_sub_fetch(&ring->live[c], payback, __ATOMIC_ACQ_REL) == 0)
 		rf_ring_reclaim(ring, c);
 }
 
@@ -230,25 +237,27 @@ void *rf_ring_refill(struct rf_ring *ring, struct rf_ring_cursor *cur, size_t le
 	if (ring->base == NULL || len > UINT32_MAX || rs > ring->size)
 		return NULL;
 	if (rs <= ring->chunk) {
-		/* Only the open reference left: no record in it, rewind in place. */
-		if (cur->chunk != RF_RING_NONE &&
-		    __atomic_load_n(&ring->live[cur->chunk], __ATOMIC_ACQUIRE) == 1)
+		/* Every record released: no one else touches the chunk, rewind in place. */
+		if (cur->chunk != RF_RING_NONE && rf_ring_cursor_drained(ring, cur)) {
+			__atomic_store_n(&ring->live[cur->chunk], RF_RING_OPEN_BIAS, __ATOMIC_RELEASE);
 			cur->used = 0;
-		else {
+			cur->carved = 0;
+		} else {
 			c = rf_ring_take_one(ring);
 			if (c == RF_RING_NONE)
 				return NULL; /* keep the open chunk: its tail may serve smaller records */
 			rf_ring_cursor_close(ring, cur);
 			rf_ring_set_kind(ring, c, RF_CHUNK_OPEN);
 			ring->free_chunks--;
-			__atomic_store_n(&ring->live[c], 1, __ATOMIC_RELEASE); /* the open reference */
+			__atomic_store_n(&ring->live[c], RF_RING_OPEN_BIAS, __ATOMIC_RELEASE);
 			cur->chunk = c;
 			cur->used = 0;
+			cur->carved = 0;
 		}
 		return rf_ring_carve(ring, cur, len);
 	}
 	n = (uint32_t)((rs + ring->chunk - 1) >> ring->chunk_shift);
-	if (cur->chunk != RF_RING_NONE && __atomic_load_n(&ring->live[cur->chunk], __ATOMIC_ACQUIRE) == 1)
+	if (cur->chunk != RF_RING_NONE && rf_ring_cursor_drained(ring, cur))
 		rf_ring_cursor_close(ring, cur); /* an empty open chunk must not stand in a span's way */
 	c = rf_ring_find_span(ring, n);
 	if (c == RF_RING_NONE)
@@ -271,15 +280,9 @@ uint32_t rf_ring_release(struct rf_ring *ring, void *payload)
 	return __atomic_sub_fetch(&ring->live[c], 1, __ATOMIC_ACQ_REL) == 0 ? c : RF_RING_NONE;
 }
 
-void rf_ring_usage(const struct rf_ring *ring, uint64_t *records, uint64_t *chunks_in_use)
+uint32_t rf_ring_chunks_in_use(const struct rf_ring *ring)
 {
-	*records = 0;
-	*chunks_in_use = ring->nchunks - ring->free_chunks;
-	for (uint32_t c = 0; c < ring->nchunks; c++) {
-		uint32_t live = __atomic_load_n(&ring->live[c], __ATOMIC_RELAXED);
-		/* An open chunk's count includes its open reference. */
-		*records += live - (live > 0 && rf_ring_kind(ring, c) == RF_CHUNK_OPEN);
-	}
+	return ring->nchunks - ring->free_chunks;
 }
 
 int rf_ring_check(const struct rf_ring *ring, const struct rf_ring_cursor *const *cursors,
@@ -303,8 +306,15 @@ int rf_ring_check(const struct rf_ring *ring, const struct rf_ring_cursor *const
 			break;
 		case RF_CHUNK_OPEN:
 			open++;
-			if (owned != 1 || live < 1) {
-				printf("# chunk %u is open, owned by %d cursors, live %u\n", c, owned, live);
+			for (int i = 0; i < ncursors; i++)
+				if (cursors[i]->chunk == c &&
+				    live + cursors[i]->carved < RF_RING_OPEN_BIAS) {
+					printf("# chunk %u: live %u below the bias less %u carved\n", c,
+					       live, cursors[i]->carved);
+					return -EINVAL;
+				}
+			if (owned != 1) {
+				printf("# chunk %u is open, owned by %d cursors\n", c, owned);
 				return -EINVAL;
 			}
 			break;

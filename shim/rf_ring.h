@@ -26,10 +26,12 @@
  *
  * Concurrency. Each producing thread carves from an open chunk of its own
  * (struct rf_ring_cursor, kept by the caller in thread-local storage): no
- * lock and no shared write per record beyond the chunk's live count. A
- * chunk's live count is an atomic that also holds one "open" reference
- * while a cursor owns it, so whoever drops it to zero (the last release, or
- * the owner closing a drained chunk) alone returns it to the pool. The pool
+ * lock and no shared write per record. A chunk is opened with a live count
+ * of RF_RING_OPEN_BIAS, which the owner pays back when it closes the chunk
+ * (less what it carved); each release takes one off. So the count never
+ * reaches zero while the chunk is open, carving needs no atomic, and whoever
+ * drops it to zero (the last release, or the owner closing a drained chunk)
+ * alone returns the chunk to the pool. The pool
  * itself, refills and spans are under a lock the caller provides around
  * rf_ring_refill and rf_ring_reclaim. Free chunks are reused last-freed
  * first, so the pages in use stay few and already faulted in.
@@ -52,11 +54,15 @@ struct rf_ring_record {
 
 /* A thread's open chunk: only its thread reads or writes it. */
 struct rf_ring_cursor {
-	uint32_t chunk; /* RF_RING_NONE when the thread holds none */
-	uint32_t used;  /* bytes carved from it */
+	uint32_t chunk;  /* RF_RING_NONE when the thread holds none */
+	uint32_t used;   /* bytes carved from it */
+	uint32_t carved; /* records carved from it since it was opened or rewound */
 };
 
-#define RF_RING_CURSOR_INIT {RF_RING_NONE, 0}
+#define RF_RING_CURSOR_INIT {RF_RING_NONE, 0, 0}
+
+/* Above any record count a chunk can hold (a record takes at least 16 bytes). */
+#define RF_RING_OPEN_BIAS (UINT32_C(1) << 30)
 
 struct rf_ring {
 	unsigned char *base;
@@ -65,7 +71,7 @@ struct rf_ring {
 	unsigned chunk_shift;
 	uint32_t nchunks;
 	uint8_t *kind;      /* per chunk: enum rf_ring_chunk_kind (under the lock) */
-	uint32_t *live;     /* per chunk: live records starting in it, +1 while open (atomic) */
+	uint32_t *live;     /* per chunk: live records, + BIAS - carved while open (atomic) */
 	uint32_t *span;     /* per span start: chunks in the span (under the lock) */
 	uint32_t *pool;     /* stack of free chunks, last freed on top (under the lock) */
 	uint32_t pooled;    /* entries on the stack */
@@ -138,8 +144,8 @@ static inline int rf_ring_contains(const struct rf_ring *ring, const void *p)
 	return (uintptr_t)p - (uintptr_t)ring->base < ring->size;
 }
 
-/* Live records and their arena bytes, by walking the chunks (figures, tests). */
-void rf_ring_usage(const struct rf_ring *ring, uint64_t *records, uint64_t *chunks_in_use);
+/* Chunks not in the pool: open, holding records, or spanned (figures). */
+uint32_t rf_ring_chunks_in_use(const struct rf_ring *ring);
 
 /* Check every invariant (tests, quiescent ring): 0, or -EINVAL after printing what broke. */
 int rf_ring_check(const struct rf_ring *ring, const struct rf_ring_cursor *const *cursors,

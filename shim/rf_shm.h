@@ -116,7 +116,7 @@ enum rf_policy {
 	X(budget_bytes, GAUGE, "Budget charged to buffered messages now (bytes)")      \
 	X(budget_bytes_peak, GAUGE, "Highest budget charge seen (bytes)")                \
 	X(budget_records, GAUGE, "Messages holding budget now")                          \
-	X(budget_ring_records, GAUGE, "Copied payloads in the ring now")                 \
+	X(budget_ring_bytes, GAUGE, "Ring arena in chunks in use (bytes): fragmentation shows as ring above charge") \
 	X(budget_acked_unfreed_bytes, GAUGE,                                             \
 	  "Budget held by acknowledged messages whose delivery report is not yet served") \
 	X(budget_arena_bytes, GAUGE, "Size of the ring arena once mapped (bytes)")       \

@@ -322,6 +322,9 @@ static void *worker_main(void *arg)
 		produce_batches(w);
 	else
 		produce_single(w);
+	/* The thread that polls a handle serves its reports to the end: flush before leaving. */
+	if (!opt.poll_thread && rd_kafka_flush(w->rk, (int)opt.flush_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		fprintf(stderr, "rf-producer: thread %d: flush timed out\n", w->idx);
 	return NULL;
 }
 

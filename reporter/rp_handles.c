@@ -1,0 +1,182 @@
+/*
+ * rp_handles.c - the budget's figures per librdkafka handle.
+ *
+ * Time since a handle's last poll is measured up to the segment's last
+ * publish (both stamps come from the writer's CLOCK_MONOTONIC), so it says
+ * how the handle stood when the figures were taken, not how stale they are.
+ */
+#include "rp_handles.h"
+
+#include <inttypes.h>
+
+#include "rp_print.h"
+
+static const char *const rp_handle_states[] = {
+	[RF_SHM_HANDLE_FREE] = "free",
+	[RF_SHM_HANDLE_OPEN] = "open",
+	[RF_SHM_HANDLE_DESTROYED] = "destroyed",
+};
+
+/* Nanoseconds since the handle's last poll, or -1 when it never polled. */
+static int64_t rp_handle_poll_age(const struct rp_snapshot *snap, const struct rf_shm_handle *h)
+{
+	int64_t ref = snap->hdr.publish_monotonic_ns;
+
+	if (h->last_poll_monotonic_ns <= 0)
+		return -1;
+	return ref > h->last_poll_monotonic_ns ? ref - h->last_poll_monotonic_ns : 0;
+}
+
+/* Share of admitted messages that did not wait, or -1 when none was admitted. */
+static double rp_nowait_share(const struct rp_snapshot *snap)
+{
+	uint64_t admitted = snap->stats[RF_STAT_budget_nowait] + snap->stats[RF_STAT_budget_waits];
+
+	return admitted == 0 ? -1.0 : (double)snap->stats[RF_STAT_budget_nowait] / (double)admitted;
+}
+
+void rp_print_handles_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
+{
+	const struct rf_shm_handle *handles;
+	uint64_t count;
+	double share = rp_nowait_share(snap);
+
+	(void)now_ns;
+	if (share >= 0)
+		fprintf(out, "budget\n  %-26s %.4f  share of messages admitted without waiting\n",
+			"nowait_share", share);
+	handles = rp_snapshot_table(snap, RF_SHM_SECTION_HANDLES, &count);
+	if (count == 0)
+		return;
+	fprintf(out, "handles\n  %-24s %-16s %-9s %14s %14s %10s %10s %8s\n", "NAME", "CLIENT.ID",
+		"STATE", "HELD", "ACKED-UNSERVED", "DROPPED", "LAST-POLL", "POLLER");
+	for (uint64_t i = 0; i < count; i++) {
+		const struct rf_shm_handle *h = &handles[i];
+		char name[RP_SANITIZED_MAX(RF_SHM_HANDLE_NAME_MAX)];
+		char client[RP_SANITIZED_MAX(RF_SHM_HANDLE_NAME_MAX)];
+		char age[32] = "never";
+		int64_t since = rp_handle_poll_age(snap, h);
+
+		rp_text_sanitize(h->name, 24, name, sizeof(name));
+		rp_text_sanitize(h->client_id, 16, client, sizeof(client));
+		if (since >= 0)
+			rp_age_format(since, 0, age, sizeof(age));
+		fprintf(out, "  %-24s %-16s %-9s %14" PRIu64 " %14" PRIu64 " %10" PRIu64 " %10s %8d\n",
+			name, client, rp_handle_states[h->state], h->bytes_held,
+			h->acked_unfreed_bytes, h->dropped_msgs, age, (int)h->poller_tid);
+	}
+}
+
+void rp_print_handles_json(FILE *out, const struct rp_snapshot *snap)
+{
+	const struct rf_shm_handle *handles;
+	double share = rp_nowait_share(snap);
+	uint64_t count;
+
+	fputs(",\n  \"budget\": {\n    \"nowait_share\": ", out);
+	if (share >= 0)
+		fprintf(out, "%.6f", share);
+	else
+		fputs("null", out);
+	fputs("\n  },\n  \"handles\": [", out);
+	handles = rp_snapshot_table(snap, RF_SHM_SECTION_HANDLES, &count);
+	for (uint64_t i = 0; i < count; i++) {
+		const struct rf_shm_handle *h = &handles[i];
+		int64_t since = rp_handle_poll_age(snap, h);
+
+		fputs(i ? ",\n    {\"name\": " : "\n    {\"name\": ", out);
+		rp_json_string(out, h->name);
+		fputs(", \"client_id\": ", out);
+		rp_json_string(out, h->client_id);
+		fprintf(out,
+			", \"state\": \"%s\", \"bytes_held\": %" PRIu64
+			", \"acked_unfreed_bytes\": %" PRIu64 ", \"dropped_msgs\": %" PRIu64
+			", \"dropped_bytes\": %" PRIu64 ", \"poller_tid\": %d, \"since_poll_ns\": ",
+			rp_handle_states[h->state], h->bytes_held, h->acked_unfreed_bytes,
+			h->dropped_msgs, h->dropped_bytes, (int)h->poller_tid);
+		if (since >= 0)
+			fprintf(out, "%" PRId64 "}", since);
+		else
+			fputs("null}", out);
+	}
+	fputs(count ? "\n  ]" : "]", out);
+}
+
+/* A label value: backslash, quote and newline escaped (exposition format 0.0.4). */
+static void rp_prom_label(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fputc('\\', out), fputc(*s, out);
+		else if (*s == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*s, out);
+	}
+}
+
+enum rp_handle_metric {
+	RP_HANDLE_HELD,
+	RP_HANDLE_ACKED,
+	RP_HANDLE_DROPPED,
+	RP_HANDLE_POLL_AGE,
+	RP_HANDLE__COUNT
+};
+
+static const struct {
+	const char *name, *type, *help;
+} rp_handle_metrics[RP_HANDLE__COUNT] = {
+	[RP_HANDLE_HELD] = {"handle_bytes_held", "gauge",
+			    "Budget charged to the handle's messages not yet released (bytes)"},
+	[RP_HANDLE_ACKED] = {"handle_acked_unfreed_bytes", "gauge",
+			     "Budget held by the handle's acknowledged messages whose delivery "
+			     "reports nobody served yet (bytes)"},
+	[RP_HANDLE_DROPPED] = {"handle_dropped_msgs_total", "counter",
+			       "The handle's messages purged from its queues"},
+	[RP_HANDLE_POLL_AGE] = {"handle_seconds_since_poll", "gauge",
+				"Seconds since the handle was last polled (absent: never)"},
+};
+
+void rp_print_handles_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count)
+{
+	for (int m = 0; m < RP_HANDLE__COUNT; m++) {
+		int header = 0;
+
+		for (size_t j = 0; j < count; j++) {
+			const struct rf_shm_handle *handles;
+			uint64_t n;
+
+			handles = rp_snapshot_table(&snaps[j], RF_SHM_SECTION_HANDLES, &n);
+			for (uint64_t i = 0; i < n; i++) {
+				const struct rf_shm_handle *h = &handles[i];
+				int64_t since = rp_handle_poll_age(&snaps[j], h);
+
+				if (m == RP_HANDLE_POLL_AGE && since < 0)
+					continue;
+				if (!header++)
+					fprintf(out, "# HELP ringfence_%s %s\n# TYPE ringfence_%s %s\n",
+						rp_handle_metrics[m].name, rp_handle_metrics[m].help,
+						rp_handle_metrics[m].name, rp_handle_metrics[m].type);
+				fprintf(out, "ringfence_%s{pid=\"%d\",handle=\"", rp_handle_metrics[m].name,
+					(int)snaps[j].pid);
+				rp_prom_label(out, h->name);
+				fputs("\",client_id=\"", out);
+				rp_prom_label(out, h->client_id);
+				fputs("\"} ", out);
+				switch (m) {
+				case RP_HANDLE_HELD:
+					fprintf(out, "%" PRIu64 "\n", h->bytes_held);
+					break;
+				case RP_HANDLE_ACKED:
+					fprintf(out, "%" PRIu64 "\n", h->acked_unfreed_bytes);
+					break;
+				case RP_HANDLE_DROPPED:
+					fprintf(out, "%" PRIu64 "\n", h->dropped_msgs);
+					break;
+				default:
+					fprintf(out, "%.3f\n", (double)since / 1e9);
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,23 @@
+/*
+ * rp_handles.h - the budget's figures per librdkafka handle, and the ones
+ * derived from the counters (the share of messages admitted without waiting).
+ * Printed as part of `stat` in every format.
+ */
+#ifndef RP_HANDLES_H
+#define RP_HANDLES_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rp_segment.h"
+
+/* The handle table and derived budget figures, after the counters of `stat`. */
+void rp_print_handles_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns);
+
+/* ",\n  \"budget\": {...},\n  \"handles\": [...]" inside the object of `stat --json`. */
+void rp_print_handles_json(FILE *out, const struct rp_snapshot *snap);
+
+/* Per-handle families, labelled pid, handle and client_id. */
+void rp_print_handles_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count);
+
+#endif /* RP_HANDLES_H */
