@@ -826,7 +826,11 @@ static void rf_budget_release_record(void *payload, int acked)
 	/* Read the header before the space can be reused. */
 	int slot = (int)(rec->tag & 0xffff);
 	size_t charge = rf_ring_record_size(rec->len) + (size_t)(rec->tag >> 16);
-	uint32_t drained = rf_ring_release(&rf_budget.ring, payload);
+	uint32_t drained;
+
+	/* A second free of the payload finds no owner and is only counted. */
+	__atomic_store_n(&rec->state, 0, __ATOMIC_RELEASE);
+	drained = rf_ring_release(&rf_budget.ring, payload);
 
 	if (drained != RF_RING_NONE) {
 		pthread_mutex_lock(&rf_budget.lock);

@@ -1,0 +1,519 @@
+/*
+ * test_budget.c - the budget core without librdkafka: charging and giving
+ * back, every policy, the refusals that keep waits from deadlocking, the
+ * free-during-call race, first come first served, and the figures.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+#include "rf_budget.h"
+#include "rf_config.h"
+#include "rf_ring.h"
+#include "rf_stats.h"
+#include "rf_test.h"
+
+static struct rf_shm_config rf_config;
+
+static void rf_setup(const char *budget, enum rf_policy policy, const char *timeout,
+		     rf_budget_purge_fn purge)
+{
+	char err[256];
+
+	rf_config_defaults(&rf_config);
+	RF_CHECK_INT(rf_config_set(&rf_config, "RINGFENCE_BUDGET", budget, err, sizeof(err)), 0);
+	RF_CHECK_INT(rf_config_set(&rf_config, "RINGFENCE_BLOCK_TIMEOUT", timeout, err, sizeof(err)),
+		     0);
+	rf_config.policy = policy;
+	rf_budget_setup(&rf_config, 0, purge);
+}
+
+static uint64_t rf_stat(enum rf_stat stat)
+{
+	uint64_t v[RF_STAT__COUNT];
+
+	rf_stats_snapshot(v);
+	return v[stat];
+}
+
+/* The gauges and the handle table as the publisher writes them. */
+static struct rf_shm_layout *rf_publish(void)
+{
+	static struct rf_shm_layout shm;
+
+	memset(&shm, 0, sizeof(shm));
+	rf_stats_snapshot(shm.stats);
+	rf_budget_publish(&shm, 0);
+	return &shm;
+}
+
+static int64_t rf_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct rf_budget_msg rf_msg(int slot, size_t len, int copy)
+{
+	return (struct rf_budget_msg){
+		.slot = slot, .len = len, .extra = rf_budget_msg_extra(3, 0, 0), .copy = copy};
+}
+
+RF_TEST(copied_message_lifecycle)
+{
+	struct rf_budget_msg m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	struct rf_shm_layout *shm;
+
+	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
+	RF_CHECK_INT(rf_budget_admit(&m), 0);
+	RF_CHECK(m.arena != NULL);
+	RF_CHECK(rf_budget_owns(m.arena));
+	RF_CHECK(!rf_budget_owns(&m));
+	RF_CHECK_INT(rf_budget_payload_size(m.arena), 1000);
+	RF_CHECK_INT(m.charge, rf_ring_record_size(1000) + RF_BUDGET_MSG_OVERHEAD + 3);
+	shm = rf_publish();
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_bytes], m.charge);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_records], 1);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_arena_bytes], 1024 * 1024);
+	RF_CHECK_INT(rf_budget_settle(&m, 1), 0);
+	/* librdkafka acknowledges, then frees (rd_kafka_msg_destroy). */
+	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.arena, 1000, 0, 0, 0, 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_acked_unfreed_bytes], m.charge);
+	rf_budget_free(m.arena);
+	shm = rf_publish();
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_bytes], 0);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_acked_unfreed_bytes], 0);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_records], 0);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_bytes_peak], m.charge);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_nowait], 1);
+	/* A second free of the same payload is counted, never credited twice. */
+	rf_budget_free(m.arena);
+	RF_CHECK_INT(rf_stat(RF_STAT_shim_errors), 1);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
+}
+
+RF_TEST(uncopied_message_released_at_ack)
+{
+	struct rf_budget_msg m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 500, 0);
+
+	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
+	RF_CHECK_INT(rf_budget_admit(&m), 0);
+	RF_CHECK(m.arena == NULL);
+	RF_CHECK_INT(m.charge, 500 + RF_BUDGET_MSG_OVERHEAD + 3);
+	RF_CHECK_INT(rf_budget_settle(&m, 1), 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], m.charge);
+	/* An ack during the producing call (a refused message unrolled) is the settle's. */
+	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, &m, 500, m.extra, 0, 0, 1);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], m.charge);
+	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, &m, 500, m.extra, 0, 0, 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
+}
+
+RF_TEST(refused_call_gives_charge_back)
+{
+	struct rf_budget_msg a = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100, 1);
+	struct rf_budget_msg b = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100, 0);
+
+	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
+	RF_CHECK_INT(rf_budget_admit(&a), 0);
+	RF_CHECK_INT(rf_budget_admit(&b), 0);
+	RF_CHECK_INT(rf_budget_settle(&a, 0), 0);
+	RF_CHECK_INT(rf_budget_settle(&b, 0), 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
+}
+
+/* librdkafka may free a payload before the produce call returns. */
+RF_TEST(freed_during_call_is_credited_once)
+{
+	struct rf_budget_msg m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100, 1);
+
+	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
+	/* Delivered and freed by a broker thread first: accepted. */
+	RF_CHECK_INT(rf_budget_admit(&m), 0);
+	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.arena, 100, 0, 0, 0, 0);
+	rf_budget_free(m.arena);
+	RF_CHECK(rf_publish()->stats[RF_STAT_budget_bytes] != 0); /* not yet: the call is open */
+	RF_CHECK_INT(rf_budget_settle(&m, 1), 1);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_acked_unfreed_bytes], 0);
+	/* 2.0.2's produce_batch quirk: a refused message freed with F_FREE still set. */
+	m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100, 1);
+	RF_CHECK_INT(rf_budget_admit(&m), 0);
+	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.arena, 100, 0, 0, 0, 1);
+	rf_budget_free(m.arena);
+	RF_CHECK_INT(rf_budget_settle(&m, 0), 1);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_acked_unfreed_bytes], 0);
+	RF_CHECK_INT(rf_stat(RF_STAT_shim_errors), 0);
+}
+
+RF_TEST(oversized_fails_at_once)
+{
+	struct rf_budget_msg m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 70 * 1024, 1);
+
+	rf_setup("64K", RF_POLICY_BLOCK, "10s", NULL);
+	RF_CHECK_INT(rf_budget_admit(&m), -EMSGSIZE);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_oversized), 1);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_waits), 0);
+}
+
+/* Fill the budget with copied messages of a handle; returns how many. */
+static int rf_fill(int slot, struct rf_budget_msg *msgs, int max)
+{
+	int n = 0;
+
+	for (; n < max; n++) {
+		msgs[n] = rf_msg(slot, 1000, 1);
+		if (rf_budget_admit(&msgs[n]) != 0)
+			break;
+		rf_budget_settle(&msgs[n], 1);
+	}
+	return n;
+}
+
+RF_TEST(fail_policy_refuses_at_once)
+{
+	struct rf_budget_msg msgs[200], extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	int n;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	n = rf_fill(RF_BUDGET_SLOT_UNKNOWN, msgs, 200);
+	RF_CHECK(n > 40 && n < 64);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_rejected), 1);
+	RF_CHECK(rf_publish()->stats[RF_STAT_budget_bytes_peak] <= 64 * 1024);
+	rf_budget_free(msgs[0].arena);
+	RF_CHECK_INT(rf_budget_admit(&extra), 0);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_waits), 0);
+}
+
+RF_TEST(block_policy_times_out)
+{
+	struct rf_budget_msg msgs[200], extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	int64_t t0;
+
+	rf_setup("64K", RF_POLICY_BLOCK, "300ms", NULL);
+	rf_fill(RF_BUDGET_SLOT_UNKNOWN, msgs, 200); /* the last one waited 300 ms already */
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_timeouts), 1);
+	t0 = rf_ms();
+	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
+	RF_CHECK(rf_ms() - t0 >= 290);
+	RF_CHECK(rf_ms() - t0 < 2000);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_timeouts), 2);
+	RF_CHECK(rf_stat(RF_STAT_budget_wait_ns) >= 2 * 290 * 1000000ULL);
+}
+
+struct rf_freer {
+	void *payload;
+	int delay_ms;
+};
+
+static void *rf_freer_run(void *arg)
+{
+	struct rf_freer *f = arg;
+	struct timespec ts = {0, (long)f->delay_ms * 1000000};
+
+	nanosleep(&ts, NULL);
+	rf_budget_free(f->payload);
+	return NULL;
+}
+
+RF_TEST(block_policy_waits_for_a_release)
+{
+	struct rf_budget_msg msgs[200], extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	struct rf_freer f;
+	pthread_t tid;
+	int64_t t0;
+	int n;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	n = rf_fill(RF_BUDGET_SLOT_UNKNOWN, msgs, 200);
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	/* Another thread gives a payload back after 200 ms: the waiter gets its space. */
+	f = (struct rf_freer){msgs[n / 2].arena, 200};
+	pthread_create(&tid, NULL, rf_freer_run, &f);
+	t0 = rf_ms();
+	RF_CHECK_INT(rf_budget_admit(&extra), 0);
+	RF_CHECK(rf_ms() - t0 >= 190);
+	RF_CHECK(extra.waited);
+	pthread_join(tid, NULL);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_waits), 1);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_timeouts), 0);
+}
+
+/*
+ * The single-threaded produce-then-poll loop: the budget is held by the
+ * handle whose reports only this (waiting) thread would serve: refused at
+ * once, not after the block timeout.
+ */
+RF_TEST(wait_on_own_reports_is_refused_at_once)
+{
+	struct rf_budget_msg msgs[200], extra;
+	int slot, n;
+	int64_t t0;
+
+	rf_setup("64K", RF_POLICY_BLOCK, "10s", NULL);
+	slot = rf_budget_handle_open((void *)0x1000, 1, gettid());
+	n = rf_fill(slot, msgs, 200); /* waited on the last one: refused at once too */
+	RF_CHECK(n > 40);
+	extra = rf_msg(slot, 1000, 1);
+	t0 = rf_ms();
+	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
+	RF_CHECK(rf_ms() - t0 < 1000);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_self_refusals), 2);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_timeouts), 0);
+}
+
+/* Without delivery reports librdkafka frees on its own threads: worth waiting. */
+RF_TEST(wait_on_handle_without_reports_times_out)
+{
+	struct rf_budget_msg msgs[200], extra;
+	int slot;
+
+	rf_setup("64K", RF_POLICY_BLOCK, "200ms", NULL);
+	slot = rf_budget_handle_open((void *)0x1000, 0, gettid());
+	rf_fill(slot, msgs, 200);
+	extra = rf_msg(slot, 1000, 1);
+	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_self_refusals), 0);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_timeouts), 2);
+}
+
+RF_TEST(wait_on_reports_of_an_ended_poller_is_refused_at_once)
+{
+	const pid_t gone = 0x3ffffff0; /* above pid_max: no such thread */
+	struct rf_budget_msg msgs[200], extra;
+	int slot;
+	int64_t t0;
+
+	rf_setup("64K", RF_POLICY_BLOCK, "10s", NULL);
+	slot = rf_budget_handle_open((void *)0x2000, 1, gone);
+	rf_budget_handle_polled(slot, gone, 1);
+	rf_fill(slot, msgs, 200);
+	extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	t0 = rf_ms();
+	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
+	RF_CHECK(rf_ms() - t0 < 1000);
+	RF_CHECK(rf_stat(RF_STAT_budget_self_refusals) >= 1);
+}
+
+struct rf_waiter_run {
+	int result;
+	int done; /* atomic */
+};
+
+static void *rf_waiter_main(void *arg)
+{
+	struct rf_waiter_run *w = arg;
+	struct rf_budget_msg m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 20 * 1000, 1);
+
+	w->result = rf_budget_admit(&m);
+	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void rf_sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+/* Two waiters: space for one goes to the one that came first. */
+RF_TEST(waiters_served_first_come_first_served)
+{
+	struct rf_budget_msg msgs[200];
+	struct rf_waiter_run w[2] = {{0}};
+	pthread_t tid[2];
+	int n, i = 0;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	n = rf_fill(RF_BUDGET_SLOT_UNKNOWN, msgs, 200);
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	pthread_create(&tid[0], NULL, rf_waiter_main, &w[0]);
+	rf_sleep_ms(100); /* the first is queued before the second comes */
+	pthread_create(&tid[1], NULL, rf_waiter_main, &w[1]);
+	rf_sleep_ms(100);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_waiting], 2);
+	/* Give back the first six 4 KiB chunks (four records each): room for one
+	 * 20 KB record (a span of five chunks), not for two. */
+	for (; i < 24; i++)
+		rf_budget_free(msgs[i].arena);
+	rf_sleep_ms(300);
+	RF_CHECK_INT(__atomic_load_n(&w[0].done, __ATOMIC_ACQUIRE), 1);
+	RF_CHECK_INT(__atomic_load_n(&w[1].done, __ATOMIC_ACQUIRE), 0);
+	for (; i < n; i++)
+		rf_budget_free(msgs[i].arena);
+	for (int k = 0; k < 2; k++)
+		pthread_join(tid[k], NULL);
+	RF_CHECK_INT(w[0].result, 0);
+	RF_CHECK_INT(w[1].result, 0);
+}
+
+RF_TEST(observe_never_interferes)
+{
+	struct rf_budget_msg m;
+	struct rf_shm_layout *shm;
+
+	rf_setup("64K", RF_POLICY_OBSERVE, "10s", NULL);
+	for (int i = 0; i < 100; i++) {
+		m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+		RF_CHECK_INT(rf_budget_admit(&m), 0);
+		RF_CHECK(m.arena == NULL); /* never copied */
+		rf_budget_settle(&m, 1);
+	}
+	m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100 * 1024, 1);
+	RF_CHECK_INT(rf_budget_admit(&m), 0);
+	shm = rf_publish();
+	RF_CHECK(shm->stats[RF_STAT_budget_bytes_peak] > 64 * 1024);
+	RF_CHECK(shm->stats[RF_STAT_budget_observed_over] > 30);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_observed_oversized], 1);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_rejected], 0);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_waits], 0);
+}
+
+/* drop-oldest: the purge makes librdkafka acknowledge and free queued messages. */
+static struct rf_budget_msg rf_dropped[200];
+static int rf_dropped_n, rf_purges;
+static void *rf_purged_rk;
+
+static int rf_purge(void *rk)
+{
+	rf_purges++;
+	rf_purged_rk = rk;
+	for (int i = 0; i < rf_dropped_n; i++) {
+		rf_budget_ack(rf_dropped[i].slot, rf_dropped[i].arena, rf_dropped[i].len, 0,
+			      -152 /* __PURGE_QUEUE */, 1, 0);
+		rf_budget_free(rf_dropped[i].arena); /* no delivery callback: freed at once */
+	}
+	return 0;
+}
+
+RF_TEST(drop_oldest_purges_the_fullest_handle)
+{
+	struct rf_budget_msg small[2], m;
+	int big, tiny;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", rf_purge);
+	tiny = rf_budget_handle_open((void *)0x3000, 0, gettid());
+	big = rf_budget_handle_open((void *)0x4000, 0, gettid());
+	for (int i = 0; i < 2; i++) {
+		small[i] = rf_msg(tiny, 1000, 1);
+		RF_CHECK_INT(rf_budget_admit(&small[i]), 0);
+		rf_budget_settle(&small[i], 1);
+	}
+	rf_dropped_n = rf_fill(big, rf_dropped, 200);
+	rf_config.policy = RF_POLICY_DROP_OLDEST;
+	rf_budget_setup(&rf_config, 0, rf_purge);
+	m = rf_msg(tiny, 1000, 1);
+	RF_CHECK_INT(rf_budget_admit(&m), 0);
+	RF_CHECK_INT(rf_purges, 1);
+	RF_CHECK(rf_purged_rk == (void *)0x4000);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_dropped_msgs), rf_dropped_n);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_purges), 1);
+	/* What the tiny handle held was not touched. */
+	RF_CHECK(rf_publish()->handles[0].bytes_held > 0);
+	RF_CHECK_INT(rf_publish()->handles[1].bytes_held, 0);
+	RF_CHECK_INT(rf_publish()->handles[1].dropped_msgs, rf_dropped_n);
+}
+
+RF_TEST(handles_published)
+{
+	struct rf_budget_msg m;
+	struct rf_shm_layout *shm;
+	int a, b;
+
+	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
+	a = rf_budget_handle_open((void *)0x5000, 1, 42);
+	b = rf_budget_handle_open((void *)0x6000, 0, 43);
+	RF_CHECK(a > 0 && b > 0 && a != b);
+	rf_budget_handle_bind(a, (void *)0x5000);
+	rf_budget_handle_name(a, "rdkafka#producer-1", "orders");
+	RF_CHECK_INT(rf_budget_handle_slot((void *)0x5000), a);
+	RF_CHECK_INT(rf_budget_handle_slot((void *)0x7000), RF_BUDGET_SLOT_UNKNOWN);
+	rf_budget_topic_bind((void *)0x9000, a);
+	RF_CHECK_INT(rf_budget_topic_slot((void *)0x9000), a);
+	m = rf_msg(a, 1000, 1);
+	RF_CHECK_INT(rf_budget_admit(&m), 0);
+	rf_budget_settle(&m, 1);
+	rf_budget_ack(a, m.arena, 1000, 0, 0, 0, 0);
+	rf_budget_handle_polled(a, 44, 123456789);
+	shm = rf_publish();
+	RF_CHECK_INT(shm->header.sections[RF_SHM_SECTION_HANDLES - 1].count, 2);
+	RF_CHECK_STR(shm->handles[0].name, "rdkafka#producer-1");
+	RF_CHECK_STR(shm->handles[0].client_id, "orders");
+	RF_CHECK_INT(shm->handles[0].state, RF_SHM_HANDLE_OPEN);
+	RF_CHECK_INT(shm->handles[0].bytes_held, m.charge);
+	RF_CHECK_INT(shm->handles[0].acked_unfreed_bytes, m.charge);
+	RF_CHECK_INT(shm->handles[0].poller_tid, 44);
+	RF_CHECK_INT(shm->handles[0].last_poll_monotonic_ns, 123456789);
+	RF_CHECK_INT(shm->handles[1].bytes_held, 0);
+	rf_budget_free(m.arena);
+	rf_budget_handle_close(a);
+	RF_CHECK_INT(rf_budget_handle_slot((void *)0x5000), RF_BUDGET_SLOT_UNKNOWN);
+	shm = rf_publish();
+	RF_CHECK_INT(shm->handles[0].state, RF_SHM_HANDLE_DESTROYED);
+	RF_CHECK_INT(shm->handles[0].bytes_held, 0);
+	RF_CHECK_INT(shm->handles[0].acked_unfreed_bytes, 0);
+}
+
+/* Several producing threads, one releasing: the charge comes back to zero, never over. */
+struct rf_storm {
+	struct rf_budget_msg *msgs;
+	int n;
+};
+
+static void *rf_storm_produce(void *arg)
+{
+	struct rf_storm *s = arg;
+
+	for (int i = 0; i < s->n; i++) {
+		s->msgs[i] = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 64 + (size_t)(i % 7) * 300, 1);
+		if (rf_budget_admit(&s->msgs[i]) != 0)
+			exit(3);
+		rf_budget_settle(&s->msgs[i], 1);
+		if (i >= 8)
+			rf_budget_free(s->msgs[i - 8].arena);
+	}
+	for (int i = s->n - 8; i < s->n; i++)
+		rf_budget_free(s->msgs[i].arena);
+	return NULL;
+}
+
+RF_TEST(threads_share_the_budget)
+{
+	enum { THREADS = 4, MSGS = 20000 };
+	static struct rf_budget_msg msgs[THREADS][MSGS];
+	struct rf_storm s[THREADS];
+	pthread_t tid[THREADS];
+	struct rf_shm_layout *shm;
+
+	rf_setup("256K", RF_POLICY_BLOCK, "10s", NULL);
+	for (int t = 0; t < THREADS; t++) {
+		s[t] = (struct rf_storm){msgs[t], MSGS};
+		pthread_create(&tid[t], NULL, rf_storm_produce, &s[t]);
+	}
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(tid[t], NULL);
+	shm = rf_publish();
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_bytes], 0);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_admitted], THREADS * MSGS);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_released], THREADS * MSGS);
+	RF_CHECK(shm->stats[RF_STAT_budget_bytes_peak] <= 256 * 1024);
+}
+
+RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle), RF_TEST_ENTRY(uncopied_message_released_at_ack),
+	     RF_TEST_ENTRY(refused_call_gives_charge_back),
+	     RF_TEST_ENTRY(freed_during_call_is_credited_once), RF_TEST_ENTRY(oversized_fails_at_once),
+	     RF_TEST_ENTRY(fail_policy_refuses_at_once), RF_TEST_ENTRY(block_policy_times_out),
+	     RF_TEST_ENTRY(block_policy_waits_for_a_release),
+	     RF_TEST_ENTRY(wait_on_own_reports_is_refused_at_once),
+	     RF_TEST_ENTRY(wait_on_handle_without_reports_times_out),
+	     RF_TEST_ENTRY(wait_on_reports_of_an_ended_poller_is_refused_at_once),
+	     RF_TEST_ENTRY(waiters_served_first_come_first_served),
+	     RF_TEST_ENTRY(observe_never_interferes), RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle),
+	     RF_TEST_ENTRY(handles_published), RF_TEST_ENTRY(threads_share_the_budget))
