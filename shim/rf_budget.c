@@ -57,6 +57,13 @@ enum {
 #define RF_TOPICS 1024
 #define RF_WAIT_SLICE_NS ((int64_t)(50 * RF_MS))
 #define RF_DROP_WAIT_NS ((int64_t)(100 * RF_MS)) /* drop-oldest never blocks longer */
+/*
+ * A poller that serves its handle's reports polls as soon as they are ready;
+ * ready reports with no poll for this long mean it cannot run now (blocked
+ * behind the waiter, as Python's polling thread is behind the interpreter
+ * lock a waiting Producer.produce holds).
+ */
+#define RF_POLL_STALL_NS ((int64_t)(500 * RF_MS))
 
 #define RF_CACHELINE 64
 
@@ -611,14 +618,30 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
 	return 1;
 }
 
-/* Whether the thread that serves a handle's reports cannot serve them now: it waits here, or it is gone. */
-static int rf_budget_poller_unavailable(pid_t tid)
+static int64_t rf_coarse_ns(void)
 {
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Whether the reports of h wait for a poll that cannot come while we wait:
+ * its poller waits here itself, has ended, or has left ready reports
+ * unserved for RF_POLL_STALL_NS.
+ */
+static int rf_budget_poller_unavailable(const struct rf_handle *h, int64_t now)
+{
+	pid_t tid = __atomic_load_n(&h->poller, __ATOMIC_RELAXED);
 	int saved = errno, gone;
 
 	for (struct rf_waiter *w = rf_budget.head; w != NULL; w = w->next)
 		if (w->tid == tid)
 			return 1;
+	if (rf_handle_acked(h) > 0 &&
+	    now - __atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED) > RF_POLL_STALL_NS)
+		return 1;
 	gone = tid > 0 && syscall(SYS_tgkill, getpid(), tid, 0) < 0 && errno == ESRCH;
 	errno = saved;
 	return gone;
@@ -627,8 +650,8 @@ static int rf_budget_poller_unavailable(pid_t tid)
 /*
  * Budget that only waiting threads can give back: what is held by handles
  * whose delivery reports are served by a thread that is itself waiting here
- * (it cannot poll while it waits), or by a thread that has ended (the
- * handle's reports wait for a poll nobody may make). Waiting is hopeless when that plus what m
+ * (it cannot poll while it waits), by a thread that has ended, or by one
+ * that leaves ready reports unserved (see RF_POLL_STALL_NS). Waiting is hopeless when that plus what m
  * needs exceeds the budget, or when nothing else is left to be released:
  * then the ring stays as it is (fragmented or full) until a waiter polls.
  * Anything else will be released by someone, and is re-judged at each
@@ -638,6 +661,8 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 {
 	uint64_t stuck = 0;
 
+	int64_t now = rf_coarse_ns();
+
 	rf_bank_pay_all(); /* judge on the exact charge */
 	for (int i = 1; i < RF_HANDLES; i++) {
 		const struct rf_handle *h = &rf_budget.handles[i];
@@ -645,7 +670,7 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 
 		if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == RF_SHM_HANDLE_OPEN &&
 		    h->needs_poll && bytes > 0 &&
-		    rf_budget_poller_unavailable(__atomic_load_n(&h->poller, __ATOMIC_RELAXED)))
+		    rf_budget_poller_unavailable(h, now))
 			stuck += bytes;
 	}
 	return stuck + m->charge > rf_budget.config.budget ||

@@ -300,6 +300,49 @@ RF_TEST(wait_on_reports_of_an_ended_poller_is_refused_at_once)
 	RF_CHECK(rf_stat(RF_STAT_budget_self_refusals) >= 1);
 }
 
+static void *rf_idle_main(void *arg)
+{
+	struct timespec ts = {3, 0};
+
+	nanosleep(&ts, NULL); /* alive, never polls: a poller stuck behind the waiter */
+	return arg;
+}
+
+static pid_t rf_idle_tid;
+
+static void *rf_idle_start(void *arg)
+{
+	__atomic_store_n(&rf_idle_tid, gettid(), __ATOMIC_RELEASE);
+	return rf_idle_main(arg);
+}
+
+RF_TEST(wait_on_reports_nobody_serves_is_refused_soon)
+{
+	struct rf_budget_msg msgs[200], extra;
+	pthread_t idle;
+	int slot, n;
+	int64_t t0;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	pthread_create(&idle, NULL, rf_idle_start, NULL);
+	while (__atomic_load_n(&rf_idle_tid, __ATOMIC_ACQUIRE) == 0)
+		;
+	slot = rf_budget_handle_open((void *)0x2000, 1, rf_idle_tid);
+	rf_budget_handle_polled(slot, rf_idle_tid, 1); /* polled once, long ago */
+	n = rf_fill(slot, msgs, 200);
+	for (int i = 0; i < n; i++) /* all delivered: the reports wait for a poll */
+		rf_budget_ack(slot, msgs[i].arena, msgs[i].len, 0, 0, 0, 0);
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	t0 = rf_ms();
+	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
+	RF_CHECK(rf_ms() - t0 < 2000);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_self_refusals), 1);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_timeouts), 0);
+	pthread_join(idle, NULL);
+}
+
 struct rf_waiter_run {
 	int result;
 	int done; /* atomic */
@@ -514,6 +557,7 @@ RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle), RF_TEST_ENTRY(uncopied_mes
 	     RF_TEST_ENTRY(wait_on_own_reports_is_refused_at_once),
 	     RF_TEST_ENTRY(wait_on_handle_without_reports_times_out),
 	     RF_TEST_ENTRY(wait_on_reports_of_an_ended_poller_is_refused_at_once),
+	     RF_TEST_ENTRY(wait_on_reports_nobody_serves_is_refused_soon),
 	     RF_TEST_ENTRY(waiters_served_first_come_first_served),
 	     RF_TEST_ENTRY(observe_never_interferes), RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle),
 	     RF_TEST_ENTRY(handles_published), RF_TEST_ENTRY(threads_share_the_budget))
