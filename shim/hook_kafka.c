@@ -29,8 +29,6 @@
 #include "rf_real.h"
 #include "rf_shim.h"
 
-uint64_t rf_kafka_copy_max;
-
 /* The error of the last produce call this thread made, when the shim refused it. */
 static __thread rd_kafka_resp_err_t rf_tls_last_error __attribute__((tls_model("initial-exec")));
 /* Set while this thread is inside a real produce call (see rf_budget_ack). */
@@ -91,13 +89,6 @@ int rf_kafka_headers_cost(const rd_kafka_headers_t *hdrs, size_t *count, size_t 
 	return 0;
 }
 
-size_t rf_kafka_copy_charge(size_t len)
-{
-	size_t limit = (size_t)__atomic_load_n(&rf_kafka_copy_max, __ATOMIC_RELAXED);
-
-	return len < limit ? len : limit;
-}
-
 /* ---- Interceptors --------------------------------------------------------------- */
 
 static rd_kafka_resp_err_t rf_on_ack(rd_kafka_t *rk, rd_kafka_message_t *m, void *ic_opaque)
@@ -113,7 +104,8 @@ static rd_kafka_resp_err_t rf_on_ack(rd_kafka_t *rk, rd_kafka_message_t *m, void
 	    headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
 		rf_kafka_headers_cost(hdrs, &hcount, &hbytes);
 	rf_budget_ack((int)(intptr_t)ic_opaque, m->payload, m->len,
-		      rf_budget_msg_extra(m->key_len, hcount, hbytes) + rf_kafka_copy_charge(m->len),
+		      rf_budget_msg_extra(m->key_len, hcount, hbytes) +
+			      rf_budget_handle_extra((int)(intptr_t)ic_opaque, m->len),
 		      m->err,
 		      m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
 			      m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
@@ -165,26 +157,26 @@ static int rf_conf_needs_poll(const rd_kafka_conf_t *conf)
 
 /*
  * Ring payloads need not be copied again into request buffers: they stay put
- * until librdkafka frees them. An application that chose its own limit keeps
- * it, and its messages are charged for that copy.
+ * until librdkafka frees them, so the shim sets message.copy.max.bytes 0. An
+ * application that chose its own limit keeps it, and its messages are
+ * charged for that copy. Returns the limit in force.
  */
-static void rf_conf_tune_copies(rd_kafka_conf_t *conf)
+static size_t rf_conf_copy_limit(rd_kafka_conf_t *conf)
 {
 	rf_real_rd_kafka_conf_set_fn set = RF_REAL(rd_kafka_conf_set);
 	char buf[32], err[128];
 
-	if (!rf_budget_copies() || set == NULL)
-		return;
 	if (rf_conf_value(conf, "message.copy.max.bytes", buf, sizeof(buf)) &&
-	    strcmp(buf, RF_KAFKA_COPY_MAX_DEFAULT) != 0) {
-		uint64_t limit = strtoull(buf, NULL, 10);
-		if (limit > __atomic_load_n(&rf_kafka_copy_max, __ATOMIC_RELAXED))
-			__atomic_store_n(&rf_kafka_copy_max, limit, __ATOMIC_RELAXED);
-		return;
+	    strcmp(buf, RF_KAFKA_COPY_MAX_DEFAULT) != 0)
+		return (size_t)strtoull(buf, NULL, 10);
+	if (!rf_budget_copies())
+		return strtoull(RF_KAFKA_COPY_MAX_DEFAULT, NULL, 10); /* observe: left alone */
+	if (set == NULL || set(conf, "message.copy.max.bytes", "0", err, sizeof(err)) !=
+				   RD_KAFKA_CONF_OK) {
+		rf_log("could not set message.copy.max.bytes=0: %s", set ? err : "no rd_kafka_conf_set");
+		return strtoull(RF_KAFKA_COPY_MAX_DEFAULT, NULL, 10);
 	}
-	if (set(conf, "message.copy.max.bytes", "0", err, sizeof(err)) !=
-	    RD_KAFKA_CONF_OK)
-		rf_log("could not set message.copy.max.bytes=0: %s", err);
+	return 0;
 }
 
 RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
@@ -216,7 +208,7 @@ RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, 
 	slot = rf_budget_handle_open(NULL, rf_conf_needs_poll(conf), rf_kafka_tid());
 	if (!rf_conf_value(conf, "client.id", client_id, sizeof(client_id)))
 		client_id[0] = '\0';
-	rf_conf_tune_copies(conf);
+	rf_budget_handle_copies(slot, rf_conf_copy_limit(conf));
 	/* __CONFLICT: already added to this conf by an earlier, failed rd_kafka_new. */
 	add_on_new(conf, "ringfence", rf_on_new, (void *)(intptr_t)slot);
 
@@ -253,16 +245,17 @@ RF_EXPORT rd_kafka_topic_t *rd_kafka_topic_new(rd_kafka_t *rk, const char *topic
 {
 	rf_real_rd_kafka_topic_new_fn real = RF_REAL(rd_kafka_topic_new);
 	rd_kafka_topic_t *rkt;
-	int saved;
+	int saved, slot;
 
 	if (real == NULL) {
 		errno = ENOSYS;
 		return NULL;
 	}
+	slot = rf_budget_handle_slot(rk);
 	rkt = real(rk, topic, conf);
 	saved = errno;
 	if (rkt != NULL)
-		rf_budget_topic_bind(rkt, rf_budget_handle_slot(rk));
+		rf_budget_topic_bind(rkt, slot);
 	errno = saved;
 	return rkt;
 }

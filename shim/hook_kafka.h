@@ -10,15 +10,6 @@
 
 #include <librdkafka/rdkafka.h>
 
-/*
- * The largest message.copy.max.bytes an application chose itself (0 when
- * none did: the shim then sets 0 and librdkafka copies nothing).
- */
-extern uint64_t rf_kafka_copy_max;
-
-/* The bytes of a len-byte payload librdkafka copies into a request buffer. */
-size_t rf_kafka_copy_charge(size_t len);
-
 /* What this thread's rd_kafka_last_error() reports after a refusal by the shim (0: librdkafka's). */
 void rf_kafka_last_error_set(rd_kafka_resp_err_t err);
 

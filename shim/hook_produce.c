@@ -49,11 +49,9 @@ static int rf_produce_admit(struct rf_budget_msg *m, int slot, void **payload, s
 
 	m->slot = slot;
 	m->len = len;
-	m->extra = extra;
 	m->copy = rf_budget_copies() && *payload != NULL && len > 0 &&
 		  (*msgflags & (RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_FREE));
-	if (!m->copy)
-		m->extra += rf_kafka_copy_charge(len); /* librdkafka's own copy, when it makes one */
+	m->extra = extra + rf_budget_handle_extra(slot, len);
 	rc = rf_budget_admit(m);
 	if (rc == 0 && m->arena != NULL) {
 		memcpy(m->arena, *payload, len);

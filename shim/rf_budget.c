@@ -78,6 +78,7 @@ struct rf_handle {
 	int needs_poll;
 	pid_t poller;   /* last thread to poll it; the creator until then */
 	int64_t last_poll_ns;
+	size_t copy_limit; /* fixed at creation: see rf_budget_handle_copies */
 	char name[RF_SHM_HANDLE_NAME_MAX];      /* under the lock */
 	char client_id[RF_SHM_HANDLE_NAME_MAX]; /* under the lock */
 	uint64_t bytes_in __attribute__((aligned(RF_CACHELINE)));
@@ -156,6 +157,11 @@ static __thread struct rf_bank *rf_tls_bank __attribute__((tls_model("initial-ex
 /* This thread's open ring chunk. */
 static __thread struct rf_ring_cursor rf_tls_cursor
 	__attribute__((tls_model("initial-exec"))) = RF_RING_CURSOR_INIT;
+
+/* Heap pressure (rf_budget_heap_pressure): while set, admission finds the budget spent. */
+static uint32_t rf_budget_heap_on;
+/* Another allocator's free() comes before the shim's: nothing is copied into the ring. */
+static int rf_budget_ring_forbidden;
 
 static int64_t rf_now_ns(void)
 {
@@ -293,7 +299,8 @@ int rf_budget_enabled(void)
 
 int rf_budget_copies(void)
 {
-	return !rf_budget.passive && rf_budget.config.policy != RF_POLICY_OBSERVE;
+	return !rf_budget.passive && rf_budget.config.policy != RF_POLICY_OBSERVE &&
+	       !rf_budget_ring_forbidden;
 }
 
 /* Map the ring at the first copied message. */
@@ -379,6 +386,22 @@ static void rf_copy_name(char *dst, const char *src)
 
 	memcpy(dst, src ? src : "", n);
 	dst[n] = '\0';
+}
+
+void rf_budget_handle_copies(int slot, size_t copy_limit)
+{
+	if (rf_budget_slot_valid(slot))
+		rf_budget.handles[slot].copy_limit = copy_limit;
+}
+
+size_t rf_budget_handle_extra(int slot, size_t len)
+{
+	size_t limit;
+
+	if (!rf_budget_slot_valid(slot))
+		return 0;
+	limit = rf_budget.handles[slot].copy_limit;
+	return len < limit ? len : limit;
 }
 
 void rf_budget_handle_name(int slot, const char *name, const char *client_id)
@@ -577,7 +600,11 @@ static void rf_budget_credit(int slot, size_t charge, int acked, int locked)
  */
 static int rf_budget_take(struct rf_budget_msg *m, int locked)
 {
-	uint64_t charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
+	uint64_t charged;
+
+	if (__atomic_load_n(&rf_budget_heap_on, __ATOMIC_ACQUIRE))
+		return 0; /* heap pressure: as if the budget were spent */
+	charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 
 	if (charged > rf_budget.config.budget) {
 		/* Spent, or only on paper: pay the banks in and look again. */
@@ -660,6 +687,7 @@ static int rf_budget_poller_unavailable(const struct rf_handle *h, int64_t now)
 static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 {
 	uint64_t stuck = 0;
+	int heap_stuck = 0;
 
 	int64_t now = rf_coarse_ns();
 
@@ -672,8 +700,13 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 		    h->needs_poll && bytes > 0 &&
 		    rf_budget_poller_unavailable(h, now))
 			stuck += bytes;
+		/* Under heap pressure, reports only a waiter would serve may hold the heap. */
+		if (__atomic_load_n(&rf_budget_heap_on, __ATOMIC_ACQUIRE) && !heap_stuck &&
+		    __atomic_load_n(&h->state, __ATOMIC_RELAXED) == RF_SHM_HANDLE_OPEN &&
+		    h->needs_poll && rf_budget_poller_unavailable(h, now))
+			heap_stuck = 1;
 	}
-	return stuck + m->charge > rf_budget.config.budget ||
+	return heap_stuck || stuck + m->charge > rf_budget.config.budget ||
 	       (stuck > 0 && stuck >= __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST));
 }
 
@@ -781,6 +814,8 @@ int rf_budget_admit(struct rf_budget_msg *m)
 			rf_stats_add(RF_STAT_budget_observed_over, 1);
 		else
 			rf_stats_add(RF_STAT_budget_nowait, 1);
+		if (__atomic_load_n(&rf_budget_heap_on, __ATOMIC_RELAXED))
+			rf_stats_add(RF_STAT_heap_limit_observed, 1);
 		return 0;
 	}
 	if (m->charge > rf_budget.config.budget) {
@@ -797,6 +832,8 @@ int rf_budget_admit(struct rf_budget_msg *m)
 		rf_stats_add(RF_STAT_budget_nowait, 1);
 		return 0;
 	}
+	if (__atomic_load_n(&rf_budget_heap_on, __ATOMIC_RELAXED))
+		rf_stats_add(RF_STAT_heap_limit_pushbacks, 1);
 
 	pthread_mutex_lock(&rf_budget.lock);
 	switch (policy) {
@@ -992,4 +1029,19 @@ void rf_budget_fork_child(void)
 	rf_budget_cond_init();
 	rf_budget.head = rf_budget.tail = NULL;
 	__atomic_store_n(&rf_budget.waiting, 0, __ATOMIC_SEQ_CST);
+}
+
+/* ---- Heap pressure (rf_heap.c, docs/heap.md) ------------------------------------ */
+
+void rf_budget_heap_pressure(int on, int may_wake)
+{
+	/* From the allocation path this is a store only: no lock, signal-safe. */
+	__atomic_store_n(&rf_budget_heap_on, on ? 1u : 0u, __ATOMIC_RELEASE);
+	if (!on && may_wake)
+		rf_budget_wake(0);
+}
+
+void rf_budget_ring_forbid(void)
+{
+	__atomic_store_n(&rf_budget_ring_forbidden, 1, __ATOMIC_RELEASE);
 }

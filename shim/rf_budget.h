@@ -75,6 +75,19 @@ int rf_budget_handle_open(void *rk, int needs_poll, pid_t creator_tid);
 /* The handle rd_kafka_new returned for slot. */
 void rf_budget_handle_bind(int slot, void *rk);
 
+/*
+ * What librdkafka copies of a handle's messages while they are in flight,
+ * fixed before its first message (an uncopied message's charge is
+ * recomputed at acknowledgement and must not change meanwhile): copy_limit,
+ * the handle's message.copy.max.bytes when the application chose one (a
+ * payload up to it is copied into the request buffer); 0 when the shim set
+ * it to 0 and nothing is copied.
+ */
+void rf_budget_handle_copies(int slot, size_t copy_limit);
+
+/* What a message of slot costs in librdkafka's copies, beyond rf_budget_msg_extra(). */
+size_t rf_budget_handle_extra(int slot, size_t len);
+
 /* Names for the figures, once rd_kafka_new returned. */
 void rf_budget_handle_name(int slot, const char *name, const char *client_id);
 
@@ -155,5 +168,23 @@ void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns);
 
 /* After fork: the child has no librdkafka threads and no waiters. */
 void rf_budget_fork_child(void);
+
+/* ---- Heap pressure (rf_heap.c, docs/heap.md) ------------------------------------ */
+
+/*
+ * Live heap rose above RINGFENCE_HEAP_LIMIT (on) or fell below its low-water
+ * mark (off). While on, admission finds the budget spent and the policy
+ * applies (block waits, fail refuses, drop-oldest purges, observe counts);
+ * a waiter whose handle's reports only waiters would serve is refused at
+ * once. may_wake 0: a store only (the allocation path, perhaps a signal
+ * handler); 1: the publisher, which also wakes waiters when it turns off.
+ */
+void rf_budget_heap_pressure(int on, int may_wake);
+
+/*
+ * Another allocator's free() comes before the shim's: ring payloads would
+ * reach it, so nothing is copied into the ring (charged uncopied instead).
+ */
+void rf_budget_ring_forbid(void);
 
 #endif /* RF_BUDGET_H */

@@ -78,7 +78,14 @@
 	X(REQUIRED, void, free, (void *))                                               \
 	X(REQUIRED, void *, malloc, (size_t))                                           \
 	X(REQUIRED, void *, realloc, (void *, size_t))                                  \
-	X(REQUIRED, size_t, malloc_usable_size, (void *))
+	X(REQUIRED, size_t, malloc_usable_size, (void *))                               \
+	X(REQUIRED, void *, calloc, (size_t, size_t))                                   \
+	X(REQUIRED, void *, reallocarray, (void *, size_t, size_t))                     \
+	X(REQUIRED, int, posix_memalign, (void **, size_t, size_t))                     \
+	X(REQUIRED, void *, aligned_alloc, (size_t, size_t))                            \
+	X(REQUIRED, void *, memalign, (size_t, size_t))                                 \
+	X(REQUIRED, void *, valloc, (size_t))                                           \
+	X(REQUIRED, void *, pvalloc, (size_t))
 
 /* Thread creation, end, join, detach and naming (hook_thread.c). */
 #define RF_REAL_SYMBOLS_THREADS(X)                                                      \
