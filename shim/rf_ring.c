@@ -30,14 +30,20 @@ static void rf_ring_set_kind(struct rf_ring *ring, uint32_t c, unsigned kind)
 }
 
 #define RF_RING_CHUNK_MIN ((size_t)4 * 1024)
-#define RF_RING_CHUNK_MAX ((size_t)1024 * 1024)
-#define RF_RING_CHUNKS_TARGET 1024
+#define RF_RING_CHUNK_MAX ((size_t)4 * 1024 * 1024)
+#define RF_RING_CHUNKS_TARGET 256
 
 size_t rf_ring_chunk_size(size_t size)
 {
 	size_t chunk = RF_RING_CHUNK_MIN;
 
-	/* About 1024 chunks: fine enough that pinning wastes little, few enough to scan. */
+	/*
+	 * About 256 chunks. Larger chunks waste less at their tails (a record
+	 * that does not fit closes the chunk: 8 KiB records in 16 KiB chunks
+	 * would fill only half of each) but pin more when one record in them
+	 * lives long; 256 keeps both to a few percent for the message sizes of
+	 * Kafka (up to 1 MiB by default, a 256 KiB chunk for the default 64 MiB).
+	 */
 	while (chunk < RF_RING_CHUNK_MAX && size / (chunk * 2) >= RF_RING_CHUNKS_TARGET)
 		chunk *= 2;
 	return chunk;

@@ -81,7 +81,7 @@ struct rf_ring {
 
 /*
  * The chunk size rf_ring_init picks for an arena of size bytes: a power of
- * two from 4 KiB to 1 MiB giving about 1024 chunks (64 KiB for 64 MiB).
+ * two from 4 KiB to 4 MiB giving about 256 chunks (256 KiB for 64 MiB).
  */
 size_t rf_ring_chunk_size(size_t size);
 

@@ -50,9 +50,9 @@ RF_TEST(reserve_release_basics)
 	const struct rf_ring_cursor *curs[] = {&cur};
 	unsigned char *p, *q;
 
-	RF_CHECK_INT(rf_ring_init(&ring, 4 * MIB), 0);
+	RF_CHECK_INT(rf_ring_init(&ring, 1 * MIB), 0);
 	RF_CHECK_INT(ring.chunk, 4 * 1024);
-	RF_CHECK_INT(ring.nchunks, 1024);
+	RF_CHECK_INT(ring.nchunks, 256);
 	RF_CHECK(rf_ring_carve(&ring, &cur, 100) == NULL); /* no chunk yet */
 	p = rf_reserve(&ring, &cur, 100);
 	q = rf_reserve(&ring, &cur, 1);
@@ -78,8 +78,8 @@ RF_TEST(reserve_release_basics)
 	RF_CHECK(p != NULL && q != NULL);
 	rf_release(&ring, p);
 	rf_release(&ring, q);
-	RF_CHECK(rf_reserve(&ring, &cur, 4 * MIB) == NULL); /* header does not fit */
-	p = rf_reserve(&ring, &cur, 4 * MIB - 16);         /* the whole arena */
+	RF_CHECK(rf_reserve(&ring, &cur, 1 * MIB) == NULL); /* header does not fit */
+	p = rf_reserve(&ring, &cur, 1 * MIB - 16);         /* the whole arena */
 	RF_CHECK(p != NULL);
 	RF_CHECK(rf_reserve(&ring, &cur, 1) == NULL);
 	rf_release(&ring, p);
@@ -99,12 +99,12 @@ RF_TEST(out_of_order_release_reuses_space)
 	size_t n = 0;
 	void *p;
 
-	RF_CHECK_INT(rf_ring_init(&ring, 64 * MIB), 0); /* 1024 chunks of 64 KiB */
+	RF_CHECK_INT(rf_ring_init(&ring, 16 * MIB), 0); /* 256 chunks of 64 KiB */
 	RF_CHECK_INT(ring.chunk, 64 * 1024);
 	for (size_t i = 0; i < 16 * 16; i++) /* 16 chunks, 16 records each */
 		RF_CHECK((recs[n++] = rf_reserve(&ring, &cur, 4096 - 16)) != NULL);
-	/* The other 1008 chunks, one record of a whole chunk each. */
-	for (size_t i = 16; i < 1024; i++)
+	/* The other 240 chunks, one record of a whole chunk each. */
+	for (size_t i = 16; i < 256; i++)
 		RF_CHECK(rf_reserve(&ring, &cur, ring.chunk - 16) != NULL);
 	RF_CHECK(rf_reserve(&ring, &cur, 1) == NULL);
 	/* Release chunk 7's records; chunk 0 (the oldest) stays live. */
@@ -239,10 +239,11 @@ RF_TEST(threads_share_the_ring)
 
 RF_TEST(chunk_size_scales)
 {
-	RF_CHECK_INT(rf_ring_chunk_size(64 * MIB), 64 * 1024);
+	RF_CHECK_INT(rf_ring_chunk_size(64 * MIB), 256 * 1024);
+	RF_CHECK_INT(rf_ring_chunk_size(16 * MIB), 64 * 1024);
 	RF_CHECK_INT(rf_ring_chunk_size(256 * 1024), 4 * 1024);
-	RF_CHECK_INT(rf_ring_chunk_size(1024 * MIB), 1024 * 1024);
-	RF_CHECK_INT(rf_ring_chunk_size(64ULL * 1024 * MIB), 1024 * 1024);
+	RF_CHECK_INT(rf_ring_chunk_size(1024 * MIB), 4 * MIB);
+	RF_CHECK_INT(rf_ring_chunk_size(64ULL * 1024 * MIB), 4 * MIB);
 	RF_CHECK_INT(rf_ring_arena_size(100 * 1024 + 1), 104 * 1024);
 	RF_CHECK_INT(rf_ring_record_size(0), 16);
 	RF_CHECK_INT(rf_ring_record_size(1), 32);
