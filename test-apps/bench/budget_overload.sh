@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Overload: the same multi-handle producer (4 handles, 8 threads, 8 KiB
+# messages, 32,000 in all = 250 MiB) against a broker with 200 ms round
+# trips, plain and under the shim with budgets of 16 and 64 MiB, side by side
+# in one run: peak resident memory (VmHWM), its growth over the idle process,
+# and the time taken.
+#
+#   test-apps/bench/budget_overload.sh [BUILD_DIR]
+set -euo pipefail
+build=${1:-build}
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "$build" && pwd)
+RF_BUILD_ROOT=$build
+source "$root/test-apps/e2e/lib.sh"
+
+rf_broker_start --brokers 3 --rtt 200 --lifetime 0
+args=(--bootstrap "$RF_BOOTSTRAP" --count 4000 --size 8192 --handles 4 --threads 8)
+
+run() { # label payload [ringfence run options]
+	local label=$1 payload=$2
+	shift 2
+	local cmd=("$build/test-apps/rf-producer" "${args[@]}" --payload "$payload" --topic "ov-$RANDOM")
+	if [ $# -gt 0 ]; then
+		cmd=("$build/reporter/ringfence" run --prefix "rf-bench-$$" "$@" -- "${cmd[@]}")
+	fi
+	"${cmd[@]}" | python3 "$rf_tmpdir/row.py" "$label" "$payload"
+}
+
+cat >"$rf_tmpdir/row.py" <<'PY'
+import json, sys
+r = json.load(sys.stdin)
+label, payload = sys.argv[1], sys.argv[2]
+print(f"{label:<14} {payload:<6} {r['rss_idle_kib'] / 1024:8.1f} {r['rss_peak_kib'] / 1024:9.1f} "
+      f"{(r['rss_peak_kib'] - r['rss_idle_kib']) / 1024:9.1f} {r['elapsed_s']:7.2f} {r['delivered']:9d}")
+PY
+
+printf '%-14s %-6s %8s %9s %9s %7s %9s\n' run payload "idle MiB" "peak MiB" "grown MiB" seconds delivered
+for payload in copy free; do
+	run plain "$payload"
+	run "shim 64M" "$payload" --budget 64M
+	run "shim 16M" "$payload" --budget 16M
+done
+"$build/reporter/ringfence" gc --prefix "rf-bench-$$" >/dev/null
