@@ -61,15 +61,15 @@ static int rf_scale(uint64_t v, uint64_t unit, uint64_t *out)
 	return 0;
 }
 
-int rf_size_parse(const char *text, uint64_t *bytes)
+struct rf_unit {
+	const char *suffix;
+	uint64_t unit;
+};
+
+/* Digits then one of units' suffixes (compared case-insensitively or not). */
+static int rf_units_parse(const char *text, const struct rf_unit *units, size_t n,
+			  int ignore_case, uint64_t *out)
 {
-	static const struct {
-		const char *suffix;
-		uint64_t unit;
-	} units[] = {
-		{"", 1},          {"K", RF_KIB}, {"KiB", RF_KIB}, {"M", RF_MIB},
-		{"MiB", RF_MIB},  {"G", RF_GIB}, {"GiB", RF_GIB},
-	};
 	const char *end;
 	uint64_t v;
 	int rc;
@@ -79,38 +79,36 @@ int rf_size_parse(const char *text, uint64_t *bytes)
 	rc = rf_digits_parse(text, &v, &end);
 	if (rc < 0)
 		return rc;
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcasecmp(end, units[i].suffix) == 0)
-			return rf_scale(v, units[i].unit, bytes);
+	for (size_t i = 0; i < n; i++)
+		if ((ignore_case ? strcasecmp(end, units[i].suffix) : strcmp(end, units[i].suffix)) == 0)
+			return rf_scale(v, units[i].unit, out);
+	/* A bare 0 needs no unit, whatever the kind of value. */
+	if (*end == '\0' && v == 0)
+		return *out = 0, 0;
 	return -EINVAL;
+}
+
+int rf_size_parse(const char *text, uint64_t *bytes)
+{
+	static const struct rf_unit units[] = {
+		{"", 1},         {"K", RF_KIB}, {"KiB", RF_KIB}, {"M", RF_MIB},
+		{"MiB", RF_MIB}, {"G", RF_GIB}, {"GiB", RF_GIB},
+	};
+
+	return rf_units_parse(text, units, sizeof(units) / sizeof(units[0]), 1, bytes);
 }
 
 int rf_duration_parse(const char *text, uint64_t *ns)
 {
-	static const struct {
-		const char *suffix;
-		uint64_t unit;
-	} units[] = {
+	/* A bare number other than 0 has no unit and is refused. */
+	static const struct rf_unit units[] = {
 		{"ms", RF_MS},
 		{"s", RF_MS * 1000},
 		{"m", RF_MS * 1000 * 60},
 		{"h", RF_HOUR},
 	};
-	const char *end;
-	uint64_t v;
-	int rc;
 
-	if (text == NULL)
-		return -EINVAL;
-	rc = rf_digits_parse(text, &v, &end);
-	if (rc < 0)
-		return rc;
-	if (*end == '\0')
-		return v == 0 ? (*ns = 0, 0) : -EINVAL; /* a bare number has no unit */
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-		if (strcmp(end, units[i].suffix) == 0)
-			return rf_scale(v, units[i].unit, ns);
-	return -EINVAL;
+	return rf_units_parse(text, units, sizeof(units) / sizeof(units[0]), 0, ns);
 }
 
 int rf_count_parse(const char *text, uint64_t *value)
