@@ -9,6 +9,7 @@ RF_PACKAGES=(
 	gcc g++ pkg-config meson ninja-build
 	librdkafka-dev libunwind-dev uthash-dev libdw-dev
 	kcat python3 python3-confluent-kafka
+	libjemalloc2 libtcmalloc-minimal4 # other allocators preloaded with the shim (heap tests)
 )
 
 rf_say() { printf '==> %s\n' "$*"; }

@@ -263,8 +263,10 @@ const struct rp_command rp_cmd_threads = {
 	.notes = RP_THREADS_RULES_NOTE
 	"\n"
 	"JSON keys: pid, state, command, rule (running or at-exit), thread_age_ns,\n"
-	"thread_group, totals {verdict: threads}, counters, sample, groups [{class,\n"
+	"thread_group, totals {verdict: threads}, counters, heap {interposed,\n"
+	"live_bytes, peak_bytes, unattributed_bytes}, sample, groups [{class,\n"
 	"leak, count, classes, alive, unjoined, created, exited, alive_max, growth,\n"
+	"heap_live_bytes,\n"
 	"age_min_ns, age_max_ns, state, start_routine, thread_name, creation_stack,\n"
 	"sample, threads}]; a frame is {pc, function, offset, file, line, module,\n"
 	"module_offset}.",

@@ -476,6 +476,9 @@ static void rp_group_text(FILE *out, const struct rp_threads *t, const struct rp
 	fprintf(out, "    alive %" PRIu64 ", unjoined %" PRIu64 ", created %" PRIu64
 		     ", exited %" PRIu64 ", most alive %" PRIu64 ", growth %" PRIu64 "\n",
 		g->alive, g->unjoined, g->created, g->exited, g->alive_max, g->growth);
+	if (t->snap->stats[RF_STAT_heap_interposed])
+		fprintf(out, "    heap %" PRIu64 " bytes live (allocated by its threads, not freed)\n",
+			g->heap_live_bytes);
 	if (v->age_min >= 0) {
 		rp_age_text(v->age_min, a, sizeof(a));
 		rp_age_text(v->age_max, b, sizeof(b));
@@ -549,6 +552,14 @@ void rp_threads_print_text(FILE *out, const struct rp_threads *t, struct rp_symb
 	if (t->info != NULL && t->info->threads_total > t->nthreads)
 		fprintf(out, "(%" PRIu64 " threads tracked, the first %" PRIu64 " listed)\n",
 			t->info->threads_total, t->nthreads);
+	if (snap->stats[RF_STAT_heap_interposed])
+		fprintf(out,
+			"heap: %" PRIu64 " bytes live (peak %" PRIu64 "), %" PRIu64
+			" outside the groups (main thread, untracked threads)\n",
+			snap->stats[RF_STAT_heap_live_bytes], snap->stats[RF_STAT_heap_live_peak_bytes],
+			snap->stats[RF_STAT_heap_unattributed_bytes]);
+	else
+		fprintf(out, "heap: not accounted (another allocator's malloc comes first)\n");
 	if (t->sample_note != NULL)
 		fprintf(out, "current stacks: %s\n", t->sample_note);
 	for (uint64_t i = 0; i < t->ngroups; i++)
@@ -624,8 +635,10 @@ static void rp_group_json(FILE *out, const struct rp_threads *t, const struct rp
 	}
 	fprintf(out,
 		"}, \"alive\": %" PRIu64 ", \"unjoined\": %" PRIu64 ", \"created\": %" PRIu64
-		", \"exited\": %" PRIu64 ", \"alive_max\": %" PRIu64 ", \"growth\": %" PRIu64,
-		g->alive, g->unjoined, g->created, g->exited, g->alive_max, g->growth);
+		", \"exited\": %" PRIu64 ", \"alive_max\": %" PRIu64 ", \"growth\": %" PRIu64
+		", \"heap_live_bytes\": %" PRIu64,
+		g->alive, g->unjoined, g->created, g->exited, g->alive_max, g->growth,
+		g->heap_live_bytes);
 	if (v->age_min >= 0)
 		fprintf(out, ", \"age_min_ns\": %" PRId64 ", \"age_max_ns\": %" PRId64, v->age_min,
 			v->age_max);
@@ -729,6 +742,12 @@ void rp_threads_print_json(FILE *out, const struct rp_threads *t, struct rp_symb
 		snap->stats[RF_STAT_threads_created], snap->stats[RF_STAT_threads_exited],
 		snap->stats[RF_STAT_threads_alive], snap->stats[RF_STAT_threads_unjoined],
 		snap->stats[RF_STAT_threads_suspect], snap->stats[RF_STAT_threads_untracked]);
+	fprintf(out,
+		"  \"heap\": {\"interposed\": %s, \"live_bytes\": %" PRIu64
+		", \"peak_bytes\": %" PRIu64 ", \"unattributed_bytes\": %" PRIu64 "},\n",
+		snap->stats[RF_STAT_heap_interposed] ? "true" : "false",
+		snap->stats[RF_STAT_heap_live_bytes], snap->stats[RF_STAT_heap_live_peak_bytes],
+		snap->stats[RF_STAT_heap_unattributed_bytes]);
 	fprintf(out, "  \"sample\": {\"requested\": %s, \"answered\": %s, \"note\": ",
 		t->sample_requested ? "true" : "false",
 		t->sample_requested && t->sample_note == NULL ? "true" : "false");

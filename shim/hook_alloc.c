@@ -6,34 +6,355 @@
  * addresses: one load and one compare, no lock and no shared atomic write on
  * this path; only ring payloads go on to take the budget's lock.
  * realloc() and malloc_usable_size() on a ring payload are answered too, so
- * that nothing the ring handed out can reach the real allocator.
+ * that nothing the ring handed out can reach the real allocator. That check
+ * comes first in each of them.
  *
- * The real functions are resolved on first use. dlsym may itself free (or,
- * through dlerror, allocate) while resolving, so resolution is guarded per
- * thread: a free() re-entering during it leaks its pointer rather than recurse.
+ * Everything else is heap accounting (rf_heap.h, docs/heap.md): each block
+ * is asked of the allocator below 16 bytes larger (more for aligned blocks)
+ * and carries the shim's header in front of the caller's pointer. Each
+ * interposer: guard, real call, header, one count into the core.
+ *
+ * Modes, decided once when the real functions are first needed:
+ *   ACCOUNT  the shim's malloc, free, calloc, realloc and malloc_usable_size
+ *            are the ones in effect: headers and counts;
+ *   PASS     another object defines them first (an allocator preloaded
+ *            before the shim, a program with its own malloc): every call
+ *            goes to the next definition untouched; nothing is counted and
+ *            the budget copies nothing into the ring (its payloads would
+ *            reach that allocator's free);
+ * and while this thread resolves the real functions (dlsym may allocate)
+ * allocations come from a static arena that free() recognises.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 
 #include "rf_budget.h"
+#include "rf_heap.h"
 #include "rf_real.h"
 #include "rf_shim.h"
 
-static __thread int rf_tls_resolving __attribute__((tls_model("initial-exec")));
+enum rf_alloc_mode {
+	RF_ALLOC_UNRESOLVED = 0,
+	RF_ALLOC_ACCOUNT = 1,
+	RF_ALLOC_PASS = 2,
+	RF_ALLOC_PROBED = 3, /* ACCOUNT, with an allocator below that is not glibc: the
+			      * fast paths step aside, the slow ones probe (rf_alloc_hdr_of) */
+};
 
-#define RF_ALLOC_REAL(name, fallback)                                                   \
-	rf_real_##name##_fn name##_real = RF_REAL_CACHED(name);                         \
-	if (name##_real == NULL) {                                                      \
-		if (rf_tls_resolving)                                                   \
-			fallback;                                                       \
-		rf_tls_resolving = 1;                                                   \
-		name##_real = RF_REAL(name);                                            \
-		rf_tls_resolving = 0;                                                   \
+static struct {
+	int mode;  /* atomic: enum rf_alloc_mode, stored once after the pointers */
+	int probe; /* the allocator below is not glibc: a foreign page-aligned pointer
+		    * may have nothing mapped before it, look before reading there */
+	size_t page;
+	rf_real_malloc_fn malloc;
+	rf_real_free_fn free;
+	rf_real_calloc_fn calloc;
+	rf_real_realloc_fn realloc;
+	rf_real_malloc_usable_size_fn usable;
+	rf_real_reallocarray_fn reallocarray;
+	rf_real_posix_memalign_fn posix_memalign;
+	rf_real_aligned_alloc_fn aligned_alloc;
+	rf_real_memalign_fn memalign;
+	rf_real_valloc_fn valloc;
+	rf_real_pvalloc_fn pvalloc;
+} rf_alloc;
+
+static int rf_alloc_first(void);
+
+static inline int rf_alloc_mode(void)
+{
+	return __atomic_load_n(&rf_alloc.mode, __ATOMIC_ACQUIRE);
+}
+
+/* Whether the object of fn is glibc. */
+static int rf_alloc_from_libc(rf_real_malloc_fn fn)
+{
+	Dl_info info;
+	void *addr;
+
+	memcpy(&addr, &fn, sizeof(addr)); /* a function address is an address on ELF targets */
+	return dladdr(addr, &info) != 0 && info.dli_fname != NULL &&
+	       strstr(info.dli_fname, "/libc.so") != NULL;
+}
+
+/*
+ * Resolve the real functions and pick the mode, once. A thread already
+ * resolving (dlsym called malloc) gets RF_ALLOC_UNRESOLVED: use the arena.
+ */
+static int rf_alloc_resolve(void)
+{
+	int mode = rf_alloc_mode(), saved;
+
+	if (mode != RF_ALLOC_UNRESOLVED || rf_heap_tls.resolving)
+		return mode == RF_ALLOC_PROBED ? RF_ALLOC_ACCOUNT : mode;
+	saved = errno;
+	rf_heap_tls.resolving = 1;
+	rf_heap_key_init();
+	rf_alloc.page = getauxval(AT_PAGESZ) ? getauxval(AT_PAGESZ) : 4096;
+	rf_alloc.malloc = RF_REAL(malloc);
+	rf_alloc.free = RF_REAL(free);
+	rf_alloc.calloc = RF_REAL(calloc);
+	rf_alloc.realloc = RF_REAL(realloc);
+	rf_alloc.usable = RF_REAL(malloc_usable_size);
+	rf_alloc.reallocarray = RF_REAL(reallocarray);
+	rf_alloc.posix_memalign = RF_REAL(posix_memalign);
+	rf_alloc.aligned_alloc = RF_REAL(aligned_alloc);
+	rf_alloc.memalign = RF_REAL(memalign);
+	rf_alloc.valloc = RF_REAL(valloc);
+	rf_alloc.pvalloc = RF_REAL(pvalloc);
+	if (rf_alloc.malloc != NULL && rf_alloc.free != NULL && rf_alloc.calloc != NULL &&
+	    rf_alloc.realloc != NULL && rf_alloc.usable != NULL && rf_alloc_first()) {
+		rf_alloc.probe = !rf_alloc_from_libc(rf_alloc.malloc);
+		mode = rf_alloc.probe ? RF_ALLOC_PROBED : RF_ALLOC_ACCOUNT;
+	} else {
+		mode = RF_ALLOC_PASS;
 	}
+	__atomic_store_n(&rf_alloc.mode, mode, __ATOMIC_RELEASE);
+	rf_heap_tls.resolving = 0;
+	errno = saved;
+	return mode == RF_ALLOC_PROBED ? RF_ALLOC_ACCOUNT : mode;
+}
 
-RF_EXPORT void free(void *p)
+int rf_alloc_setup(void)
+{
+	return rf_alloc_resolve() == RF_ALLOC_ACCOUNT;
+}
+
+/* The header of p, or NULL when p is not a block of ours (or may not be safely read). */
+static inline struct rf_heap_hdr *rf_alloc_hdr_of(void *p)
+{
+	if (__builtin_expect(rf_alloc.probe && ((uintptr_t)p & (rf_alloc.page - 1)) == 0, 0)) {
+		unsigned char vec;
+		int saved = errno, mapped;
+
+		/* mincore fails with ENOMEM on an unmapped page. */
+		mapped = mincore((char *)p - rf_alloc.page, 1, &vec) == 0;
+		errno = saved;
+		if (!mapped)
+			return NULL;
+	}
+	return rf_heap_hdr_of(p);
+}
+
+/*
+ * Header and count for a block the allocator below just returned: base,
+ * with the caller's pointer offset bytes in. The counts are signal-atomic
+ * (rf_heap.h): a handler that allocates at any point here counts as usual.
+ */
+static inline __attribute__((always_inline)) void *rf_alloc_account(void *base, size_t offset,
+								     size_t n)
+{
+	uint32_t gid = rf_heap_tls.gid;
+	void *p = rf_heap_hdr_init(base, offset, n, gid);
+
+	rf_heap_note_alloc(n, gid);
+	return p;
+}
+
+/* Free what was deferred while the guard was held (signal handlers' frees). */
+static __attribute__((noinline)) void rf_alloc_drain(void)
+{
+	void *p;
+
+	while ((p = __atomic_exchange_n(&rf_heap_tls.deferred, NULL, __ATOMIC_RELAXED)) != NULL) {
+		while (p != NULL) {
+			struct rf_heap_hdr *h = (struct rf_heap_hdr *)p - 1;
+			void *next = (void *)(uintptr_t)h->word;
+
+			if (rf_heap_enter()) {
+				rf_alloc.free(rf_heap_hdr_base(h));
+				rf_heap_leave();
+			}
+			p = next;
+		}
+	}
+}
+
+/* Leave the guard taken around a call into the allocator below. */
+static inline __attribute__((always_inline)) void rf_alloc_leave(void)
+{
+	rf_heap_leave();
+	if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
+		rf_alloc_drain();
+}
+
+static size_t rf_alloc_mapped_len(size_t n, uint32_t offset)
+{
+	return (n + (offset & ~RF_HEAP_MAPPED) + rf_alloc.page - 1) & ~(rf_alloc.page - 1);
+}
+
+/*
+ * A block for a call made while this thread is inside the allocator below
+ * (a signal handler that allocates; the allocator calling malloc): mapped
+ * with mmap, which takes no user-space lock. Alignment up to a page.
+ */
+static __attribute__((noinline)) void *rf_alloc_mapped(size_t n, size_t align)
+{
+	uint32_t offset = (uint32_t)(align > RF_HEAP_HDR ? align : RF_HEAP_HDR) | RF_HEAP_MAPPED;
+	int saved = errno;
+	void *base;
+
+	if (align > rf_alloc.page || n > RF_HEAP_SIZE_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	base = mmap(NULL, rf_alloc_mapped_len(n, offset), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (base == MAP_FAILED) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	errno = saved;
+	return rf_alloc_account(base, offset, n);
+}
+
+/*
+ * A counted block of n bytes (ACCOUNT mode): aligned to align when that is
+ * more than 16, zeroed with zero. NULL with errno ENOMEM on failure.
+ */
+static void *rf_alloc_block(size_t n, size_t align, int zero)
+{
+	size_t offset = RF_HEAP_HDR;
+	void *base;
+
+	if (n > RF_HEAP_SIZE_MAX || align > RF_HEAP_ALIGN_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!rf_heap_enter())
+		return rf_alloc_mapped(n, align); /* mmap gives zeroes */
+	if (align > RF_HEAP_HDR) {
+		/* Header before the aligned pointer: at most align bytes in front. */
+		base = rf_alloc.malloc(n + align);
+		if (base != NULL)
+			offset = (((uintptr_t)base + RF_HEAP_HDR + align - 1) & ~(uintptr_t)(align - 1)) -
+				 (uintptr_t)base;
+	} else if (zero) {
+		base = rf_alloc.calloc(1, n + RF_HEAP_HDR);
+	} else {
+		base = rf_alloc.malloc(n + RF_HEAP_HDR);
+	}
+	rf_alloc_leave();
+	return base != NULL ? rf_alloc_account(base, offset, n) : NULL;
+}
+
+/* Free a block of ours: counted now; given back now, or after the guard is left. */
+static inline __attribute__((always_inline)) void rf_alloc_free_ours(void *p,
+								      struct rf_heap_hdr *h)
+{
+	uint32_t offset = h->offset;
+	size_t size = rf_heap_hdr_size(h);
+
+	rf_heap_note_free(size, rf_heap_hdr_gid(h));
+	if (__builtin_expect(offset & RF_HEAP_MAPPED, 0)) {
+		int saved = errno;
+		munmap(rf_heap_hdr_base(h), rf_alloc_mapped_len(size, offset));
+		errno = saved;
+		return;
+	}
+	if (__builtin_expect(!rf_heap_enter(), 0)) {
+		/* Inside the allocator below on this thread: later, from rf_alloc_leave. */
+		void *next = __atomic_exchange_n(&rf_heap_tls.deferred, p, __ATOMIC_RELAXED);
+		h->word = (uint64_t)(uintptr_t)next;
+		return;
+	}
+	rf_alloc.free(rf_heap_hdr_base(h));
+	rf_alloc_leave();
+}
+
+/* Free a block of ours (ACCOUNT mode), or hand a foreign one to the allocator. */
+static void rf_alloc_release(void *p)
+{
+	struct rf_heap_hdr *h = rf_alloc_hdr_of(p);
+
+	if (h != NULL) {
+		rf_alloc_free_ours(p, h);
+		return;
+	}
+	rf_heap_note_foreign();
+	if (rf_heap_enter()) {
+		rf_alloc.free(p);
+		rf_alloc_leave();
+	} /* else: inside the allocator, with nowhere to keep it: leaked */
+}
+
+/* Bytes the caller may use in p (ACCOUNT mode, p not NULL, not from the arena). */
+static size_t rf_alloc_usable(void *p)
+{
+	struct rf_heap_hdr *h = rf_alloc_hdr_of(p);
+
+	if (h == NULL)
+		return rf_alloc.usable(p);
+	if (h->offset & RF_HEAP_MAPPED)
+		return rf_alloc_mapped_len(rf_heap_hdr_size(h), h->offset) -
+		       (h->offset & ~RF_HEAP_MAPPED);
+	return rf_alloc.usable(rf_heap_hdr_base(h)) - h->offset;
+}
+
+static void *rf_alloc_boot(size_t n, size_t align)
+{
+	void *p = rf_heap_boot_alloc(n, align);
+
+	if (p == NULL)
+		errno = ENOMEM;
+	return p;
+}
+
+/* ---- malloc, calloc, free ------------------------------------------------------ */
+
+static __attribute__((noinline)) void *rf_malloc_slow(size_t n)
+{
+	switch (rf_alloc_resolve()) {
+	case RF_ALLOC_ACCOUNT:
+		return rf_alloc_block(n, 0, 0);
+	case RF_ALLOC_PASS:
+		return rf_alloc.malloc(n);
+	default:
+		return rf_alloc_boot(n, 16);
+	}
+}
+
+RF_EXPORT void *malloc(size_t n)
+{
+	void *base;
+
+	if (__builtin_expect(rf_alloc_mode() != RF_ALLOC_ACCOUNT || n > RF_HEAP_SIZE_MAX ||
+				     !rf_heap_enter(),
+			     0))
+		return rf_malloc_slow(n);
+	base = rf_alloc.malloc(n + RF_HEAP_HDR);
+	rf_alloc_leave();
+	if (__builtin_expect(base == NULL, 0))
+		return NULL;
+	return rf_alloc_account(base, RF_HEAP_HDR, n);
+}
+
+RF_EXPORT void *calloc(size_t count, size_t size)
+{
+	size_t n;
+
+	if (__builtin_mul_overflow(count, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	switch (rf_alloc_mode() == RF_ALLOC_ACCOUNT ? RF_ALLOC_ACCOUNT : rf_alloc_resolve()) {
+	case RF_ALLOC_ACCOUNT:
+		return rf_alloc_block(n, 0, 1);
+	case RF_ALLOC_PASS:
+		return rf_alloc.calloc(count, size);
+	default:
+		return rf_alloc_boot(n, 16); /* the arena is zeroes, never reused */
+	}
+}
+
+static __attribute__((noinline)) void rf_free_slow(void *p)
 {
 	if (rf_budget_owns(p)) {
 		int saved = errno;
@@ -41,9 +362,106 @@ RF_EXPORT void free(void *p)
 		errno = saved;
 		return;
 	}
-	RF_ALLOC_REAL(free, return);
-	if (free_real != NULL)
-		free_real(p);
+	if (p == NULL || rf_heap_boot_owns(p))
+		return; /* the arena's blocks are never reused */
+	switch (rf_alloc_resolve()) {
+	case RF_ALLOC_ACCOUNT:
+		rf_alloc_release(p);
+		return;
+	case RF_ALLOC_PASS:
+		rf_alloc.free(p);
+		return;
+	default:
+		return; /* freed while this thread resolves: leaked rather than recurse */
+	}
+}
+
+RF_EXPORT void free(void *p)
+{
+	struct rf_heap_hdr *h;
+
+	/* Ring payloads first (the budget's one load and compare), then ours. */
+	if (__builtin_expect(rf_budget_owns(p) || rf_alloc_mode() != RF_ALLOC_ACCOUNT ||
+				     p == NULL || rf_heap_boot_owns(p),
+			     0)) {
+		rf_free_slow(p);
+		return;
+	}
+	h = rf_heap_hdr_of(p);
+	if (__builtin_expect(h == NULL, 0)) {
+		rf_alloc_release(p); /* not ours: counted as foreign, passed on */
+		return;
+	}
+	rf_alloc_free_ours(p, h);
+}
+
+/* ---- realloc ------------------------------------------------------------------- */
+
+/* Move p to a new counted block of n bytes, old bytes readable in p. */
+static void *rf_alloc_move(void *p, size_t old, size_t n, int ours)
+{
+	void *q = rf_alloc_block(n, 0, 0);
+
+	if (q == NULL)
+		return NULL; /* p stays valid, as realloc promises */
+	memcpy(q, p, old < n ? old : n);
+	if (ours) {
+		rf_alloc_release(p);
+	} else {
+		rf_heap_note_foreign();
+		if (rf_heap_enter()) {
+			rf_alloc.free(p);
+			rf_alloc_leave();
+		}
+	}
+	return q;
+}
+
+static void *rf_alloc_resize(void *p, size_t n)
+{
+	struct rf_heap_hdr *h;
+	size_t old;
+	uint32_t old_gid;
+	void *base, *q;
+
+	if (p == NULL)
+		return rf_alloc_block(n, 0, 0);
+	if (rf_heap_boot_owns(p)) {
+		q = rf_alloc_block(n, 0, 0);
+		if (q != NULL)
+			memcpy(q, p, rf_heap_boot_size(p) < n ? rf_heap_boot_size(p) : n);
+		return q;
+	}
+	h = rf_alloc_hdr_of(p);
+	if (h == NULL) {
+		/* Not ours: the block becomes a counted one (copied), or is freed. */
+		if (n == 0) {
+			rf_alloc_release(p);
+			return NULL;
+		}
+		return rf_alloc_move(p, rf_alloc.usable(p), n, 0);
+	}
+	if (n == 0) {
+		rf_alloc_release(p); /* glibc's realloc(p, 0): free, return NULL */
+		return NULL;
+	}
+	old = rf_heap_hdr_size(h);
+	if (n > RF_HEAP_SIZE_MAX) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* An aligned or mapped block keeps no alignment through realloc, and inside
+	 * the allocator below it must not be called again: move the block. */
+	if (h->offset != RF_HEAP_HDR || !rf_heap_enter())
+		return rf_alloc_move(p, old, n, 1);
+	old_gid = rf_heap_hdr_gid(h);
+	base = rf_alloc.realloc(rf_heap_hdr_base(h), n + RF_HEAP_HDR);
+	rf_alloc_leave();
+	if (base == NULL)
+		return NULL; /* p stays valid, its header too */
+	/* Counted as the old block freed and the new one allocated (docs/heap.md). */
+	rf_heap_note_free(old, old_gid);
+	return rf_alloc_account(base, RF_HEAP_HDR, n);
 }
 
 RF_EXPORT void *realloc(void *p, size_t size)
@@ -58,14 +476,166 @@ RF_EXPORT void *realloc(void *p, size_t size)
 		free(p);
 		return q;
 	}
-	RF_ALLOC_REAL(realloc, return NULL);
-	return realloc_real != NULL ? realloc_real(p, size) : NULL;
+	switch (rf_alloc_mode() == RF_ALLOC_ACCOUNT ? RF_ALLOC_ACCOUNT : rf_alloc_resolve()) {
+	case RF_ALLOC_ACCOUNT:
+		return rf_alloc_resize(p, size);
+	case RF_ALLOC_PASS:
+		return rf_alloc.realloc(p, size);
+	default:
+		if (p == NULL || rf_heap_boot_owns(p)) {
+			void *q = rf_alloc_boot(size, 16);
+			if (q != NULL && p != NULL)
+				memcpy(q, p, rf_heap_boot_size(p) < size ? rf_heap_boot_size(p) : size);
+			return q;
+		}
+		errno = ENOMEM;
+		return NULL;
+	}
 }
+
+RF_EXPORT void *reallocarray(void *p, size_t count, size_t size)
+{
+	size_t n;
+
+	if (rf_alloc_mode() != RF_ALLOC_ACCOUNT && rf_alloc_resolve() == RF_ALLOC_PASS)
+		return rf_alloc.reallocarray(p, count, size);
+	if (__builtin_mul_overflow(count, size, &n)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(p, n);
+}
+
+/* ---- the memalign family ------------------------------------------------------ */
+
+/* glibc's rule for memalign and aligned_alloc: a non-power of two rounds up. */
+static void *rf_alloc_memalign(size_t align, size_t n)
+{
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align & (align - 1)) {
+		size_t a = 32;
+		while (a < align)
+			a <<= 1;
+		align = a;
+	}
+	switch (rf_alloc_mode() == RF_ALLOC_ACCOUNT ? RF_ALLOC_ACCOUNT : rf_alloc_resolve()) {
+	case RF_ALLOC_ACCOUNT:
+		return rf_alloc_block(n, align, 0);
+	default:
+		return rf_alloc_boot(n, align);
+	}
+}
+
+RF_EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+	int saved = errno;
+	void *p;
+
+	if (align == 0 || align % sizeof(void *) != 0 || (align & (align - 1)) != 0)
+		return EINVAL;
+	switch (rf_alloc_mode() == RF_ALLOC_ACCOUNT ? RF_ALLOC_ACCOUNT : rf_alloc_resolve()) {
+	case RF_ALLOC_ACCOUNT:
+		p = rf_alloc_block(n, align, 0);
+		break;
+	case RF_ALLOC_PASS:
+		return rf_alloc.posix_memalign(out, align, n);
+	default:
+		p = rf_heap_boot_alloc(n, align);
+		break;
+	}
+	errno = saved; /* posix_memalign reports through its result only */
+	if (p == NULL)
+		return ENOMEM;
+	*out = p;
+	return 0;
+}
+
+RF_EXPORT void *memalign(size_t align, size_t n)
+{
+	if (rf_alloc_mode() != RF_ALLOC_ACCOUNT && rf_alloc_resolve() == RF_ALLOC_PASS)
+		return rf_alloc.memalign(align, n);
+	return rf_alloc_memalign(align, n);
+}
+
+RF_EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+	if (rf_alloc_mode() != RF_ALLOC_ACCOUNT && rf_alloc_resolve() == RF_ALLOC_PASS)
+		return rf_alloc.aligned_alloc(align, n);
+	return rf_alloc_memalign(align, n);
+}
+
+RF_EXPORT void *valloc(size_t n)
+{
+	if (rf_alloc_mode() != RF_ALLOC_ACCOUNT && rf_alloc_resolve() == RF_ALLOC_PASS)
+		return rf_alloc.valloc(n);
+	return rf_alloc_memalign(rf_alloc.page ? rf_alloc.page : 4096, n);
+}
+
+RF_EXPORT void *pvalloc(size_t n)
+{
+	size_t page, rounded;
+
+	if (rf_alloc_mode() != RF_ALLOC_ACCOUNT && rf_alloc_resolve() == RF_ALLOC_PASS)
+		return rf_alloc.pvalloc(n);
+	page = rf_alloc.page ? rf_alloc.page : 4096;
+	if (__builtin_add_overflow(n, page - 1, &rounded)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	rounded &= ~(page - 1);
+	return rf_alloc_memalign(page, rounded ? rounded : page);
+}
+
+/* ---- malloc_usable_size -------------------------------------------------------- */
 
 RF_EXPORT size_t malloc_usable_size(void *p)
 {
 	if (rf_budget_owns(p))
 		return rf_budget_payload_size(p);
-	RF_ALLOC_REAL(malloc_usable_size, return 0);
-	return malloc_usable_size_real != NULL ? malloc_usable_size_real(p) : 0;
+	if (p == NULL)
+		return 0;
+	if (rf_heap_boot_owns(p))
+		return rf_heap_boot_size(p);
+	switch (rf_alloc_mode() == RF_ALLOC_ACCOUNT ? RF_ALLOC_ACCOUNT : rf_alloc_resolve()) {
+	case RF_ALLOC_ACCOUNT:
+		return rf_alloc_usable(p);
+	case RF_ALLOC_PASS:
+		return rf_alloc.usable(p);
+	default:
+		return 0;
+	}
+}
+
+/* ---- which definitions are in effect ----------------------------------------- */
+
+/* The shim's own definitions, by a local name: &malloc itself would go through the GOT. */
+#define RF_SELF(name, local)                                                           \
+	extern __typeof__(name) local                                                  \
+		__attribute__((alias(#name), copy(name), visibility("hidden")))
+RF_SELF(malloc, rf_self_malloc);
+RF_SELF(free, rf_self_free);
+RF_SELF(calloc, rf_self_calloc);
+RF_SELF(realloc, rf_self_realloc);
+RF_SELF(malloc_usable_size, rf_self_usable);
+
+/* Whether the global scope finds name in the shim, at self (not in an earlier object). */
+static int rf_alloc_is_self(const char *name, rf_real_fn self)
+{
+	void *sym = dlsym(RTLD_DEFAULT, name);
+	rf_real_fn fn;
+
+	memcpy(&fn, &sym, sizeof(fn));
+	return fn == self;
+}
+
+static int rf_alloc_first(void)
+{
+	return rf_alloc_is_self("malloc", (rf_real_fn)rf_self_malloc) &&
+	       rf_alloc_is_self("free", (rf_real_fn)rf_self_free) &&
+	       rf_alloc_is_self("calloc", (rf_real_fn)rf_self_calloc) &&
+	       rf_alloc_is_self("realloc", (rf_real_fn)rf_self_realloc) &&
+	       rf_alloc_is_self("malloc_usable_size", (rf_real_fn)rf_self_usable);
 }

@@ -103,13 +103,18 @@ static rd_kafka_resp_err_t rf_on_ack(rd_kafka_t *rk, rd_kafka_message_t *m, void
 	if (!rf_budget_owns(m->payload) && (headers = RF_REAL(rd_kafka_message_headers)) != NULL &&
 	    headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
 		rf_kafka_headers_cost(hdrs, &hcount, &hbytes);
+	int purged = m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+		     m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+	rf_real_rd_kafka_message_status_fn status;
+
+	/* Re-queued after a lost connection, a purged message may be on the broker already. */
+	if (purged && (status = RF_REAL(rd_kafka_message_status)) != NULL &&
+	    status(m) == RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED)
+		purged = 2;
 	rf_budget_ack((int)(intptr_t)ic_opaque, m->payload, m->len,
 		      rf_budget_msg_extra(m->key_len, hcount, hbytes) +
 			      rf_budget_handle_extra((int)(intptr_t)ic_opaque, m->len),
-		      m->err,
-		      m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-			      m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT,
-		      rf_tls_in_produce);
+		      m->err, purged, rf_tls_in_produce);
 	errno = saved;
 	return RD_KAFKA_RESP_ERR_NO_ERROR;
 }

@@ -21,6 +21,7 @@
 #include <threads.h>
 #include <unistd.h>
 
+#include "rf_heap.h"
 #include "rf_real.h"
 #include "rf_shim.h"
 #include "rf_thread.h"
@@ -42,6 +43,7 @@ static void rf_thread_cleanup(void *arg)
 
 static void rf_thread_enter(struct rf_thread *t)
 {
+	rf_heap_thread_group(rf_thread_heap_id(t)); /* its allocations count for its group */
 	rf_thread_current = t;
 	rf_thread_how = 0;
 	rf_thread_started(t, (uint64_t)pthread_self(), rf_thread_tid());

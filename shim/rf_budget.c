@@ -963,6 +963,8 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 		__atomic_fetch_add(&h->dropped_bytes, len, __ATOMIC_RELAXED);
 		rf_stats_add(RF_STAT_budget_dropped_msgs, 1);
 		rf_stats_add(RF_STAT_budget_dropped_bytes, len);
+		if (purged == 2)
+			rf_stats_add(RF_STAT_budget_dropped_maybe_sent, 1);
 	}
 	if (rf_budget_owns(payload)) {
 		const struct rf_ring_record *rec = rf_ring_record_of((void *)payload);

@@ -159,7 +159,9 @@ size_t rf_budget_payload_size(const void *p);
  * librdkafka acknowledged a message of handle slot (on_acknowledgement):
  * delivered (err 0) or failed. For a ring payload the bytes become
  * acknowledged-but-unfreed; an uncopied message is credited now, charge
- * recomputed from len and extra exactly as at admission. in_call: the ack
+ * recomputed from len and extra exactly as at admission. purged: 1 when
+ * purged from a queue, 2 when also possibly sent before (POSSIBLY_PERSISTED).
+ * in_call: the ack
  * came on the producing thread during the real produce call (a refused
  * message being unrolled): settle will credit it instead.
  */

@@ -70,6 +70,8 @@
 	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_message_headers,                      \
 	  (const rd_kafka_message_t *, rd_kafka_headers_t **))                           \
 	X(OPTIONAL, size_t, rd_kafka_header_cnt, (const rd_kafka_headers_t *))          \
+	X(OPTIONAL, rd_kafka_msg_status_t, rd_kafka_message_status,                     \
+	  (const rd_kafka_message_t *))                                                  \
 	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_header_get_all,                       \
 	  (const rd_kafka_headers_t *, size_t, const char **, const void **, size_t *))
 

@@ -32,6 +32,7 @@
 #include "hook_kafka.h"
 #include "rf_budget.h"
 #include "rf_config.h"
+#include "rf_heap.h"
 #include "rf_proc.h"
 #include "rf_real.h"
 #include "rf_segment.h"
@@ -133,6 +134,7 @@ static void rf_shim_publish_locked(int exiting)
 	rf_segment_publish_begin(seg);
 	rf_stats_snapshot(seg->shm->stats);
 	rf_thread_shim_publish(seg, &rf_shim.config, exiting);
+	rf_heap_publish(seg->shm); /* after the thread groups: it fills their heap */
 	rf_budget_publish(seg->shm, rf_monotonic_ns());
 	if (exiting) {
 		known = __atomic_load_n(&rf_shim.exit_status_known, __ATOMIC_ACQUIRE) == 1;
@@ -239,10 +241,26 @@ static void rf_shim_fork_child(void)
 	rf_segment_detach(&rf_shim.segment);
 	rf_stats_reset();
 	rf_budget_fork_child();
+	rf_heap_fork_child(); /* after the budget: it may wake its (new) waiters */
 	rf_shim.exit_status_known = 0;
 	rf_shim.exited = 0;
 	if (rf_shim_segment_create(getpid()) == 0)
 		rf_shim_publisher_start();
+}
+
+/* Heap accounting (docs/heap.md): the soft limit acts on the budget's admission. */
+static void rf_shim_heap_setup(void)
+{
+	int interposed = rf_alloc_setup();
+
+	rf_heap_setup(rf_shim.passive ? 0 : rf_shim.config.heap_limit, rf_budget_heap_pressure,
+		      interposed);
+	if (!interposed) {
+		rf_budget_ring_forbid();
+		rf_log("another object's malloc and free come before the shim's (an allocator "
+		       "preloaded first?): heap figures are off and payloads are not copied "
+		       "into the ring");
+	}
 }
 
 static void rf_shim_warn_unknown(const char *assignment, void *arg)
@@ -281,6 +299,7 @@ void rf_shim_init(void)
 		rf_log("%s; the shim runs passive", rf_shim.config_error);
 	}
 	rf_budget_setup(&rf_shim.config, rf_shim.passive, rf_kafka_purge);
+	rf_shim_heap_setup();
 	rf_shim_segment_create(getpid());
 	pthread_atfork(rf_shim_fork_prepare, rf_shim_fork_parent, rf_shim_fork_child);
 	rf_shim_publisher_start();

@@ -31,6 +31,13 @@ void rf_shim_exit_record(int status);
  */
 void rf_shim_exit_now(int status);
 
+/*
+ * Resolve the real allocator (hook_alloc.c) if not done yet: 1 when the
+ * shim's malloc and free are the ones in effect (heap accounting on), 0 when
+ * another object's come first (everything passes through).
+ */
+int rf_alloc_setup(void);
+
 /* One line on stderr, prefixed "ringfence: "; no allocation. */
 void rf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

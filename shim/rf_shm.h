@@ -71,7 +71,7 @@
 #include <stdint.h>
 
 #define RF_SHM_MAGIC UINT64_C(0x31454e4546474e52) /* "RNGFENE1" little-endian */
-#define RF_SHM_VERSION 2 /* increased on every backward incompatible change */
+#define RF_SHM_VERSION 3 /* increased on every backward incompatible change */
 #define RF_SHM_PREFIX_DEFAULT "ringfence"
 #define RF_SHM_NAME_MAX 64 /* "/" prefix "." pid NUL */
 
@@ -134,12 +134,15 @@ enum rf_policy {
 	X(budget_purges, COUNTER, "Queue purges made by the drop-oldest policy")         \
 	X(budget_dropped_msgs, COUNTER, "Messages purged from librdkafka queues (delivery report __PURGE_QUEUE)") \
 	X(budget_dropped_bytes, COUNTER, "Payload bytes of purged messages")             \
+	X(budget_dropped_maybe_sent, COUNTER,                                            \
+	  "Purged messages librdkafka had sent before (status POSSIBLY_PERSISTED): queued again after a lost connection, they may be on the broker") \
 	X(budget_observed_over, COUNTER,                                                 \
 	  "observe policy: messages admitted past an exhausted budget (would wait, fail or drop)") \
 	X(budget_observed_oversized, COUNTER, "observe policy: messages larger than the whole budget") \
 	X(shim_errors, COUNTER, "Internal failures the shim survived by doing less")    \
 	X(publishes, COUNTER, "Times the shim published this segment")                 \
-	RF_STATS_THREADS(X)
+	RF_STATS_THREADS(X)                                                             \
+	RF_STATS_HEAP(X)
 
 /* Thread figures (docs/threads.md); gauges are computed at each publish. */
 #define RF_STATS_THREADS(X)                                                             \
@@ -153,6 +156,29 @@ enum rf_policy {
 	X(threads_untracked, COUNTER, "Threads not tracked because the registry was full") \
 	X(thread_groups, GAUGE, "Distinct creation stacks seen")                         \
 	X(thread_registry_bytes, GAUGE, "Memory mapped by the thread registry (bytes)")
+
+/*
+ * Heap figures (docs/heap.md): the allocator interposers count per thread,
+ * the publisher sums. Bytes are the sizes callers asked for.
+ */
+#define RF_STATS_HEAP(X)                                                                \
+	X(heap_live_bytes, GAUGE, "Heap allocated and not yet freed (bytes asked for)") \
+	X(heap_live_peak_bytes, GAUGE, "Highest live heap seen (within 64 KiB per thread)") \
+	X(heap_alloc_bytes, COUNTER, "Heap allocated in total (bytes asked for)")      \
+	X(heap_allocs, COUNTER, "Heap allocations (malloc, calloc, realloc, the memalign family)") \
+	X(heap_frees, COUNTER, "Heap blocks freed (free, realloc)")                     \
+	X(heap_unattributed_bytes, GAUGE,                                                \
+	  "Live heap of no listed thread group: main thread, threads not created through the hooks") \
+	X(heap_interposed, GAUGE, "1 while the shim accounts the heap; 0: another malloc comes first") \
+	X(heap_foreign_frees, COUNTER, "Blocks freed or resized that the shim did not allocate") \
+	X(heap_limit_pressure, GAUGE, "1 while live heap is above RINGFENCE_HEAP_LIMIT (until its low-water mark)") \
+	X(heap_limit_episodes, COUNTER, "Times heap pressure turned on")                \
+	X(heap_limit_pushbacks, COUNTER,                                                 \
+	  "Produce calls that met heap pressure: waited, refused or dropped by the policy") \
+	X(heap_limit_observed, COUNTER, "observe policy: messages admitted under heap pressure")
+
+/* Heap attribution ids of thread groups: 0 none (unattributed), 1 the overflow group. */
+#define RF_SHM_HEAP_IDS 512
 
 enum rf_stat {
 #define RF_STAT_ENUM(name, type, help) RF_STAT_##name,
@@ -202,7 +228,9 @@ enum rf_stat_type {
 	X(thread_sample, BOOL, "RINGFENCE_THREAD_SAMPLE", "1", 0, 1,                    \
 	  "Answer current-stack requests of `ringfence threads` (a real-time signal)")   \
 	X(report_at_exit, BOOL, "RINGFENCE_REPORT_AT_EXIT", "0", 0, 1,                  \
-	  "Print the thread leak report to stderr when the process exits")
+	  "Print the thread leak report to stderr when the process exits")              \
+	X(heap_limit, SIZE, "RINGFENCE_HEAP_LIMIT", "0", 0, 1024 * RF_GIB,              \
+	  "Live heap above which producers are pushed back as if the budget were spent; 0: off")
 
 #define RF_CONFIG_NAME_MAX 32
 #define RF_CONFIG_LIST_MAX 256
@@ -329,6 +357,9 @@ struct rf_shm_thread_group {
 	uint64_t growth;  /* alive now minus the fewest alive within growth_window_ns */
 	int64_t oldest_alive_ns;               /* creation time of its oldest alive thread; 0 */
 	int64_t newest_alive_ns;               /* creation time of its newest alive thread; 0 */
+	uint32_t heap_id;                      /* its heap attribution id (0: none) */
+	uint32_t reserved;
+	uint64_t heap_live_bytes; /* heap its threads allocated, not yet freed (docs/heap.md) */
 };
 
 enum rf_shm_thread_flags {
@@ -466,7 +497,7 @@ struct rf_shm_header {
 /* A layout change without a version bump fails the build here. */
 _Static_assert(offsetof(struct rf_shm_header, magic) == 0, "magic moved");
 _Static_assert(offsetof(struct rf_shm_header, version) == 8, "version moved");
-_Static_assert(sizeof(struct rf_shm_header) == 1768,
+_Static_assert(sizeof(struct rf_shm_header) == 1776,
 	       "rf_shm_header changed: bump RF_SHM_VERSION, then this size");
 
 /*

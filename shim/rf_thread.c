@@ -70,6 +70,7 @@ struct rf_thread_group {
 	uintptr_t start_routine;
 	char start_name[RF_SHM_SYMBOL_MAX];
 	bool named;
+	uint32_t heap_id; /* heap attribution (docs/heap.md): never reused, 0 once all are taken */
 	uint64_t alive, unjoined, created, exited, alive_max;
 	struct {
 		int64_t at;
@@ -123,6 +124,7 @@ static struct {
 	bool overflow_linked;
 	uint64_t serial;
 	uint64_t created, exited, joined, untracked, tracked, ngroups;
+	uint32_t heap_ids; /* the next heap id: 0 none, 1 the overflow group */
 	int64_t last_tick;
 	rf_thread_namer_fn namer;
 	/* The last sample request served. */
@@ -178,6 +180,9 @@ static void rf_thread_ready(void)
 	rf_pool_init(&rf_reg.groups, sizeof(struct rf_thread_group), 15, RF_SHM_THREAD_GROUPS_MAX - 1);
 	rf_reg.overflow.flags = RF_SHM_GROUP_OVERFLOW;
 	rf_reg.overflow.named = true;
+	rf_reg.overflow.heap_id = 1;
+	if (rf_reg.heap_ids < 2)
+		rf_reg.heap_ids = 2;
 	rf_reg.ready = true;
 }
 
@@ -232,6 +237,7 @@ static struct rf_thread_group *rf_thread_group_get(const uintptr_t *frames, int 
 		rf_pool_free(&rf_reg.groups, g);
 		goto overflow;
 	}
+	g->heap_id = rf_reg.heap_ids < RF_SHM_HEAP_IDS ? rf_reg.heap_ids++ : 0;
 	rf_thread_group_link(g);
 	return g;
 overflow:
@@ -574,6 +580,12 @@ void rf_thread_fork_child(struct rf_thread *keep)
 	rf_thread_hash_add(keep, keep->handle);
 }
 
+uint32_t rf_thread_heap_id(const struct rf_thread *t)
+{
+	/* A thread's group never changes, and groups are freed only in a fork child. */
+	return t != NULL ? t->group->heap_id : 0;
+}
+
 void rf_thread_namer_set(rf_thread_namer_fn namer)
 {
 	__atomic_store_n(&rf_reg.namer, namer, __ATOMIC_RELEASE);
@@ -807,6 +819,7 @@ static void rf_thread_group_fill(struct rf_shm_thread_group *e, const struct rf_
 	e->growth = g->growth;
 	e->oldest_alive_ns = g->oldest;
 	e->newest_alive_ns = g->newest;
+	e->heap_id = g->heap_id; /* rf_heap_publish fills heap_live_bytes by it */
 }
 
 void rf_thread_publish(struct rf_segment *seg, const struct rf_thread_rules *rules,

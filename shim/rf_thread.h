@@ -87,6 +87,13 @@ void rf_thread_name_set_handle(uint64_t handle, const char *name);
 struct rf_thread *rf_thread_adopt(const uintptr_t *frames, int nframes, uintptr_t start_routine,
 				  uint64_t handle, pid_t tid, const char *name, int64_t now_ns);
 
+/*
+ * The heap attribution id of t's group (docs/heap.md): 1 for the overflow
+ * group, 2 and up for the others, never reused; 0 when t is NULL or the ids
+ * ran out. Lock-free (a thread's group never changes).
+ */
+uint32_t rf_thread_heap_id(const struct rf_thread *t);
+
 /* Fork: the registry is consistent across fork (prepare locks, parent
  * unlocks); the child keeps only `keep` (the forking thread's record, may be
  * NULL) and its group, with fresh figures. */

@@ -14,6 +14,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 
+#include "rf_heap.h"
 #include "rf_modules.h"
 #include "rf_shim.h"
 #include "rf_thread_sample.h"
@@ -100,6 +101,7 @@ void rf_thread_shim_adopt_self(const char *name, void *(*start_routine)(void *))
 	rf_thread_current = rf_thread_adopt(frames, n, (uintptr_t)start_routine,
 					    (uint64_t)pthread_self(), rf_thread_tid(), name,
 					    rf_thread_now());
+	rf_heap_thread_group(rf_thread_heap_id(rf_thread_current));
 }
 
 void rf_thread_shim_rules(const struct rf_shm_config *config, bool at_exit,

@@ -1,0 +1,295 @@
+/*
+ * rf_heap.h - heap accounting: what the allocator interposers count, per
+ * thread and per thread group, and what the publisher sums (docs/heap.md).
+ *
+ * Blocks. Every block the shim hands out starts RF_HEAP_HDR bytes after a
+ * block of the allocator below (or further on, for aligned requests); the
+ * header in between holds the size the caller asked for, the heap id of the
+ * allocating thread's group, the distance back to the allocator's block, and
+ * a check word keyed per process, so free() tells the shim's blocks from
+ * blocks it never handed out (those go to the allocator as they are).
+ *
+ * Counting. Each thread adds to a block of counters of its own (a plain load
+ * and a relaxed store per counter: no lock prefix, no shared cache line); the
+ * publisher sums the blocks. A thread's net change is also added to one
+ * shared estimate each time it has moved by RF_HEAP_FLUSH bytes: that
+ * estimate gives the peak and drives the soft limit without a per-call
+ * atomic. A block outlives its thread and goes to the next new thread.
+ * Blocks come from mmap, never from malloc.
+ *
+ * Re-entry. Each count on the hot path is one read-modify-write instruction
+ * on the thread's own block (x86-64 `add` to memory, no lock prefix): a
+ * signal handler that allocates on the same thread lands before or after
+ * it, never inside, so nothing is lost. The per-thread guard (rf_heap_enter
+ * / rf_heap_leave) is held across every call into the allocator below and
+ * across taking the thread's first block: a call that finds it held (a
+ * signal handler interrupting the allocator, which may hold its own lock;
+ * the allocator calling malloc) must not call the allocator again. The
+ * interposers then map such blocks with mmap and defer such frees until
+ * the guard is left (hook_alloc.c), and counts go to shared atomics
+ * (rf_heap_note_nested): no lock, no per-thread set-up, no recursion.
+ *
+ * Knows nothing of preloading: hook_alloc.c calls it, and the unit tests.
+ */
+#ifndef RF_HEAP_H
+#define RF_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rf_shm.h"
+
+#define RF_HEAP_HDR 16
+#define RF_HEAP_IDS RF_SHM_HEAP_IDS
+/* Net bytes a thread counts before it updates the shared estimate. */
+#define RF_HEAP_FLUSH ((int64_t)64 * 1024)
+/* Requests above these fail with ENOMEM (no allocator can serve them anyway). */
+#define RF_HEAP_SIZE_MAX ((UINT64_C(1) << 47) - 1)
+#define RF_HEAP_ALIGN_MAX (UINT64_C(1) << 30)
+/* Static arena serving allocations made while the real functions are resolved. */
+#define RF_HEAP_BOOT_SIZE (64 * 1024)
+
+/* Offset bit: the block was mapped with mmap (a call made inside the allocator below). */
+#define RF_HEAP_MAPPED 1u
+
+struct rf_heap_hdr {
+	uint64_t word;   /* size asked for (low 48 bits), heap id (high 16 bits) */
+	uint32_t offset; /* from the allocator's block to the caller's pointer: 16, or more;
+			  * | RF_HEAP_MAPPED */
+	uint32_t check;  /* rf_heap_check_of(): this header, at this address, in this process */
+};
+_Static_assert(sizeof(struct rf_heap_hdr) == RF_HEAP_HDR, "header size");
+
+/* One thread's counters. Only the owner writes; anyone reads (relaxed). */
+struct rf_heap_block {
+	uint64_t allocs, frees, bytes;
+	int64_t drift;              /* owner only: net bytes not yet in the shared estimate */
+	struct rf_heap_block *next; /* every block ever made; set before the block is linked */
+	uint32_t free;              /* its thread ended: the next new thread may take it */
+	uint32_t reserved;
+	int64_t live[RF_HEAP_IDS];  /* net bytes by heap id: + allocated here, - freed here */
+};
+
+struct rf_heap_tls {
+	struct rf_heap_block *block; /* NULL: none yet; RF_HEAP_BLOCK_GONE: thread ending */
+	uint32_t gid;                /* heap id of this thread's group; 0: none */
+	uint32_t depth;              /* the guard: 1 while an interposer counts */
+	uint32_t resolving;          /* this thread resolves the real functions */
+	void *deferred;              /* blocks freed while the guard was held, to free after */
+};
+
+#define RF_HEAP_BLOCK_GONE ((struct rf_heap_block *)1)
+
+extern __thread struct rf_heap_tls rf_heap_tls __attribute__((tls_model("initial-exec")));
+extern uint32_t rf_heap_key;
+extern unsigned char rf_heap_boot[RF_HEAP_BOOT_SIZE] __attribute__((visibility("hidden")));
+
+/* ---- the guard -------------------------------------------------------------- */
+
+/* Take the guard: 1, or 0 when this thread holds it already (count nested then). */
+static inline int rf_heap_enter(void)
+{
+	if (rf_heap_tls.depth != 0)
+		return 0;
+	rf_heap_tls.depth = 1;
+	/* A signal handler on this thread must see the guard before any count. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	return 1;
+}
+
+static inline void rf_heap_leave(void)
+{
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rf_heap_tls.depth = 0;
+}
+
+/* ---- headers ---------------------------------------------------------------- */
+
+static inline uint32_t rf_heap_check_of(const struct rf_heap_hdr *h, uint64_t word,
+					uint32_t offset)
+{
+	/* Keyed per process, and by the header's own address: a copy elsewhere fails. */
+	return rf_heap_key ^ (uint32_t)word ^ (uint32_t)(word >> 35) ^ offset ^
+	       (uint32_t)((uintptr_t)h >> 4);
+}
+
+/*
+ * Write the header for a caller's pointer offset bytes into base (offset may
+ * carry RF_HEAP_MAPPED); returns that pointer.
+ */
+static inline void *rf_heap_hdr_init(void *base, size_t offset, size_t size, uint32_t gid)
+{
+	struct rf_heap_hdr *h =
+		(struct rf_heap_hdr *)((char *)base + (offset & ~(size_t)RF_HEAP_MAPPED)) - 1;
+	uint64_t word = (uint64_t)size | (uint64_t)gid << 48;
+
+	h->word = word;
+	h->offset = (uint32_t)offset;
+	h->check = rf_heap_check_of(h, word, (uint32_t)offset);
+	return h + 1;
+}
+
+/*
+ * The header of p when p is a block the shim handed out, else NULL. The
+ * 16 bytes before p must be readable (the caller knows when they may not be).
+ */
+static inline struct rf_heap_hdr *rf_heap_hdr_of(const void *p)
+{
+	struct rf_heap_hdr *h = (struct rf_heap_hdr *)p - 1;
+	uint64_t word;
+	uint32_t offset;
+
+	if (((uintptr_t)p & 15) != 0)
+		return NULL;
+	word = h->word;
+	offset = h->offset;
+	if (h->check != rf_heap_check_of(h, word, offset) || offset < RF_HEAP_HDR ||
+	    (word >> 48) >= RF_HEAP_IDS)
+		return NULL;
+	return h;
+}
+
+static inline size_t rf_heap_hdr_size(const struct rf_heap_hdr *h)
+{
+	return (size_t)(h->word & ((UINT64_C(1) << 48) - 1));
+}
+
+static inline uint32_t rf_heap_hdr_gid(const struct rf_heap_hdr *h)
+{
+	return (uint32_t)(h->word >> 48);
+}
+
+/* The allocator's block behind a header. */
+static inline void *rf_heap_hdr_base(const struct rf_heap_hdr *h)
+{
+	return (char *)(h + 1) - (h->offset & ~RF_HEAP_MAPPED);
+}
+
+/* ---- counting ---------------------------------------------------------------- */
+
+/* The slow paths: a count without a block (takes one), the flush into the estimate. */
+void rf_heap_note_slow(size_t size, uint32_t gid, int alloc);
+void rf_heap_flush(struct rf_heap_block *b);
+
+/* Count outside any per-thread block (guard held, thread ending): shared atomics, no lock. */
+void rf_heap_note_nested(size_t size, uint32_t gid, int alloc);
+
+#if defined(__x86_64__)
+/* One instruction, no lock prefix: signal-atomic on this thread, plain for others. */
+#define RF_HEAP_ADD(field, n) __asm__ volatile("addq %1, %0" : "+m"(field) : "er"((int64_t)(n)))
+#else
+/* Elsewhere an atomic add keeps the same promise, at the price of a locked operation. */
+#define RF_HEAP_ADD(field, n) __atomic_fetch_add(&(field), (n), __ATOMIC_RELAXED)
+#endif
+
+/* A block of size bytes for heap id gid was allocated. Async-signal-safe. */
+static inline void rf_heap_note_alloc(size_t size, uint32_t gid)
+{
+	struct rf_heap_block *b = rf_heap_tls.block;
+
+	if (__builtin_expect((uintptr_t)b <= (uintptr_t)RF_HEAP_BLOCK_GONE, 0)) {
+		rf_heap_note_slow(size, gid, 1);
+		return;
+	}
+	RF_HEAP_ADD(b->allocs, 1);
+	RF_HEAP_ADD(b->bytes, size);
+	RF_HEAP_ADD(b->live[gid], (int64_t)size);
+	/* The sum read before the add: a handler's add in between only delays a flush. */
+	int64_t drift = b->drift + (int64_t)size;
+
+	RF_HEAP_ADD(b->drift, (int64_t)size);
+	if (__builtin_expect(drift >= RF_HEAP_FLUSH, 0))
+		rf_heap_flush(b);
+}
+
+/* A block of size bytes allocated for heap id gid was freed. Async-signal-safe. */
+static inline void rf_heap_note_free(size_t size, uint32_t gid)
+{
+	struct rf_heap_block *b = rf_heap_tls.block;
+
+	if (__builtin_expect((uintptr_t)b <= (uintptr_t)RF_HEAP_BLOCK_GONE, 0)) {
+		rf_heap_note_slow(size, gid, 0);
+		return;
+	}
+	RF_HEAP_ADD(b->frees, 1);
+	RF_HEAP_ADD(b->live[gid], -(int64_t)size);
+	int64_t drift = b->drift - (int64_t)size;
+
+	RF_HEAP_ADD(b->drift, -(int64_t)size);
+	if (__builtin_expect(drift <= -RF_HEAP_FLUSH, 0))
+		rf_heap_flush(b);
+}
+
+/* A block the shim did not hand out was freed or resized (counted, not accounted). */
+void rf_heap_note_foreign(void);
+
+/* ---- threads, configuration ------------------------------------------------- */
+
+/*
+ * Called with on = 1 when live heap rises above the limit, 0 when it falls
+ * below the low-water mark. may_wake = 0 on the allocation path (a signal
+ * handler may be running: the callee must only store), 1 on the publisher.
+ */
+typedef void (*rf_heap_pressure_fn)(int on, int may_wake);
+
+/*
+ * The soft limit (0: off), what pressure calls, and whether the interposers
+ * count at all (published as heap_interposed). Also picks the header key.
+ */
+void rf_heap_setup(uint64_t limit, rf_heap_pressure_fn pressure, int interposed);
+
+/* Pick the per-process header key (AT_RANDOM); idempotent. */
+void rf_heap_key_init(void);
+
+/* The calling thread's allocations belong to heap id gid from now on (0: none). */
+void rf_heap_thread_group(uint32_t gid);
+
+/* Low-water mark of a limit: pressure turns off below it. */
+uint64_t rf_heap_low_water(uint64_t limit);
+
+/* Whether pressure is on now. */
+int rf_heap_pressure(void);
+
+/* ---- figures --------------------------------------------------------------- */
+
+struct rf_heap_figures {
+	uint64_t live, peak, alloc_bytes, allocs, frees, foreign;
+	uint64_t pressure, episodes;
+	int64_t estimate; /* the shared estimate (tests) */
+};
+
+/*
+ * Sum every thread's counters: process figures into *out, net live bytes by
+ * heap id into by_id[RF_HEAP_IDS] (may be NULL). Updates the peak with the
+ * exact sum and, with judge, turns pressure on or off on it (publisher).
+ */
+void rf_heap_snapshot(struct rf_heap_figures *out, int64_t *by_id, int judge);
+
+/*
+ * Write the heap figures into a publication: the heap stats, and each
+ * published thread group's heap_live_bytes by its heap_id. Call after the
+ * thread sections are written. Publisher only.
+ */
+void rf_heap_publish(struct rf_shm_layout *shm);
+
+/*
+ * After fork, in the child (one thread): counts start at zero, live bytes
+ * are kept (the child holds a copy of every block), the peak restarts at
+ * the live figure, and pressure is judged again.
+ */
+void rf_heap_fork_child(void);
+
+/* ---- the bootstrap arena ------------------------------------------------------ */
+
+/* size bytes, 16-aligned (align up to 4096), zeroed, never reused; NULL when full. */
+void *rf_heap_boot_alloc(size_t size, size_t align);
+
+static inline int rf_heap_boot_owns(const void *p)
+{
+	return (uintptr_t)p - (uintptr_t)rf_heap_boot < RF_HEAP_BOOT_SIZE;
+}
+
+/* Bytes of a block of the arena. */
+size_t rf_heap_boot_size(const void *p);
+
+#endif /* RF_HEAP_H */

@@ -1,0 +1,313 @@
+/*
+ * test_heap.c - the heap accounting core (rf_heap.c) without preloading:
+ * headers, per-thread counts summed exactly across threads and groups,
+ * frees by other threads, nested counts, blocks handed on at thread end,
+ * signal handlers counting in the middle of counts, the soft limit's
+ * hysteresis, a fork child's figures, the bootstrap arena.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/time.h>
+
+#include "rf_heap.h"
+#include "rf_test.h"
+
+static struct rf_heap_figures fig;
+static int64_t by_id[RF_HEAP_IDS];
+
+static void snap(void)
+{
+	rf_heap_snapshot(&fig, by_id, 1);
+}
+
+RF_TEST(header_roundtrip)
+{
+	_Alignas(16) unsigned char buf[256];
+	struct rf_heap_hdr *h;
+	void *p;
+
+	rf_heap_key_init();
+	p = rf_heap_hdr_init(buf, 16, 1234, 7);
+	RF_CHECK(p == buf + 16);
+	h = rf_heap_hdr_of(p);
+	RF_CHECK(h != NULL);
+	RF_CHECK_INT(rf_heap_hdr_size(h), 1234);
+	RF_CHECK_INT(rf_heap_hdr_gid(h), 7);
+	RF_CHECK(rf_heap_hdr_base(h) == (void *)buf);
+	/* An aligned block: the header right before the caller's pointer. */
+	p = rf_heap_hdr_init(buf, 64, 10, 0);
+	RF_CHECK(p == buf + 64 && rf_heap_hdr_of(p) != NULL);
+	RF_CHECK(rf_heap_hdr_base(rf_heap_hdr_of(p)) == (void *)buf);
+	/* Mapped flag: same base. */
+	p = rf_heap_hdr_init(buf, 32 | RF_HEAP_MAPPED, 5, 1);
+	RF_CHECK(p == buf + 32 && rf_heap_hdr_base(rf_heap_hdr_of(p)) == (void *)buf);
+	/* Not ours: wrong check, moved header, misaligned pointer, zeroes. */
+	p = rf_heap_hdr_init(buf, 16, 99, 3);
+	((struct rf_heap_hdr *)p - 1)->check ^= 1;
+	RF_CHECK(rf_heap_hdr_of(p) == NULL);
+	p = rf_heap_hdr_init(buf, 16, 99, 3);
+	memcpy(buf + 48, buf, 16); /* the same bytes at another address */
+	RF_CHECK(rf_heap_hdr_of(buf + 64) == NULL);
+	RF_CHECK(rf_heap_hdr_of(buf + 24) == NULL);
+	memset(buf, 0, sizeof(buf));
+	RF_CHECK(rf_heap_hdr_of(buf + 16) == NULL);
+}
+
+#define THREADS 4
+#define PER_THREAD 10000
+
+static void *counting_thread(void *arg)
+{
+	uint32_t gid = (uint32_t)(uintptr_t)arg;
+
+	rf_heap_thread_group(gid);
+	for (int i = 0; i < PER_THREAD; i++)
+		rf_heap_note_alloc((size_t)(i % 100) + 1, gid);
+	/* Half freed again by this thread. */
+	for (int i = 0; i < PER_THREAD / 2; i++)
+		rf_heap_note_free((size_t)(i % 100) + 1, gid);
+	return NULL;
+}
+
+static void *freeing_thread(void *arg)
+{
+	/* Frees blocks another group allocated: they leave that group's figure. */
+	uint32_t gid = (uint32_t)(uintptr_t)arg;
+
+	rf_heap_thread_group(9);
+	for (int i = PER_THREAD / 2; i < PER_THREAD; i++)
+		rf_heap_note_free((size_t)(i % 100) + 1, gid);
+	return NULL;
+}
+
+RF_TEST(counts_by_thread_and_group)
+{
+	pthread_t t[THREADS];
+	int64_t per_thread = 0, half = 0;
+
+	for (int i = 0; i < PER_THREAD; i++)
+		per_thread += i % 100 + 1;
+	for (int i = 0; i < PER_THREAD / 2; i++)
+		half += i % 100 + 1;
+	snap();
+	RF_CHECK_INT(fig.allocs, 0);
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, counting_thread, (void *)(uintptr_t)(2 + i));
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	snap();
+	RF_CHECK_INT(fig.allocs, THREADS * PER_THREAD);
+	RF_CHECK_INT(fig.frees, THREADS * PER_THREAD / 2);
+	RF_CHECK_INT(fig.alloc_bytes, THREADS * per_thread);
+	RF_CHECK_INT(fig.live, THREADS * (per_thread - half));
+	for (int i = 0; i < THREADS; i++)
+		RF_CHECK_INT(by_id[2 + i], per_thread - half);
+	RF_CHECK(fig.peak >= fig.live);
+	/* Group 3's remaining blocks freed by a thread of group 9. */
+	pthread_create(&t[0], NULL, freeing_thread, (void *)(uintptr_t)3);
+	pthread_join(t[0], NULL);
+	snap();
+	RF_CHECK_INT(by_id[3], 0);
+	RF_CHECK_INT(by_id[9], 0);
+	RF_CHECK_INT(by_id[2], per_thread - half);
+	RF_CHECK_INT(fig.live, (THREADS - 1) * (per_thread - half));
+	/* The estimate follows the exact figure within a flush per thread. */
+	RF_CHECK(fig.estimate <= (int64_t)fig.live + (THREADS + 2) * RF_HEAP_FLUSH &&
+		 fig.estimate >= (int64_t)fig.live - (THREADS + 2) * RF_HEAP_FLUSH);
+}
+
+static void *one_alloc(void *arg)
+{
+	(void)arg;
+	rf_heap_note_alloc(10, 0);
+	return NULL;
+}
+
+RF_TEST(blocks_outlive_threads)
+{
+	/* Threads one after another: totals keep every ended thread's counts. */
+	for (int i = 0; i < 300; i++) {
+		pthread_t t;
+		pthread_create(&t, NULL, one_alloc, NULL);
+		pthread_join(t, NULL);
+	}
+	snap();
+	RF_CHECK_INT(fig.allocs, 300);
+	RF_CHECK_INT(fig.live, 3000);
+	RF_CHECK_INT(by_id[0], 3000);
+}
+
+RF_TEST(nested_and_foreign)
+{
+	rf_heap_thread_group(5); /* ids are summed up to the highest handed to a thread */
+	rf_heap_note_nested(100, 5, 1);
+	rf_heap_note_nested(40, 5, 0);
+	rf_heap_note_alloc(7, 5);
+	rf_heap_note_foreign();
+	rf_heap_note_nested(1, RF_HEAP_IDS + 3, 1); /* out of range: no group */
+	snap();
+	RF_CHECK_INT(fig.allocs, 3);
+	RF_CHECK_INT(fig.frees, 1);
+	RF_CHECK_INT(fig.live, 68);
+	RF_CHECK_INT(by_id[5], 67);
+	RF_CHECK_INT(by_id[0], 1);
+	RF_CHECK_INT(fig.foreign, 1);
+	/* The guard: taken once, refused while held. */
+	RF_CHECK_INT(rf_heap_enter(), 1);
+	RF_CHECK_INT(rf_heap_enter(), 0);
+	rf_heap_leave();
+	RF_CHECK_INT(rf_heap_enter(), 1);
+	rf_heap_leave();
+}
+
+static int pressure_on, pressure_calls, woken;
+
+static void on_pressure(int on, int may_wake)
+{
+	pressure_on = on;
+	pressure_calls++;
+	if (may_wake && !on)
+		woken++;
+}
+
+RF_TEST(soft_limit_hysteresis)
+{
+	const uint64_t limit = 16 * 1024 * 1024;
+	uint64_t low = rf_heap_low_water(limit);
+
+	RF_CHECK_INT(low, limit - limit / 16);
+	RF_CHECK_INT(rf_heap_low_water(100 * 1024), 0); /* the gap never exceeds the limit */
+	rf_heap_setup(limit, on_pressure, 1);
+	/* Climb in 4 KiB steps: pressure within one flush of the limit. */
+	uint64_t live = 0;
+	while (!pressure_on && live < 2 * limit) {
+		rf_heap_note_alloc(4096, 0);
+		live += 4096;
+	}
+	RF_CHECK_INT(pressure_on, 1);
+	RF_CHECK(live > limit && live <= limit + (uint64_t)RF_HEAP_FLUSH);
+	RF_CHECK_INT(rf_heap_pressure(), 1);
+	/* Down to between the marks: still on (no flapping). */
+	while (live > low + 4 * 4096) {
+		rf_heap_note_free(4096, 0);
+		live -= 4096;
+	}
+	snap();
+	RF_CHECK_INT(rf_heap_pressure(), 1);
+	RF_CHECK_INT(pressure_calls, 1);
+	/* Below the low-water mark: off, on the allocation path (no wake)... */
+	while (pressure_on && live > 0) {
+		rf_heap_note_free(4096, 0);
+		live -= 4096;
+	}
+	RF_CHECK_INT(pressure_on, 0);
+	RF_CHECK(live < low && live >= low - 2 * (uint64_t)RF_HEAP_FLUSH);
+	RF_CHECK_INT(woken, 0);
+	/* ...and the publisher wakes the waiters. */
+	snap();
+	RF_CHECK_INT(woken, 1);
+	RF_CHECK_INT(fig.episodes, 1);
+	RF_CHECK_INT(fig.pressure, 0);
+	/* The publisher judges the exact sum too, and a limit of 0 turns it off. */
+	rf_heap_note_alloc(limit, 0);
+	snap();
+	RF_CHECK_INT(fig.pressure, 1);
+	rf_heap_setup(0, on_pressure, 1);
+	RF_CHECK_INT(rf_heap_pressure(), 0);
+	RF_CHECK_INT(pressure_on, 0);
+}
+
+RF_TEST(fork_child_figures)
+{
+	pid_t pid;
+	int status;
+
+	rf_heap_thread_group(4);
+	for (int i = 0; i < 100; i++)
+		rf_heap_note_alloc(1000, 4);
+	pid = fork();
+	RF_CHECK(pid >= 0);
+	if (pid == 0) {
+		rf_heap_fork_child();
+		snap();
+		/* Counts from zero; the inherited live bytes are the child's own. */
+		if (fig.allocs != 0 || fig.frees != 0 || fig.live != 100000 ||
+		    by_id[4] != 100000 || fig.peak != 100000)
+			_exit(1);
+		rf_heap_note_free(1000, 4);
+		snap();
+		_exit(fig.frees == 1 && fig.live == 99000 ? 0 : 2);
+	}
+	RF_CHECK(waitpid(pid, &status, 0) == pid);
+	RF_CHECK(WIFEXITED(status));
+	RF_CHECK_INT(WEXITSTATUS(status), 0);
+	snap();
+	RF_CHECK_INT(fig.allocs, 100);
+	RF_CHECK_INT(fig.live, 100000);
+}
+
+static volatile sig_atomic_t handled;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	/* Counts in the middle of the interrupted thread's counts. */
+	rf_heap_note_alloc(3, 1);
+	rf_heap_note_alloc(5, 1);
+	rf_heap_note_free(3, 1);
+	handled = handled + 1;
+}
+
+RF_TEST(signal_handler_counts)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct itimerval it = {{0, 50}, {0, 50}};
+	long loops = 0;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	while (handled < 2000 && loops < 200000000) {
+		rf_heap_note_alloc(16, 2);
+		rf_heap_note_free(16, 2);
+		loops++;
+	}
+	memset(&it, 0, sizeof(it));
+	setitimer(ITIMER_REAL, &it, NULL);
+	signal(SIGALRM, SIG_IGN);
+	snap();
+	RF_CHECK(handled > 0);
+	RF_CHECK_INT(fig.allocs, loops + 2 * (long)handled);
+	RF_CHECK_INT(fig.frees, loops + (long)handled);
+	RF_CHECK_INT(by_id[2], 0);
+	RF_CHECK_INT(by_id[1], 5 * (long)handled);
+}
+
+RF_TEST(boot_arena)
+{
+	unsigned char *a = rf_heap_boot_alloc(10, 16), *b = rf_heap_boot_alloc(100, 64);
+	unsigned char *c;
+
+	RF_CHECK(a != NULL && b != NULL);
+	RF_CHECK_INT((uintptr_t)a % 16, 0);
+	RF_CHECK_INT((uintptr_t)b % 64, 0);
+	RF_CHECK(rf_heap_boot_owns(a) && rf_heap_boot_owns(b + 99));
+	RF_CHECK(!rf_heap_boot_owns(&fig) && !rf_heap_boot_owns(NULL));
+	RF_CHECK_INT(rf_heap_boot_size(a), 10);
+	RF_CHECK_INT(rf_heap_boot_size(b), 100);
+	for (int i = 0; i < 100; i++)
+		RF_CHECK_INT(b[i], 0);
+	RF_CHECK(b >= a + 10);
+	RF_CHECK(rf_heap_boot_alloc(RF_HEAP_BOOT_SIZE, 16) == NULL); /* never more than it has */
+	RF_CHECK(rf_heap_boot_alloc(16, 8192) == NULL);
+	while ((c = rf_heap_boot_alloc(1000, 16)) != NULL)
+		RF_CHECK(c + 1000 <= rf_heap_boot + RF_HEAP_BOOT_SIZE);
+}
+
+RF_TEST_MAIN(RF_TEST_ENTRY(header_roundtrip), RF_TEST_ENTRY(counts_by_thread_and_group),
+	     RF_TEST_ENTRY(blocks_outlive_threads), RF_TEST_ENTRY(nested_and_foreign),
+	     RF_TEST_ENTRY(soft_limit_hysteresis), RF_TEST_ENTRY(fork_child_figures),
+	     RF_TEST_ENTRY(signal_handler_counts), RF_TEST_ENTRY(boot_arena))
