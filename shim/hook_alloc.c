@@ -380,6 +380,9 @@ RF_EXPORT void free(void *p)
 {
 	struct rf_heap_hdr *h;
 
+	/* glibc frees NULL often (17 times per pthread_create): nothing to do. */
+	if (p == NULL)
+		return;
 	/* Ring payloads first (the budget's one load and compare), then ours. */
 	if (__builtin_expect(rf_budget_owns(p) || rf_alloc_mode() != RF_ALLOC_ACCOUNT ||
 				     p == NULL || rf_heap_boot_owns(p),

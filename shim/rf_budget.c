@@ -152,6 +152,8 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
+struct rf_budget_bounds rf_budget_bounds;
+
 static __thread struct rf_bank *rf_tls_bank __attribute__((tls_model("initial-exec")));
 
 /* This thread's open ring chunk. */
@@ -282,6 +284,7 @@ void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_
 	rf_budget.purge = purge;
 	if (rf_budget.arena_base != 0 && __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST) == 0) {
 		/* Tests re-configure: start from a fresh ring of the new size. */
+		__atomic_store_n(&rf_budget_bounds.base, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&rf_budget.arena_base, 0, __ATOMIC_RELEASE);
 		rf_ring_destroy(&rf_budget.ring);
 		rf_tls_cursor = (struct rf_ring_cursor)RF_RING_CURSOR_INIT;
@@ -319,7 +322,10 @@ static int rf_budget_arena(void)
 			rf_stats_add(RF_STAT_shim_errors, 1);
 		} else {
 			rf_budget.arena_size = rf_budget.ring.size;
+			rf_budget_bounds.size = rf_budget.ring.size;
 			/* rf_budget_owns reads base, then size: size must be visible first. */
+			__atomic_store_n(&rf_budget_bounds.base, (uintptr_t)rf_budget.ring.base,
+					 __ATOMIC_RELEASE);
 			__atomic_store_n(&rf_budget.arena_base, (uintptr_t)rf_budget.ring.base,
 					 __ATOMIC_RELEASE);
 		}
@@ -867,13 +873,6 @@ int rf_budget_admit(struct rf_budget_msg *m)
 	if (rc < 0)
 		rf_stats_add(RF_STAT_budget_rejected, 1);
 	return rc;
-}
-
-int rf_budget_owns(const void *p)
-{
-	uintptr_t base = __atomic_load_n(&rf_budget.arena_base, __ATOMIC_ACQUIRE);
-
-	return base != 0 && (uintptr_t)p - base < rf_budget.arena_size;
 }
 
 size_t rf_budget_payload_size(const void *p)

@@ -146,8 +146,23 @@ int rf_budget_admit(struct rf_budget_msg *m);
  */
 int rf_budget_settle(struct rf_budget_msg *m, int accepted);
 
-/* Whether p is a payload the ring handed out: lock-free, O(1). */
-int rf_budget_owns(const void *p);
+/*
+ * Where the ring lies, for rf_budget_owns: base is published (release) after
+ * size, and stays 0 until the first copied message maps the ring.
+ */
+struct rf_budget_bounds {
+	uintptr_t base;
+	size_t size;
+};
+extern struct rf_budget_bounds rf_budget_bounds;
+
+/* Whether p is a payload the ring handed out: one load and one compare, inline on every free(). */
+static inline int rf_budget_owns(const void *p)
+{
+	uintptr_t base = __atomic_load_n(&rf_budget_bounds.base, __ATOMIC_ACQUIRE);
+
+	return base != 0 && (uintptr_t)p - base < rf_budget_bounds.size;
+}
 
 /* librdkafka freed a ring payload (the free() interposer). */
 void rf_budget_free(void *p);
