@@ -17,22 +17,7 @@ import time
 
 from confluent_kafka import KafkaException, Producer
 
-MASK = (1 << 64) - 1
-FNV_OFFSET = 1469598103934665603
-FNV_PRIME = 1099511628211
-
-
-def fnv1a(data):
-    h = FNV_OFFSET
-    for b in data:
-        h = ((h ^ b) * FNV_PRIME) & MASK
-    return h
-
-
-def payload(thread, i, size):
-    """The same bytes as rf_producer.c's payload_fill."""
-    head = f"{thread}:{i}:".encode()[:size]
-    return head + bytes(ord("a") + (k + i) % 26 for k in range(len(head), size))
+from rf_payload import MASK, fnv1a, payload
 
 
 class Totals:

@@ -70,25 +70,11 @@ import time
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-MASK = (1 << 64) - 1
-FNV_OFFSET = 1469598103934665603
-FNV_PRIME = 1099511628211
+from rf_payload import MASK, fnv1a, payload
+
 ENTRIES = ("produce", "producev", "produceva", "produce_batch")
 POLICIES = ("block", "fail", "drop-oldest", "observe")
 CLIENTS = ("rf-producer", "kcat", "rdkafka_example")
-
-
-def fnv1a(data):
-    h = FNV_OFFSET
-    for b in data:
-        h = ((h ^ b) * FNV_PRIME) & MASK
-    return h
-
-
-def payload(thread, i, size):
-    """The same bytes as rf_producer.c's payload_fill."""
-    head = f"{thread}:{i}:".encode()[:size]
-    return head + bytes(ord("a") + (k + i) % 26 for k in range(len(head), size))
 
 
 _expected_cache = {}
