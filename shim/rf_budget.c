@@ -38,11 +38,11 @@
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "rf_perthread.h"
 #include "rf_ring.h"
 #include "rf_stats.h"
 
@@ -106,10 +106,14 @@ static uint64_t rf_handle_acked(const struct rf_handle *h)
 
 /* A thread's banked credit: budget it released and has not paid back yet. */
 struct rf_bank {
+	struct rf_perthread_hdr hdr;
 	uint64_t pending; /* atomic: the owner adds, anyone may take it all */
-	struct rf_bank *next;
-	int free; /* its thread ended; pending was paid back */
-} __attribute__((aligned(RF_CACHELINE)));
+};
+
+static void rf_bank_thread_end(struct rf_perthread_hdr *bank);
+
+/* Banks outlive their thread (paid back at its end) and go to the next one. */
+static struct rf_perthread rf_banks = RF_PERTHREAD_INIT(struct rf_bank, rf_bank_thread_end);
 
 /* A thread waiting for budget: queued first come first served. */
 struct rf_waiter {
@@ -134,9 +138,6 @@ static struct {
 
 	uint64_t charged; /* atomic, seq_cst: charged now, plus credits still banked */
 	uint64_t bank_threshold; /* a bank pays back once it holds this much */
-	struct rf_bank *banks; /* atomic head; banks are never unlinked */
-	pthread_key_t bank_key;
-	int bank_key_ready;
 	uint64_t peak;    /* atomic */
 	uint32_t waiting; /* atomic, seq_cst: threads in the queue */
 	struct rf_waiter *head, *tail;
@@ -193,8 +194,7 @@ static void rf_bank_pay(struct rf_bank *bank)
 /* Pay every bank in: the charge becomes exact. Any thread, any time. */
 static void rf_bank_pay_all(void)
 {
-	for (struct rf_bank *b = __atomic_load_n(&rf_budget.banks, __ATOMIC_ACQUIRE); b != NULL;
-	     b = b->next)
+	for (struct rf_bank *b = rf_perthread_first(&rf_banks); b != NULL; b = rf_perthread_next(b))
 		rf_bank_pay(b);
 }
 
@@ -203,53 +203,22 @@ static uint64_t rf_bank_total(void)
 {
 	uint64_t total = 0;
 
-	for (struct rf_bank *b = __atomic_load_n(&rf_budget.banks, __ATOMIC_ACQUIRE); b != NULL;
-	     b = b->next)
+	for (struct rf_bank *b = rf_perthread_first(&rf_banks); b != NULL; b = rf_perthread_next(b))
 		total += __atomic_load_n(&b->pending, __ATOMIC_RELAXED);
 	return total;
 }
 
-static void rf_bank_thread_end(void *bank)
+static void rf_bank_thread_end(struct rf_perthread_hdr *bank)
 {
-	rf_bank_pay(bank);
-	__atomic_store_n(&((struct rf_bank *)bank)->free, 1, __ATOMIC_RELEASE);
+	rf_bank_pay((struct rf_bank *)bank);
 }
 
-/* This thread's bank: a freed one, or a new one; NULL when none can be had. */
+/* This thread's bank; NULL when none can be had (the caller then pays at once). */
 static struct rf_bank *rf_bank_get(void)
 {
-	static struct rf_bank *page_next, *page_end;
-	struct rf_bank *b = rf_tls_bank;
-
-	if (b != NULL)
-		return b;
-	pthread_mutex_lock(&rf_budget.lock);
-	for (struct rf_bank *it = rf_budget.banks; it != NULL && b == NULL; it = it->next)
-		if (__atomic_load_n(&it->free, __ATOMIC_ACQUIRE)) {
-			it->free = 0;
-			b = it;
-		}
-	if (b == NULL) {
-		if (page_next == NULL || page_next + 1 > page_end) {
-			size_t len = 64 * 1024;
-			void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-				       -1, 0);
-			if (p != MAP_FAILED) {
-				page_next = p;
-				page_end = (struct rf_bank *)((char *)p + len);
-			}
-		}
-		if (page_next != NULL && page_next + 1 <= page_end) {
-			b = page_next++;
-			b->next = rf_budget.banks;
-			__atomic_store_n(&rf_budget.banks, b, __ATOMIC_RELEASE);
-		}
-	}
-	pthread_mutex_unlock(&rf_budget.lock);
-	if (b != NULL && rf_budget.bank_key_ready)
-		pthread_setspecific(rf_budget.bank_key, b);
-	rf_tls_bank = b;
-	return b;
+	if (rf_tls_bank == NULL)
+		rf_tls_bank = rf_perthread_take(&rf_banks);
+	return rf_tls_bank;
 }
 
 static void rf_budget_cond_init(void)
@@ -272,9 +241,6 @@ void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_
 	if (!rf_budget.cursor_key_ready)
 		rf_budget.cursor_key_ready = pthread_key_create(&rf_budget.cursor_key,
 								 rf_budget_cursor_end) == 0;
-	if (!rf_budget.bank_key_ready)
-		rf_budget.bank_key_ready =
-			pthread_key_create(&rf_budget.bank_key, rf_bank_thread_end) == 0;
 	/* Banked credit is budget given back late: keep it a small share. */
 	rf_budget.bank_threshold = config->budget / 256;
 	if (rf_budget.bank_threshold > 256 * 1024)
