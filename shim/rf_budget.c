@@ -132,8 +132,6 @@ static struct {
 	rf_budget_purge_fn purge;
 
 	struct rf_ring ring;
-	uintptr_t arena_base; /* atomic: published after the ring is mapped */
-	size_t arena_size;
 	int arena_failed;
 
 	uint64_t charged; /* atomic, seq_cst: charged now, plus credits still banked */
@@ -248,13 +246,12 @@ void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_
 	rf_budget.config = *config;
 	rf_budget.passive = passive;
 	rf_budget.purge = purge;
-	if (rf_budget.arena_base != 0 && __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST) == 0) {
+	if (rf_budget_bounds.base != 0 && __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST) == 0) {
 		/* Tests re-configure: start from a fresh ring of the new size. */
 		__atomic_store_n(&rf_budget_bounds.base, 0, __ATOMIC_RELEASE);
-		__atomic_store_n(&rf_budget.arena_base, 0, __ATOMIC_RELEASE);
 		rf_ring_destroy(&rf_budget.ring);
 		rf_tls_cursor = (struct rf_ring_cursor)RF_RING_CURSOR_INIT;
-		rf_budget.arena_size = 0;
+		rf_budget_bounds.size = 0;
 		rf_budget.peak = 0;
 	}
 	rf_budget.arena_failed = 0;
@@ -277,22 +274,19 @@ static int rf_budget_arena(void)
 {
 	int rc = 0;
 
-	if (__atomic_load_n(&rf_budget.arena_base, __ATOMIC_ACQUIRE) != 0)
+	if (__atomic_load_n(&rf_budget_bounds.base, __ATOMIC_ACQUIRE) != 0)
 		return 0;
 	pthread_mutex_lock(&rf_budget.lock);
-	if (rf_budget.arena_base == 0) {
+	if (rf_budget_bounds.base == 0) {
 		if (rf_budget.arena_failed) {
 			rc = -ENOMEM;
 		} else if ((rc = rf_ring_init(&rf_budget.ring, rf_budget.config.budget)) < 0) {
 			rf_budget.arena_failed = 1;
 			rf_stats_add(RF_STAT_shim_errors, 1);
 		} else {
-			rf_budget.arena_size = rf_budget.ring.size;
 			rf_budget_bounds.size = rf_budget.ring.size;
 			/* rf_budget_owns reads base, then size: size must be visible first. */
 			__atomic_store_n(&rf_budget_bounds.base, (uintptr_t)rf_budget.ring.base,
-					 __ATOMIC_RELEASE);
-			__atomic_store_n(&rf_budget.arena_base, (uintptr_t)rf_budget.ring.base,
 					 __ATOMIC_RELEASE);
 		}
 	}
@@ -973,7 +967,7 @@ void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
 		out->dropped_msgs = __atomic_load_n(&h->dropped_msgs, __ATOMIC_RELAXED);
 		out->dropped_bytes = __atomic_load_n(&h->dropped_bytes, __ATOMIC_RELAXED);
 	}
-	if (rf_budget.arena_base != 0)
+	if (rf_budget_bounds.base != 0)
 		chunks = rf_ring_chunks_in_use(&rf_budget.ring);
 	pthread_mutex_unlock(&rf_budget.lock);
 	charged = __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST);
@@ -985,7 +979,7 @@ void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
 		shm->stats[RF_STAT_budget_admitted] - shm->stats[RF_STAT_budget_released];
 	shm->stats[RF_STAT_budget_ring_bytes] = chunks * rf_budget.ring.chunk;
 	shm->stats[RF_STAT_budget_acked_unfreed_bytes] = acked;
-	shm->stats[RF_STAT_budget_arena_bytes] = rf_budget.arena_size;
+	shm->stats[RF_STAT_budget_arena_bytes] = rf_budget_bounds.size;
 	shm->stats[RF_STAT_budget_waiting] = __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST);
 }
 
