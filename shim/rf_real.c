@@ -24,12 +24,7 @@ static const struct rf_real_symbol rf_real_symbols[RF_REAL__COUNT] = {
 #undef RF_REAL_ENTRY
 };
 
-static rf_real_fn rf_real_cache[RF_REAL__COUNT];
-
-rf_real_fn rf_real_cached(enum rf_real_id id)
-{
-	return __atomic_load_n(&rf_real_cache[id], __ATOMIC_ACQUIRE);
-}
+rf_real_fn rf_real_cache[RF_REAL__COUNT];
 
 struct rf_real_search {
 	const char *symbol;
@@ -79,7 +74,7 @@ static void *rf_real_search_loaded(const char *symbol)
 	return search.found;
 }
 
-rf_real_fn rf_real_resolve(enum rf_real_id id)
+rf_real_fn rf_real_lookup(enum rf_real_id id)
 {
 	rf_real_fn fn = __atomic_load_n(&rf_real_cache[id], __ATOMIC_ACQUIRE);
 

@@ -118,14 +118,28 @@ RF_REAL_SYMBOLS(RF_REAL_TYPEDEF)
 /* Any function pointer; converted to the entry's own type by RF_REAL. */
 typedef void (*rf_real_fn)(void);
 
+/* Resolved entries; NULL until found. Read through the functions below. */
+extern rf_real_fn rf_real_cache[RF_REAL__COUNT];
+
+/* Look id up with dlsym (and in RTLD_LOCAL objects for OPTIONAL entries). */
+rf_real_fn rf_real_lookup(enum rf_real_id id);
+
 /* The real function for id, or NULL when it is not (yet) loaded. */
-rf_real_fn rf_real_resolve(enum rf_real_id id);
+static inline rf_real_fn rf_real_resolve(enum rf_real_id id)
+{
+	rf_real_fn fn = __atomic_load_n(&rf_real_cache[id], __ATOMIC_ACQUIRE);
+
+	return __builtin_expect(fn != NULL, 1) ? fn : rf_real_lookup(id);
+}
 
 /* Resolve every REQUIRED entry now; 0, or -ENOENT naming the first missing in *missing. */
 int rf_real_resolve_required(const char **missing);
 
 /* The cached entry for id, or NULL when not resolved yet: never calls dlsym. */
-rf_real_fn rf_real_cached(enum rf_real_id id);
+static inline rf_real_fn rf_real_cached(enum rf_real_id id)
+{
+	return __atomic_load_n(&rf_real_cache[id], __ATOMIC_ACQUIRE);
+}
 
 /* Typed access: RF_REAL(rd_kafka_produce)(args...) after a NULL check. */
 #define RF_REAL(name) ((rf_real_##name##_fn)rf_real_resolve(RF_REAL_##name))
