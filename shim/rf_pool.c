@@ -66,8 +66,8 @@ void rf_pool_free(struct rf_pool *pool, void *rec)
 {
 	if (rec == NULL)
 		return;
-	/* Poison the record so a stale pointer reads garbage, not a live record. */
-	memset(rec, 0xa5, pool->size);
+	/* No poisoning: rf_pool_alloc zeroes the record for its next user, and
+	 * the owner clears what a stale reader checks (thread creation pays). */
 	memcpy(rec, &pool->free_list, sizeof(void *));
 	pool->free_list = rec;
 	pool->in_use--;

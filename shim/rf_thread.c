@@ -9,7 +9,15 @@
  *   reused by a thread created at once elsewhere, so records are found before
  *   the real join/detach and released by pointer after it;
  * - /proc reads and symbol lookups run outside the lock on copies, and their
- *   results are applied only if the record still has the serial it had.
+ *   results are applied only if the record still has the serial it had;
+ * - a joinable thread does not take the lock as it ends (thread creation
+ *   pays for every cache line the new thread pulls from its creator's core):
+ *   it stores how it ended in its record (`ended`) and never touches the
+ *   record again; whoever holds the lock next for that record (its joiner,
+ *   its detacher, the publisher's pass over every record) applies the end
+ *   (rf_thread_absorb). A detached thread, which nobody else settles, ends
+ *   under the lock; it learns which it is from `detached`, a copy of the
+ *   flag kept by rf_thread_flags.
  */
 #define _GNU_SOURCE
 #include "rf_thread.h"
@@ -86,23 +94,34 @@ struct rf_thread_group {
 };
 
 struct rf_thread {
+	/* What the thread itself reads and writes, alone on the first cache line,
+	 * which its creator writes only before the thread exists: thread creation
+	 * pays for each line that moves between the two threads' cores. The first
+	 * word is the pool's free-list link while the record is free. */
+	void *(*fn)(void *);
+	int (*fn_c11)(void *);
+	void *arg;
+	int64_t exit_ns;   /* stored by the thread before `ended` */
+	uint32_t ended;    /* atomic: enum rf_shm_thread_end, stored by the thread; 0: running */
+	pid_t tid;         /* atomic: stored by the thread */
+	uint32_t heap_id;  /* its group's, copied at creation */
+	uint32_t detached; /* atomic: the DETACHED flag, for the ending thread */
+	/* The rest is the registry's, under the lock. */
+	uint32_t flags __attribute__((aligned(64)));
 	UT_hash_handle hh; /* by handle */
 	struct rf_thread *prev, *next;
 	uint64_t serial;
 	uint64_t handle;
 	struct rf_thread_group *group;
-	void *(*fn)(void *);
-	int (*fn_c11)(void *);
-	void *arg;
 	uintptr_t start_routine;
-	int64_t create_ns, exit_ns, state_since_ns, state_read_ns;
-	pid_t tid, creator_tid;
-	uint32_t flags, end;
+	int64_t create_ns, state_since_ns, state_read_ns;
+	pid_t creator_tid;
+	uint32_t end;
 	int32_t syscall;
 	uint32_t state;
 	char name[RF_SHM_THREAD_NAME_MAX];
 	char wchan[RF_SHM_WCHAN_MAX];
-};
+} __attribute__((aligned(64))); /* pool records start on a cache line */
 
 struct rf_thread_sample {
 	struct rf_thread_group *group;
@@ -188,12 +207,12 @@ static void rf_thread_ready(void)
 
 static uint64_t rf_thread_stack_key(const uintptr_t *frames, int n)
 {
-	uint64_t h = 1469598103934665603ULL;
+	uint64_t h = (uint64_t)n * 0x9e3779b97f4a7c15ULL;
 
+	/* A word at a time (thread creation pays for this): mix, multiply, fold. */
 	for (int i = 0; i < n; i++) {
-		uint64_t v = frames[i];
-		for (int b = 0; b < 8; b++, v >>= 8)
-			h = (h ^ (v & 0xff)) * 1099511628211ULL;
+		h = (h ^ (uint64_t)frames[i]) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
 	}
 	return h;
 }
@@ -248,6 +267,14 @@ overflow:
 	return &rf_reg.overflow;
 }
 
+/* Under the lock: set and clear flags, and keep the ending thread's copy of DETACHED. */
+static void rf_thread_flags(struct rf_thread *t, uint32_t set, uint32_t clear)
+{
+	t->flags = (t->flags | set) & ~clear;
+	if (set & RF_SHM_THREAD_DETACHED)
+		__atomic_store_n(&t->detached, 1, __ATOMIC_SEQ_CST);
+}
+
 static void rf_thread_hash_add(struct rf_thread *t, uint64_t handle)
 {
 	if (t->flags & RF_THREAD_HASHED)
@@ -256,7 +283,7 @@ static void rf_thread_hash_add(struct rf_thread *t, uint64_t handle)
 	rf_thread_hash_failed = 0;
 	HASH_ADD(hh, rf_reg.by_handle, handle, sizeof(t->handle), t);
 	if (!rf_thread_hash_failed)
-		t->flags |= RF_THREAD_HASHED;
+		rf_thread_flags(t, RF_THREAD_HASHED, 0);
 }
 
 static void rf_thread_release(struct rf_thread *t)
@@ -272,15 +299,62 @@ static void rf_thread_release(struct rf_thread *t)
 	else
 		rf_reg.tail = t->prev;
 	rf_reg.tracked--;
+	t->serial = 0; /* what rf_thread_maintain checks before it writes to a record */
 	rf_pool_free(&rf_reg.threads, t);
 }
 
-/* Release the record once nothing refers to it any more. */
-static void rf_thread_settle(struct rf_thread *t)
+/* Release the record once nothing refers to it any more; true when released. */
+static bool rf_thread_settle(struct rf_thread *t)
 {
 	if ((t->flags & RF_SHM_THREAD_EXITED) && !(t->flags & RF_THREAD_CREATING) &&
-	    (t->flags & (RF_SHM_THREAD_DETACHED | RF_THREAD_JOINED)))
+	    (t->flags & (RF_SHM_THREAD_DETACHED | RF_THREAD_JOINED))) {
 		rf_thread_release(t);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Under the lock: t has ended (how, at exit_ns); count it, release it if
+ * nothing holds it. True when released.
+ */
+static bool rf_thread_exit_apply(struct rf_thread *t, unsigned how, int64_t exit_ns)
+{
+	if (t->flags & RF_SHM_THREAD_EXITED)
+		return false;
+	rf_thread_flags(t, RF_SHM_THREAD_EXITED, 0);
+	t->end = how;
+	t->exit_ns = exit_ns;
+	t->group->alive--;
+	t->group->exited++;
+	rf_reg.exited++;
+	if (!(t->flags & (RF_SHM_THREAD_DETACHED | RF_THREAD_JOINED)))
+		t->group->unjoined++;
+	return rf_thread_settle(t);
+}
+
+/*
+ * Under the lock: apply an end the thread stored without it. False when
+ * that released the record (t must not be used any more).
+ */
+static bool rf_thread_absorb(struct rf_thread *t)
+{
+	unsigned how = __atomic_load_n(&t->ended, __ATOMIC_ACQUIRE);
+
+	if (how == RF_SHM_THREAD_END_NONE || (t->flags & RF_SHM_THREAD_EXITED))
+		return true;
+	return !rf_thread_exit_apply(t, how, t->exit_ns);
+}
+
+/* Apply every stored end: before the registry is read as a whole. */
+static void rf_thread_absorb_all(void)
+{
+	struct rf_thread *t, *next;
+
+	for (t = rf_reg.head; t != NULL; t = next) {
+		next = t->next;
+		rf_thread_absorb(t);
+	}
 }
 
 static struct rf_thread *rf_thread_record_new(const uintptr_t *frames, int nframes,
@@ -296,6 +370,7 @@ static struct rf_thread *rf_thread_record_new(const uintptr_t *frames, int nfram
 	}
 	t->serial = ++rf_reg.serial;
 	t->group = rf_thread_group_get(frames, nframes, start_routine);
+	t->heap_id = t->group->heap_id;
 	t->start_routine = start_routine;
 	t->create_ns = now_ns;
 	t->syscall = -2;
@@ -323,6 +398,7 @@ struct rf_thread *rf_thread_create_begin(const uintptr_t *frames, int nframes,
 	t = rf_thread_record_new(frames, nframes, start_routine, now_ns);
 	if (t != NULL) {
 		t->flags = RF_THREAD_CREATING | (flags & (RF_SHM_THREAD_DETACHED | RF_SHM_THREAD_C11));
+		t->detached = (flags & RF_SHM_THREAD_DETACHED) != 0;
 		t->creator_tid = creator_tid;
 	}
 	rf_thread_unlock();
@@ -341,8 +417,10 @@ void rf_thread_create_end(struct rf_thread *t, uint64_t handle, bool created)
 		rf_reg.created--;
 		rf_thread_release(t);
 	} else {
+		/* An end the thread stored already waits for its joiner or detacher
+		 * (reading it here would pull the thread's line back mid-start). */
 		rf_thread_hash_add(t, handle);
-		t->flags &= ~RF_THREAD_CREATING;
+		rf_thread_flags(t, 0, RF_THREAD_CREATING);
 		rf_thread_settle(t);
 	}
 	rf_thread_unlock();
@@ -375,19 +453,20 @@ void rf_thread_started(struct rf_thread *t, uint64_t handle, pid_t tid)
 
 void rf_thread_ended(struct rf_thread *t, unsigned how, int64_t now_ns)
 {
-	rf_thread_lock();
-	if (!(t->flags & RF_SHM_THREAD_EXITED)) {
-		t->flags |= RF_SHM_THREAD_EXITED;
-		t->end = how;
-		t->exit_ns = now_ns;
-		t->group->alive--;
-		t->group->exited++;
-		rf_reg.exited++;
-		if (!(t->flags & (RF_SHM_THREAD_DETACHED | RF_THREAD_JOINED)))
-			t->group->unjoined++;
-		rf_thread_settle(t);
+	if (how == RF_SHM_THREAD_END_NONE)
+		how = RF_SHM_THREAD_END_CANCEL;
+	if (__atomic_load_n(&t->detached, __ATOMIC_SEQ_CST)) {
+		/* Nobody else will settle it: count and release it now. */
+		rf_thread_lock();
+		rf_thread_exit_apply(t, how, now_ns);
+		rf_thread_unlock();
+		return;
 	}
-	rf_thread_unlock();
+	/* Joinable: its joiner (or detacher, or the publisher) applies this.
+	 * A detach that lands between the load above and this store leaves the
+	 * record to the publisher's next pass. */
+	t->exit_ns = now_ns;
+	__atomic_store_n(&t->ended, how, __ATOMIC_RELEASE);
 }
 
 static struct rf_thread *rf_thread_find(uint64_t handle)
@@ -409,7 +488,7 @@ struct rf_thread *rf_thread_join_begin(uint64_t handle)
 	if (t != NULL && (t->flags & (RF_THREAD_JOINED | RF_SHM_THREAD_DETACHED)))
 		t = NULL; /* joining a detached thread is an error the real call reports */
 	if (t != NULL)
-		t->flags |= RF_THREAD_JOINING;
+		rf_thread_flags(t, RF_THREAD_JOINING, 0);
 	rf_thread_unlock();
 	return t;
 }
@@ -419,11 +498,12 @@ void rf_thread_join_end(struct rf_thread *t, bool joined, int64_t now_ns)
 	if (t == NULL)
 		return;
 	rf_thread_lock();
-	t->flags &= ~RF_THREAD_JOINING;
+	rf_thread_flags(t, 0, RF_THREAD_JOINING);
 	if (joined) {
+		rf_thread_absorb(t); /* joinable: never released by its end alone */
 		if (!(t->flags & RF_SHM_THREAD_EXITED)) {
 			/* Its end was not seen (it cannot have run our trampoline's end). */
-			t->flags |= RF_SHM_THREAD_EXITED;
+			rf_thread_flags(t, RF_SHM_THREAD_EXITED, 0);
 			t->exit_ns = now_ns;
 			t->group->alive--;
 			t->group->exited++;
@@ -431,7 +511,7 @@ void rf_thread_join_end(struct rf_thread *t, bool joined, int64_t now_ns)
 		} else if (!(t->flags & RF_SHM_THREAD_DETACHED)) {
 			t->group->unjoined--;
 		}
-		t->flags |= RF_THREAD_JOINED;
+		rf_thread_flags(t, RF_THREAD_JOINED, 0);
 		rf_reg.joined++;
 		rf_thread_settle(t);
 	}
@@ -456,9 +536,10 @@ void rf_thread_detach_end(struct rf_thread *t, bool detached)
 		return;
 	rf_thread_lock();
 	if (!(t->flags & (RF_SHM_THREAD_DETACHED | RF_THREAD_JOINED))) {
+		rf_thread_absorb(t); /* joinable until now: not released by it */
 		if (t->flags & RF_SHM_THREAD_EXITED)
 			t->group->unjoined--;
-		t->flags |= RF_SHM_THREAD_DETACHED;
+		rf_thread_flags(t, RF_SHM_THREAD_DETACHED, 0);
 		rf_thread_settle(t);
 	}
 	rf_thread_unlock();
@@ -503,6 +584,7 @@ struct rf_thread *rf_thread_adopt(const uintptr_t *frames, int nframes, uintptr_
 	t = rf_thread_record_new(frames, nframes, start_routine, now_ns);
 	if (t != NULL) {
 		t->flags = RF_SHM_THREAD_DETACHED;
+		t->detached = 1;
 		t->tid = tid;
 		t->creator_tid = tid;
 		rf_thread_hash_add(t, handle);
@@ -575,7 +657,7 @@ void rf_thread_fork_child(struct rf_thread *keep)
 	keep->prev = keep->next = NULL;
 	rf_reg.head = rf_reg.tail = keep;
 	rf_reg.tracked = rf_reg.created = 1;
-	keep->flags &= ~(RF_THREAD_HASHED | RF_THREAD_JOINING | RF_THREAD_CREATING);
+	rf_thread_flags(keep, 0, RF_THREAD_HASHED | RF_THREAD_JOINING | RF_THREAD_CREATING);
 	keep->tid = (pid_t)gettid();
 	rf_thread_hash_add(keep, keep->handle);
 }
@@ -583,7 +665,7 @@ void rf_thread_fork_child(struct rf_thread *keep)
 uint32_t rf_thread_heap_id(const struct rf_thread *t)
 {
 	/* A thread's group never changes, and groups are freed only in a fork child. */
-	return t != NULL ? t->group->heap_id : 0;
+	return t != NULL ? t->heap_id : 0;
 }
 
 void rf_thread_namer_set(rf_thread_namer_fn namer)
@@ -677,6 +759,7 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 		rf_thread_unlock();
 		return;
 	}
+	rf_thread_absorb_all();
 	for (struct rf_thread_group *g = rf_reg.groups_head; g && nn < RF_THREAD_NAME_BATCH;
 	     g = g->next)
 		if (!g->named && namer != NULL)
@@ -838,6 +921,7 @@ void rf_thread_publish(struct rf_segment *seg, const struct rf_thread_rules *rul
 		rf_thread_lock();
 	}
 	rf_thread_ready();
+	rf_thread_absorb_all();
 	rf_thread_growth_tick(rules, now_ns);
 	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next) {
 		g->index = ngroups < RF_SHM_THREAD_GROUPS_MAX ? (uint32_t)ngroups++ : UINT32_MAX;
@@ -909,6 +993,7 @@ void rf_thread_totals(struct rf_thread_totals *out)
 {
 	memset(out, 0, sizeof(*out));
 	rf_thread_lock();
+	rf_thread_absorb_all();
 	out->created = rf_reg.created;
 	out->exited = rf_reg.exited;
 	out->untracked = rf_reg.untracked;
@@ -934,6 +1019,7 @@ size_t rf_thread_sample_targets(struct rf_thread_sample_target *targets, size_t 
 		rf_thread_unlock();
 		return 0;
 	}
+	rf_thread_absorb_all();
 	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next)
 		g->cand_tid = 0;
 	for (struct rf_thread *t = rf_reg.head; t != NULL; t = t->next) {
@@ -1019,6 +1105,7 @@ uint64_t rf_thread_report(const struct rf_thread_rules *rules, int64_t now_ns,
 		rf_thread_unlock();
 		return 0;
 	}
+	rf_thread_absorb_all();
 	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next) {
 		g->growth = rf_thread_growth(g, rules, now_ns);
 		g->index = UINT32_MAX;

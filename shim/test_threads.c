@@ -169,6 +169,29 @@ RF_TEST(detached_attribute_ends_before_creator)
 	RF_CHECK_INT(tot.created, 1);
 }
 
+RF_TEST(joinable_ends_before_creator)
+{
+	struct rf_thread_totals tot;
+	struct rf_thread *t = rf_thread_create_begin(stack_a, 3, 0x4000, 0, 1, 0), *j;
+
+	/* Its end is stored without the lock and applied by whoever comes next. */
+	rf_thread_started(t, 32, 32);
+	rf_thread_ended(t, RF_SHM_THREAD_END_RETURN, 1);
+	rf_thread_create_end(t, 32, true);
+	rf_thread_totals(&tot);
+	RF_CHECK_INT(tot.tracked, 1); /* kept for its joiner */
+	RF_CHECK_INT(tot.exited, 1);
+	RF_CHECK_INT(tot.alive, 0);
+	RF_CHECK_INT(tot.unjoined, 1);
+	j = rf_thread_join_begin(32);
+	RF_CHECK(j == t);
+	rf_thread_join_end(j, true, 2);
+	rf_thread_totals(&tot);
+	RF_CHECK_INT(tot.tracked, 0);
+	RF_CHECK_INT(tot.unjoined, 0);
+	RF_CHECK_INT(tot.exited, 1);
+}
+
 RF_TEST(failed_create_is_forgotten)
 {
 	struct rf_thread_totals tot;
@@ -423,6 +446,7 @@ RF_TEST_MAIN(RF_TEST_ENTRY(pool_reuse_and_bound), RF_TEST_ENTRY(join_releases),
 	     RF_TEST_ENTRY(join_before_exit_and_failed_join),
 	     RF_TEST_ENTRY(detach_before_and_after_exit),
 	     RF_TEST_ENTRY(detached_attribute_ends_before_creator),
+	     RF_TEST_ENTRY(joinable_ends_before_creator),
 	     RF_TEST_ENTRY(failed_create_is_forgotten), RF_TEST_ENTRY(groups_by_creation_stack),
 	     RF_TEST_ENTRY(rules), RF_TEST_ENTRY(patterns), RF_TEST_ENTRY(growth_makes_stuck),
 	     RF_TEST_ENTRY(hundred_thousand_threads_do_not_grow_the_registry),
