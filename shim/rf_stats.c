@@ -21,20 +21,22 @@ struct rf_stats_block {
 static struct rf_perthread rf_stats_blocks = RF_PERTHREAD_INIT(struct rf_stats_block, NULL);
 static uint64_t rf_stats_orphans[RF_STAT__COUNT]; /* atomic: adds from threads without a block */
 
-static __thread struct rf_stats_block *rf_tls_block __attribute__((tls_model("initial-exec")));
+__thread uint64_t *rf_stats_tls;
 static __thread int rf_tls_registering __attribute__((tls_model("initial-exec")));
 
-void rf_stats_add(enum rf_stat stat, uint64_t n)
+void rf_stats_add_slow(enum rf_stat stat, uint64_t n)
 {
-	struct rf_stats_block *b = rf_tls_block;
+	struct rf_stats_block *b = NULL;
 
 	if ((unsigned)stat >= RF_STAT__COUNT)
 		return;
-	if (b == NULL) {
+	if (rf_stats_tls == NULL) {
 		/* Registration may itself count (or allocate): such adds go to the orphans. */
 		if (!rf_tls_registering) {
 			rf_tls_registering = 1;
-			b = rf_tls_block = rf_perthread_take(&rf_stats_blocks);
+			b = rf_perthread_take(&rf_stats_blocks);
+			if (b != NULL)
+				rf_stats_tls = b->v;
 			rf_tls_registering = 0;
 		}
 		if (b == NULL) {
@@ -42,7 +44,7 @@ void rf_stats_add(enum rf_stat stat, uint64_t n)
 			return;
 		}
 	}
-	__atomic_store_n(&b->v[stat], b->v[stat] + n, __ATOMIC_RELAXED);
+	__atomic_store_n(&rf_stats_tls[stat], rf_stats_tls[stat] + n, __ATOMIC_RELAXED);
 }
 
 void rf_stats_snapshot(uint64_t *out)
@@ -58,7 +60,12 @@ void rf_stats_snapshot(uint64_t *out)
 void rf_stats_reset(void)
 {
 	/* In a fork child: the only thread left is this one; the others' blocks are free. */
-	rf_perthread_fork_child(&rf_stats_blocks, rf_tls_block);
+	struct rf_stats_block *mine =
+		rf_stats_tls != NULL
+			? (struct rf_stats_block *)((char *)rf_stats_tls - offsetof(struct rf_stats_block, v))
+			: NULL;
+
+	rf_perthread_fork_child(&rf_stats_blocks, mine);
 	for (struct rf_stats_block *b = rf_perthread_first(&rf_stats_blocks); b != NULL;
 	     b = rf_perthread_next(b))
 		for (unsigned i = 0; i < RF_STAT__COUNT; i++)
