@@ -8,10 +8,15 @@
 #   free  F_FREE: the shim copies into its ring, frees the caller's buffer
 #   none  no flag: nothing copied, charged until acknowledged
 #
-#   test-apps/bench/budget_throughput.sh [BUILD_DIR] [REPEATS]
+# Further arguments go to the shim's runs only, for example
+# `-X message.copy.max.bytes=65535` to compare charging librdkafka's copies
+# into its request buffers with the shim's default of avoiding them (0).
+#
+#   test-apps/bench/budget_throughput.sh [BUILD_DIR] [REPEATS] [PRODUCER_ARG...]
 set -euo pipefail
 build=${1:-build}
 repeats=${2:-5}
+shim_args=("${@:3}")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$build" && pwd)
 RF_BUILD_ROOT=$build
@@ -22,10 +27,11 @@ shim=$build/shim/libringfence.so
 producer=$build/test-apps/rf-producer
 
 rate() { # label payload size count [env...]
-	local label=$1 payload=$2 size=$3 count=$4
+	local label=$1 payload=$2 size=$3 count=$4 args=()
 	shift 4
+	[ "$label" = shim ] && args=("${shim_args[@]}")
 	env "$@" "$producer" --bootstrap "$RF_BOOTSTRAP" --topic "bench-$label-$size-$RANDOM" \
-		--count "$count" --size "$size" --payload "$payload" |
+		--count "$count" --size "$size" --payload "$payload" "${args[@]}" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin)["msgs_per_s"])'
 }
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # threads.sh BENCH SHIM [COUNT [ROUNDS]] - create and join COUNT threads (100,000)
 # one after another, plain and under the shim, ROUNDS (5) times each,
-# alternating; prints each run, the medians and the ratio shim/plain.
+# alternating; prints each run with its ratio, the medians of each side and
+# their ratio, and the median of the rounds' ratios (each round's two runs
+# are neighbours in time, so that one cancels the machine's slow drifts).
 #
 #   meson compile -C build bench-threads
 #   test-apps/bench/threads.sh build/test-apps/rf-threads-bench build/shim/libringfence.so
@@ -23,13 +25,18 @@ run() { # plain|shim -> ns per thread
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-plain=() shimmed=()
+ratio() { awk -v s="$1" -v p="$2" 'BEGIN {printf "%.3f", s / p}'; }
+
+plain=() shimmed=() ratios=()
 for ((r = 1; r <= rounds; r++)); do
 	plain+=("$(run plain)")
 	shimmed+=("$(run shim)")
-	printf 'round %d: plain %s ns/thread, shim %s ns/thread\n' "$r" "${plain[-1]}" "${shimmed[-1]}"
+	ratios+=("$(ratio "${shimmed[-1]}" "${plain[-1]}")")
+	printf 'round %d: plain %s ns/thread, shim %s ns/thread, ratio %s\n' "$r" "${plain[-1]}" \
+		"${shimmed[-1]}" "${ratios[-1]}"
 done
 p=$(printf '%s\n' "${plain[@]}" | median)
 s=$(printf '%s\n' "${shimmed[@]}" | median)
 printf 'median of %d rounds of %d threads: plain %d ns/thread, shim %d ns/thread, ratio %s\n' \
-	"$rounds" "$count" "$p" "$s" "$(awk -v s="$s" -v p="$p" 'BEGIN {printf "%.3f", s / p}')"
+	"$rounds" "$count" "$p" "$s" "$(ratio "$s" "$p")"
+printf 'median of the rounds'"'"' ratios: %s\n' "$(printf '%s\n' "${ratios[@]}" | median)"
