@@ -6,8 +6,9 @@
  *   callback or DR events: payloads are then freed by whoever polls),
  *   registers an on_new interceptor that adds on_acknowledgement, and lets
  *   librdkafka reference ring payloads instead of copying them into its
- *   request buffers (message.copy.max.bytes 0, unless the application chose
- *   a value: then each message is charged for that copy too).
+ *   request buffers, except small ones (message.copy.max.bytes
+ *   RF_KAFKA_COPY_MAX, unless the application chose a value; each message
+ *   is charged for the copy librdkafka makes of it).
  * rd_kafka_poll / rd_kafka_flush / rd_kafka_queue_poll on the main queue:
  *   tell the budget which thread serves a handle's delivery reports, the
  *   fact its deadlock check rests on.
@@ -159,12 +160,20 @@ static int rf_conf_needs_poll(const rd_kafka_conf_t *conf)
 
 /* librdkafka's default for message.copy.max.bytes in 2.0.2. */
 #define RF_KAFKA_COPY_MAX_DEFAULT "65535"
+/*
+ * What the shim sets instead. Ring payloads stay put until librdkafka frees
+ * them, so they need not be copied again into request buffers; but a
+ * referenced payload costs librdkafka a buffer segment of its own (an
+ * allocation, an iovec entry per message in sendmsg), more than copying a
+ * small one: at 100 bytes, 0.85 of plain throughput referenced against 0.89
+ * copied, no difference at 1 KiB (docs/benchmarks.md). Copies are charged.
+ */
+#define RF_KAFKA_COPY_MAX "256"
 
 /*
- * Ring payloads need not be copied again into request buffers: they stay put
- * until librdkafka frees them, so the shim sets message.copy.max.bytes 0. An
- * application that chose its own limit keeps it, and its messages are
- * charged for that copy. Returns the limit in force.
+ * Set message.copy.max.bytes to RF_KAFKA_COPY_MAX unless the application
+ * chose its own limit, which it keeps. Returns the limit in force: each
+ * message is charged for that copy.
  */
 static size_t rf_conf_copy_limit(rd_kafka_conf_t *conf)
 {
@@ -176,12 +185,13 @@ static size_t rf_conf_copy_limit(rd_kafka_conf_t *conf)
 		return (size_t)strtoull(buf, NULL, 10);
 	if (!rf_budget_copies())
 		return strtoull(RF_KAFKA_COPY_MAX_DEFAULT, NULL, 10); /* observe: left alone */
-	if (set == NULL || set(conf, "message.copy.max.bytes", "0", err, sizeof(err)) !=
-				   RD_KAFKA_CONF_OK) {
-		rf_log("could not set message.copy.max.bytes=0: %s", set ? err : "no rd_kafka_conf_set");
+	if (set == NULL || set(conf, "message.copy.max.bytes", RF_KAFKA_COPY_MAX, err,
+			       sizeof(err)) != RD_KAFKA_CONF_OK) {
+		rf_log("could not set message.copy.max.bytes=%s: %s", RF_KAFKA_COPY_MAX,
+		       set ? err : "no rd_kafka_conf_set");
 		return strtoull(RF_KAFKA_COPY_MAX_DEFAULT, NULL, 10);
 	}
-	return 0;
+	return strtoull(RF_KAFKA_COPY_MAX, NULL, 10);
 }
 
 RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,

@@ -527,6 +527,29 @@ static void *rf_storm_produce(void *arg)
 	return NULL;
 }
 
+RF_TEST(request_buffer_copies_are_charged)
+{
+	int slot;
+
+	rf_setup("64M", RF_POLICY_BLOCK, "1s", NULL);
+	slot = rf_budget_handle_open((void *)0x3000, 1, gettid());
+	RF_CHECK(slot > 0);
+	/* No copy limit known: nothing extra. */
+	RF_CHECK_INT(rf_budget_handle_extra(slot, 100), 0);
+	/* librdkafka copies payloads up to the limit into its request buffers. */
+	rf_budget_handle_copies(slot, 256);
+	RF_CHECK_INT(rf_budget_handle_extra(slot, 100), 100);
+	RF_CHECK_INT(rf_budget_handle_extra(slot, 256), 256);
+	RF_CHECK_INT(rf_budget_handle_extra(slot, 257), 256);
+	RF_CHECK_INT(rf_budget_handle_extra(slot, 16384), 256);
+	rf_budget_handle_copies(slot, 0);
+	RF_CHECK_INT(rf_budget_handle_extra(slot, 100), 0);
+	/* An unknown handle is never charged for copies. */
+	RF_CHECK_INT(rf_budget_handle_extra(0, 100), 0);
+	RF_CHECK_INT(rf_budget_handle_extra(-1, 100), 0);
+	rf_budget_handle_close(slot);
+}
+
 RF_TEST(threads_share_the_budget)
 {
 	enum { THREADS = 4, MSGS = 20000 };
@@ -560,4 +583,5 @@ RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle), RF_TEST_ENTRY(uncopied_mes
 	     RF_TEST_ENTRY(wait_on_reports_nobody_serves_is_refused_soon),
 	     RF_TEST_ENTRY(waiters_served_first_come_first_served),
 	     RF_TEST_ENTRY(observe_never_interferes), RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle),
-	     RF_TEST_ENTRY(handles_published), RF_TEST_ENTRY(threads_share_the_budget))
+	     RF_TEST_ENTRY(handles_published), RF_TEST_ENTRY(request_buffer_copies_are_charged),
+	     RF_TEST_ENTRY(threads_share_the_budget))

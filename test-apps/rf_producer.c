@@ -519,9 +519,16 @@ int main(int argc, char **argv)
 	}
 	for (int t = 0; t < opt.threads; t++)
 		rd_kafka_topic_destroy(workers[t].rkt);
+	/* The copy limit in force (a preloaded shim may have chosen it). */
+	char copy_max[32] = "";
+	size_t copy_max_len = sizeof(copy_max);
+	if (rd_kafka_conf_get(rd_kafka_conf(handles[0]), "message.copy.max.bytes", copy_max,
+			      &copy_max_len) != RD_KAFKA_CONF_OK)
+		copy_max[0] = '\0';
 	for (int h = 0; h < opt.handles; h++)
 		rd_kafka_destroy(handles[h]);
-	printf("{\"produced\":%" PRIu64 ",\"produce_failed\":%" PRIu64 ",\"delivered\":%" PRIu64
+	printf("{\"copy_max_bytes\":\"%s\",", copy_max);
+	printf("\"produced\":%" PRIu64 ",\"produce_failed\":%" PRIu64 ",\"delivered\":%" PRIu64
 	       ",\"dr_failed\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"bytes\":%" PRIu64
 	       ",\"unflushed\":%d,\"rss_idle_kib\":%ld,\"rss_peak_kib\":%ld,\"elapsed_s\":%.3f,\"msgs_per_s\":%.0f,\"sum_produced\":\"%016" PRIx64 "\",\"sum_delivered\":\"%016" PRIx64
 	       "\",\"sum_dr_failed\":\"%016" PRIx64 "\"}\n",

@@ -16,6 +16,20 @@ MARGIN_MIB=6
 
 rf_broker_start --brokers 3 --rtt 200
 
+# librdkafka copies payloads up to message.copy.max.bytes into its request
+# buffers: the shim lowers that to 256 (each such copy is charged), and keeps
+# a value the application chose.
+copy_max() { # expected, command...
+	local want=$1 got
+	shift
+	got=$("$@" --bootstrap "$RF_BOOTSTRAP" --topic mem-copy-max --count 10 --size 100 |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["copy_max_bytes"])')
+	[ "$got" = "$want" ] || rf_fail "message.copy.max.bytes is $got, expected $want: $*"
+}
+copy_max 65535 "$PRODUCER"
+copy_max 256 "$RF" run --prefix "$PREFIX" -- "$PRODUCER"
+copy_max 4096 "$RF" run --prefix "$PREFIX" -- "$PRODUCER" --copy-max 4096
+
 for mode in "copy" "free --no-dr"; do
 	read -r payload extra <<<"$mode"
 	"$RF" run --budget ${BUDGET_MIB}M --prefix "$PREFIX" -- "$PRODUCER" --bootstrap "$RF_BOOTSTRAP" \
