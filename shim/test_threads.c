@@ -5,6 +5,7 @@
  * publication, fork, and the no-growth property over 100,000 threads.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "rf_pool.h"
@@ -352,6 +353,53 @@ RF_TEST(hundred_thousand_threads_do_not_grow_the_registry)
 	rf_thread_registry_release();
 }
 
+/* A real thread playing the tracked one: starts, ends (without the lock when joinable). */
+static void *race_thread(void *arg)
+{
+	struct rf_thread *t = arg;
+
+	rf_thread_started(t, 0, 1);
+	rf_thread_ended(t, RF_SHM_THREAD_END_RETURN, 1);
+	return NULL;
+}
+
+RF_TEST(ends_race_joins_and_detaches)
+{
+	struct rf_thread_totals before, after;
+	enum { ROUNDS = 4000 };
+
+	rf_thread_totals(&before);
+	for (uint64_t i = 0; i < ROUNDS; i++) {
+		uint64_t handle = 500000 + i;
+		unsigned flags = i % 3 == 2 ? RF_THREAD_F_DETACHED : 0;
+		struct rf_thread *t = rf_thread_create_begin(stack_b, 3, 0x4000, flags, 1, 0), *j;
+		pthread_t real;
+
+		RF_CHECK(t != NULL);
+		RF_CHECK_INT(pthread_create(&real, NULL, race_thread, t), 0);
+		/* The end races the creator's create_end, then a join or a detach. */
+		rf_thread_create_end(t, handle, true);
+		if (i % 3 == 0) {
+			j = rf_thread_join_begin(handle);
+			RF_CHECK(j == t);
+			pthread_join(real, NULL);
+			rf_thread_join_end(j, true, 2);
+		} else if (i % 3 == 1) {
+			rf_thread_detach_end(rf_thread_detach_begin(handle), true);
+			pthread_join(real, NULL);
+		} else {
+			pthread_join(real, NULL);
+		}
+	}
+	/* Every end is applied and every record released, whoever came last. */
+	rf_thread_totals(&after);
+	RF_CHECK_INT(after.created - before.created, ROUNDS);
+	RF_CHECK_INT(after.exited - before.exited, ROUNDS);
+	RF_CHECK_INT(after.tracked, before.tracked);
+	RF_CHECK_INT(after.alive, before.alive);
+	RF_CHECK_INT(after.unjoined, before.unjoined);
+}
+
 RF_TEST(full_registry_degrades)
 {
 	struct rf_thread_totals tot;
@@ -450,5 +498,6 @@ RF_TEST_MAIN(RF_TEST_ENTRY(pool_reuse_and_bound), RF_TEST_ENTRY(join_releases),
 	     RF_TEST_ENTRY(failed_create_is_forgotten), RF_TEST_ENTRY(groups_by_creation_stack),
 	     RF_TEST_ENTRY(rules), RF_TEST_ENTRY(patterns), RF_TEST_ENTRY(growth_makes_stuck),
 	     RF_TEST_ENTRY(hundred_thousand_threads_do_not_grow_the_registry),
+	     RF_TEST_ENTRY(ends_race_joins_and_detaches),
 	     RF_TEST_ENTRY(full_registry_degrades),
 	     RF_TEST_ENTRY(fork_child_keeps_the_forking_thread), RF_TEST_ENTRY(report_at_exit))
