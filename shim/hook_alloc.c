@@ -245,7 +245,29 @@ static void *rf_alloc_block(size_t n, size_t align, int zero)
 	return base != NULL ? rf_alloc_account(base, offset, n) : NULL;
 }
 
-/* Free a block of ours: counted now; given back now, or after the guard is left. */
+/* A mapped block of ours (counted already): unmapped. */
+static __attribute__((noinline)) void rf_alloc_unmap(struct rf_heap_hdr *h, size_t size,
+						     uint32_t offset)
+{
+	int saved = errno;
+
+	munmap(rf_heap_hdr_base(h), rf_alloc_mapped_len(size, offset));
+	errno = saved;
+}
+
+/* Inside the allocator below on this thread: freed later, from rf_alloc_leave. */
+static __attribute__((noinline)) void rf_alloc_defer(void *p, struct rf_heap_hdr *h)
+{
+	void *next = __atomic_exchange_n(&rf_heap_tls.deferred, p, __ATOMIC_RELAXED);
+
+	h->word = (uint64_t)(uintptr_t)next;
+}
+
+/*
+ * Free a block of ours: counted now; given back now, or after the guard is
+ * left. The rare cases are calls of their own, so that the common one needs
+ * few registers (free() is the hottest path the shim has).
+ */
 static inline __attribute__((always_inline)) void rf_alloc_free_ours(void *p,
 								      struct rf_heap_hdr *h)
 {
@@ -254,18 +276,65 @@ static inline __attribute__((always_inline)) void rf_alloc_free_ours(void *p,
 
 	rf_heap_note_free(size, rf_heap_hdr_gid(h));
 	if (__builtin_expect(offset & RF_HEAP_MAPPED, 0)) {
-		int saved = errno;
-		munmap(rf_heap_hdr_base(h), rf_alloc_mapped_len(size, offset));
-		errno = saved;
+		rf_alloc_unmap(h, size, offset);
 		return;
 	}
 	if (__builtin_expect(!rf_heap_enter(), 0)) {
-		/* Inside the allocator below on this thread: later, from rf_alloc_leave. */
-		void *next = __atomic_exchange_n(&rf_heap_tls.deferred, p, __ATOMIC_RELAXED);
-		h->word = (uint64_t)(uintptr_t)next;
+		rf_alloc_defer(p, h);
 		return;
 	}
-	rf_alloc.free(rf_heap_hdr_base(h));
+	rf_alloc.free((char *)p - offset);
+	rf_alloc_leave();
+}
+
+/* The common free, past its counts, when they called for a flush first. */
+static __attribute__((noinline)) void rf_alloc_flush_free(struct rf_heap_block *b, void *base)
+{
+	rf_heap_flush(b);
+	if (rf_heap_enter()) {
+		rf_alloc.free(base);
+		rf_alloc_leave();
+	}
+}
+
+static __attribute__((noinline)) void rf_alloc_free_ours_slow(void *p, struct rf_heap_hdr *h)
+{
+	rf_alloc_free_ours(p, h);
+}
+
+/*
+ * rf_alloc_free_ours for the common case (the thread has its block, the
+ * guard is free, the block is not mapped), written so that nothing but the
+ * real call stays in the way: every other case is a tail call.
+ */
+static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
+								      struct rf_heap_hdr *h)
+{
+	struct rf_heap_block *b = rf_heap_tls.block;
+	uint64_t word = h->word;
+	uint32_t offset = h->offset;
+	int64_t size = (int64_t)(word & ((UINT64_C(1) << 48) - 1)), drift;
+	void *base = (char *)p - offset;
+
+	if (__builtin_expect((uintptr_t)b <= (uintptr_t)RF_HEAP_BLOCK_GONE ||
+				     (offset & RF_HEAP_MAPPED) || rf_heap_tls.depth != 0,
+			     0)) {
+		rf_alloc_free_ours_slow(p, h);
+		return;
+	}
+	/* As rf_heap_note_free: one instruction per count. */
+	RF_HEAP_ADD(b->frees, 1);
+	RF_HEAP_ADD(b->live[word >> 48], -size);
+	drift = b->drift - size;
+	RF_HEAP_ADD(b->drift, -size);
+	if (__builtin_expect(drift <= -RF_HEAP_FLUSH, 0)) {
+		rf_alloc_flush_free(b, base);
+		return;
+	}
+	/* As rf_heap_enter, whose test is above: a handler in between leaves it free. */
+	rf_heap_tls.depth = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rf_alloc.free(base);
 	rf_alloc_leave();
 }
 
@@ -321,19 +390,55 @@ static __attribute__((noinline)) void *rf_malloc_slow(size_t n)
 	}
 }
 
+/* malloc's ends off the common path: each returns what malloc returns. */
+static __attribute__((noinline)) void *rf_malloc_finish(void *base, size_t n)
+{
+	if (rf_heap_tls.deferred != NULL)
+		rf_alloc_drain();
+	return base != NULL ? rf_alloc_account(base, RF_HEAP_HDR, n) : NULL;
+}
+
+static __attribute__((noinline)) void *rf_malloc_count_slow(void *p, size_t n, uint32_t gid)
+{
+	rf_heap_note_slow(n, gid, 1);
+	return p;
+}
+
+static __attribute__((noinline)) void *rf_malloc_flush(struct rf_heap_block *b, void *p)
+{
+	rf_heap_flush(b);
+	return p;
+}
+
 RF_EXPORT void *malloc(size_t n)
 {
-	void *base;
+	struct rf_heap_block *b;
+	uint32_t gid;
+	int64_t drift;
+	void *base, *p;
 
 	if (__builtin_expect(rf_alloc_mode() != RF_ALLOC_ACCOUNT || n > RF_HEAP_SIZE_MAX ||
 				     !rf_heap_enter(),
 			     0))
 		return rf_malloc_slow(n);
 	base = rf_alloc.malloc(n + RF_HEAP_HDR);
-	rf_alloc_leave();
-	if (__builtin_expect(base == NULL, 0))
-		return NULL;
-	return rf_alloc_account(base, RF_HEAP_HDR, n);
+	rf_heap_leave();
+	if (__builtin_expect(rf_heap_tls.deferred != NULL || base == NULL, 0))
+		return rf_malloc_finish(base, n);
+	/* rf_alloc_account, with its rare ends as tail calls (few registers live). */
+	gid = rf_heap_tls.gid;
+	b = rf_heap_tls.block;
+	p = rf_heap_hdr_init(base, RF_HEAP_HDR, n, gid);
+	if (__builtin_expect((uintptr_t)b <= (uintptr_t)RF_HEAP_BLOCK_GONE, 0))
+		return rf_malloc_count_slow(p, n, gid);
+	RF_HEAP_ADD(b->allocs, 1);
+	RF_HEAP_ADD(b->bytes, n);
+	RF_HEAP_ADD(b->live[gid], (int64_t)n);
+	drift = b->drift + (int64_t)n;
+	RF_HEAP_ADD(b->drift, (int64_t)n);
+	if (__builtin_expect(drift >= RF_HEAP_FLUSH, 0))
+		return rf_malloc_flush(b, p);
+	return p;
 }
 
 RF_EXPORT void *calloc(size_t count, size_t size)
@@ -395,7 +500,7 @@ RF_EXPORT void free(void *p)
 		rf_alloc_release(p); /* not ours: counted as foreign, passed on */
 		return;
 	}
-	rf_alloc_free_ours(p, h);
+	rf_alloc_free_fast(p, h);
 }
 
 /* ---- realloc ------------------------------------------------------------------- */
