@@ -6,9 +6,8 @@
  *   callback or DR events: payloads are then freed by whoever polls),
  *   registers an on_new interceptor that adds on_acknowledgement, and lets
  *   librdkafka reference ring payloads instead of copying them into its
- *   request buffers, except small ones (message.copy.max.bytes
- *   RF_KAFKA_COPY_MAX, unless the application chose a value; each message
- *   is charged for the copy librdkafka makes of it).
+ *   request buffers (message.copy.max.bytes 0, unless the application chose
+ *   a value: then each message is charged for that copy too).
  * rd_kafka_poll / rd_kafka_flush / rd_kafka_queue_poll on the main queue:
  *   tell the budget which thread serves a handle's delivery reports, the
  *   fact its deadlock check rests on.
@@ -161,14 +160,18 @@ static int rf_conf_needs_poll(const rd_kafka_conf_t *conf)
 /* librdkafka's default for message.copy.max.bytes in 2.0.2. */
 #define RF_KAFKA_COPY_MAX_DEFAULT "65535"
 /*
- * What the shim sets instead. Ring payloads stay put until librdkafka frees
- * them, so they need not be copied again into request buffers; but a
- * referenced payload costs librdkafka a buffer segment of its own (an
- * allocation, an iovec entry per message in sendmsg), more than copying a
- * small one: at 100 bytes, 0.81 of plain throughput referenced against 0.94
- * copied, no difference at 1 KiB (docs/benchmarks.md). Copies are charged.
+ * What the shim sets instead: 0. Ring payloads stay put until librdkafka
+ * frees them, so they need not be copied again into request buffers. A
+ * small limit would be faster for small messages (a referenced payload
+ * costs librdkafka a buffer segment and an iovec of its own: 100-byte
+ * messages ran at 0.94 of plain throughput with 256 against 0.81 with 0),
+ * but with any limit above 0 librdkafka 2.0.2 sizes every request buffer
+ * for copies of all its messages (rd_kafka_msgset_writer_alloc_buf:
+ * min(queued bytes, limit x messages), up to message.max.bytes), copied or
+ * not: up to 1 MiB per request in flight that no per-message charge covers
+ * (docs/budget.md).
  */
-#define RF_KAFKA_COPY_MAX "256"
+#define RF_KAFKA_COPY_MAX "0"
 
 /*
  * Set message.copy.max.bytes to RF_KAFKA_COPY_MAX unless the application

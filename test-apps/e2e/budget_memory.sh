@@ -17,8 +17,8 @@ MARGIN_MIB=6
 rf_broker_start --brokers 3 --rtt 200
 
 # librdkafka copies payloads up to message.copy.max.bytes into its request
-# buffers: the shim lowers that to 256 (each such copy is charged), and keeps
-# a value the application chose.
+# buffers: the shim sets 0 (ring payloads are referenced, never copied), and
+# keeps a value the application chose (each such copy is charged).
 copy_max() { # expected, command...
 	local want=$1 got
 	shift
@@ -27,7 +27,7 @@ copy_max() { # expected, command...
 	[ "$got" = "$want" ] || rf_fail "message.copy.max.bytes is $got, expected $want: $*"
 }
 copy_max 65535 "$PRODUCER"
-copy_max 256 "$RF" run --prefix "$PREFIX" -- "$PRODUCER"
+copy_max 0 "$RF" run --prefix "$PREFIX" -- "$PRODUCER"
 copy_max 4096 "$RF" run --prefix "$PREFIX" -- "$PRODUCER" --copy-max 4096
 
 for mode in "copy" "free --no-dr"; do
