@@ -488,16 +488,16 @@ RF_EXPORT void free(void *p)
 	/* glibc frees NULL often (17 times per pthread_create): nothing to do. */
 	if (p == NULL)
 		return;
-	/* Ring payloads first (the budget's one load and compare), then ours. */
-	if (__builtin_expect(rf_budget_owns(p) || rf_alloc_mode() != RF_ALLOC_ACCOUNT ||
-				     p == NULL || rf_heap_boot_owns(p),
-			     0)) {
+	/* Ring payloads first (the budget's one load and compare), then ours.
+	 * The bootstrap arena's blocks never pass for ours (rf_heap_boot_alloc
+	 * leaves a zero offset before each): they are told apart on the way out. */
+	if (__builtin_expect(rf_budget_owns(p) || rf_alloc_mode() != RF_ALLOC_ACCOUNT, 0)) {
 		rf_free_slow(p);
 		return;
 	}
 	h = rf_heap_hdr_of(p);
 	if (__builtin_expect(h == NULL, 0)) {
-		rf_alloc_release(p); /* not ours: counted as foreign, passed on */
+		rf_free_slow(p); /* the arena's, or not ours: counted as foreign, passed on */
 		return;
 	}
 	rf_alloc_free_fast(p, h);

@@ -376,14 +376,15 @@ void *rf_heap_boot_alloc(size_t size, size_t align)
 	if (align > 4096 || size > RF_HEAP_BOOT_SIZE)
 		return NULL;
 	do {
-		/* 16 bytes before each block hold its size. */
+		/* 16 bytes before each block: its size, then 8 zero bytes, where a
+		 * header's offset would be: free() never takes it for a header. */
 		start = (used + 16 + align - 1) & ~(align - 1);
 		end = start + ((size + 15) & ~(size_t)15);
 		if (end > RF_HEAP_BOOT_SIZE)
 			return NULL;
 	} while (!__atomic_compare_exchange_n(&rf_heap.boot_used, &used, end, 1, __ATOMIC_RELAXED,
 					      __ATOMIC_RELAXED));
-	memcpy(rf_heap_boot + start - sizeof(uint64_t), &(uint64_t){size}, sizeof(uint64_t));
+	memcpy(rf_heap_boot + start - 16, &(uint64_t){size}, sizeof(uint64_t));
 	return rf_heap_boot + start;
 }
 
@@ -391,6 +392,6 @@ size_t rf_heap_boot_size(const void *p)
 {
 	uint64_t size;
 
-	memcpy(&size, (const unsigned char *)p - sizeof(uint64_t), sizeof(size));
+	memcpy(&size, (const unsigned char *)p - 16, sizeof(size));
 	return (size_t)size;
 }

@@ -298,6 +298,8 @@ RF_TEST(boot_arena)
 	RF_CHECK(!rf_heap_boot_owns(&fig) && !rf_heap_boot_owns(NULL));
 	RF_CHECK_INT(rf_heap_boot_size(a), 10);
 	RF_CHECK_INT(rf_heap_boot_size(b), 100);
+	/* free() reads a header first: the arena's blocks must never pass for one. */
+	RF_CHECK(rf_heap_hdr_of(a) == NULL && rf_heap_hdr_of(b) == NULL);
 	for (int i = 0; i < 100; i++)
 		RF_CHECK_INT(b[i], 0);
 	RF_CHECK(b >= a + 10);
