@@ -311,23 +311,16 @@ static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 								      struct rf_heap_hdr *h)
 {
 	struct rf_heap_block *b = rf_heap_tls.block;
-	uint64_t word = h->word;
 	uint32_t offset = h->offset;
-	int64_t size = (int64_t)(word & ((UINT64_C(1) << 48) - 1)), drift;
 	void *base = (char *)p - offset;
 
-	if (__builtin_expect((uintptr_t)b <= (uintptr_t)RF_HEAP_BLOCK_GONE ||
-				     (offset & RF_HEAP_MAPPED) || rf_heap_tls.depth != 0,
+	if (__builtin_expect(!rf_heap_block_ok(b) || (offset & RF_HEAP_MAPPED) ||
+				     rf_heap_tls.depth != 0,
 			     0)) {
 		rf_alloc_free_ours_slow(p, h);
 		return;
 	}
-	/* As rf_heap_note_free: one instruction per count. */
-	RF_HEAP_ADD(b->frees, 1);
-	RF_HEAP_ADD(b->live[word >> 48], -size);
-	drift = b->drift - size;
-	RF_HEAP_ADD(b->drift, -size);
-	if (__builtin_expect(drift <= -RF_HEAP_FLUSH, 0)) {
+	if (rf_heap_count_free(b, rf_heap_hdr_size(h), rf_heap_hdr_gid(h))) {
 		rf_alloc_flush_free(b, base);
 		return;
 	}
@@ -414,7 +407,6 @@ RF_EXPORT void *malloc(size_t n)
 {
 	struct rf_heap_block *b;
 	uint32_t gid;
-	int64_t drift;
 	void *base, *p;
 
 	if (__builtin_expect(rf_alloc_mode() != RF_ALLOC_ACCOUNT || n > RF_HEAP_SIZE_MAX ||
@@ -429,14 +421,9 @@ RF_EXPORT void *malloc(size_t n)
 	gid = rf_heap_tls.gid;
 	b = rf_heap_tls.block;
 	p = rf_heap_hdr_init(base, RF_HEAP_HDR, n, gid);
-	if (__builtin_expect((uintptr_t)b <= (uintptr_t)RF_HEAP_BLOCK_GONE, 0))
+	if (__builtin_expect(!rf_heap_block_ok(b), 0))
 		return rf_malloc_count_slow(p, n, gid);
-	RF_HEAP_ADD(b->allocs, 1);
-	RF_HEAP_ADD(b->bytes, n);
-	RF_HEAP_ADD(b->live[gid], (int64_t)n);
-	drift = b->drift + (int64_t)n;
-	RF_HEAP_ADD(b->drift, (int64_t)n);
-	if (__builtin_expect(drift >= RF_HEAP_FLUSH, 0))
+	if (rf_heap_count_alloc(b, n, gid))
 		return rf_malloc_flush(b, p);
 	return p;
 }

@@ -188,15 +188,20 @@ void rf_heap_note_nested(size_t size, uint32_t gid, int alloc);
 #define RF_HEAP_ADD(field, n) __atomic_fetch_add(&(field), (n), __ATOMIC_RELAXED)
 #endif
 
-/* A block of size bytes for heap id gid was allocated. Async-signal-safe. */
-static inline void rf_heap_note_alloc(size_t size, uint32_t gid)
+/* Whether b is a thread's own block (else count through rf_heap_note_slow). */
+static inline int rf_heap_block_ok(const struct rf_heap_block *b)
 {
-	struct rf_heap_block *b = rf_heap_tls.block;
+	return (uintptr_t)b > (uintptr_t)RF_HEAP_BLOCK_GONE;
+}
 
-	if (__builtin_expect((uintptr_t)b <= (uintptr_t)RF_HEAP_BLOCK_GONE, 0)) {
-		rf_heap_note_slow(size, gid, 1);
-		return;
-	}
+/*
+ * Count an allocation, or a free, of size bytes for heap id gid into the
+ * thread's own block b; true when b's drift calls for rf_heap_flush(b). The
+ * interposers' common paths call these directly and flush off their path.
+ */
+static inline __attribute__((always_inline)) int rf_heap_count_alloc(struct rf_heap_block *b,
+								   size_t size, uint32_t gid)
+{
 	RF_HEAP_ADD(b->allocs, 1);
 	RF_HEAP_ADD(b->bytes, size);
 	RF_HEAP_ADD(b->live[gid], (int64_t)size);
@@ -204,7 +209,28 @@ static inline void rf_heap_note_alloc(size_t size, uint32_t gid)
 	int64_t drift = b->drift + (int64_t)size;
 
 	RF_HEAP_ADD(b->drift, (int64_t)size);
-	if (__builtin_expect(drift >= RF_HEAP_FLUSH, 0))
+	return __builtin_expect(drift >= RF_HEAP_FLUSH, 0);
+}
+
+static inline __attribute__((always_inline)) int rf_heap_count_free(struct rf_heap_block *b,
+								  size_t size, uint32_t gid)
+{
+	RF_HEAP_ADD(b->frees, 1);
+	RF_HEAP_ADD(b->live[gid], -(int64_t)size);
+	int64_t drift = b->drift - (int64_t)size;
+
+	RF_HEAP_ADD(b->drift, -(int64_t)size);
+	return __builtin_expect(drift <= -RF_HEAP_FLUSH, 0);
+}
+
+/* A block of size bytes for heap id gid was allocated. Async-signal-safe. */
+static inline void rf_heap_note_alloc(size_t size, uint32_t gid)
+{
+	struct rf_heap_block *b = rf_heap_tls.block;
+
+	if (__builtin_expect(!rf_heap_block_ok(b), 0))
+		rf_heap_note_slow(size, gid, 1);
+	else if (rf_heap_count_alloc(b, size, gid))
 		rf_heap_flush(b);
 }
 
@@ -213,16 +239,9 @@ static inline void rf_heap_note_free(size_t size, uint32_t gid)
 {
 	struct rf_heap_block *b = rf_heap_tls.block;
 
-	if (__builtin_expect((uintptr_t)b <= (uintptr_t)RF_HEAP_BLOCK_GONE, 0)) {
+	if (__builtin_expect(!rf_heap_block_ok(b), 0))
 		rf_heap_note_slow(size, gid, 0);
-		return;
-	}
-	RF_HEAP_ADD(b->frees, 1);
-	RF_HEAP_ADD(b->live[gid], -(int64_t)size);
-	int64_t drift = b->drift - (int64_t)size;
-
-	RF_HEAP_ADD(b->drift, -(int64_t)size);
-	if (__builtin_expect(drift <= -RF_HEAP_FLUSH, 0))
+	else if (rf_heap_count_free(b, size, gid))
 		rf_heap_flush(b);
 }
 
