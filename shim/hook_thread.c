@@ -163,52 +163,53 @@ RF_EXPORT void thrd_exit(int res)
 
 /* ---- join and detach: look up before, settle after (see rf_thread.h) ---- */
 
+/* After a real join call: report its outcome, keep the errno it left, pass its result on. */
+static int rf_join_settle(struct rf_thread *t, bool joined, int rc)
+{
+	int saved = errno;
+
+	rf_thread_join_end(t, joined, rf_thread_now());
+	errno = saved;
+	return rc;
+}
+
 RF_EXPORT int pthread_join(pthread_t th, void **retval)
 {
 	rf_real_pthread_join_fn real = RF_REAL(pthread_join);
 	struct rf_thread *t;
-	int rc, saved;
+	int rc;
 
 	if (real == NULL)
 		return ESRCH;
 	t = rf_thread_join_begin((uint64_t)th);
 	rc = real(th, retval);
-	saved = errno;
-	rf_thread_join_end(t, rc == 0, rf_thread_now());
-	errno = saved;
-	return rc;
+	return rf_join_settle(t, rc == 0, rc);
 }
 
 RF_EXPORT int pthread_tryjoin_np(pthread_t th, void **retval)
 {
 	rf_real_pthread_tryjoin_np_fn real = RF_REAL(pthread_tryjoin_np);
 	struct rf_thread *t;
-	int rc, saved;
+	int rc;
 
 	if (real == NULL)
 		return ESRCH;
 	t = rf_thread_join_begin((uint64_t)th);
 	rc = real(th, retval);
-	saved = errno;
-	rf_thread_join_end(t, rc == 0, rf_thread_now());
-	errno = saved;
-	return rc;
+	return rf_join_settle(t, rc == 0, rc);
 }
 
 RF_EXPORT int pthread_timedjoin_np(pthread_t th, void **retval, const struct timespec *abstime)
 {
 	rf_real_pthread_timedjoin_np_fn real = RF_REAL(pthread_timedjoin_np);
 	struct rf_thread *t;
-	int rc, saved;
+	int rc;
 
 	if (real == NULL)
 		return ESRCH;
 	t = rf_thread_join_begin((uint64_t)th);
 	rc = real(th, retval, abstime);
-	saved = errno;
-	rf_thread_join_end(t, rc == 0, rf_thread_now());
-	errno = saved;
-	return rc;
+	return rf_join_settle(t, rc == 0, rc);
 }
 
 RF_EXPORT int pthread_clockjoin_np(pthread_t th, void **retval, clockid_t clockid,
@@ -216,32 +217,26 @@ RF_EXPORT int pthread_clockjoin_np(pthread_t th, void **retval, clockid_t clocki
 {
 	rf_real_pthread_clockjoin_np_fn real = RF_REAL(pthread_clockjoin_np);
 	struct rf_thread *t;
-	int rc, saved;
+	int rc;
 
 	if (real == NULL)
 		return ESRCH;
 	t = rf_thread_join_begin((uint64_t)th);
 	rc = real(th, retval, clockid, abstime);
-	saved = errno;
-	rf_thread_join_end(t, rc == 0, rf_thread_now());
-	errno = saved;
-	return rc;
+	return rf_join_settle(t, rc == 0, rc);
 }
 
 RF_EXPORT int thrd_join(thrd_t thr, int *res)
 {
 	rf_real_thrd_join_fn real = RF_REAL(thrd_join);
 	struct rf_thread *t;
-	int rc, saved;
+	int rc;
 
 	if (real == NULL)
 		return thrd_error;
 	t = rf_thread_join_begin((uint64_t)thr);
 	rc = real(thr, res);
-	saved = errno;
-	rf_thread_join_end(t, rc == thrd_success, rf_thread_now());
-	errno = saved;
-	return rc;
+	return rf_join_settle(t, rc == thrd_success, rc);
 }
 
 RF_EXPORT int pthread_detach(pthread_t th)
