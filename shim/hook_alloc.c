@@ -85,6 +85,16 @@ static int rf_alloc_from_libc(rf_real_malloc_fn fn)
 }
 
 /*
+ * In ACCOUNT mode, let this thread take the common paths from now on
+ * (rf_heap.h, RF_HEAP_SLOW); never while it holds the guard.
+ */
+static inline void rf_alloc_thread_fast(int mode)
+{
+	if (mode == RF_ALLOC_ACCOUNT && rf_heap_tls.state == RF_HEAP_SLOW)
+		rf_heap_tls.state = 0;
+}
+
+/*
  * Resolve the real functions and pick the mode, once. A thread already
  * resolving (dlsym called malloc) gets RF_ALLOC_UNRESOLVED: use the arena.
  */
@@ -92,8 +102,10 @@ static int rf_alloc_resolve(void)
 {
 	int mode = rf_alloc_mode(), saved;
 
-	if (mode != RF_ALLOC_UNRESOLVED || rf_heap_tls.resolving)
+	if (mode != RF_ALLOC_UNRESOLVED || rf_heap_tls.resolving) {
+		rf_alloc_thread_fast(mode);
 		return mode == RF_ALLOC_PROBED ? RF_ALLOC_ACCOUNT : mode;
+	}
 	saved = errno;
 	rf_heap_tls.resolving = 1;
 	rf_heap_key_init();
@@ -118,6 +130,7 @@ static int rf_alloc_resolve(void)
 	}
 	__atomic_store_n(&rf_alloc.mode, mode, __ATOMIC_RELEASE);
 	rf_heap_tls.resolving = 0;
+	rf_alloc_thread_fast(mode);
 	errno = saved;
 	return mode == RF_ALLOC_PROBED ? RF_ALLOC_ACCOUNT : mode;
 }
@@ -303,9 +316,10 @@ static __attribute__((noinline)) void rf_alloc_free_ours_slow(void *p, struct rf
 }
 
 /*
- * rf_alloc_free_ours for the common case (the thread has its block, the
- * guard is free, the block is not mapped), written so that nothing but the
- * real call stays in the way: every other case is a tail call.
+ * rf_alloc_free_ours for the common case (the caller found the thread's
+ * state 0: ACCOUNT mode, guard free; the thread has its block, the block is
+ * not mapped), written so that nothing but the real call stays in the way:
+ * every other case is a tail call.
  */
 static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 								      struct rf_heap_hdr *h)
@@ -314,9 +328,7 @@ static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 	uint32_t offset = h->offset;
 	void *base = (char *)p - offset;
 
-	if (__builtin_expect(!rf_heap_block_ok(b) || (offset & RF_HEAP_MAPPED) ||
-				     rf_heap_tls.depth != 0,
-			     0)) {
+	if (__builtin_expect(!rf_heap_block_ok(b) || (offset & RF_HEAP_MAPPED), 0)) {
 		rf_alloc_free_ours_slow(p, h);
 		return;
 	}
@@ -324,11 +336,14 @@ static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 		rf_alloc_flush_free(b, base);
 		return;
 	}
-	/* As rf_heap_enter, whose test is above: a handler in between leaves it free. */
-	rf_heap_tls.depth = 1;
+	/* As rf_heap_enter, state being 0: a handler in between leaves it 0. */
+	rf_heap_tls.state = RF_HEAP_HELD;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	rf_alloc.free(base);
-	rf_alloc_leave();
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rf_heap_tls.state = 0;
+	if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
+		rf_alloc_drain();
 }
 
 /* Free a block of ours (ACCOUNT mode), or hand a foreign one to the allocator. */
@@ -409,12 +424,14 @@ RF_EXPORT void *malloc(size_t n)
 	uint32_t gid;
 	void *base, *p;
 
-	if (__builtin_expect(rf_alloc_mode() != RF_ALLOC_ACCOUNT || n > RF_HEAP_SIZE_MAX ||
-				     !rf_heap_enter(),
-			     0))
+	/* state 0: ACCOUNT mode and the guard free (rf_heap.h, RF_HEAP_SLOW). */
+	if (__builtin_expect(rf_heap_tls.state != 0 || n > RF_HEAP_SIZE_MAX, 0))
 		return rf_malloc_slow(n);
+	rf_heap_tls.state = RF_HEAP_HELD;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	base = rf_alloc.malloc(n + RF_HEAP_HDR);
-	rf_heap_leave();
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rf_heap_tls.state = 0;
 	if (__builtin_expect(rf_heap_tls.deferred != NULL || base == NULL, 0))
 		return rf_malloc_finish(base, n);
 	/* rf_alloc_account, with its rare ends as tail calls (few registers live). */
@@ -475,10 +492,11 @@ RF_EXPORT void free(void *p)
 	/* glibc frees NULL often (17 times per pthread_create): nothing to do. */
 	if (p == NULL)
 		return;
-	/* Ring payloads first (the budget's one load and compare), then ours.
-	 * The bootstrap arena's blocks never pass for ours (rf_heap_boot_alloc
-	 * leaves a zero offset before each): they are told apart on the way out. */
-	if (__builtin_expect(rf_budget_owns(p) || rf_alloc_mode() != RF_ALLOC_ACCOUNT, 0)) {
+	/* Ring payloads first (the budget's one load and compare), then ours
+	 * (state 0: ACCOUNT mode, guard free). The bootstrap arena's blocks never
+	 * pass for ours (rf_heap_boot_alloc leaves a zero offset before each):
+	 * they are told apart on the way out. */
+	if (__builtin_expect(rf_budget_owns(p) || rf_heap_tls.state != 0, 0)) {
 		rf_free_slow(p);
 		return;
 	}

@@ -24,7 +24,9 @@
 #include <sys/auxv.h>
 #include <sys/mman.h>
 
-__thread struct rf_heap_tls rf_heap_tls __attribute__((tls_model("initial-exec")));
+__thread struct rf_heap_tls rf_heap_tls __attribute__((tls_model("initial-exec"))) = {
+	.state = RF_HEAP_SLOW,
+};
 uint32_t rf_heap_key;
 unsigned char rf_heap_boot[RF_HEAP_BOOT_SIZE] __attribute__((aligned(4096)));
 

@@ -73,10 +73,20 @@ struct rf_heap_block {
 struct rf_heap_tls {
 	struct rf_heap_block *block; /* NULL: none yet; RF_HEAP_BLOCK_GONE: thread ending */
 	uint32_t gid;                /* heap id of this thread's group; 0: none */
-	uint32_t depth;              /* the guard: 1 while an interposer counts */
+	uint32_t state;              /* RF_HEAP_HELD | RF_HEAP_SLOW; 0: the common paths apply */
 	uint32_t resolving;          /* this thread resolves the real functions */
 	void *deferred;              /* blocks freed while the guard was held, to free after */
 };
+
+/* state: the guard is held (an interposer is inside the allocator below). */
+#define RF_HEAP_HELD 1u
+/*
+ * state: this thread takes the interposers' slow paths. Every thread starts
+ * with it (the TLS image) and the interposers clear it once the real
+ * functions are known to be glibc's, so that their common paths test one
+ * thread-local word for the mode and the guard at once.
+ */
+#define RF_HEAP_SLOW 2u
 
 #define RF_HEAP_BLOCK_GONE ((struct rf_heap_block *)1)
 
@@ -86,12 +96,18 @@ extern unsigned char rf_heap_boot[RF_HEAP_BOOT_SIZE] __attribute__((visibility("
 
 /* ---- the guard -------------------------------------------------------------- */
 
-/* Take the guard: 1, or 0 when this thread holds it already (count nested then). */
+/*
+ * Take the guard: 1, or 0 when this thread holds it already (count nested
+ * then). A signal handler that runs between the read and the write leaves
+ * state as it found it (minus RF_HEAP_SLOW at most), so nothing is lost.
+ */
 static inline int rf_heap_enter(void)
 {
-	if (rf_heap_tls.depth != 0)
+	uint32_t state = rf_heap_tls.state;
+
+	if (state & RF_HEAP_HELD)
 		return 0;
-	rf_heap_tls.depth = 1;
+	rf_heap_tls.state = state | RF_HEAP_HELD;
 	/* A signal handler on this thread must see the guard before any count. */
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	return 1;
@@ -100,7 +116,7 @@ static inline int rf_heap_enter(void)
 static inline void rf_heap_leave(void)
 {
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	rf_heap_tls.depth = 0;
+	rf_heap_tls.state &= ~RF_HEAP_HELD;
 }
 
 /* ---- headers ---------------------------------------------------------------- */
