@@ -317,18 +317,17 @@ static __attribute__((noinline)) void rf_alloc_free_ours_slow(void *p, struct rf
 
 /*
  * rf_alloc_free_ours for the common case (the caller found the thread's
- * state 0: ACCOUNT mode, guard free; the thread has its block, the block is
- * not mapped), written so that nothing but the real call stays in the way:
- * every other case is a tail call.
+ * state 0: ACCOUNT mode, guard free; and a plain block: rf_heap_hdr_plain),
+ * written so that nothing but the real call stays in the way: every other
+ * case is a tail call.
  */
 static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 								      struct rf_heap_hdr *h)
 {
 	struct rf_heap_block *b = rf_heap_tls.block;
-	uint32_t offset = h->offset;
-	void *base = (char *)p - offset;
+	void *base = (char *)p - RF_HEAP_HDR;
 
-	if (__builtin_expect(!rf_heap_block_ok(b) || (offset & RF_HEAP_MAPPED), 0)) {
+	if (__builtin_expect(!rf_heap_block_ok(b), 0)) {
 		rf_alloc_free_ours_slow(p, h);
 		return;
 	}
@@ -500,9 +499,10 @@ RF_EXPORT void free(void *p)
 		rf_free_slow(p);
 		return;
 	}
-	h = rf_heap_hdr_of(p);
+	h = rf_heap_hdr_plain(p);
 	if (__builtin_expect(h == NULL, 0)) {
-		rf_free_slow(p); /* the arena's, or not ours: counted as foreign, passed on */
+		/* Aligned or mapped blocks of ours, the arena's, or not ours at all. */
+		rf_free_slow(p);
 		return;
 	}
 	rf_alloc_free_fast(p, h);

@@ -171,6 +171,25 @@ static inline struct rf_heap_hdr *rf_heap_hdr_of(const void *p)
 	return h;
 }
 
+/*
+ * rf_heap_hdr_of for free()'s common path, in ACCOUNT mode, where every
+ * pointer is glibc's or the shim's and so 16-aligned with readable bytes
+ * before it: the header of a plain block of ours (offset RF_HEAP_HDR: not
+ * aligned further, not mapped), else NULL (rf_heap_hdr_of then decides).
+ * No alignment test; the heap id is not range-checked (the readers mask it:
+ * rf_heap_hdr_gid).
+ */
+static inline struct rf_heap_hdr *rf_heap_hdr_plain(const void *p)
+{
+	struct rf_heap_hdr *h = (struct rf_heap_hdr *)p - 1;
+
+	if (h->offset != RF_HEAP_HDR || h->check != rf_heap_check_of(h, 0, RF_HEAP_HDR))
+		return NULL;
+	return h;
+}
+
+_Static_assert((RF_HEAP_IDS & (RF_HEAP_IDS - 1)) == 0, "heap ids: a power of two");
+
 static inline size_t rf_heap_hdr_size(const struct rf_heap_hdr *h)
 {
 	return (size_t)(h->word & ((UINT64_C(1) << 48) - 1));
@@ -178,7 +197,7 @@ static inline size_t rf_heap_hdr_size(const struct rf_heap_hdr *h)
 
 static inline uint32_t rf_heap_hdr_gid(const struct rf_heap_hdr *h)
 {
-	return (uint32_t)(h->word >> 48);
+	return (uint32_t)(h->word >> 48) & (RF_HEAP_IDS - 1);
 }
 
 /* The allocator's block behind a header. */
