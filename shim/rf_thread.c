@@ -357,6 +357,26 @@ static void rf_thread_absorb_all(void)
 	}
 }
 
+/*
+ * glibc hands out a pthread_t again once its thread has exited and been
+ * joined or detached. A record still hashed under it belongs to such a
+ * thread whose end is not applied yet (it ended while being detached, and
+ * left its record to the publisher): apply it now, and take the record out
+ * of the hash if it stays, so that lookups find the new thread's.
+ */
+static void rf_thread_handle_reused(const struct rf_thread *t, uint64_t handle)
+{
+	struct rf_thread *old;
+
+	HASH_FIND(hh, rf_reg.by_handle, &handle, sizeof(handle), old);
+	if (old == NULL || old == t || !rf_thread_absorb(old))
+		return;
+	if (old->flags & RF_THREAD_HASHED) {
+		HASH_DELETE(hh, rf_reg.by_handle, old);
+		rf_thread_flags(old, 0, RF_THREAD_HASHED);
+	}
+}
+
 static struct rf_thread *rf_thread_record_new(const uintptr_t *frames, int nframes,
 					      uintptr_t start_routine, int64_t now_ns)
 {
@@ -419,6 +439,7 @@ void rf_thread_create_end(struct rf_thread *t, uint64_t handle, bool created)
 	} else {
 		/* An end the thread stored already waits for its joiner or detacher
 		 * (reading it here would pull the thread's line back mid-start). */
+		rf_thread_handle_reused(t, handle);
 		rf_thread_hash_add(t, handle);
 		rf_thread_flags(t, 0, RF_THREAD_CREATING);
 		rf_thread_settle(t);
@@ -465,7 +486,7 @@ void rf_thread_ended(struct rf_thread *t, unsigned how, int64_t now_ns)
 	/* Joinable: its joiner (or detacher, or the publisher) applies this.
 	 * A detach that lands between the load above and this store leaves the
 	 * record to the publisher's next pass. */
-	t->exit_ns = now_ns;
+	__atomic_store_n(&t->exit_ns, now_ns, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->ended, how, __ATOMIC_RELEASE);
 }
 
@@ -524,7 +545,9 @@ struct rf_thread *rf_thread_detach_begin(uint64_t handle)
 
 	rf_thread_lock();
 	t = rf_thread_find(handle);
-	if (t != NULL && (t->flags & (RF_THREAD_JOINED | RF_SHM_THREAD_DETACHED)))
+	/* With a joiner already waiting, glibc's pthread_detach returns 0 and
+	 * detaches nothing: the joiner settles the record. */
+	if (t != NULL && (t->flags & (RF_THREAD_JOINED | RF_SHM_THREAD_DETACHED | RF_THREAD_JOINING)))
 		t = NULL;
 	rf_thread_unlock();
 	return t;
@@ -869,7 +892,7 @@ static void rf_thread_entry_fill(struct rf_shm_thread *e, const struct rf_thread
 	e->handle = t->handle;
 	e->start_routine = t->start_routine;
 	e->create_ns = t->create_ns;
-	e->exit_ns = t->exit_ns;
+	e->exit_ns = __atomic_load_n(&t->exit_ns, __ATOMIC_RELAXED);
 	e->state_since_ns = t->state_since_ns;
 	e->tid = t->tid;
 	e->creator_tid = t->creator_tid;

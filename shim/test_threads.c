@@ -370,7 +370,8 @@ RF_TEST(ends_race_joins_and_detaches)
 
 	rf_thread_totals(&before);
 	for (uint64_t i = 0; i < ROUNDS; i++) {
-		uint64_t handle = 500000 + i;
+		/* Handles come back, as glibc's do once a thread is joined or detached. */
+		uint64_t handle = 500000 + i % 8;
 		unsigned flags = i % 3 == 2 ? RF_THREAD_F_DETACHED : 0;
 		struct rf_thread *t = rf_thread_create_begin(stack_b, 3, 0x4000, flags, 1, 0), *j;
 		pthread_t real;
@@ -398,6 +399,27 @@ RF_TEST(ends_race_joins_and_detaches)
 	RF_CHECK_INT(after.tracked, before.tracked);
 	RF_CHECK_INT(after.alive, before.alive);
 	RF_CHECK_INT(after.unjoined, before.unjoined);
+}
+
+RF_TEST(detach_while_a_join_waits)
+{
+	struct rf_thread_totals before, after;
+	struct rf_thread *t, *j;
+
+	rf_thread_totals(&before);
+	t = spawn(stack_a, 3, 41, 0, 0);
+	j = rf_thread_join_begin(41);
+	RF_CHECK(j == t);
+	/* glibc's pthread_detach returns 0 with a joiner waiting, and detaches nothing. */
+	RF_CHECK(rf_thread_detach_begin(41) == NULL);
+	rf_thread_detach_end(NULL, true);
+	rf_thread_ended(t, RF_SHM_THREAD_END_RETURN, 1);
+	rf_thread_join_end(j, true, 2);
+	rf_thread_totals(&after);
+	RF_CHECK_INT(after.tracked, before.tracked);
+	RF_CHECK_INT(after.unjoined, before.unjoined);
+	RF_CHECK_INT(after.exited - before.exited, 1);
+	RF_CHECK(rf_thread_join_begin(41) == NULL);
 }
 
 RF_TEST(full_registry_degrades)
@@ -498,6 +520,6 @@ RF_TEST_MAIN(RF_TEST_ENTRY(pool_reuse_and_bound), RF_TEST_ENTRY(join_releases),
 	     RF_TEST_ENTRY(failed_create_is_forgotten), RF_TEST_ENTRY(groups_by_creation_stack),
 	     RF_TEST_ENTRY(rules), RF_TEST_ENTRY(patterns), RF_TEST_ENTRY(growth_makes_stuck),
 	     RF_TEST_ENTRY(hundred_thousand_threads_do_not_grow_the_registry),
-	     RF_TEST_ENTRY(ends_race_joins_and_detaches),
+	     RF_TEST_ENTRY(ends_race_joins_and_detaches), RF_TEST_ENTRY(detach_while_a_join_waits),
 	     RF_TEST_ENTRY(full_registry_degrades),
 	     RF_TEST_ENTRY(fork_child_keeps_the_forking_thread), RF_TEST_ENTRY(report_at_exit))
