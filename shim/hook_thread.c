@@ -70,6 +70,7 @@ static void *rf_thread_trampoline(void *arg)
 {
 	void *ret = NULL;
 
+	rf_thread_stack_top = (uintptr_t)__builtin_frame_address(0);
 	rf_thread_enter(arg);
 	rf_thread_run(arg, &ret);
 	return ret;
@@ -79,6 +80,7 @@ static int rf_thread_trampoline_c11(void *arg)
 {
 	void *ret = NULL;
 
+	rf_thread_stack_top = (uintptr_t)__builtin_frame_address(0);
 	rf_thread_enter(arg);
 	rf_thread_run(arg, &ret);
 	return (int)(intptr_t)ret;

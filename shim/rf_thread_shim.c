@@ -11,15 +11,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
-
 #include "rf_heap.h"
 #include "rf_modules.h"
 #include "rf_shim.h"
+#include "rf_stack_memo.h"
 #include "rf_thread_sample.h"
 
+/* ld.so's record of where the main thread's stack started. */
+extern void *__libc_stack_end;
+/* How far below that start a frame can be and still be on the main stack:
+ * the kernel keeps other mappings further away (the stack's own gap). */
+#define RF_MAIN_STACK_REACH ((uintptr_t)64 << 20)
+
 __thread struct rf_thread *rf_thread_current __attribute__((tls_model("initial-exec")));
+__thread uintptr_t rf_thread_stack_top __attribute__((tls_model("initial-exec")));
 static __thread pid_t rf_thread_tid_cache __attribute__((tls_model("initial-exec")));
 
 /* The shim's own text, whose frames a creation stack leaves out. */
@@ -111,20 +116,38 @@ static void rf_self_locate(void)
 		__atomic_store_n(&rf_self_known, -1, __ATOMIC_RELEASE);
 }
 
+/*
+ * Where the outermost word of a walk of the calling thread's own stack lies:
+ * just above the trampoline's frame for the threads it started (start_thread
+ * and clone3 are all that is above it), just below the stack's start for the
+ * main thread. Elsewhere (threads the hooks did not start, a coroutine's or
+ * a signal handler's stack) unknown: top_hi 0, no memo.
+ */
+static void rf_thread_stack_top_window(uintptr_t sp, uintptr_t *top_lo, uintptr_t *top_hi)
+{
+	uintptr_t end = (uintptr_t)__libc_stack_end;
+
+	*top_lo = *top_hi = 0;
+	if (rf_thread_stack_top != 0) {
+		*top_lo = rf_thread_stack_top;
+		*top_hi = rf_thread_stack_top + 1024;
+	} else if (sp < end && end - sp < RF_MAIN_STACK_REACH) {
+		*top_lo = end - 4096;
+		*top_hi = end;
+	}
+}
+
 int rf_thread_stack_capture(uintptr_t *frames)
 {
-	void *raw[RF_SHM_THREAD_FRAMES + 8];
-	int n, i = 0, k = 0;
+	uintptr_t top_lo, top_hi, here = (uintptr_t)__builtin_frame_address(0);
 
 	rf_self_locate();
-	n = unw_backtrace(raw, RF_SHM_THREAD_FRAMES + 8);
+	rf_thread_stack_top_window(here, &top_lo, &top_hi);
 	/* Our frames say nothing about the program: the hook on top, and main's
 	 * wrapper (hook_exit.c) near the bottom. */
-	for (; i < n && k < RF_SHM_THREAD_FRAMES; i++)
-		if (rf_self_known != 1 || (uintptr_t)raw[i] < rf_self_start ||
-		    (uintptr_t)raw[i] >= rf_self_end)
-			frames[k++] = (uintptr_t)raw[i];
-	return k;
+	if (rf_self_known == 1)
+		return rf_stack_capture(frames, rf_self_start, rf_self_end, top_lo, top_hi);
+	return rf_stack_capture(frames, 0, 0, top_lo, top_hi);
 }
 
 void rf_thread_shim_adopt_self(const char *name, void *(*start_routine)(void *))
@@ -184,6 +207,7 @@ void rf_thread_shim_fork_parent(void)
 void rf_thread_shim_fork_child(void)
 {
 	rf_thread_tid_cache = 0;
+	rf_stack_memo_fork_child();
 	rf_thread_fork_child(rf_thread_current);
 }
 

@@ -16,6 +16,12 @@
 /* The calling thread's record (NULL: not created through the hooks). */
 extern __thread struct rf_thread *rf_thread_current __attribute__((tls_model("initial-exec")));
 
+/*
+ * The frame of the trampoline a thread started in, near its stack's top
+ * (0: not started through the hooks); set by the trampoline.
+ */
+extern __thread uintptr_t rf_thread_stack_top __attribute__((tls_model("initial-exec")));
+
 /* CLOCK_MONOTONIC in nanoseconds. */
 int64_t rf_thread_now(void);
 
