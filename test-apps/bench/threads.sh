@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # threads.sh BENCH SHIM [COUNT [ROUNDS]] - create and join COUNT threads (100,000)
-# one after another, plain and under the shim, ROUNDS (5) times each,
-# alternating; prints each run with its ratio, the medians of each side and
-# their ratio, and the median of the rounds' ratios (each round's two runs
-# are neighbours in time, so that one cancels the machine's slow drifts).
+# one after another: plain, plain with one idle thread (what the shim's
+# publisher thread costs by merely existing), and under the shim, ROUNDS (5)
+# times each, alternating; prints each round with its ratios to plain, the
+# medians of each side and their ratios, and the medians of the rounds'
+# ratios (each round's runs are neighbours in time, so that one cancels the
+# machine's slow drifts).
 #
 #   meson compile -C build bench-threads
 #   test-apps/bench/threads.sh build/test-apps/rf-threads-bench build/shim/libringfence.so
@@ -13,13 +15,13 @@ bench=$1 shim=$2 count=${3:-100000} rounds=${4:-5}
 prefix=rf-bench-threads-$$
 trap 'rm -f /dev/shm/$prefix.*' EXIT
 
-run() { # plain|shim -> ns per thread
+run() { # plain|idle|shim -> ns per thread
 	local out
-	if [ "$1" = shim ]; then
-		out=$(RINGFENCE_SHM_PREFIX=$prefix LD_PRELOAD=$shim "$bench" --count "$count")
-	else
-		out=$("$bench" --count "$count")
-	fi
+	case $1 in
+	shim) out=$(RINGFENCE_SHM_PREFIX=$prefix LD_PRELOAD=$shim "$bench" --count "$count") ;;
+	idle) out=$("$bench" --count "$count" --idle-threads 1) ;;
+	*) out=$("$bench" --count "$count") ;;
+	esac
 	sed -n 's/.*ns_per_thread \([0-9]*\).*/\1/p' <<<"$out"
 }
 
@@ -27,16 +29,20 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 ratio() { awk -v s="$1" -v p="$2" 'BEGIN {printf "%.3f", s / p}'; }
 
-plain=() shimmed=() ratios=()
+plain=() idle=() shimmed=() idle_ratios=() ratios=()
 for ((r = 1; r <= rounds; r++)); do
 	plain+=("$(run plain)")
+	idle+=("$(run idle)")
 	shimmed+=("$(run shim)")
+	idle_ratios+=("$(ratio "${idle[-1]}" "${plain[-1]}")")
 	ratios+=("$(ratio "${shimmed[-1]}" "${plain[-1]}")")
-	printf 'round %d: plain %s ns/thread, shim %s ns/thread, ratio %s\n' "$r" "${plain[-1]}" \
-		"${shimmed[-1]}" "${ratios[-1]}"
+	printf 'round %d: plain %s ns/thread, idle thread %s (%s), shim %s ns/thread, ratio %s\n' \
+		"$r" "${plain[-1]}" "${idle[-1]}" "${idle_ratios[-1]}" "${shimmed[-1]}" "${ratios[-1]}"
 done
 p=$(printf '%s\n' "${plain[@]}" | median)
+i=$(printf '%s\n' "${idle[@]}" | median)
 s=$(printf '%s\n' "${shimmed[@]}" | median)
-printf 'median of %d rounds of %d threads: plain %d ns/thread, shim %d ns/thread, ratio %s\n' \
-	"$rounds" "$count" "$p" "$s" "$(ratio "$s" "$p")"
-printf 'median of the rounds'"'"' ratios: %s\n' "$(printf '%s\n' "${ratios[@]}" | median)"
+printf 'median of %d rounds of %d threads: plain %d ns/thread, idle thread %d (%s), shim %d ns/thread, ratio %s\n' \
+	"$rounds" "$count" "$p" "$i" "$(ratio "$i" "$p")" "$s" "$(ratio "$s" "$p")"
+printf 'median of the rounds'"'"' ratios: idle thread %s, shim %s\n' \
+	"$(printf '%s\n' "${idle_ratios[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | median)"

@@ -2,9 +2,11 @@
  * threads_bench.c - rf-threads-bench: create and join threads one after
  * another, the worst case for a shim that tracks thread creation.
  *
- *   rf-threads-bench [--count N] [--checkpoint N] [--linger-ms MS]
+ *   rf-threads-bench [--count N] [--checkpoint N] [--linger-ms MS] [--idle-threads N]
  *
- * Prints "ns_per_thread N" at the end. With --checkpoint K it prints
+ * Prints "ns_per_thread N" at the end. --idle-threads starts N threads that
+ * only sleep, as the shim's publisher does, to measure what their mere
+ * presence costs each thread created (docs/benchmarks.md). With --checkpoint K it prints
  * "checkpoint" after K threads and pauses 700 ms (outside the timing) so a
  * test can read the registry's size there; --linger-ms keeps the process
  * alive after "done" for the same reason.
@@ -36,9 +38,16 @@ static void pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+static void *idle(void *arg)
+{
+	for (;;)
+		pause_ms(3600 * 1000);
+	return arg;
+}
+
 int main(int argc, char **argv)
 {
-	long count = 100000, checkpoint = 0, linger_ms = 0;
+	long count = 100000, checkpoint = 0, linger_ms = 0, idle_threads = 0;
 	long long start, paused = 0, elapsed;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
@@ -48,10 +57,20 @@ int main(int argc, char **argv)
 			checkpoint = atol(argv[i + 1]);
 		else if (strcmp(argv[i], "--linger-ms") == 0)
 			linger_ms = atol(argv[i + 1]);
+		else if (strcmp(argv[i], "--idle-threads") == 0)
+			idle_threads = atol(argv[i + 1]);
 		else {
 			fprintf(stderr, "usage: rf-threads-bench [--count N] [--checkpoint N] "
-					"[--linger-ms MS]\n");
+					"[--linger-ms MS] [--idle-threads N]\n");
 			return 2;
+		}
+	}
+	for (long i = 0; i < idle_threads; i++) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, idle, NULL) != 0 || pthread_detach(t) != 0) {
+			fprintf(stderr, "rf-threads-bench: idle thread %ld failed\n", i);
+			return 1;
 		}
 	}
 	start = now_ns();
