@@ -401,6 +401,49 @@ RF_TEST(ends_race_joins_and_detaches)
 	RF_CHECK_INT(after.unjoined, before.unjoined);
 }
 
+/* One of the hammering threads: its own handles, every registry call. */
+static void *hammer_thread(void *arg)
+{
+	uint64_t base = (uint64_t)(uintptr_t)arg;
+
+	for (uint64_t i = 0; i < 20000; i++) {
+		uint64_t handle = base + i;
+		struct rf_thread *t = rf_thread_create_begin(stack_b, 3, 0x5000, 0, 1, 0), *j;
+
+		if (t == NULL)
+			continue;
+		rf_thread_create_end(t, handle, true);
+		rf_thread_ended(t, RF_SHM_THREAD_END_RETURN, 1);
+		j = rf_thread_join_begin(handle);
+		rf_thread_join_end(j, j != NULL, 2);
+	}
+	return NULL;
+}
+
+/*
+ * Four threads on two cores take the registry lock 320,000 times between
+ * them: a lock that let two in at once would lose counts or corrupt the
+ * hash, and one that lost a wake-up would hang here.
+ */
+RF_TEST(registry_lock_under_contention)
+{
+	struct rf_thread_totals before, after;
+	pthread_t th[4];
+
+	rf_thread_totals(&before);
+	for (uintptr_t i = 0; i < 4; i++)
+		RF_CHECK_INT(pthread_create(&th[i], NULL, hammer_thread, (void *)((i + 1) << 32)), 0);
+	for (int i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	rf_thread_totals(&after);
+	RF_CHECK_INT(after.created - before.created, 4 * 20000);
+	RF_CHECK_INT(after.exited - before.exited, 4 * 20000);
+	RF_CHECK_INT(after.untracked, before.untracked);
+	RF_CHECK_INT(after.tracked, before.tracked);
+	RF_CHECK_INT(after.unjoined, before.unjoined);
+	RF_CHECK_INT(after.alive, before.alive);
+}
+
 RF_TEST(detach_while_a_join_waits)
 {
 	struct rf_thread_totals before, after;
@@ -520,6 +563,7 @@ RF_TEST_MAIN(RF_TEST_ENTRY(pool_reuse_and_bound), RF_TEST_ENTRY(join_releases),
 	     RF_TEST_ENTRY(failed_create_is_forgotten), RF_TEST_ENTRY(groups_by_creation_stack),
 	     RF_TEST_ENTRY(rules), RF_TEST_ENTRY(patterns), RF_TEST_ENTRY(growth_makes_stuck),
 	     RF_TEST_ENTRY(hundred_thousand_threads_do_not_grow_the_registry),
-	     RF_TEST_ENTRY(ends_race_joins_and_detaches), RF_TEST_ENTRY(detach_while_a_join_waits),
+	     RF_TEST_ENTRY(ends_race_joins_and_detaches), RF_TEST_ENTRY(registry_lock_under_contention),
+	     RF_TEST_ENTRY(detach_while_a_join_waits),
 	     RF_TEST_ENTRY(full_registry_degrades),
 	     RF_TEST_ENTRY(fork_child_keeps_the_forking_thread), RF_TEST_ENTRY(report_at_exit))
