@@ -703,13 +703,20 @@ static void rf_budget_queue_remove(struct rf_waiter *w)
 	pthread_cond_broadcast(&rf_budget.cond);
 }
 
-/* Wait first come first served until deadline; 0, or -ENOBUFS. Lock held. */
+/*
+ * Wait first come first served until deadline; 0, or -ENOBUFS. Lock held.
+ * Not a cancellation point, as librdkafka's produce calls are not without
+ * F_BLOCK: a thread cancelled in pthread_cond_timedwait would leave holding
+ * the lock, its queue entry on a stack that is gone. A cancel waits for the
+ * application's next cancellation point, after the call has returned.
+ */
 static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 {
 	struct rf_waiter self = {.tid = gettid()};
 	int64_t start = rf_now_ns(), now = start;
-	int rc = -ENOBUFS;
+	int rc = -ENOBUFS, cancel_state;
 
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	rf_budget_queue_push(&self);
 	m->waited = 1;
 	rf_stats_add(RF_STAT_budget_waits, 1);
@@ -732,6 +739,7 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 		now = rf_now_ns();
 	}
 	rf_budget_queue_remove(&self);
+	pthread_setcancelstate(cancel_state, NULL);
 	rf_stats_add(RF_STAT_budget_wait_ns, (uint64_t)(rf_now_ns() - start));
 	return rc;
 }

@@ -69,7 +69,7 @@ static struct {
 void rf_log(const char *fmt, ...)
 {
 	char line[512];
-	int saved = errno;
+	int saved = errno, cancel_state;
 	va_list ap;
 	int n;
 
@@ -83,9 +83,12 @@ void rf_log(const char *fmt, ...)
 	if ((size_t)n > sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
-	/* Best effort: a closed stderr must not disturb the host. */
+	/* Best effort: a closed stderr must not disturb the host. Not a
+	 * cancellation point either: callers may hold a lock (the exit report). */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		errno = saved;
+	pthread_setcancelstate(cancel_state, NULL);
 	errno = saved;
 }
 

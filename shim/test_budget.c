@@ -397,6 +397,89 @@ RF_TEST(waiters_served_first_come_first_served)
 	RF_CHECK_INT(w[1].result, 0);
 }
 
+/* Admission under `block` as a cancelled application thread sees it. */
+static void *rf_cancelled_main(void *arg)
+{
+	struct rf_waiter_run *w = arg;
+
+	rf_waiter_main(w);
+	pthread_testcancel(); /* the application's next cancellation point */
+	return NULL;
+}
+
+/* Run fn on a thread and fail, rather than hang, when it takes over 5 s. */
+static void *rf_within_5s(void *(*fn)(void *), void *arg, const char *what)
+{
+	struct timespec limit;
+	void *ret = NULL;
+	pthread_t tid;
+
+	RF_CHECK_INT(pthread_create(&tid, NULL, fn, arg), 0);
+	clock_gettime(CLOCK_REALTIME, &limit);
+	limit.tv_sec += 5;
+	if (pthread_timedjoin_np(tid, &ret, &limit) != 0) {
+		printf("# %s: not done within 5 s\n", what);
+		fflush(stdout);
+		exit(1);
+	}
+	return ret;
+}
+
+struct rf_fill_run {
+	struct rf_budget_msg *msgs;
+	int n;
+};
+
+static void *rf_free_all(void *arg)
+{
+	struct rf_fill_run *f = arg;
+
+	for (int i = 0; i < f->n; i++)
+		rf_budget_free(f->msgs[i].arena);
+	return NULL;
+}
+
+static void *rf_join_run(void *arg)
+{
+	void *ret = NULL;
+
+	pthread_join(*(pthread_t *)arg, &ret);
+	return ret;
+}
+
+/*
+ * The wait must not be a cancellation point: librdkafka's produce calls are
+ * not without F_BLOCK, and a waiter cancelled inside it would keep the
+ * budget's lock (every producer then hangs) and leave its queue entry on a
+ * stack that is gone. The cancel stays pending until the application's next
+ * cancellation point; the call returns its result first.
+ */
+RF_TEST(cancelled_waiter_leaves_the_budget_usable)
+{
+	struct rf_budget_msg msgs[200], after = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	struct rf_waiter_run w = {0}, second = {0};
+	struct rf_fill_run fill = {msgs, 0};
+	pthread_t tid;
+
+	rf_setup("64K", RF_POLICY_FAIL, "2s", NULL);
+	fill.n = rf_fill(RF_BUDGET_SLOT_UNKNOWN, msgs, 200);
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	RF_CHECK_INT(pthread_create(&tid, NULL, rf_cancelled_main, &w), 0);
+	rf_sleep_ms(100);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_waiting], 1);
+	RF_CHECK_INT(pthread_cancel(tid), 0);
+	rf_sleep_ms(100);
+	rf_within_5s(rf_free_all, &fill, "giving the budget back");
+	RF_CHECK(rf_within_5s(rf_join_run, &tid, "the cancelled waiter's end") == PTHREAD_CANCELED);
+	RF_CHECK_INT(w.result, 0); /* served when space came back, then cancelled */
+	/* Nothing left behind: the next waiter is admitted, the queue is empty. */
+	rf_within_5s(rf_waiter_main, &second, "a later admission");
+	RF_CHECK_INT(second.result, 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_waiting], 0);
+	RF_CHECK_INT(rf_budget_admit(&after), 0);
+}
+
 RF_TEST(observe_never_interferes)
 {
 	struct rf_budget_msg m;
@@ -582,6 +665,7 @@ RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle), RF_TEST_ENTRY(uncopied_mes
 	     RF_TEST_ENTRY(wait_on_reports_of_an_ended_poller_is_refused_at_once),
 	     RF_TEST_ENTRY(wait_on_reports_nobody_serves_is_refused_soon),
 	     RF_TEST_ENTRY(waiters_served_first_come_first_served),
+	     RF_TEST_ENTRY(cancelled_waiter_leaves_the_budget_usable),
 	     RF_TEST_ENTRY(observe_never_interferes), RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle),
 	     RF_TEST_ENTRY(handles_published), RF_TEST_ENTRY(request_buffer_copies_are_charged),
 	     RF_TEST_ENTRY(threads_share_the_budget))
