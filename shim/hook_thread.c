@@ -175,16 +175,65 @@ static int rf_join_settle(struct rf_thread *t, bool joined, int rc)
 	return rc;
 }
 
+/*
+ * A join cancelled while it waits leaves its target joinable (glibc forgets
+ * the joiner), and so must the registry: otherwise the record stays marked
+ * as being joined, a later detach is taken for one that detaches nothing,
+ * and the thread is counted unjoined when it ends.
+ */
+static void rf_join_cancelled(void *t)
+{
+	int saved = errno;
+
+	rf_thread_join_end(t, false, 0);
+	errno = saved;
+}
+
+/* The blocking joins, each a cancellation point: the cleanup handler's scope
+ * holds nothing but the call. */
+static int rf_join_wait(struct rf_thread *t, pthread_t th, void **retval)
+{
+	int rc;
+
+	pthread_cleanup_push(rf_join_cancelled, t);
+	rc = RF_REAL(pthread_join)(th, retval);
+	pthread_cleanup_pop(0);
+	return rc;
+}
+
+static int rf_join_wait_clock(struct rf_thread *t, pthread_t th, void **retval,
+			      clockid_t clockid, const struct timespec *abstime, bool timed)
+{
+	int rc;
+
+	pthread_cleanup_push(rf_join_cancelled, t);
+	if (timed)
+		rc = RF_REAL(pthread_timedjoin_np)(th, retval, abstime);
+	else
+		rc = RF_REAL(pthread_clockjoin_np)(th, retval, clockid, abstime);
+	pthread_cleanup_pop(0);
+	return rc;
+}
+
+static int rf_join_wait_c11(struct rf_thread *t, thrd_t thr, int *res)
+{
+	int rc;
+
+	pthread_cleanup_push(rf_join_cancelled, t);
+	rc = RF_REAL(thrd_join)(thr, res);
+	pthread_cleanup_pop(0);
+	return rc;
+}
+
 RF_EXPORT int pthread_join(pthread_t th, void **retval)
 {
-	rf_real_pthread_join_fn real = RF_REAL(pthread_join);
 	struct rf_thread *t;
 	int rc;
 
-	if (real == NULL)
+	if (RF_REAL(pthread_join) == NULL)
 		return ESRCH;
 	t = rf_thread_join_begin((uint64_t)th);
-	rc = real(th, retval);
+	rc = rf_join_wait(t, th, retval);
 	return rf_join_settle(t, rc == 0, rc);
 }
 
@@ -203,41 +252,38 @@ RF_EXPORT int pthread_tryjoin_np(pthread_t th, void **retval)
 
 RF_EXPORT int pthread_timedjoin_np(pthread_t th, void **retval, const struct timespec *abstime)
 {
-	rf_real_pthread_timedjoin_np_fn real = RF_REAL(pthread_timedjoin_np);
 	struct rf_thread *t;
 	int rc;
 
-	if (real == NULL)
+	if (RF_REAL(pthread_timedjoin_np) == NULL)
 		return ESRCH;
 	t = rf_thread_join_begin((uint64_t)th);
-	rc = real(th, retval, abstime);
+	rc = rf_join_wait_clock(t, th, retval, CLOCK_REALTIME, abstime, true);
 	return rf_join_settle(t, rc == 0, rc);
 }
 
 RF_EXPORT int pthread_clockjoin_np(pthread_t th, void **retval, clockid_t clockid,
 				   const struct timespec *abstime)
 {
-	rf_real_pthread_clockjoin_np_fn real = RF_REAL(pthread_clockjoin_np);
 	struct rf_thread *t;
 	int rc;
 
-	if (real == NULL)
+	if (RF_REAL(pthread_clockjoin_np) == NULL)
 		return ESRCH;
 	t = rf_thread_join_begin((uint64_t)th);
-	rc = real(th, retval, clockid, abstime);
+	rc = rf_join_wait_clock(t, th, retval, clockid, abstime, false);
 	return rf_join_settle(t, rc == 0, rc);
 }
 
 RF_EXPORT int thrd_join(thrd_t thr, int *res)
 {
-	rf_real_thrd_join_fn real = RF_REAL(thrd_join);
 	struct rf_thread *t;
 	int rc;
 
-	if (real == NULL)
+	if (RF_REAL(thrd_join) == NULL)
 		return thrd_error;
 	t = rf_thread_join_begin((uint64_t)thr);
-	rc = real(thr, res);
+	rc = rf_join_wait_c11(t, thr, res);
 	return rf_join_settle(t, rc == thrd_success, rc);
 }
 

@@ -12,8 +12,9 @@
  *             queue is closed and the workers joined.
  *   unjoined  --calls joinable threads that finish and are never joined,
  *             beside threads that are detached (pthread_detach and the
- *             detached attribute), joined, cancelled and joined, and ended
- *             with pthread_exit and joined. Fixed: every thread joined.
+ *             detached attribute, also after a join that was cancelled while
+ *             it waited), joined, cancelled and joined, and ended with
+ *             pthread_exit and joined. Fixed: every thread joined.
  *   c11       C11 thrd_create workers that wait on a condition nobody
  *             signals. Fixed: signalled, and thrd_join'ed.
  *   fork      3 blocked threads, then a fork whose child starts and joins 3
@@ -300,6 +301,39 @@ static NOINLINE void spawn_joined(void)
 	pthread_join(c, NULL);
 }
 
+static void *wait_for_release(void *arg)
+{
+	while (!__atomic_load_n((int *)arg, __ATOMIC_ACQUIRE))
+		sleep_ms(1);
+	return NULL;
+}
+
+static void *join_until_cancelled(void *arg)
+{
+	pthread_join(*(pthread_t *)arg, NULL); /* cancelled while it waits */
+	return NULL;
+}
+
+/*
+ * A join cancelled while it waits leaves its target joinable (glibc forgets
+ * the joiner), so the detach that follows detaches it for real: the target
+ * must not be left "unjoined" when it ends.
+ */
+static NOINLINE void spawn_detached_after_a_cancelled_join(void)
+{
+	pthread_t target, joiner;
+	int release = 0;
+
+	pthread_create(&target, NULL, wait_for_release, &release);
+	pthread_create(&joiner, NULL, join_until_cancelled, &target);
+	sleep_ms(20); /* the joiner waits in pthread_join */
+	pthread_cancel(joiner);
+	pthread_join(joiner, NULL);
+	pthread_detach(target);
+	__atomic_store_n(&release, 1, __ATOMIC_RELEASE);
+	sleep_ms(20); /* the target has read release before this frame goes */
+}
+
 static void run_unjoined(void)
 {
 	pthread_t *forgotten = calloc((size_t)opt.calls, sizeof(pthread_t));
@@ -308,6 +342,7 @@ static void run_unjoined(void)
 		spawn_forgotten(&forgotten[c]);
 		spawn_detached();
 		spawn_joined();
+		spawn_detached_after_a_cancelled_join();
 	}
 	sleep_ms(50); /* let the detached ones end */
 	if (opt.fixed)
