@@ -238,6 +238,10 @@ static void rf_shim_fork_parent(void)
 
 static void rf_shim_fork_child(void)
 {
+	int cancel_state;
+
+	/* Its /proc reads and shm_open are cancellation points; fork is not. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	pthread_mutex_init(&rf_shim.publish_lock, NULL);
 	rf_thread_shim_fork_child(); /* before the new publisher adopts itself */
 	/* The parent's segment is the parent's: unmap it without a write. */
@@ -249,6 +253,7 @@ static void rf_shim_fork_child(void)
 	rf_shim.exited = 0;
 	if (rf_shim_segment_create(getpid()) == 0)
 		rf_shim_publisher_start();
+	pthread_setcancelstate(cancel_state, NULL);
 }
 
 /* Heap accounting (docs/heap.md): the soft limit acts on the budget's admission. */
@@ -280,7 +285,7 @@ static void rf_shim_warn_unknown(const char *assignment, void *arg)
 
 void rf_shim_init(void)
 {
-	int expected = RF_SHIM_NONE;
+	int expected = RF_SHIM_NONE, cancel_state;
 	const char *missing;
 
 	if (__atomic_load_n(&rf_shim.state, __ATOMIC_ACQUIRE) == RF_SHIM_READY)
@@ -289,6 +294,8 @@ void rf_shim_init(void)
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 		return;
 
+	/* /proc reads, shm_open: a cancel here would leave the state STARTING. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	if (rf_config_load(&rf_shim.config, environ, rf_shim.config_error,
 			   sizeof(rf_shim.config_error), rf_shim_warn_unknown, NULL) < 0) {
 		rf_shim.passive = 1;
@@ -307,6 +314,7 @@ void rf_shim_init(void)
 	pthread_atfork(rf_shim_fork_prepare, rf_shim_fork_parent, rf_shim_fork_child);
 	rf_shim_publisher_start();
 	__atomic_store_n(&rf_shim.state, RF_SHIM_READY, __ATOMIC_RELEASE);
+	pthread_setcancelstate(cancel_state, NULL);
 }
 
 void rf_shim_exit_record(int status)
@@ -330,10 +338,15 @@ static void rf_shim_mark_exited(void)
 	pthread_mutex_unlock(&rf_shim.publish_lock);
 }
 
+/* _exit and _Exit: not cancellation points, and neither is what they publish. */
 void rf_shim_exit_now(int status)
 {
+	int cancel_state;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	rf_shim_exit_record(status);
 	rf_shim_mark_exited();
+	pthread_setcancelstate(cancel_state, NULL);
 }
 
 __attribute__((constructor)) static void rf_shim_constructor(void)
@@ -348,7 +361,13 @@ __attribute__((constructor)) static void rf_shim_constructor(void)
  */
 __attribute__((destructor)) static void rf_shim_destructor(void)
 {
+	int cancel_state;
+
+	/* exit() is not a cancellation point: a pending cancel must not stop it
+	 * here, in a bounded wait or a /proc read, with the publish lock held. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	rf_shim_mark_exited();
 	if (rf_shim.segment_pid == getpid())
 		rf_thread_shim_exit_report(&rf_shim.config);
+	pthread_setcancelstate(cancel_state, NULL);
 }

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "rf_stack_memo.h"
 
+#include <pthread.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -217,13 +218,16 @@ int rf_stack_capture(uintptr_t *frames, uintptr_t self_lo, uintptr_t self_hi, ui
 	uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
 	struct rf_stack_memo *m = top_hi != 0 ? rf_stack_memo_enter() : NULL;
 	void *raw[RF_SHM_THREAD_FRAMES + 8];
-	int n, k = 0;
+	int n, k = 0, cancel_state;
 
 	if (m != NULL && (k = rf_stack_memo_lookup(m, sp, frames)) >= 0) {
 		rf_stack_memo_leave();
 		return k;
 	}
 	k = 0;
+	/* libunwind reads memory it is not sure of through a pipe: read() is a
+	 * cancellation point, and pthread_create must not become one. */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	n = unw_backtrace(raw, RF_SHM_THREAD_FRAMES + 8);
 	/* raw[0] lies here: the frames begin with the caller's. */
 	for (int i = 1; i < n && k < RF_SHM_THREAD_FRAMES; i++)
@@ -235,6 +239,7 @@ int rf_stack_capture(uintptr_t *frames, uintptr_t self_lo, uintptr_t self_hi, ui
 			rf_stack_memo_note(m, sp, frames, k, self_lo, self_hi, top_lo, top_hi);
 		rf_stack_memo_leave();
 	}
+	pthread_setcancelstate(cancel_state, NULL);
 	return k;
 }
 

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static int rf_sample_round;     /* atomic; 0 when no round is open */
 
 static void rf_sample_handler(int sig, siginfo_t *si, void *uctx)
 {
-	int saved = errno;
+	int saved = errno, cancel_state;
 	int round = __atomic_load_n(&rf_sample_round, __ATOMIC_ACQUIRE);
 	size_t n = __atomic_load_n(&rf_sample_nslots, __ATOMIC_ACQUIRE);
 	pid_t me;
@@ -49,6 +50,11 @@ static void rf_sample_handler(int sig, siginfo_t *si, void *uctx)
 	if (round == 0 || si == NULL || si->si_code != SI_TKILL || si->si_pid != getpid())
 		goto out;
 	me = (pid_t)syscall(SYS_gettid);
+	/* libunwind's read() of its validation pipe is a cancellation point: a
+	 * cancel pending on the sampled thread must not act here, at whatever
+	 * instruction the signal interrupted (glibc's pthread_setcancelstate is
+	 * an atomic update of the thread's own word). */
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
 	for (size_t i = 0; i < n && i < RF_SHM_THREAD_SAMPLES_MAX; i++) {
 		struct rf_sample_slot *s = &rf_sample_slots[i];
 		unw_cursor_t cursor;
@@ -69,6 +75,7 @@ static void rf_sample_handler(int sig, siginfo_t *si, void *uctx)
 		__atomic_store_n(&s->done, round, __ATOMIC_RELEASE);
 		break;
 	}
+	pthread_setcancelstate(cancel_state, NULL);
 out:
 	errno = saved;
 }
