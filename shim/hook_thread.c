@@ -165,15 +165,15 @@ RF_EXPORT void thrd_exit(int res)
 
 /* ---- join and detach: look up before, settle after (see rf_thread.h) ---- */
 
-/* After a real join call: report its outcome, keep the errno it left, pass its result on. */
-static int rf_join_settle(struct rf_thread *t, bool joined, int rc)
-{
-	int saved = errno;
-
-	rf_thread_join_end(t, joined, rf_thread_now());
-	errno = saved;
-	return rc;
-}
+/* One join call as the application made it. */
+struct rf_join_call {
+	enum { RF_JOIN, RF_JOIN_TRY, RF_JOIN_TIMED, RF_JOIN_CLOCK, RF_JOIN_C11 } kind;
+	pthread_t th; /* a thrd_t is a pthread_t in glibc */
+	void **retval;
+	int *res;
+	clockid_t clockid;
+	const struct timespec *abstime;
+};
 
 /*
  * A join cancelled while it waits leaves its target joinable (glibc forgets
@@ -189,102 +189,85 @@ static void rf_join_cancelled(void *t)
 	errno = saved;
 }
 
-/* The blocking joins, each a cancellation point: the cleanup handler's scope
- * holds nothing but the call. */
-static int rf_join_wait(struct rf_thread *t, pthread_t th, void **retval)
+/* The real call, under a cleanup handler whose scope holds nothing but it. */
+static int rf_join_real(struct rf_thread *t, const struct rf_join_call *c)
 {
 	int rc;
 
 	pthread_cleanup_push(rf_join_cancelled, t);
-	rc = RF_REAL(pthread_join)(th, retval);
+	switch (c->kind) {
+	case RF_JOIN:
+		rc = RF_REAL(pthread_join)(c->th, c->retval);
+		break;
+	case RF_JOIN_TRY:
+		rc = RF_REAL(pthread_tryjoin_np)(c->th, c->retval);
+		break;
+	case RF_JOIN_TIMED:
+		rc = RF_REAL(pthread_timedjoin_np)(c->th, c->retval, c->abstime);
+		break;
+	case RF_JOIN_CLOCK:
+		rc = RF_REAL(pthread_clockjoin_np)(c->th, c->retval, c->clockid, c->abstime);
+		break;
+	default:
+		rc = RF_REAL(thrd_join)((thrd_t)c->th, c->res);
+		break;
+	}
 	pthread_cleanup_pop(0);
 	return rc;
 }
 
-static int rf_join_wait_clock(struct rf_thread *t, pthread_t th, void **retval,
-			      clockid_t clockid, const struct timespec *abstime, bool timed)
+/* Look up, join for real, settle the outcome; the real result and errno pass on. */
+static int rf_join(const struct rf_join_call *c)
 {
-	int rc;
+	struct rf_thread *t = rf_thread_join_begin((uint64_t)c->th);
+	int rc = rf_join_real(t, c), saved = errno;
 
-	pthread_cleanup_push(rf_join_cancelled, t);
-	if (timed)
-		rc = RF_REAL(pthread_timedjoin_np)(th, retval, abstime);
-	else
-		rc = RF_REAL(pthread_clockjoin_np)(th, retval, clockid, abstime);
-	pthread_cleanup_pop(0);
-	return rc;
-}
-
-static int rf_join_wait_c11(struct rf_thread *t, thrd_t thr, int *res)
-{
-	int rc;
-
-	pthread_cleanup_push(rf_join_cancelled, t);
-	rc = RF_REAL(thrd_join)(thr, res);
-	pthread_cleanup_pop(0);
+	/* thrd_success is 0, as is every pthread join's success. */
+	rf_thread_join_end(t, rc == 0, rf_thread_now());
+	errno = saved;
 	return rc;
 }
 
 RF_EXPORT int pthread_join(pthread_t th, void **retval)
 {
-	struct rf_thread *t;
-	int rc;
-
 	if (RF_REAL(pthread_join) == NULL)
 		return ESRCH;
-	t = rf_thread_join_begin((uint64_t)th);
-	rc = rf_join_wait(t, th, retval);
-	return rf_join_settle(t, rc == 0, rc);
+	return rf_join(&(struct rf_join_call){.kind = RF_JOIN, .th = th, .retval = retval});
 }
 
 RF_EXPORT int pthread_tryjoin_np(pthread_t th, void **retval)
 {
-	rf_real_pthread_tryjoin_np_fn real = RF_REAL(pthread_tryjoin_np);
-	struct rf_thread *t;
-	int rc;
-
-	if (real == NULL)
+	if (RF_REAL(pthread_tryjoin_np) == NULL)
 		return ESRCH;
-	t = rf_thread_join_begin((uint64_t)th);
-	rc = real(th, retval);
-	return rf_join_settle(t, rc == 0, rc);
+	return rf_join(&(struct rf_join_call){.kind = RF_JOIN_TRY, .th = th, .retval = retval});
 }
 
 RF_EXPORT int pthread_timedjoin_np(pthread_t th, void **retval, const struct timespec *abstime)
 {
-	struct rf_thread *t;
-	int rc;
-
 	if (RF_REAL(pthread_timedjoin_np) == NULL)
 		return ESRCH;
-	t = rf_thread_join_begin((uint64_t)th);
-	rc = rf_join_wait_clock(t, th, retval, CLOCK_REALTIME, abstime, true);
-	return rf_join_settle(t, rc == 0, rc);
+	return rf_join(&(struct rf_join_call){
+		.kind = RF_JOIN_TIMED, .th = th, .retval = retval, .abstime = abstime});
 }
 
 RF_EXPORT int pthread_clockjoin_np(pthread_t th, void **retval, clockid_t clockid,
 				   const struct timespec *abstime)
 {
-	struct rf_thread *t;
-	int rc;
-
 	if (RF_REAL(pthread_clockjoin_np) == NULL)
 		return ESRCH;
-	t = rf_thread_join_begin((uint64_t)th);
-	rc = rf_join_wait_clock(t, th, retval, clockid, abstime, false);
-	return rf_join_settle(t, rc == 0, rc);
+	return rf_join(&(struct rf_join_call){.kind = RF_JOIN_CLOCK,
+					      .th = th,
+					      .retval = retval,
+					      .clockid = clockid,
+					      .abstime = abstime});
 }
 
 RF_EXPORT int thrd_join(thrd_t thr, int *res)
 {
-	struct rf_thread *t;
-	int rc;
-
+	_Static_assert(thrd_success == 0, "rf_join takes 0 for success");
 	if (RF_REAL(thrd_join) == NULL)
 		return thrd_error;
-	t = rf_thread_join_begin((uint64_t)thr);
-	rc = rf_join_wait_c11(t, thr, res);
-	return rf_join_settle(t, rc == thrd_success, rc);
+	return rf_join(&(struct rf_join_call){.kind = RF_JOIN_C11, .th = (pthread_t)thr, .res = res});
 }
 
 RF_EXPORT int pthread_detach(pthread_t th)
