@@ -12,7 +12,8 @@
  * Everything else is heap accounting (rf_heap.h, docs/heap.md): each block
  * is asked of the allocator below 16 bytes larger (more for aligned blocks)
  * and carries the shim's header in front of the caller's pointer. Each
- * interposer: guard, real call, header, one count into the core.
+ * interposer: guard, real call, header, one count into the core. malloc and
+ * free first try the thread cache (rf_heap.h): a hit makes no call at all.
  *
  * Modes, decided once when the real functions are first needed:
  *   ACCOUNT  the shim's malloc, free, calloc, realloc and malloc_usable_size
@@ -128,6 +129,8 @@ static int rf_alloc_resolve(void)
 	} else {
 		mode = RF_ALLOC_PASS;
 	}
+	if (mode == RF_ALLOC_ACCOUNT)
+		rf_heap_cache_setup(rf_alloc.free);
 	__atomic_store_n(&rf_alloc.mode, mode, __ATOMIC_RELEASE);
 	rf_heap_tls.resolving = 0;
 	rf_alloc_thread_fast(mode);
@@ -250,9 +253,9 @@ static void *rf_alloc_block(size_t n, size_t align, int zero)
 			offset = (((uintptr_t)base + RF_HEAP_HDR + align - 1) & ~(uintptr_t)(align - 1)) -
 				 (uintptr_t)base;
 	} else if (zero) {
-		base = rf_alloc.calloc(1, n + RF_HEAP_HDR);
+		base = rf_alloc.calloc(1, rf_heap_hdr_request(n));
 	} else {
-		base = rf_alloc.malloc(n + RF_HEAP_HDR);
+		base = rf_alloc.malloc(rf_heap_hdr_request(n));
 	}
 	rf_alloc_leave();
 	return base != NULL ? rf_alloc_account(base, offset, n) : NULL;
@@ -315,6 +318,19 @@ static __attribute__((noinline)) void rf_alloc_free_ours_slow(void *p, struct rf
 	rf_alloc_free_ours(p, h);
 }
 
+/* A plain block of ours, counted, that the thread cache does not keep: to the allocator below. */
+static __attribute__((noinline)) void rf_alloc_free_below(void *base)
+{
+	/* As rf_heap_enter, state being 0: a handler in between leaves it 0. */
+	rf_heap_tls.state = RF_HEAP_HELD;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rf_alloc.free(base);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rf_heap_tls.state = 0;
+	if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
+		rf_alloc_drain();
+}
+
 /*
  * rf_alloc_free_ours for the common case (the caller found the thread's
  * state 0: ACCOUNT mode, guard free; and a plain block: rf_heap_hdr_plain),
@@ -326,23 +342,46 @@ static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 {
 	struct rf_heap_block *b = rf_heap_tls.block;
 	void *base = (char *)p - RF_HEAP_HDR;
+	size_t size = rf_heap_hdr_size(h);
+	unsigned c = rf_heap_cache_class(size);
 
 	if (__builtin_expect(!rf_heap_block_ok(b), 0)) {
 		rf_alloc_free_ours_slow(p, h);
 		return;
 	}
-	if (rf_heap_count_free(b, rf_heap_hdr_size(h), rf_heap_hdr_gid(h))) {
+	if (rf_heap_count_free(b, size, rf_heap_hdr_gid(h))) {
 		rf_alloc_flush_free(b, base);
 		return;
 	}
-	/* As rf_heap_enter, state being 0: a handler in between leaves it 0. */
+	if (__builtin_expect(size > RF_HEAP_CACHE_MAX || b->cached[c] >= RF_HEAP_CACHE_DEPTH, 0)) {
+		rf_alloc_free_below(base);
+		return;
+	}
+	/* Into the thread cache. As rf_heap_enter, state being 0: a handler in
+	 * between leaves it 0. The offset goes to 0, so that the block is no
+	 * longer taken for one of ours: freeing it again is a double free
+	 * (rf_alloc_double_free). */
 	rf_heap_tls.state = RF_HEAP_HELD;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	rf_alloc.free(base);
+	h->word = (uint64_t)(uintptr_t)b->cache[c];
+	h->offset = 0;
+	b->cache[c] = h;
+	b->cached[c]++;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	rf_heap_tls.state = 0;
 	if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
 		rf_alloc_drain();
+}
+
+/*
+ * p was freed already and sits in a thread cache: a double free, which
+ * glibc would have caught in its own cache and reported the same way.
+ * Handing p on would give the allocator a pointer it never returned.
+ */
+static __attribute__((noinline, noreturn)) void rf_alloc_double_free(const char *call, void *p)
+{
+	rf_log("%s(): double free detected in the thread cache (block %p)", call, p);
+	abort();
 }
 
 /* Free a block of ours (ACCOUNT mode), or hand a foreign one to the allocator. */
@@ -354,6 +393,8 @@ static void rf_alloc_release(void *p)
 		rf_alloc_free_ours(p, h);
 		return;
 	}
+	if (!rf_alloc.probe && rf_heap_hdr_cached(p))
+		rf_alloc_double_free("free", p);
 	rf_heap_note_foreign();
 	if (rf_heap_enter()) {
 		rf_alloc.free(p);
@@ -417,7 +458,8 @@ static __attribute__((noinline)) void *rf_malloc_flush(struct rf_heap_block *b, 
 	return p;
 }
 
-RF_EXPORT void *malloc(size_t n)
+/* malloc past the thread cache: the allocator below, header, counts. */
+static __attribute__((noinline)) void *rf_malloc_below(size_t n)
 {
 	struct rf_heap_block *b;
 	uint32_t gid;
@@ -428,7 +470,7 @@ RF_EXPORT void *malloc(size_t n)
 		return rf_malloc_slow(n);
 	rf_heap_tls.state = RF_HEAP_HELD;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	base = rf_alloc.malloc(n + RF_HEAP_HDR);
+	base = rf_alloc.malloc(rf_heap_hdr_request(n));
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	rf_heap_tls.state = 0;
 	if (__builtin_expect(rf_heap_tls.deferred != NULL || base == NULL, 0))
@@ -442,6 +484,46 @@ RF_EXPORT void *malloc(size_t n)
 	if (rf_heap_count_alloc(b, n, gid))
 		return rf_malloc_flush(b, p);
 	return p;
+}
+
+static __attribute__((noinline)) void *rf_malloc_drained(void *p)
+{
+	rf_alloc_drain();
+	return p;
+}
+
+RF_EXPORT void *malloc(size_t n)
+{
+	struct rf_heap_block *b = rf_heap_tls.block;
+	struct rf_heap_hdr *h;
+	uint32_t gid;
+	unsigned c;
+
+	/* The thread cache first: no call on a hit. state 0 as in rf_malloc_below. */
+	if (__builtin_expect(rf_heap_tls.state != 0 || n > RF_HEAP_CACHE_MAX ||
+				     !rf_heap_block_ok(b), 0))
+		return rf_malloc_below(n);
+	c = rf_heap_cache_class(n);
+	rf_heap_tls.state = RF_HEAP_HELD;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	h = b->cache[c];
+	if (__builtin_expect(h != NULL, 1)) {
+		b->cache[c] = (void *)(uintptr_t)h->word;
+		b->cached[c]--;
+	}
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rf_heap_tls.state = 0;
+	if (__builtin_expect(h == NULL, 0))
+		return rf_malloc_below(n);
+	/* Its check still holds: the same address, and the offset it had. */
+	gid = rf_heap_tls.gid;
+	h->word = (uint64_t)n | (uint64_t)gid << 48;
+	h->offset = RF_HEAP_HDR;
+	if (rf_heap_count_alloc(b, n, gid))
+		return rf_malloc_flush(b, h + 1);
+	if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
+		return rf_malloc_drained(h + 1);
+	return h + 1;
 }
 
 RF_EXPORT void *calloc(size_t count, size_t size)
@@ -546,6 +628,8 @@ static void *rf_alloc_resize(void *p, size_t n)
 		return q;
 	}
 	h = rf_alloc_hdr_of(p);
+	if (h == NULL && !rf_alloc.probe && rf_heap_hdr_cached(p))
+		rf_alloc_double_free("realloc", p);
 	if (h == NULL) {
 		/* Not ours: the block becomes a counted one (copied), or is freed. */
 		if (n == 0) {
@@ -568,7 +652,7 @@ static void *rf_alloc_resize(void *p, size_t n)
 	if (h->offset != RF_HEAP_HDR || !rf_heap_enter())
 		return rf_alloc_move(p, old, n, 1);
 	old_gid = rf_heap_hdr_gid(h);
-	base = rf_alloc.realloc(rf_heap_hdr_base(h), n + RF_HEAP_HDR);
+	base = rf_alloc.realloc(rf_heap_hdr_base(h), rf_heap_hdr_request(n));
 	rf_alloc_leave();
 	if (base == NULL)
 		return NULL; /* p stays valid, its header too */

@@ -50,6 +50,7 @@ static struct {
 	rf_heap_pressure_fn pressure_fn;
 	int interposed;
 	size_t boot_used;   /* atomic */
+	void (*cache_release)(void *base);
 } rf_heap = {.ids = 2}; /* 0: none, 1: the overflow group */
 
 void rf_heap_key_init(void)
@@ -165,6 +166,26 @@ void rf_heap_flush(struct rf_heap_block *b)
 
 /* ---- blocks ----------------------------------------------------------------- */
 
+void rf_heap_cache_setup(void (*release)(void *base))
+{
+	rf_heap.cache_release = release;
+}
+
+/* Give b's cached blocks back to the allocator below. */
+static void rf_heap_cache_drain(struct rf_heap_block *b)
+{
+	for (unsigned c = 0; c < RF_HEAP_CACHE_CLASSES; c++) {
+		void *base;
+
+		while ((base = b->cache[c]) != NULL) {
+			b->cache[c] = (void *)(uintptr_t)((struct rf_heap_hdr *)base)->word;
+			if (rf_heap.cache_release != NULL)
+				rf_heap.cache_release(base);
+		}
+		b->cached[c] = 0;
+	}
+}
+
 static void rf_heap_thread_end(void *arg)
 {
 	struct rf_heap_block *b = arg;
@@ -175,6 +196,10 @@ static void rf_heap_thread_end(void *arg)
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		if (b->drift != 0)
 			rf_heap_flush(b);
+		if (rf_heap_enter()) {
+			rf_heap_cache_drain(b);
+			rf_heap_leave();
+		}
 	}
 	__atomic_store_n(&b->free, 1, __ATOMIC_RELEASE);
 }
@@ -230,9 +255,14 @@ void rf_heap_note_slow(size_t size, uint32_t gid, int alloc)
 		b = rf_heap_block_take();
 		if (b != NULL) {
 			/* Low keys need no allocation in glibc; a high one allocates
-			 * with the guard held, which counts nested: no recursion. */
-			if (rf_heap_key_ready())
-				pthread_setspecific(rf_heap.key, b);
+			 * with the guard held, which counts nested: no recursion.
+			 * Without the key's destructor nothing would give the
+			 * thread cache's blocks back: then the thread never caches
+			 * (its lists look full). */
+			if (rf_heap_key_ready() && pthread_setspecific(rf_heap.key, b) == 0)
+				memset(b->cached, 0, sizeof(b->cached));
+			else
+				memset(b->cached, RF_HEAP_CACHE_NEVER, sizeof(b->cached));
 			rf_heap_tls.block = b;
 		}
 		errno = saved;
@@ -289,6 +319,12 @@ void rf_heap_snapshot(struct rf_heap_figures *out, int64_t *by_id, int judge)
 		out->allocs += __atomic_load_n(&b->allocs, __ATOMIC_RELAXED);
 		out->frees += __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
 		out->alloc_bytes += __atomic_load_n(&b->bytes, __ATOMIC_RELAXED);
+		for (unsigned c = 0; c < RF_HEAP_CACHE_CLASSES; c++) {
+			uint8_t n = __atomic_load_n(&b->cached[c], __ATOMIC_RELAXED);
+
+			if (n <= RF_HEAP_CACHE_DEPTH) /* a block that may not cache holds it above */
+				out->cached += n * rf_heap_cache_capacity(c);
+		}
 		for (uint32_t i = 0; i < ids; i++)
 			sums[i] += __atomic_load_n(&b->live[i], __ATOMIC_RELAXED);
 	}
@@ -338,6 +374,7 @@ void rf_heap_publish(struct rf_shm_layout *shm)
 	shm->stats[RF_STAT_heap_frees] = f.frees;
 	shm->stats[RF_STAT_heap_unattributed_bytes] = f.live > attributed ? f.live - attributed : 0;
 	shm->stats[RF_STAT_heap_foreign_frees] = f.foreign;
+	shm->stats[RF_STAT_heap_cached_bytes] = f.cached;
 	shm->stats[RF_STAT_heap_interposed] = (uint64_t)rf_heap.interposed;
 	shm->stats[RF_STAT_heap_limit_pressure] = f.pressure;
 	shm->stats[RF_STAT_heap_limit_episodes] = f.episodes;
@@ -347,15 +384,21 @@ void rf_heap_fork_child(void)
 {
 	struct rf_heap_block *self = rf_heap_tls.block;
 	int64_t live = 0;
+	int drain = rf_heap_enter();
 
-	/* Only this thread runs: the other blocks are free for new threads. */
+	/* Only this thread runs: the other blocks are free for new threads, and
+	 * what their threads cached goes back to the allocator. */
 	for (struct rf_heap_block *b = rf_heap.blocks; b != NULL; b = b->next) {
 		b->allocs = b->frees = b->bytes = 0;
 		b->drift = 0;
 		for (uint32_t i = 0; i < RF_HEAP_IDS; i++)
 			live += b->live[i];
+		if (b != self && drain)
+			rf_heap_cache_drain(b);
 		b->free = b != self;
 	}
+	if (drain)
+		rf_heap_leave();
 	rf_heap.nested.allocs = rf_heap.nested.frees = rf_heap.nested.bytes = 0;
 	for (uint32_t i = 0; i < RF_HEAP_IDS; i++)
 		live += rf_heap.nested.live[i];

@@ -9,6 +9,11 @@
  * a check word keyed per process, so free() tells the shim's blocks from
  * blocks it never handed out (those go to the allocator as they are).
  *
+ * The thread cache (below, with struct rf_heap_block): freed plain blocks of
+ * up to 1 KiB stay with the thread that freed them, a few per size class,
+ * for its next malloc of that class; they go to the allocator below when a
+ * list is full and when the thread ends.
+ *
  * Counting. Each thread adds to a block of counters of its own (a plain load
  * and a relaxed store per counter: no lock prefix, no shared cache line); the
  * publisher sums the blocks. A thread's net change is also added to one
@@ -60,6 +65,31 @@ struct rf_heap_hdr {
 };
 _Static_assert(sizeof(struct rf_heap_hdr) == RF_HEAP_HDR, "header size");
 
+/*
+ * The thread cache: plain blocks of up to RF_HEAP_CACHE_MAX bytes that the
+ * thread frees are kept, up to RF_HEAP_CACHE_DEPTH per size class of 16
+ * bytes, for its next malloc of the same class, and go to the allocator
+ * below when the list is full and when the thread ends. Every such block is
+ * asked of the allocator at its class's capacity (which is the chunk glibc
+ * would have rounded the request to anyway), so any block of a class serves
+ * any request of it.
+ */
+#define RF_HEAP_CACHE_MAX 1024
+#define RF_HEAP_CACHE_DEPTH 8
+#define RF_HEAP_CACHE_NEVER 0xff /* cached[] of a block whose thread may not cache */
+#define RF_HEAP_CACHE_CLASSES ((RF_HEAP_CACHE_MAX + 39) / 16 + 1)
+
+static inline unsigned rf_heap_cache_class(size_t n)
+{
+	return (unsigned)((n + 39) >> 4);
+}
+
+/* Bytes asked of the allocator below for a block of class c, header included. */
+static inline size_t rf_heap_cache_capacity(unsigned c)
+{
+	return (size_t)c * 16 - 8;
+}
+
 /* One thread's counters. Only the owner writes; anyone reads (relaxed). */
 struct rf_heap_block {
 	uint64_t allocs, frees, bytes;
@@ -67,6 +97,10 @@ struct rf_heap_block {
 	struct rf_heap_block *next; /* every block ever made; set before the block is linked */
 	uint32_t free;              /* its thread ended: the next new thread may take it */
 	uint32_t reserved;
+	/* Owner only, under the guard: the thread cache's lists (allocator blocks,
+	 * linked through the header's word) and their lengths. */
+	void *cache[RF_HEAP_CACHE_CLASSES];
+	uint8_t cached[RF_HEAP_CACHE_CLASSES];
 	int64_t live[RF_HEAP_IDS];  /* net bytes by heap id: + allocated here, - freed here */
 };
 
@@ -179,6 +213,13 @@ static inline struct rf_heap_hdr *rf_heap_hdr_of(const void *p)
  * No alignment test; the heap id is not range-checked (the readers mask it:
  * rf_heap_hdr_gid).
  */
+/* What to ask of the allocator below for a plain block of n bytes. */
+static inline size_t rf_heap_hdr_request(size_t n)
+{
+	return n <= RF_HEAP_CACHE_MAX ? rf_heap_cache_capacity(rf_heap_cache_class(n))
+				      : n + RF_HEAP_HDR;
+}
+
 static inline struct rf_heap_hdr *rf_heap_hdr_plain(const void *p)
 {
 	struct rf_heap_hdr *h = (struct rf_heap_hdr *)p - 1;
@@ -186,6 +227,18 @@ static inline struct rf_heap_hdr *rf_heap_hdr_plain(const void *p)
 	if (h->offset != RF_HEAP_HDR || h->check != rf_heap_check_of(h, 0, RF_HEAP_HDR))
 		return NULL;
 	return h;
+}
+
+/*
+ * Whether p is a plain block of ours that a thread cache holds (freed: its
+ * offset is 0, its check the one it had). Same reading rules as rf_heap_hdr_of.
+ */
+static inline int rf_heap_hdr_cached(const void *p)
+{
+	const struct rf_heap_hdr *h = (const struct rf_heap_hdr *)p - 1;
+
+	return ((uintptr_t)p & 15) == 0 && h->offset == 0 &&
+	       h->check == rf_heap_check_of(h, 0, RF_HEAP_HDR);
 }
 
 _Static_assert((RF_HEAP_IDS & (RF_HEAP_IDS - 1)) == 0, "heap ids: a power of two");
@@ -298,6 +351,9 @@ typedef void (*rf_heap_pressure_fn)(int on, int may_wake);
  */
 void rf_heap_setup(uint64_t limit, rf_heap_pressure_fn pressure, int interposed);
 
+/* How a thread's cached blocks go back to the allocator below when it ends. */
+void rf_heap_cache_setup(void (*release)(void *base));
+
 /* Pick the per-process header key (AT_RANDOM); idempotent. */
 void rf_heap_key_init(void);
 
@@ -314,6 +370,7 @@ int rf_heap_pressure(void);
 
 struct rf_heap_figures {
 	uint64_t live, peak, alloc_bytes, allocs, frees, foreign;
+	uint64_t cached; /* bytes the thread caches keep (asked of the allocator below) */
 	uint64_t pressure, episodes;
 	int64_t estimate; /* the shared estimate (tests) */
 };

@@ -71,7 +71,7 @@
 #include <stdint.h>
 
 #define RF_SHM_MAGIC UINT64_C(0x31454e4546474e52) /* "RNGFENE1" little-endian */
-#define RF_SHM_VERSION 3 /* increased on every backward incompatible change */
+#define RF_SHM_VERSION 4 /* increased on every backward incompatible change */
 #define RF_SHM_PREFIX_DEFAULT "ringfence"
 #define RF_SHM_NAME_MAX 64 /* "/" prefix "." pid NUL */
 
@@ -171,6 +171,8 @@ enum rf_policy {
 	  "Live heap of no listed thread group: main thread, threads not created through the hooks") \
 	X(heap_interposed, GAUGE, "1 while the shim accounts the heap; 0: another malloc comes first") \
 	X(heap_foreign_frees, COUNTER, "Blocks freed or resized that the shim did not allocate") \
+	X(heap_cached_bytes, GAUGE,                                                      \
+	  "Freed blocks the shim's thread caches keep for reuse (bytes held from the allocator)") \
 	X(heap_limit_pressure, GAUGE, "1 while live heap is above RINGFENCE_HEAP_LIMIT (until its low-water mark)") \
 	X(heap_limit_episodes, COUNTER, "Times heap pressure turned on")                \
 	X(heap_limit_pushbacks, COUNTER,                                                 \

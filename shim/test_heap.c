@@ -3,7 +3,8 @@
  * headers, per-thread counts summed exactly across threads and groups,
  * frees by other threads, nested counts, blocks handed on at thread end,
  * signal handlers counting in the middle of counts, the soft limit's
- * hysteresis, a fork child's figures, the bootstrap arena.
+ * hysteresis, a fork child's figures, the bootstrap arena, the thread
+ * cache's blocks given back when their thread ends or in a fork child.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -249,6 +250,98 @@ RF_TEST(fork_child_figures)
 	RF_CHECK_INT(fig.live, 100000);
 }
 
+/* ---- the thread cache: what the core gives back (hook_alloc.c fills it) ---- */
+
+#define CACHED 3
+#define CACHE_CLASS 10 /* 16 x 10 - 8 = 152 bytes a block */
+
+static _Alignas(16) unsigned char cache_blocks[CACHED][256];
+static int cache_released;
+static pthread_barrier_t cache_bar;
+
+static void cache_release(void *base)
+{
+	for (int i = 0; i < CACHED; i++)
+		if (base == cache_blocks[i])
+			__atomic_fetch_add(&cache_released, 1, __ATOMIC_RELAXED);
+}
+
+/* Take a counter block, then cache CACHED blocks into it as free() does. */
+static void *cache_fill(void *arg)
+{
+	struct rf_heap_block *b;
+
+	rf_heap_note_alloc(1, 0);
+	b = rf_heap_tls.block;
+	for (int i = 0; i < CACHED; i++) {
+		struct rf_heap_hdr *h = (struct rf_heap_hdr *)cache_blocks[i];
+
+		h->word = (uint64_t)(uintptr_t)b->cache[CACHE_CLASS];
+		h->offset = 0;
+		b->cache[CACHE_CLASS] = h;
+		b->cached[CACHE_CLASS]++;
+	}
+	pthread_barrier_wait(&cache_bar); /* filled */
+	pthread_barrier_wait(&cache_bar); /* counted: end (or stay, with arg) */
+	if (arg != NULL)
+		pause();
+	return NULL;
+}
+
+RF_TEST(cache_given_back_at_thread_end)
+{
+	pthread_t t;
+
+	rf_heap_cache_setup(cache_release);
+	cache_released = 0;
+	pthread_barrier_init(&cache_bar, NULL, 2);
+	snap();
+	RF_CHECK_INT(fig.cached, 0);
+	pthread_create(&t, NULL, cache_fill, NULL);
+	pthread_barrier_wait(&cache_bar);
+	snap();
+	RF_CHECK_INT(fig.cached, CACHED * rf_heap_cache_capacity(CACHE_CLASS));
+	RF_CHECK_INT(cache_released, 0);
+	pthread_barrier_wait(&cache_bar);
+	pthread_join(t, NULL);
+	snap();
+	RF_CHECK_INT(cache_released, CACHED);
+	RF_CHECK_INT(fig.cached, 0);
+	pthread_barrier_destroy(&cache_bar);
+}
+
+RF_TEST(cache_given_back_in_fork_child)
+{
+	pthread_t t;
+	pid_t pid;
+	int status;
+
+	rf_heap_cache_setup(cache_release);
+	cache_released = 0;
+	pthread_barrier_init(&cache_bar, NULL, 2);
+	pthread_create(&t, NULL, cache_fill, (void *)1); /* stays alive, cache full */
+	pthread_barrier_wait(&cache_bar);
+	pid = fork();
+	RF_CHECK(pid >= 0);
+	if (pid == 0) {
+		/* That thread is not in the child: its blocks go back. */
+		rf_heap_fork_child();
+		snap();
+		_exit(cache_released == CACHED && fig.cached == 0 ? 0 : 1);
+	}
+	RF_CHECK(waitpid(pid, &status, 0) == pid);
+	RF_CHECK(WIFEXITED(status));
+	RF_CHECK_INT(WEXITSTATUS(status), 0);
+	/* The parent's thread keeps them. */
+	snap();
+	RF_CHECK_INT(cache_released, 0);
+	RF_CHECK_INT(fig.cached, CACHED * rf_heap_cache_capacity(CACHE_CLASS));
+	pthread_barrier_wait(&cache_bar);
+	pthread_cancel(t);
+	pthread_join(t, NULL);
+	RF_CHECK_INT(cache_released, CACHED);
+}
+
 static volatile sig_atomic_t handled;
 
 static void on_signal(int sig)
@@ -312,4 +405,6 @@ RF_TEST(boot_arena)
 RF_TEST_MAIN(RF_TEST_ENTRY(header_roundtrip), RF_TEST_ENTRY(counts_by_thread_and_group),
 	     RF_TEST_ENTRY(blocks_outlive_threads), RF_TEST_ENTRY(nested_and_foreign),
 	     RF_TEST_ENTRY(soft_limit_hysteresis), RF_TEST_ENTRY(fork_child_figures),
-	     RF_TEST_ENTRY(signal_handler_counts), RF_TEST_ENTRY(boot_arena))
+	     RF_TEST_ENTRY(signal_handler_counts), RF_TEST_ENTRY(boot_arena),
+	     RF_TEST_ENTRY(cache_given_back_at_thread_end),
+	     RF_TEST_ENTRY(cache_given_back_in_fork_child))

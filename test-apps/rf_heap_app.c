@@ -14,6 +14,8 @@
  *   rf-heap-app signal [--ms N]                          a signal handler that mallocs
  *   rf-heap-app produce --bootstrap B [...]              heap climbing while producing
  *   rf-heap-app churn [--threads N --count N]            plain multi-threaded work
+ *   rf-heap-app cache                                    the thread cache: sizes, end,
+ *                                                        double free
  *   rf-heap-app leak [--threads N --count N --size N]    threads that keep their heap
  *                                                        and never end (exit after --ms)
  *
@@ -462,6 +464,90 @@ static int run_churn(void)
 	return 0;
 }
 
+/* ---- cache: the shim's thread cache (docs/heap.md) ----------------------------------- */
+
+#define CACHE_SIZES 129 /* 0 to 1024 bytes, every 8 */
+#define CACHE_EACH 16
+
+static void *cache_worker(void *arg)
+{
+	static void *blocks[CACHE_SIZES][CACHE_EACH];
+
+	(void)arg;
+	for (int s = 0; s < CACHE_SIZES; s++)
+		for (int i = 0; i < CACHE_EACH; i++)
+			CHECK((blocks[s][i] = malloc((size_t)s * 8)) != NULL, "malloc");
+	for (int s = 0; s < CACHE_SIZES; s++)
+		for (int i = 0; i < CACHE_EACH; i++)
+			free(blocks[s][i]);
+	pthread_barrier_wait(&bar); /* freed: some kept by the thread's cache */
+	pthread_barrier_wait(&bar); /* counted: exit */
+	return NULL;
+}
+
+static int run_cache(void)
+{
+	static struct figures a, b, c;
+	pthread_t tid;
+	size_t inuse_before, inuse_after;
+	int status;
+	pid_t pid;
+
+	/* A block freed at one size serves every size up to its usable size,
+	 * and every size gets what it asked for. */
+	for (size_t n = 0; n <= 1100; n++) {
+		char *p = malloc(n), *q;
+
+		CHECK(p != NULL && malloc_usable_size(p) >= n, "usable %zu", n);
+		memset(p, 0x5a, malloc_usable_size(p));
+		free(p);
+		q = malloc(n + 15);
+		CHECK(q != NULL && malloc_usable_size(q) >= n + 15, "usable %zu after %zu", n + 15, n);
+		memset(q, 0xa5, malloc_usable_size(q));
+		free(q);
+	}
+	say("ok cache: sizes 0 to 1115 B, each served its usable size after a free of a neighbour");
+
+	/* A thread's cached blocks go back to the allocator when it ends. */
+	figures_read(&a);
+	inuse_before = mallinfo2().uordblks;
+	pthread_barrier_init(&bar, NULL, 2);
+	CHECK(pthread_create(&tid, NULL, cache_worker, NULL) == 0, "create");
+	pthread_barrier_wait(&bar);
+	figures_read(&b);
+	pthread_barrier_wait(&bar);
+	pthread_join(tid, NULL);
+	figures_read(&c);
+	inuse_after = mallinfo2().uordblks;
+	CHECK(D(&a, &b, heap_cached_bytes) >= 64 * 1024,
+	      "cached bytes rose by %" PRId64 " while the thread held freed blocks",
+	      D(&a, &b, heap_cached_bytes));
+	CHECK(D(&a, &c, heap_cached_bytes) <= 16 * 1024,
+	      "cached bytes %" PRId64 " above the start after the thread ended",
+	      D(&a, &c, heap_cached_bytes));
+	CHECK(inuse_after < inuse_before + 64 * 1024,
+	      "the allocator holds %zu bytes more after the thread ended",
+	      inuse_after - inuse_before);
+	say("ok cache: %" PRId64 " bytes cached while the thread lived, given back at its end",
+	    D(&a, &b, heap_cached_bytes));
+
+	/* A second free of a cached block aborts, as glibc's own cache does. */
+	pid = fork();
+	CHECK(pid >= 0, "fork");
+	if (pid == 0) {
+		char *volatile p = malloc(100); /* volatile: the compiler may not drop the pair */
+
+		free(p);
+		free(p);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+	      "a double free ended the child with status %#x, not SIGABRT", status);
+	say("ok cache: a double free aborts");
+	return 0;
+}
+
 /* ---- leak: threads that keep their heap and never end -------------------------------- */
 
 static void *leak_worker(void *arg)
@@ -632,7 +718,9 @@ int main(int argc, char **argv)
 		return run_produce();
 	if (strcmp(mode, "leak") == 0)
 		return run_leak();
-	fprintf(stderr, "usage: %s counts|calls|fork|signal|churn|leak|produce [options]\n",
+	if (strcmp(mode, "cache") == 0)
+		return run_cache();
+	fprintf(stderr, "usage: %s counts|calls|fork|signal|churn|leak|produce|cache [options]\n",
 		argv[0]);
 	return 2;
 }

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# heap.sh BENCH SHIM [PAIRS [ROUNDS]] - malloc/free pairs (16 B to 1 KiB, 64
+# heap.sh BENCH SHIM [PAIRS [ROUNDS [BENCH_ARG...]]] - malloc/free pairs (16 B to 1 KiB, 64
 # live blocks per thread) on 1 and 2 threads: plain, under the shim, and under
 # glibc's own counting preload libmemusage.so, alternating, ROUNDS (5) times;
 # prints each run, the medians, the shim's cost per pair on one thread and
 # each preload's two-thread throughput against plain.
+#
+# Further arguments go to every run of BENCH (--min-size B --max-size B).
 #
 #   meson compile -C build bench-heap
 #   test-apps/bench/heap.sh build/test-apps/rf-heap-bench build/shim/libringfence.so 20000000 7
 set -euo pipefail
 
 bench=$1 shim=$2 pairs=${3:-20000000} rounds=${4:-5}
+extra=("${@:5}")
 memusage=$(ls /usr/lib/x86_64-linux-gnu/libmemusage.so /usr/lib/*/libmemusage.so /lib/*/libmemusage.so 2>/dev/null | head -1 || true)
 prefix=rf-bench-heap-$$
 trap 'rm -f /dev/shm/$prefix.*' EXIT
@@ -17,9 +20,9 @@ trap 'rm -f /dev/shm/$prefix.*' EXIT
 run() { # plain|shim|memusage threads -> "ns_per_pair mpairs_per_s"
 	local out
 	case $1 in
-	plain) out=$("$bench" --threads "$2" --pairs "$pairs") ;;
-	shim) out=$(RINGFENCE_SHM_PREFIX=$prefix LD_PRELOAD=$shim "$bench" --threads "$2" --pairs "$pairs") ;;
-	memusage) out=$(LD_PRELOAD=$memusage "$bench" --threads "$2" --pairs "$pairs" 2>/dev/null) ;;
+	plain) out=$("$bench" --threads "$2" --pairs "$pairs" "${extra[@]}") ;;
+	shim) out=$(RINGFENCE_SHM_PREFIX=$prefix LD_PRELOAD=$shim "$bench" --threads "$2" --pairs "$pairs" "${extra[@]}") ;;
+	memusage) out=$(LD_PRELOAD=$memusage "$bench" --threads "$2" --pairs "$pairs" "${extra[@]}" 2>/dev/null) ;;
 	esac
 	sed -n 's/.*ns_per_pair \([0-9.]*\) mpairs_per_s \([0-9.]*\).*/\1 \2/p' <<<"$out"
 }

@@ -5,6 +5,7 @@
  * Each thread keeps --slots live blocks and, --pairs times, frees a random
  * one and allocates a new block of a random size from 16 B to 1 KiB in its
  * place (touching its first byte), as a server handling small requests does.
+ * --min-size and --max-size change the range (bytes, inclusive).
  * Prints one line: threads, pairs per thread, wall time per pair and per
  * thread, and pairs per second over all threads.
  */
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static long opt_threads = 1, opt_pairs = 10000000, opt_slots = 64;
+static long opt_threads = 1, opt_pairs = 10000000, opt_slots = 64, opt_min = 16, opt_max = 1024;
 static pthread_barrier_t start;
 
 static int64_t now_ns(void)
@@ -43,7 +44,7 @@ static void *worker(void *arg)
 		x ^= x >> 7;
 		x ^= x << 17;
 		j = (size_t)(x % (uint64_t)opt_slots);
-		size = 16 + (size_t)((x >> 20) % 1009);
+		size = (size_t)opt_min + (size_t)((x >> 20) % (uint64_t)(opt_max - opt_min + 1));
 		free(slots[j]);
 		slots[j] = malloc(size);
 		if (slots[j] == NULL)
@@ -63,6 +64,8 @@ int main(int argc, char **argv)
 		{"threads", required_argument, NULL, 't'},
 		{"pairs", required_argument, NULL, 'p'},
 		{"slots", required_argument, NULL, 's'},
+		{"min-size", required_argument, NULL, 'm'},
+		{"max-size", required_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	pthread_t tids[64];
@@ -81,12 +84,22 @@ int main(int argc, char **argv)
 		case 's':
 			opt_slots = strtol(optarg, NULL, 10);
 			break;
+		case 'm':
+			opt_min = strtol(optarg, NULL, 10);
+			break;
+		case 'M':
+			opt_max = strtol(optarg, NULL, 10);
+			break;
 		default:
-			fprintf(stderr, "usage: %s [--threads N] [--pairs N] [--slots N]\n", argv[0]);
+			fprintf(stderr,
+				"usage: %s [--threads N] [--pairs N] [--slots N] [--min-size B] "
+				"[--max-size B]\n",
+				argv[0]);
 			return 2;
 		}
 	}
-	if (opt_threads < 1 || opt_threads > 64 || opt_pairs < 1 || opt_slots < 1)
+	if (opt_threads < 1 || opt_threads > 64 || opt_pairs < 1 || opt_slots < 1 || opt_min < 1 ||
+	    opt_max < opt_min)
 		return 2;
 	pthread_barrier_init(&start, NULL, (unsigned)opt_threads + 1);
 	for (long i = 0; i < opt_threads; i++)

@@ -3,7 +3,9 @@
 # known amounts and checks the shim's figures from its own segment: threads
 # of one group, realloc growth and shrink, the memalign family, calloc
 # overflow (NULL with ENOMEM), errno kept, a fork child's own figures, a
-# signal handler that mallocs (exact counts, no deadlock). Then the reporter:
+# signal handler that mallocs (exact counts, no deadlock), the thread cache
+# (every size served, blocks given back when a thread ends, a double free
+# aborts). Then the reporter:
 # heap figures in stat, --json and --prometheus, and the heap a group of
 # leaked threads keeps alive in the thread report, text and JSON.
 set -euo pipefail
@@ -16,7 +18,7 @@ export RINGFENCE_SHM_PREFIX=rf-e2e-heap-counts-$$
 export RINGFENCE_PUBLISH_INTERVAL=10ms
 rf_cleanup_add "rm -f /dev/shm/$RINGFENCE_SHM_PREFIX.*"
 
-for mode in counts calls fork signal; do
+for mode in counts calls fork signal cache; do
 	out=$(timeout 60 env LD_PRELOAD=$SHIM "$APP" "$mode" 2>&1) || rf_fail "rf-heap-app $mode: $out"
 	printf '%s\n' "$out"
 done
