@@ -2,7 +2,7 @@
 # threads.sh BENCH SHIM [COUNT [ROUNDS]] - create and join COUNT threads (100,000)
 # one after another: plain, plain with one idle thread (what the shim's
 # publisher thread costs by merely existing), and under the shim, ROUNDS (5)
-# times each, alternating; prints each round with its ratios to plain, the
+# times each, alternating, each round starting with the next side; prints each round with its ratios to plain, the
 # medians of each side and their ratios, and the medians of the rounds'
 # ratios (each round's runs are neighbours in time, so that one cancels the
 # machine's slow drifts).
@@ -30,10 +30,17 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v s="$1" -v p="$2" 'BEGIN {printf "%.3f", s / p}'; }
 
 plain=() idle=() shimmed=() idle_ratios=() ratios=()
+sides=(plain idle shim)
 for ((r = 1; r <= rounds; r++)); do
-	plain+=("$(run plain)")
-	idle+=("$(run idle)")
-	shimmed+=("$(run shim)")
+	# Each round starts with the next side, so that no side always runs
+	# first or last in its round.
+	for ((k = 0; k < 3; k++)); do
+		case ${sides[(r - 1 + k) % 3]} in
+		plain) plain+=("$(run plain)") ;;
+		idle) idle+=("$(run idle)") ;;
+		shim) shimmed+=("$(run shim)") ;;
+		esac
+	done
 	idle_ratios+=("$(ratio "${idle[-1]}" "${plain[-1]}")")
 	ratios+=("$(ratio "${shimmed[-1]}" "${plain[-1]}")")
 	printf 'round %d: plain %s ns/thread, idle thread %s (%s), shim %s ns/thread, ratio %s\n' \
