@@ -247,10 +247,13 @@ static void *rf_alloc_block(size_t n, size_t align, int zero)
 	if (!rf_heap_enter())
 		return rf_alloc_mapped(n, align); /* mmap gives zeroes */
 	if (align > RF_HEAP_HDR) {
-		/* Header before the aligned pointer: at most align bytes in front. */
-		base = rf_alloc.malloc(n + align);
+		/* Header before the aligned pointer, 32 to align + 16 bytes in: never
+		 * at 16, where the block would pass for a plain one of its size
+		 * (which the thread cache keeps by that size). */
+		base = rf_alloc.malloc(n + align + RF_HEAP_HDR);
 		if (base != NULL)
-			offset = (((uintptr_t)base + RF_HEAP_HDR + align - 1) & ~(uintptr_t)(align - 1)) -
+			offset = (((uintptr_t)base + 2 * RF_HEAP_HDR + align - 1) &
+				  ~(uintptr_t)(align - 1)) -
 				 (uintptr_t)base;
 	} else if (zero) {
 		base = rf_alloc.calloc(1, rf_heap_hdr_request(n));
@@ -344,6 +347,7 @@ static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 	void *base = (char *)p - RF_HEAP_HDR;
 	size_t size = rf_heap_hdr_size(h);
 	unsigned c = rf_heap_cache_class(size);
+	int full;
 
 	if (__builtin_expect(!rf_heap_block_ok(b), 0)) {
 		rf_alloc_free_ours_slow(p, h);
@@ -353,23 +357,29 @@ static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 		rf_alloc_flush_free(b, base);
 		return;
 	}
-	if (__builtin_expect(size > RF_HEAP_CACHE_MAX || b->cached[c] >= RF_HEAP_CACHE_DEPTH, 0)) {
+	if (__builtin_expect(size > RF_HEAP_CACHE_MAX, 0)) {
 		rf_alloc_free_below(base);
 		return;
 	}
-	/* Into the thread cache. As rf_heap_enter, state being 0: a handler in
-	 * between leaves it 0. The offset goes to 0, so that the block is no
+	/* Into the thread cache, unless its list is full: judged under the guard
+	 * (as rf_heap_enter, state being 0), since a handler that frees in
+	 * between may fill it. The offset goes to 0, so that the block is no
 	 * longer taken for one of ours: freeing it again is a double free
 	 * (rf_alloc_double_free). */
 	rf_heap_tls.state = RF_HEAP_HELD;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	h->word = (uint64_t)(uintptr_t)b->cache[c];
-	h->offset = 0;
-	b->cache[c] = h;
-	b->cached[c]++;
+	full = b->cached[c] >= RF_HEAP_CACHE_DEPTH;
+	if (__builtin_expect(!full, 1)) {
+		h->word = (uint64_t)(uintptr_t)b->cache[c];
+		h->offset = 0;
+		b->cache[c] = h;
+		b->cached[c]++;
+	}
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	rf_heap_tls.state = 0;
-	if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
+	if (__builtin_expect(full, 0))
+		rf_alloc_free_below(base); /* drains what was deferred meanwhile */
+	else if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
 		rf_alloc_drain();
 }
 
@@ -455,6 +465,8 @@ static __attribute__((noinline)) void *rf_malloc_count_slow(void *p, size_t n, u
 static __attribute__((noinline)) void *rf_malloc_flush(struct rf_heap_block *b, void *p)
 {
 	rf_heap_flush(b);
+	if (rf_heap_tls.deferred != NULL)
+		rf_alloc_drain();
 	return p;
 }
 
@@ -648,8 +660,12 @@ static void *rf_alloc_resize(void *p, size_t n)
 		return NULL;
 	}
 	/* An aligned or mapped block keeps no alignment through realloc, and inside
-	 * the allocator below it must not be called again: move the block. */
-	if (h->offset != RF_HEAP_HDR || !rf_heap_enter())
+	 * the allocator below it must not be called again: move the block. So
+	 * does a block shrunk to the thread cache's sizes (a copy of at most
+	 * 1 KiB): shrunk in place, a chunk glibc mapped would stay a page or
+	 * more, then kept by the cache as a block of its new size. */
+	if (h->offset != RF_HEAP_HDR || (n <= RF_HEAP_CACHE_MAX && old > RF_HEAP_CACHE_MAX) ||
+	    !rf_heap_enter())
 		return rf_alloc_move(p, old, n, 1);
 	old_gid = rf_heap_hdr_gid(h);
 	base = rf_alloc.realloc(rf_heap_hdr_base(h), rf_heap_hdr_request(n));

@@ -196,10 +196,11 @@ static void rf_heap_thread_end(void *arg)
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		if (b->drift != 0)
 			rf_heap_flush(b);
-		if (rf_heap_enter()) {
-			rf_heap_cache_drain(b);
-			rf_heap_leave();
-		}
+		if (!rf_heap_enter())
+			return; /* ending inside the allocator (a handler's pthread_exit):
+				 * the block keeps its cache and is never reused */
+		rf_heap_cache_drain(b);
+		rf_heap_leave();
 	}
 	__atomic_store_n(&b->free, 1, __ATOMIC_RELEASE);
 }
@@ -395,7 +396,8 @@ void rf_heap_fork_child(void)
 			live += b->live[i];
 		if (b != self && drain)
 			rf_heap_cache_drain(b);
-		b->free = b != self;
+		/* Undrained, a block stays out of reuse, as at a thread's end. */
+		b->free = b != self && (drain || b->free);
 	}
 	if (drain)
 		rf_heap_leave();

@@ -508,6 +508,26 @@ static int run_cache(void)
 	}
 	say("ok cache: sizes 0 to 1115 B, each served its usable size after a free of a neighbour");
 
+	/* A large block (mapped by glibc) shrunk to a small size is not kept
+	 * as a small one: freed, its mapping goes. */
+	size_t mapped_before = mallinfo2().hblkhd;
+	char *shrunk[8];
+	for (int i = 0; i < 8; i++) {
+		shrunk[i] = malloc(200000);
+		CHECK(shrunk[i] != NULL, "malloc 200000");
+		shrunk[i][0] = 'z';
+	}
+	for (int i = 0; i < 8; i++) {
+		shrunk[i] = realloc(shrunk[i], 100);
+		CHECK(shrunk[i] != NULL && shrunk[i][0] == 'z', "realloc to 100");
+	}
+	for (int i = 0; i < 8; i++)
+		free(shrunk[i]);
+	CHECK(mallinfo2().hblkhd <= mapped_before,
+	      "glibc still maps %zu bytes more after large blocks shrunk and freed",
+	      mallinfo2().hblkhd - mapped_before);
+	say("ok cache: large blocks shrunk to small sizes do not stay mapped");
+
 	/* A thread's cached blocks go back to the allocator when it ends. */
 	figures_read(&a);
 	inuse_before = mallinfo2().uordblks;
