@@ -185,7 +185,11 @@ static __attribute__((noinline)) void rf_alloc_drain(void)
 			void *next = (void *)(uintptr_t)h->word;
 
 			if (rf_heap_enter()) {
-				rf_alloc.free(rf_heap_hdr_base(h));
+				void *base = rf_heap_hdr_base(h);
+
+				if (h->offset == RF_HEAP_HDR)
+					rf_heap_mark_freed(p);
+				rf_alloc.free(base);
 				rf_heap_leave();
 			}
 			p = next;
@@ -302,6 +306,8 @@ static inline __attribute__((always_inline)) void rf_alloc_free_ours(void *p,
 		rf_alloc_defer(p, h);
 		return;
 	}
+	if (offset == RF_HEAP_HDR)
+		rf_heap_mark_freed(p);
 	rf_alloc.free((char *)p - offset);
 	rf_alloc_leave();
 }
@@ -311,6 +317,7 @@ static __attribute__((noinline)) void rf_alloc_flush_free(struct rf_heap_block *
 {
 	rf_heap_flush(b);
 	if (rf_heap_enter()) {
+		rf_heap_mark_freed((char *)base + RF_HEAP_HDR);
 		rf_alloc.free(base);
 		rf_alloc_leave();
 	}
@@ -327,6 +334,7 @@ static __attribute__((noinline)) void rf_alloc_free_below(void *base)
 	/* As rf_heap_enter, state being 0: a handler in between leaves it 0. */
 	rf_heap_tls.state = RF_HEAP_HELD;
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rf_heap_mark_freed((char *)base + RF_HEAP_HDR);
 	rf_alloc.free(base);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	rf_heap_tls.state = 0;
@@ -384,14 +392,20 @@ static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 }
 
 /*
- * p was freed already and sits in a thread cache: a double free, which
- * glibc would have caught in its own cache and reported the same way.
- * Handing p on would give the allocator a pointer it never returned.
+ * p was freed already: it sits in a thread cache, or bears the freed mark.
+ * glibc reports a double free it catches the same way; handing p on would
+ * give it a pointer 16 bytes into one of its chunks, which it would not.
  */
 static __attribute__((noinline, noreturn)) void rf_alloc_double_free(const char *call, void *p)
 {
-	rf_log("%s(): double free detected in the thread cache (block %p)", call, p);
+	rf_log("%s(): double free detected (block %p, freed before)", call, p);
 	abort();
+}
+
+/* Whether p, which has no live header of ours, was a plain block of ours, freed. */
+static inline int rf_alloc_freed_before(const void *p)
+{
+	return !rf_alloc.probe && (rf_heap_hdr_freed(p) || rf_heap_marked_freed(p));
 }
 
 /* Free a block of ours (ACCOUNT mode), or hand a foreign one to the allocator. */
@@ -403,7 +417,7 @@ static void rf_alloc_release(void *p)
 		rf_alloc_free_ours(p, h);
 		return;
 	}
-	if (!rf_alloc.probe && rf_heap_hdr_cached(p))
+	if (rf_alloc_freed_before(p))
 		rf_alloc_double_free("free", p);
 	rf_heap_note_foreign();
 	if (rf_heap_enter()) {
@@ -640,7 +654,7 @@ static void *rf_alloc_resize(void *p, size_t n)
 		return q;
 	}
 	h = rf_alloc_hdr_of(p);
-	if (h == NULL && !rf_alloc.probe && rf_heap_hdr_cached(p))
+	if (h == NULL && rf_alloc_freed_before(p))
 		rf_alloc_double_free("realloc", p);
 	if (h == NULL) {
 		/* Not ours: the block becomes a counted one (copied), or is freed. */

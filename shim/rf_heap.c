@@ -51,6 +51,7 @@ static struct {
 	int interposed;
 	size_t boot_used;   /* atomic */
 	void (*cache_release)(void *base);
+	int cache_off;      /* atomic */
 } rf_heap = {.ids = 2}; /* 0: none, 1: the overflow group */
 
 void rf_heap_key_init(void)
@@ -186,6 +187,18 @@ static void rf_heap_cache_drain(struct rf_heap_block *b)
 	}
 }
 
+void rf_heap_cache_off(void)
+{
+	struct rf_heap_block *b = rf_heap_tls.block;
+
+	__atomic_store_n(&rf_heap.cache_off, 1, __ATOMIC_RELEASE);
+	if (rf_heap_block_ok(b) && rf_heap_enter()) {
+		rf_heap_cache_drain(b);
+		memset(b->cached, RF_HEAP_CACHE_NEVER, sizeof(b->cached));
+		rf_heap_leave();
+	}
+}
+
 static void rf_heap_thread_end(void *arg)
 {
 	struct rf_heap_block *b = arg;
@@ -260,10 +273,13 @@ void rf_heap_note_slow(size_t size, uint32_t gid, int alloc)
 			 * Without the key's destructor nothing would give the
 			 * thread cache's blocks back: then the thread never caches
 			 * (its lists look full). */
-			if (rf_heap_key_ready() && pthread_setspecific(rf_heap.key, b) == 0)
-				memset(b->cached, 0, sizeof(b->cached));
-			else
-				memset(b->cached, RF_HEAP_CACHE_NEVER, sizeof(b->cached));
+			int keyed = rf_heap_key_ready() && pthread_setspecific(rf_heap.key, b) == 0;
+
+			memset(b->cached,
+			       keyed && !__atomic_load_n(&rf_heap.cache_off, __ATOMIC_ACQUIRE)
+				       ? 0
+				       : RF_HEAP_CACHE_NEVER,
+			       sizeof(b->cached));
 			rf_heap_tls.block = b;
 		}
 		errno = saved;

@@ -230,15 +230,49 @@ static inline struct rf_heap_hdr *rf_heap_hdr_plain(const void *p)
 }
 
 /*
- * Whether p is a plain block of ours that a thread cache holds (freed: its
- * offset is 0, its check the one it had). Same reading rules as rf_heap_hdr_of.
+ * Whether p is a plain block of ours that was freed and whose header is
+ * still there: its offset is 0, its check the one it had (a thread cache
+ * holds it, or the allocator below took it back without writing there).
+ * Same reading rules as rf_heap_hdr_of.
  */
-static inline int rf_heap_hdr_cached(const void *p)
+static inline int rf_heap_hdr_freed(const void *p)
 {
 	const struct rf_heap_hdr *h = (const struct rf_heap_hdr *)p - 1;
 
 	return ((uintptr_t)p & 15) == 0 && h->offset == 0 &&
 	       h->check == rf_heap_check_of(h, 0, RF_HEAP_HDR);
+}
+
+/*
+ * The freed mark. A plain block of ours given back to the allocator below
+ * loses its header to the allocator's free-list words (glibc keeps 16 bytes
+ * there), so a second free of it would reach glibc 16 bytes into one of its
+ * chunks, which it does not recognise as a double free and may crash on.
+ * The block's first word gets this mark just before it goes back; glibc
+ * leaves it alone except in chunks it files in its large bins (1 KiB and
+ * up) or hands out again. Keyed per process and by address, as the check.
+ */
+static inline uint64_t rf_heap_freed_word(const void *p)
+{
+	return ((uint64_t)rf_heap_key << 32 | rf_heap_key) ^ ((uintptr_t)p >> 4) ^
+	       UINT64_C(0x4652454544424c4b); /* "FREEDBLK" */
+}
+
+/*
+ * p, a plain block of ours (at least 8 bytes of it are usable), goes back
+ * to the allocator below: no longer taken for ours (offset 0, as in a
+ * thread cache) and marked.
+ */
+static inline void rf_heap_mark_freed(void *p)
+{
+	((struct rf_heap_hdr *)p - 1)->offset = 0;
+	*(uint64_t *)p = rf_heap_freed_word(p);
+}
+
+/* Whether p, whose header is gone, bears the freed mark. */
+static inline int rf_heap_marked_freed(const void *p)
+{
+	return ((uintptr_t)p & 15) == 0 && *(const uint64_t *)p == rf_heap_freed_word(p);
 }
 
 _Static_assert((RF_HEAP_IDS & (RF_HEAP_IDS - 1)) == 0, "heap ids: a power of two");
@@ -353,6 +387,13 @@ void rf_heap_setup(uint64_t limit, rf_heap_pressure_fn pressure, int interposed)
 
 /* How a thread's cached blocks go back to the allocator below when it ends. */
 void rf_heap_cache_setup(void (*release)(void *base));
+
+/*
+ * Turn the thread cache off (RINGFENCE_HEAP_CACHE=0): threads that take
+ * their counter block from now on never cache, and the calling thread gives
+ * its cached blocks back. Call at start-up, before other threads run.
+ */
+void rf_heap_cache_off(void);
 
 /* Pick the per-process header key (AT_RANDOM); idempotent. */
 void rf_heap_key_init(void);

@@ -263,6 +263,8 @@ static void rf_shim_heap_setup(void)
 
 	rf_heap_setup(rf_shim.passive ? 0 : rf_shim.config.heap_limit, rf_budget_heap_pressure,
 		      interposed);
+	if (!rf_shim.config.heap_cache)
+		rf_heap_cache_off();
 	if (!interposed) {
 		rf_budget_ring_forbid();
 		rf_log("another object's malloc and free come before the shim's (an allocator "

@@ -71,7 +71,7 @@
 #include <stdint.h>
 
 #define RF_SHM_MAGIC UINT64_C(0x31454e4546474e52) /* "RNGFENE1" little-endian */
-#define RF_SHM_VERSION 4 /* increased on every backward incompatible change */
+#define RF_SHM_VERSION 5 /* increased on every backward incompatible change */
 #define RF_SHM_PREFIX_DEFAULT "ringfence"
 #define RF_SHM_NAME_MAX 64 /* "/" prefix "." pid NUL */
 
@@ -232,7 +232,9 @@ enum rf_stat_type {
 	X(report_at_exit, BOOL, "RINGFENCE_REPORT_AT_EXIT", "0", 0, 1,                  \
 	  "Print the thread leak report to stderr when the process exits")              \
 	X(heap_limit, SIZE, "RINGFENCE_HEAP_LIMIT", "0", 0, 1024 * RF_GIB,              \
-	  "Live heap above which producers are pushed back as if the budget were spent; 0: off")
+	  "Live heap above which producers are pushed back as if the budget were spent; 0: off") \
+	X(heap_cache, BOOL, "RINGFENCE_HEAP_CACHE", "1", 0, 1,                           \
+	  "Keep freed blocks of up to 1 KiB per thread for its next malloc (at most 272 KiB a thread)")
 
 #define RF_CONFIG_NAME_MAX 32
 #define RF_CONFIG_LIST_MAX 256
@@ -499,7 +501,7 @@ struct rf_shm_header {
 /* A layout change without a version bump fails the build here. */
 _Static_assert(offsetof(struct rf_shm_header, magic) == 0, "magic moved");
 _Static_assert(offsetof(struct rf_shm_header, version) == 8, "version moved");
-_Static_assert(sizeof(struct rf_shm_header) == 1776,
+_Static_assert(sizeof(struct rf_shm_header) == 1784,
 	       "rf_shm_header changed: bump RF_SHM_VERSION, then this size");
 
 /*

@@ -5,7 +5,7 @@
 # overflow (NULL with ENOMEM), errno kept, a fork child's own figures, a
 # signal handler that mallocs (exact counts, no deadlock), the thread cache
 # (every size served, blocks given back when a thread ends, a double free
-# aborts). Then the reporter:
+# aborts; RINGFENCE_HEAP_CACHE=0 turns it off). Then the reporter:
 # heap figures in stat, --json and --prometheus, and the heap a group of
 # leaked threads keeps alive in the thread report, text and JSON.
 set -euo pipefail
@@ -22,6 +22,21 @@ for mode in counts calls fork signal cache; do
 	out=$(timeout 60 env LD_PRELOAD=$SHIM "$APP" "$mode" 2>&1) || rf_fail "rf-heap-app $mode: $out"
 	printf '%s\n' "$out"
 done
+n=$(grep -c 'free(): double free detected (block .*, freed before)' <<<"$out") || true
+[ "$n" = 2 ] || rf_fail "the shim reported $n of the 2 double frees: $out"
+
+# The thread cache turned off, and a value that is not accepted.
+out=$(RINGFENCE_HEAP_CACHE=0 timeout 60 env LD_PRELOAD=$SHIM "$APP" cache 2>&1) ||
+	rf_fail "rf-heap-app cache with RINGFENCE_HEAP_CACHE=0: $out"
+grep -q 'ok cache: off, nothing cached' <<<"$out" || rf_fail "cache not off: $out"
+n=$(grep -c 'free(): double free detected (block .*, freed before)' <<<"$out") || true
+[ "$n" = 2 ] || rf_fail "the shim reported $n of the 2 double frees with the cache off: $out"
+printf '%s\n' "$out"
+out=$(RINGFENCE_HEAP_CACHE=maybe LD_PRELOAD=$SHIM "$APP" churn --threads 1 --count 10 2>&1) ||
+	rf_fail "rf-heap-app churn with RINGFENCE_HEAP_CACHE=maybe: $out"
+grep -q 'RINGFENCE_HEAP_CACHE="maybe" is not accepted' <<<"$out" ||
+	rf_fail "no message for RINGFENCE_HEAP_CACHE=maybe: $out"
+echo "ok: RINGFENCE_HEAP_CACHE=0 turns the thread cache off; a bad value is named"
 
 # Leaked threads keep their heap: 3 threads x 200 x 5000 bytes, alive at exit.
 LD_PRELOAD=$SHIM "$APP" leak --threads 3 --count 200 --size 5000 --ms 300 >"$rf_tmpdir/leak.out" ||
