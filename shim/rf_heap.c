@@ -180,6 +180,7 @@ static void rf_heap_cache_drain(struct rf_heap_block *b)
 
 		while ((base = b->cache[c]) != NULL) {
 			b->cache[c] = (void *)(uintptr_t)((struct rf_heap_hdr *)base)->word;
+			rf_heap_mark_freed((struct rf_heap_hdr *)base + 1);
 			if (rf_heap.cache_release != NULL)
 				rf_heap.cache_release(base);
 		}
