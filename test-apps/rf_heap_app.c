@@ -486,6 +486,15 @@ static void *cache_worker(void *arg)
 	return NULL;
 }
 
+static void *free_and_end(void *p)
+{
+	char *volatile warm = malloc(1); /* the thread's first calls take the slow paths */
+
+	free(warm);
+	free(p);
+	return NULL;
+}
+
 static int run_cache(void)
 {
 	static struct figures a, b, c;
@@ -565,8 +574,9 @@ static int run_cache(void)
 
 	/* A double free aborts with the shim's message, as glibc aborts on one
 	 * it catches: a block the thread cache holds (100 B; given back to glibc
-	 * with the cache off), and one given back to glibc (2,000 B). */
-	static const size_t doubly[] = {100, 2000};
+	 * with the cache off), one given back to glibc (2,000 B), and one that
+	 * another thread freed (cached there) before it ended (100 B, last). */
+	static const size_t doubly[] = {100, 2000, 100};
 	for (size_t i = 0; i < sizeof(doubly) / sizeof(doubly[0]); i++) {
 		pid = fork();
 		CHECK(pid >= 0, "fork");
@@ -578,7 +588,14 @@ static int run_cache(void)
 			 * freed block: the shim's check is what is tested here. */
 			mallopt(M_PERTURB, 0);
 			p = malloc(doubly[i]);
-			free(p);
+			if (i == 2) {
+				pthread_t freer;
+
+				CHECK(pthread_create(&freer, NULL, free_and_end, p) == 0, "create");
+				pthread_join(freer, NULL);
+			} else {
+				free(p);
+			}
 			free(p);
 			_exit(0);
 		}
@@ -587,7 +604,7 @@ static int run_cache(void)
 		      "a double free of %zu bytes ended the child with status %#x, not SIGABRT",
 		      doubly[i], status);
 	}
-	say("ok cache: a double free aborts (100 and 2,000 bytes)");
+	say("ok cache: a double free aborts (100 and 2,000 bytes, and freed by a thread since ended)");
 	return 0;
 }
 

@@ -23,14 +23,14 @@ for mode in counts calls fork signal cache; do
 	printf '%s\n' "$out"
 done
 n=$(grep -c 'free(): double free detected (block .*, freed before)' <<<"$out") || true
-[ "$n" = 2 ] || rf_fail "the shim reported $n of the 2 double frees: $out"
+[ "$n" = 3 ] || rf_fail "the shim reported $n of the 3 double frees: $out"
 
 # The thread cache turned off, and a value that is not accepted.
 out=$(RINGFENCE_HEAP_CACHE=0 timeout 60 env LD_PRELOAD=$SHIM "$APP" cache 2>&1) ||
 	rf_fail "rf-heap-app cache with RINGFENCE_HEAP_CACHE=0: $out"
 grep -q 'ok cache: off, nothing cached' <<<"$out" || rf_fail "cache not off: $out"
 n=$(grep -c 'free(): double free detected (block .*, freed before)' <<<"$out") || true
-[ "$n" = 2 ] || rf_fail "the shim reported $n of the 2 double frees with the cache off: $out"
+[ "$n" = 3 ] || rf_fail "the shim reported $n of the 3 double frees with the cache off: $out"
 printf '%s\n' "$out"
 out=$(RINGFENCE_HEAP_CACHE=maybe LD_PRELOAD=$SHIM "$APP" churn --threads 1 --count 10 2>&1) ||
 	rf_fail "rf-heap-app churn with RINGFENCE_HEAP_CACHE=maybe: $out"
