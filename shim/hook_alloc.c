@@ -10,7 +10,8 @@
  * comes first in each of them.
  *
  * Everything else is heap accounting (rf_heap.h, docs/heap.md): each block
- * is asked of the allocator below 16 bytes larger (more for aligned blocks)
+ * is asked of the allocator below 16 bytes larger (up to its size class's
+ * capacity up to 1 KiB: rf_heap_hdr_request; more for aligned blocks)
  * and carries the shim's header in front of the caller's pointer. Each
  * interposer: guard, real call, header, one count into the core. malloc and
  * free first try the thread cache (rf_heap.h): a hit makes no call at all.
@@ -312,16 +313,6 @@ static inline __attribute__((always_inline)) void rf_alloc_free_ours(void *p,
 	rf_alloc_leave();
 }
 
-/* The common free, past its counts, when they called for a flush first. */
-static __attribute__((noinline)) void rf_alloc_flush_free(struct rf_heap_block *b, void *base)
-{
-	rf_heap_flush(b);
-	if (rf_heap_enter()) {
-		rf_heap_mark_freed((char *)base + RF_HEAP_HDR);
-		rf_alloc.free(base);
-		rf_alloc_leave();
-	}
-}
 
 static __attribute__((noinline)) void rf_alloc_free_ours_slow(void *p, struct rf_heap_hdr *h)
 {
@@ -340,6 +331,13 @@ static __attribute__((noinline)) void rf_alloc_free_below(void *base)
 	rf_heap_tls.state = 0;
 	if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
 		rf_alloc_drain();
+}
+
+/* The common free, past its counts, when they called for a flush first. */
+static __attribute__((noinline)) void rf_alloc_flush_free(struct rf_heap_block *b, void *base)
+{
+	rf_heap_flush(b);
+	rf_alloc_free_below(base);
 }
 
 /*

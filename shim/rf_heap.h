@@ -205,6 +205,13 @@ static inline struct rf_heap_hdr *rf_heap_hdr_of(const void *p)
 	return h;
 }
 
+/* What to ask of the allocator below for a plain block of n bytes. */
+static inline size_t rf_heap_hdr_request(size_t n)
+{
+	return n <= RF_HEAP_CACHE_MAX ? rf_heap_cache_capacity(rf_heap_cache_class(n))
+				      : n + RF_HEAP_HDR;
+}
+
 /*
  * rf_heap_hdr_of for free()'s common path, in ACCOUNT mode, where every
  * pointer is glibc's or the shim's and so 16-aligned with readable bytes
@@ -213,13 +220,6 @@ static inline struct rf_heap_hdr *rf_heap_hdr_of(const void *p)
  * No alignment test; the heap id is not range-checked (the readers mask it:
  * rf_heap_hdr_gid).
  */
-/* What to ask of the allocator below for a plain block of n bytes. */
-static inline size_t rf_heap_hdr_request(size_t n)
-{
-	return n <= RF_HEAP_CACHE_MAX ? rf_heap_cache_capacity(rf_heap_cache_class(n))
-				      : n + RF_HEAP_HDR;
-}
-
 static inline struct rf_heap_hdr *rf_heap_hdr_plain(const void *p)
 {
 	struct rf_heap_hdr *h = (struct rf_heap_hdr *)p - 1;
@@ -250,7 +250,8 @@ static inline int rf_heap_hdr_freed(const void *p)
  * chunks, which it does not recognise as a double free and may crash on.
  * The block's first word gets this mark just before it goes back; glibc
  * leaves it alone except in chunks it files in its large bins (1 KiB and
- * up) or hands out again. Keyed per process and by address, as the check.
+ * up), hands out again, or fills under MALLOC_PERTURB_. Keyed per process
+ * and by address, as the check.
  */
 static inline uint64_t rf_heap_freed_word(const void *p)
 {
