@@ -8,7 +8,7 @@
 # Further arguments go to every run of BENCH (--min-size B --max-size B).
 #
 #   meson compile -C build bench-heap
-#   test-apps/bench/heap.sh build/test-apps/rf-heap-bench build/shim/libringfence.so 20000000 7
+#   test-apps/bench/heap.sh build/test-apps/rf-heap-bench build/shim/libringfence.so 20000000 21
 set -euo pipefail
 
 bench=$1 shim=$2 pairs=${3:-20000000} rounds=${4:-5}
