@@ -168,6 +168,16 @@ void rp_age_format(int64_t now_ns, int64_t then_ns, char *buf, size_t len)
 			 s % 86400 / 3600);
 }
 
+int64_t rp_ns_since(int64_t now_ns, int64_t then_ns)
+{
+	uint64_t d;
+
+	if (now_ns <= then_ns)
+		return 0;
+	d = (uint64_t)now_ns - (uint64_t)then_ns;
+	return d > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)d;
+}
+
 void rp_time_format(int64_t realtime_ns, char *buf, size_t len)
 {
 	int64_t sec = realtime_ns / 1000000000, msec = realtime_ns % 1000000000 / 1000000;

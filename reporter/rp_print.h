@@ -32,6 +32,10 @@ void rp_text_sanitize(const char *s, size_t max_cols, char *out, size_t out_len)
  * in the future gets a "-". Any two values, no overflow. */
 void rp_age_format(int64_t now_ns, int64_t then_ns, char *buf, size_t len);
 
+/* How long before now_ns then_ns lies: 0 when not before it, at most
+ * INT64_MAX. Any two values (times from a segment are untrusted), no overflow. */
+int64_t rp_ns_since(int64_t now_ns, int64_t then_ns);
+
 /* Local time "2024-05-01 12:00:03.123 CEST", or "unknown" for 0. */
 void rp_time_format(int64_t realtime_ns, char *buf, size_t len);
 

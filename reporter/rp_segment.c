@@ -325,6 +325,13 @@ static const struct {
 #undef RP_SECTION_KIND
 };
 
+/* Every entry type's alignment divides this (the writer uses 64). */
+#define RP_SECTION_ALIGN 8
+#define RP_SECTION_ALIGN_CHECK(KIND, member, type, capacity) \
+	_Static_assert(RP_SECTION_ALIGN % _Alignof(type) == 0, #type " needs a larger alignment");
+RF_SHM_SECTION_LIST(RP_SECTION_ALIGN_CHECK)
+#undef RP_SECTION_ALIGN_CHECK
+
 /* Rule 3: the section directory; every kind once, each within the segment. */
 static enum rp_read_error rp_sections_check(const unsigned char *buf, const struct rf_shm_header *hdr,
 					    const char *path, struct rp_snapshot *snap,
@@ -357,6 +364,13 @@ static enum rp_read_error rp_sections_check(const unsigned char *buf, const stru
 				       "sections[%" PRIu32 "].offset is %" PRIu64
 				       ", inside the header (header_size %" PRIu32 ")",
 				       i, sec->offset, hdr->header_size);
+		/* Entries hold 8-byte fields: an odd offset would make every access
+		 * to them undefined (and a fault where alignment is enforced). */
+		if (sec->offset % RP_SECTION_ALIGN != 0)
+			return rp_fail(fail, RP_READ_LAYOUT, path,
+				       "sections[%" PRIu32 "].offset is %" PRIu64
+				       ", not a multiple of %d",
+				       i, sec->offset, RP_SECTION_ALIGN);
 		/* Divide instead of multiplying: capacity * entry_size may overflow. */
 		if (sec->offset > hdr->size ||
 		    sec->capacity > (hdr->size - sec->offset) / sec->entry_size)

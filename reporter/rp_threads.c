@@ -184,7 +184,7 @@ int rp_threads_analyse(const struct rp_snapshot *snap, const struct rp_threads_o
 		const struct rf_shm_thread *t = &out->threads[i];
 		struct rp_group_view *v = &out->groups[t->group]; /* validated: < ngroups */
 		bool alive = !(t->flags & RF_SHM_THREAD_EXITED);
-		int64_t age = out->now > t->create_ns ? out->now - t->create_ns : 0;
+		int64_t age = rp_ns_since(out->now, t->create_ns);
 		struct rf_thread_facts f = {
 			.alive = alive,
 			.detached = (t->flags & RF_SHM_THREAD_DETACHED) != 0,
@@ -233,8 +233,8 @@ int rp_threads_analyse(const struct rp_snapshot *snap, const struct rp_threads_o
 		if ((t->flags & RF_SHM_THREAD_EXITED) || v->state == 0 || !rp_same_state(v, t))
 			continue;
 		v->state_threads++;
-		if (t->state_since_ns > 0 && out->now - t->state_since_ns > v->state_for)
-			v->state_for = out->now - t->state_since_ns;
+		if (t->state_since_ns > 0 && rp_ns_since(out->now, t->state_since_ns) > v->state_for)
+			v->state_for = rp_ns_since(out->now, t->state_since_ns);
 	}
 	for (uint64_t i = 0; i < out->nsamples; i++) {
 		struct rp_group_view *v = &out->groups[out->samples[i].group];
@@ -517,7 +517,7 @@ static void rp_group_text(FILE *out, const struct rp_threads *t, const struct rp
 		rp_stack_text(out, syms, g->frames, g->nframes, false);
 	}
 	if (v->sample != NULL && v->sample->status == RF_SHM_SAMPLE_OK) {
-		rp_age_text(t->now - v->sample->taken_ns, a, sizeof(a));
+		rp_age_format(t->now, v->sample->taken_ns, a, sizeof(a));
 		fprintf(out, "    now (tid %" PRId32 ", sampled %s ago):\n", v->sample->tid, a);
 		rp_stack_text(out, syms, v->sample->frames, v->sample->nframes, true);
 	} else if (v->sample != NULL) {
@@ -699,7 +699,7 @@ static void rp_group_json(FILE *out, const struct rp_threads *t, const struct rp
 			th->tid, th->creator_tid);
 		rp_json_string(out, th->name);
 		fprintf(out, ", \"age_ns\": %" PRId64 ", \"end\": ",
-			t->now > th->create_ns ? t->now - th->create_ns : 0);
+			rp_ns_since(t->now, th->create_ns));
 		rp_json_string(out, rp_end_name(th->end));
 		fprintf(out, ", \"detached\": %s, \"c11\": %s, \"state\": ",
 			(th->flags & RF_SHM_THREAD_DETACHED) ? "true" : "false",

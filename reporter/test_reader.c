@@ -229,6 +229,9 @@ RP_TEST(section_out_of_range)
 	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "sections[0]");
 	sec->offset = 0;
 	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "inside the header");
+	/* In range, but its 8-byte fields would all be misaligned. */
+	sec->offset = good.offset + 4;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "not a multiple of 8");
 	*sec = good;
 	sec->capacity = UINT64_MAX;
 	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "ends past");

@@ -12,6 +12,8 @@
 #include "rf_segment.h"
 #include "rf_test.h"
 #include "rf_thread.h"
+#include "rp_handles.h"
+#include "rp_print.h"
 #include "rp_segment.h"
 #include "rp_threads.h"
 
@@ -103,6 +105,184 @@ RF_TEST(read_and_judge)
 	segment_drop();
 }
 
+/* Times are untrusted numbers too: an age saturates instead of wrapping. */
+RF_TEST(extreme_times_saturate)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	struct rp_threads t;
+
+	segment_new();
+	populate();
+	seg.shm->threads[0].create_ns = INT64_MIN + 1;
+	RF_CHECK_INT(rp_segment_read(prefix, getpid(), &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(rp_threads_analyse(&snap, NULL, &t), 0);
+	for (uint64_t i = 0; i < t.ngroups; i++) {
+		const struct rp_group_view *v = &t.groups[i];
+
+		RF_CHECK(v->age_min >= -1); /* -1: no thread alive */
+		if (v->index == seg.shm->threads[0].group)
+			RF_CHECK_INT(v->age_max, INT64_MAX);
+	}
+	rp_threads_release(&t);
+	rp_snapshot_release(&snap);
+	segment_drop();
+}
+
+/* The module map of this test program, as the shim would record it. */
+static void module_of_self(struct rf_shm_module *self)
+{
+	char line[512], path[256];
+	unsigned long lo, hi, off;
+	ssize_t n;
+	FILE *maps;
+
+	memset(self, 0, sizeof(*self));
+	n = readlink("/proc/self/exe", self->path, sizeof(self->path) - 1);
+	RF_CHECK(n > 0);
+	self->path[n] = '\0';
+	maps = fopen("/proc/self/maps", "r");
+	RF_CHECK(maps != NULL);
+	while (fgets(line, sizeof(line), maps))
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %255s", &lo, &hi, &off, path) == 4 &&
+		    strcmp(path, self->path) == 0) {
+			if (self->start == 0) {
+				self->start = lo;
+				self->base = lo - off;
+			}
+			self->end = hi;
+		}
+	fclose(maps);
+}
+
+/* Random numbers for the mutations: fixed seed, so that a failure repeats. */
+static uint64_t mutate_state = 0x9e3779b97f4a7c15u;
+
+static uint64_t mutate_next(void)
+{
+	mutate_state ^= mutate_state << 13;
+	mutate_state ^= mutate_state >> 7;
+	mutate_state ^= mutate_state << 17;
+	return mutate_state;
+}
+
+/* A byte somewhere the reader looks: the header or an entry in use (by the
+ * unchanged directory, so that it stays inside the segment). */
+static size_t mutate_offset(const struct rf_shm_header *hdr)
+{
+	uint32_t pick = (uint32_t)(mutate_next() % (hdr->section_count + 1));
+	const struct rf_shm_section *sec;
+	uint64_t used;
+
+	if (pick == hdr->section_count)
+		return (size_t)(mutate_next() % hdr->header_size);
+	sec = &hdr->sections[pick];
+	used = (sec->count ? sec->count : 1) * sec->entry_size;
+	return (size_t)(sec->offset + mutate_next() % used);
+}
+
+/*
+ * The reader's promise (rf_shm.h, "Reading"): any bytes at all are either
+ * refused with a message or printed by every printer. Thousands of copies
+ * of a full segment, each with a few fields changed to random or boundary
+ * values; the unit suite also runs under ASan and UBSan, which turn any
+ * out-of-bounds access, misaligned access or overflow into a failure.
+ */
+RF_TEST(mutated_segments_are_refused_or_printed)
+{
+	static const uint64_t boundary[] = {0, 1, 7, 8, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff,
+					    0x80000000, 0xffffffff, UINT64_C(1) << 32,
+					    (uint64_t)INT64_MAX, (uint64_t)INT64_MIN, UINT64_MAX};
+	enum { ROUNDS = 3000 };
+	struct rf_shm_layout *shm;
+	unsigned char *good;
+	unsigned accepted = 0, refused = 0;
+	FILE *sink = fopen("/dev/null", "w");
+
+	RF_CHECK(sink != NULL);
+	segment_new();
+	populate();
+	shm = seg.shm;
+	/* Every table in use, so that every printer has something to walk. */
+	rf_segment_section_count(&seg, RF_SHM_SECTION_HANDLES, 1);
+	snprintf(shm->handles[0].name, sizeof(shm->handles[0].name), "rdkafka#producer-1");
+	snprintf(shm->handles[0].client_id, sizeof(shm->handles[0].client_id), "app");
+	shm->handles[0].state = RF_SHM_HANDLE_OPEN;
+	shm->handles[0].bytes_held = 4096;
+	shm->handles[0].last_poll_monotonic_ns = 1;
+	rf_segment_section_count(&seg, RF_SHM_SECTION_MODULES, 1);
+	module_of_self(&shm->modules[0]);
+	rf_segment_section_count(&seg, RF_SHM_SECTION_THREAD_SAMPLES, 1);
+	shm->thread_samples[0].frames[0] = (uint64_t)(uintptr_t)populate + 4;
+	shm->thread_samples[0].nframes = 1;
+	shm->thread_samples[0].status = RF_SHM_SAMPLE_OK;
+	shm->thread_samples[0].taken_ns = 1;
+	good = malloc(RF_SHM_SIZE);
+	RF_CHECK(good != NULL);
+	memcpy(good, shm, RF_SHM_SIZE);
+
+	for (int round = 0; round < ROUNDS; round++) {
+		struct rp_snapshot snap;
+		struct rp_failure fail;
+		struct rp_threads t;
+		int changes = 1 + (int)(mutate_next() % 4);
+
+		memcpy(shm, good, RF_SHM_SIZE);
+		for (int k = 0; k < changes; k++) {
+			size_t at = mutate_offset((const struct rf_shm_header *)good);
+			uint64_t r = mutate_next(), v = boundary[r % (sizeof(boundary) / sizeof(boundary[0]))];
+			unsigned char *p = (unsigned char *)shm;
+
+			switch ((r >> 8) % 4) {
+			case 0: /* one bit */
+				p[at] ^= (unsigned char)(1u << (r >> 16) % 8);
+				break;
+			case 1: /* a 4-byte field */
+				at &= ~(size_t)3;
+				memcpy(p + at, &(uint32_t){(uint32_t)v}, 4);
+				break;
+			case 2: /* an 8-byte field */
+				at &= ~(size_t)7;
+				memcpy(p + at, &v, 8);
+				break;
+			default: /* a random byte */
+				p[at] = (unsigned char)(r >> 24);
+				break;
+			}
+		}
+		/* Mutations of seq make it odd: the reader then retries and reports torn. */
+		if (rp_segment_read(prefix, getpid(), &snap, &fail) != RP_READ_OK) {
+			RF_CHECK(fail.message[0] != '\0');
+			refused++;
+			continue;
+		}
+		accepted++;
+		rp_print_stat_text(sink, &snap, 0);
+		rp_print_stat_json(sink, &snap);
+		rp_print_prometheus(sink, &snap, 1);
+		rp_print_ls_row(sink, &snap, 0, 80);
+		rp_print_ls_json_row(sink, &snap);
+		rp_print_handles_text(sink, &snap, 0);
+		rp_print_handles_json(sink, &snap);
+		rp_print_handles_prometheus(sink, &snap, 1);
+		RF_CHECK_INT(rp_threads_analyse(&snap, NULL, &t), 0);
+		/* Symbolising opens the program's ELF file: every eighth round. */
+		struct rp_symbols *syms = round % 8 == 0 ? rp_threads_symbols(&snap) : NULL;
+		rp_threads_print_text(sink, &t, syms, false);
+		rp_threads_print_json(sink, &t, syms, false);
+		rp_symbols_close(syms);
+		rp_threads_release(&t);
+		rp_snapshot_release(&snap);
+	}
+	printf("# %u mutated copies accepted, %u refused\n", accepted, refused);
+	/* Both paths were exercised, not only the refusals. */
+	RF_CHECK(accepted > ROUNDS / 10);
+	RF_CHECK(refused > ROUNDS / 10);
+	free(good);
+	fclose(sink);
+	segment_drop();
+}
+
 static void expect_layout(const char *what)
 {
 	struct rp_snapshot snap;
@@ -178,29 +358,12 @@ RF_TEST(corruption_refused)
 
 RF_TEST(symbols_of_this_program)
 {
-	struct rf_shm_module self = {.base = 0};
+	struct rf_shm_module self;
 	struct rp_symbols *syms;
 	struct rp_frame f;
 	char buf[128];
 
-	/* The map of this test program, as the shim would record it. */
-	ssize_t n = readlink("/proc/self/exe", self.path, sizeof(self.path) - 1);
-	RF_CHECK(n > 0);
-	self.path[n] = '\0';
-	FILE *maps = fopen("/proc/self/maps", "r");
-	unsigned long lo, hi, off;
-	char line[512], path[256];
-	RF_CHECK(maps != NULL);
-	while (fgets(line, sizeof(line), maps))
-		if (sscanf(line, "%lx-%lx %*s %lx %*s %*s %255s", &lo, &hi, &off, path) == 4 &&
-		    strcmp(path, self.path) == 0) {
-			if (self.start == 0) {
-				self.start = lo;
-				self.base = lo - off;
-			}
-			self.end = hi;
-		}
-	fclose(maps);
+	module_of_self(&self);
 	syms = rp_symbols_open(&self, 1);
 	RF_CHECK(syms != NULL);
 	/* A static function: only .symtab knows it (no -rdynamic). */
@@ -217,5 +380,6 @@ RF_TEST(symbols_of_this_program)
 	RF_CHECK_STR(buf, "plain_c");
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(read_and_judge), RF_TEST_ENTRY(corruption_refused),
+RF_TEST_MAIN(RF_TEST_ENTRY(read_and_judge), RF_TEST_ENTRY(extreme_times_saturate),
+	     RF_TEST_ENTRY(corruption_refused), RF_TEST_ENTRY(mutated_segments_are_refused_or_printed),
 	     RF_TEST_ENTRY(symbols_of_this_program))

@@ -47,7 +47,8 @@
  *      stays odd in a segment whose process is gone means the process died in
  *      the middle of a publish: the figures may be torn, say so;
  *   3. checks every section: known kind, entry_size as expected,
- *      offset >= header_size, offset + capacity * entry_size <= size,
+ *      offset >= header_size and a multiple of 8,
+ *      offset + capacity * entry_size <= size,
  *      count <= capacity, and all strings NUL-terminated within their field;
  *   4. checks pid == the pid in the segment's name.
  * Only then may fields be trusted, and still only as numbers: a reader must
