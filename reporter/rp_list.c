@@ -92,7 +92,8 @@ int rp_list_pids(const char *prefix, pid_t **pids, size_t *count)
 		free(list);
 		return rc;
 	}
-	qsort(list, n, sizeof(*list), rp_pid_compare);
+	if (n > 0) /* qsort's base must not be NULL, even for nothing */
+		qsort(list, n, sizeof(*list), rp_pid_compare);
 	*pids = list;
 	*count = n;
 	return 0;

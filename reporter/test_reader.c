@@ -17,6 +17,7 @@
 #include "rf_proc.h"
 #include "rf_segment.h"
 #include "rf_test.h"
+#include "rp_list.h"
 #include "rp_print.h"
 #include "rp_segment.h"
 
@@ -156,6 +157,24 @@ RP_TEST(missing)
 	snprintf(rp_prefix, sizeof(rp_prefix), "rp-unit-%d", (int)getpid());
 	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_MISSING);
 	RF_CHECK(strstr(fail.message, "ringfence ls") != NULL);
+}
+
+/* ls, stat and gc with no segment at all, then with one. */
+RP_TEST(list_none_and_one)
+{
+	pid_t *pids = (pid_t *)&pids;
+	size_t count = 1;
+
+	snprintf(rp_prefix, sizeof(rp_prefix), "rp-unit-%d", (int)getpid());
+	RF_CHECK_INT(rp_list_pids(rp_prefix, &pids, &count), 0);
+	RF_CHECK_INT(count, 0);
+	RF_CHECK(pids == NULL);
+	rp_test_valid(rp_buf);
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_list_pids(rp_prefix, &pids, &count), 0);
+	RF_CHECK_INT(count, 1);
+	RF_CHECK_INT(pids[0], getpid());
+	free(pids);
 }
 
 RP_TEST(truncated_empty)
@@ -658,7 +677,7 @@ RP_TEST(error_statuses_distinct)
 	}
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(valid), RF_TEST_ENTRY(missing), RF_TEST_ENTRY(truncated_empty),
+RF_TEST_MAIN(RF_TEST_ENTRY(valid), RF_TEST_ENTRY(missing), RF_TEST_ENTRY(list_none_and_one), RF_TEST_ENTRY(truncated_empty),
 	     RF_TEST_ENTRY(truncated_half_header), RF_TEST_ENTRY(truncated_stats_cut),
 	     RF_TEST_ENTRY(bad_magic), RF_TEST_ENTRY(wrong_version),
 	     RF_TEST_ENTRY(header_size_mismatch), RF_TEST_ENTRY(size_field_mismatch),
