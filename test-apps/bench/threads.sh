@@ -2,10 +2,11 @@
 # threads.sh BENCH SHIM [COUNT [ROUNDS]] - create and join COUNT threads (100,000)
 # one after another: plain, plain with one idle thread (what the shim's
 # publisher thread costs by merely existing), and under the shim, ROUNDS (5)
-# times each, alternating, each round starting with the next side; prints each round with its ratios to plain, the
-# medians of each side and their ratios, and the medians of the rounds'
-# ratios (each round's runs are neighbours in time, so that one cancels the
-# machine's slow drifts).
+# times each, alternating, each round starting with the next side; prints
+# each round with its ratios to plain, the medians of each side and their
+# ratios, and the medians of the rounds' ratios (each round's runs are
+# neighbours in time, so that one cancels the machine's slow drifts), the
+# shim's with a 95% confidence interval.
 #
 #   meson compile -C build bench-threads
 #   test-apps/bench/threads.sh build/test-apps/rf-threads-bench build/shim/libringfence.so
@@ -26,6 +27,17 @@ run() { # plain|idle|shim -> ns per thread
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# A 95% confidence interval for the median of the values on stdin, from
+# their order statistics (distribution-free: the k-th and (n-k+1)-th of the
+# sorted values, k = (n - 1.96 sqrt(n)) / 2), so that a verdict against the
+# target can say how sure it is.
+median_interval() {
+	sort -n | awk '{a[NR]=$1} END {
+		k = int((NR - 1.96 * sqrt(NR)) / 2); if (k < 1) k = 1
+		printf "%s to %s", a[k], a[NR - k + 1]
+	}'
+}
 
 ratio() { awk -v s="$1" -v p="$2" 'BEGIN {printf "%.3f", s / p}'; }
 
@@ -51,5 +63,6 @@ i=$(printf '%s\n' "${idle[@]}" | median)
 s=$(printf '%s\n' "${shimmed[@]}" | median)
 printf 'median of %d rounds of %d threads: plain %d ns/thread, idle thread %d (%s), shim %d ns/thread, ratio %s\n' \
 	"$rounds" "$count" "$p" "$i" "$(ratio "$i" "$p")" "$s" "$(ratio "$s" "$p")"
-printf 'median of the rounds'"'"' ratios: idle thread %s, shim %s\n' \
-	"$(printf '%s\n' "${idle_ratios[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | median)"
+printf 'median of the rounds'"'"' ratios: idle thread %s, shim %s (95%% interval %s)\n' \
+	"$(printf '%s\n' "${idle_ratios[@]}" | median)" "$(printf '%s\n' "${ratios[@]}" | median)" \
+	"$(printf '%s\n' "${ratios[@]}" | median_interval)"
