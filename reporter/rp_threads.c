@@ -233,8 +233,9 @@ int rp_threads_analyse(const struct rp_snapshot *snap, const struct rp_threads_o
 		if ((t->flags & RF_SHM_THREAD_EXITED) || v->state == 0 || !rp_same_state(v, t))
 			continue;
 		v->state_threads++;
-		if (t->state_since_ns > 0 && rp_ns_since(out->now, t->state_since_ns) > v->state_for)
-			v->state_for = rp_ns_since(out->now, t->state_since_ns);
+		int64_t state_for = rp_ns_since(out->now, t->state_since_ns);
+		if (t->state_since_ns > 0 && state_for > v->state_for)
+			v->state_for = state_for;
 	}
 	for (uint64_t i = 0; i < out->nsamples; i++) {
 		struct rp_group_view *v = &out->groups[out->samples[i].group];
