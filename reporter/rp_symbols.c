@@ -5,9 +5,12 @@
 #include "rp_symbols.h"
 
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* libstdc++'s demangler (abi::__cxa_demangle), with C linkage. */
@@ -28,6 +31,26 @@ static const Dwfl_Callbacks rp_dwfl_callbacks = {
 	.debuginfo_path = &rp_debuginfo_path,
 };
 
+/*
+ * Whether path, a string from the segment, names a regular file we may
+ * read. Opened without blocking and checked by its descriptor: a FIFO
+ * there would block libdwfl's open() forever, a device would be read
+ * without end. (libdwfl opens the path again; only a file swapped in
+ * between could still fool it.)
+ */
+static bool rp_symbols_regular(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	bool regular;
+
+	if (fd < 0)
+		return false;
+	regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	close(fd);
+	return regular;
+}
+
 struct rp_symbols *rp_symbols_open(const struct rf_shm_module *modules, size_t count)
 {
 	struct rp_symbols *syms = calloc(1, sizeof(*syms));
@@ -44,7 +67,7 @@ struct rp_symbols *rp_symbols_open(const struct rf_shm_module *modules, size_t c
 		const struct rf_shm_module *m = &modules[i];
 		const char *base = strrchr(m->path, '/');
 
-		if (m->path[0] != '/' || access(m->path, R_OK) != 0)
+		if (m->path[0] != '/' || !rp_symbols_regular(m->path))
 			continue;
 		dwfl_report_elf(syms->dwfl, base ? base + 1 : m->path, m->path, -1, m->base, false);
 	}

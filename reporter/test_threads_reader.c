@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "rf_config.h"
@@ -380,6 +381,26 @@ RF_TEST(symbols_of_this_program)
 	RF_CHECK_STR(buf, "plain_c");
 }
 
+/* A module path from a segment naming a FIFO must not block the reporter. */
+RF_TEST(symbols_skip_a_fifo)
+{
+	struct rf_shm_module fifo;
+	struct rp_symbols *syms;
+	struct rp_frame f;
+
+	module_of_self(&fifo);
+	snprintf(fifo.path, sizeof(fifo.path), "/tmp/rp-fifo-%d", (int)getpid());
+	RF_CHECK_INT(mkfifo(fifo.path, 0600), 0);
+	alarm(10); /* a blocked open() ends the test with SIGALRM */
+	syms = rp_symbols_open(&fifo, 1);
+	alarm(0);
+	unlink(fifo.path);
+	RF_CHECK(syms != NULL);
+	rp_symbols_lookup(syms, (uint64_t)(uintptr_t)populate + 4, false, &f);
+	RF_CHECK(strcmp(f.function, "populate") != 0); /* nothing read from it */
+	rp_symbols_close(syms);
+}
+
 RF_TEST_MAIN(RF_TEST_ENTRY(read_and_judge), RF_TEST_ENTRY(extreme_times_saturate),
 	     RF_TEST_ENTRY(corruption_refused), RF_TEST_ENTRY(mutated_segments_are_refused_or_printed),
-	     RF_TEST_ENTRY(symbols_of_this_program))
+	     RF_TEST_ENTRY(symbols_of_this_program), RF_TEST_ENTRY(symbols_skip_a_fifo))
