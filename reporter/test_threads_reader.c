@@ -194,7 +194,7 @@ RF_TEST(mutated_segments_are_refused_or_printed)
 	static const uint64_t boundary[] = {0, 1, 7, 8, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff,
 					    0x80000000, 0xffffffff, UINT64_C(1) << 32,
 					    (uint64_t)INT64_MAX, (uint64_t)INT64_MIN, UINT64_MAX};
-	enum { ROUNDS = 3000 };
+	enum { ROUNDS = 10000 };
 	struct rf_shm_layout *shm;
 	unsigned char *good;
 	unsigned accepted = 0, refused = 0;
