@@ -328,7 +328,8 @@ static const struct {
 /* Every entry type's alignment divides this (the writer uses 64). */
 #define RP_SECTION_ALIGN 8
 #define RP_SECTION_ALIGN_CHECK(KIND, member, type, capacity) \
-	_Static_assert(RP_SECTION_ALIGN % _Alignof(type) == 0, #type " needs a larger alignment");
+	_Static_assert(RP_SECTION_ALIGN % _Alignof(type) == 0, \
+		       #type " needs a larger alignment");
 RF_SHM_SECTION_LIST(RP_SECTION_ALIGN_CHECK)
 #undef RP_SECTION_ALIGN_CHECK
 

@@ -677,7 +677,8 @@ RP_TEST(error_statuses_distinct)
 	}
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(valid), RF_TEST_ENTRY(missing), RF_TEST_ENTRY(list_none_and_one), RF_TEST_ENTRY(truncated_empty),
+RF_TEST_MAIN(RF_TEST_ENTRY(valid), RF_TEST_ENTRY(missing), RF_TEST_ENTRY(list_none_and_one),
+	     RF_TEST_ENTRY(truncated_empty),
 	     RF_TEST_ENTRY(truncated_half_header), RF_TEST_ENTRY(truncated_stats_cut),
 	     RF_TEST_ENTRY(bad_magic), RF_TEST_ENTRY(wrong_version),
 	     RF_TEST_ENTRY(header_size_mismatch), RF_TEST_ENTRY(size_field_mismatch),
