@@ -123,6 +123,24 @@ static int rf_stack_mapped(uintptr_t lo, uintptr_t hi)
 }
 
 /*
+ * Whether a frame's own rbp decided where its caller's frame lies: its CFA
+ * is rbp + 16 (a frame-pointer frame, or libunwind's fallback without
+ * unwind information), or its caller's stack pointer was kept at rbp - 8 (a
+ * realigning frame, GCC's DRAP). Elsewhere the CFA is the stack pointer plus
+ * a constant, and rbp is one more callee-saved register: code built without
+ * frame pointers (most of Debian) keeps a loop counter or a pointer in it,
+ * and a memo that checked its saved copy would never hit there. fp - 8 is
+ * read only where it lies on the walked stack, [lo, hi].
+ */
+static int rf_stack_frame_uses_rbp(uintptr_t fp, uintptr_t cfa, uintptr_t lo, uintptr_t hi)
+{
+	if (fp + 2 * sizeof(uintptr_t) == cfa)
+		return 1;
+	return fp > lo && fp - sizeof(uintptr_t) >= lo && fp - sizeof(uintptr_t) <= hi &&
+	       rf_stack_word_read(fp - sizeof(uintptr_t)) == cfa;
+}
+
+/*
  * Walk again with libunwind's cursor, which tells where each register was
  * read from, and keep the words behind frames[n] when it finds the same
  * frames. noinline: its frame, like note's, lies below the capture's (sp).
@@ -132,10 +150,12 @@ rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0, const uintptr_t *fra
 		    uintptr_t self_lo, uintptr_t self_hi, uintptr_t top_lo, uintptr_t top_hi)
 {
 	struct rf_stack_word words[RF_STACK_MEMO_WORDS];
+	/* Per frame: its rbp, where that was read from (0: not from the stack
+	 * above sp0), and its CFA (0: the outermost frame). */
 	struct {
-		uintptr_t fp, cfa;
-	} realign[RF_STACK_MEMO_STEPS];
-	int nwords = 0, nrealign = 0, k = 0, ended = 0;
+		uintptr_t fp, fp_slot, cfa;
+	} seen[RF_STACK_MEMO_STEPS];
+	int nwords = 0, nseen = 0, k = 0, ended = 0;
 	uintptr_t top = sp0;
 	unw_context_t ctx;
 	unw_cursor_t cur;
@@ -143,14 +163,15 @@ rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0, const uintptr_t *fra
 	if (unw_getcontext(&ctx) != 0 || unw_init_local(&cur, &ctx) != 0)
 		return;
 	for (int i = 0; i < RF_STACK_MEMO_STEPS && !ended; i++) {
-		unw_word_t ip, sp, fp, next_sp;
+		unw_word_t ip, sp, fp, next_sp = 0;
 		unw_save_loc_t loc;
+		uintptr_t fp_slot = 0;
 		int r;
 
 		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) < 0 ||
 		    unw_get_reg(&cur, UNW_X86_64_RBP, &fp) < 0 || unw_is_signal_frame(&cur) > 0)
 			return;
-		/* Where the walk read this frame's return address and frame pointer. */
+		/* Where the walk read this frame's return address. */
 		if (i > 0 && sp - sizeof(uintptr_t) >= sp0) {
 			uintptr_t slot = sp - sizeof(uintptr_t);
 
@@ -158,11 +179,12 @@ rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0, const uintptr_t *fra
 				return;
 			top = slot > top ? slot : top;
 		}
+		/* And its frame pointer: kept below if the frame turns out to use it. */
 		if (i > 0 && unw_get_save_loc(&cur, UNW_X86_64_RBP, &loc) == 0 &&
 		    loc.type == UNW_SLT_MEMORY && loc.u.addr >= sp0) {
-			if (rf_stack_word_read(loc.u.addr) != fp ||
-			    rf_stack_word_add(words, &nwords, loc.u.addr, fp) < 0)
+			if (rf_stack_word_read(loc.u.addr) != fp)
 				return;
+			fp_slot = loc.u.addr;
 			top = loc.u.addr > top ? loc.u.addr : top;
 		}
 		/* The capture's callers: those whose return address lies above its frame. */
@@ -175,19 +197,25 @@ rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0, const uintptr_t *fra
 		if (r < 0)
 			return;
 		ended = r == 0;
-		if (!ended && unw_get_reg(&cur, UNW_REG_SP, &next_sp) == 0 && sp >= sp0) {
-			realign[nrealign].fp = fp;
-			realign[nrealign++].cfa = next_sp;
-		}
+		if (!ended && unw_get_reg(&cur, UNW_REG_SP, &next_sp) < 0)
+			return;
+		if (sp >= sp0 || fp_slot != 0)
+			seen[nseen++] = (typeof(seen[0])){fp, fp_slot, next_sp};
 	}
 	if (!ended || k != n || top < top_lo || top >= top_hi || !rf_stack_mapped(sp0, top + 8))
 		return;
-	/* A frame that realigned the stack found its caller's through *(fp - 8). */
-	for (int i = 0; i < nrealign; i++) {
-		uintptr_t at = realign[i].fp - sizeof(uintptr_t);
+	for (int i = 0; i < nseen; i++) {
+		uintptr_t fp = seen[i].fp, cfa = seen[i].cfa, at = fp - sizeof(uintptr_t);
 
-		if (realign[i].fp > sp0 && at >= sp0 && at <= top && rf_stack_word_read(at) == realign[i].cfa &&
-		    rf_stack_word_add(words, &nwords, at, realign[i].cfa) < 0)
+		/* The outermost frame's rbp is kept: it may be what ended the walk. */
+		if (cfa != 0 && !rf_stack_frame_uses_rbp(fp, cfa, sp0, top))
+			continue;
+		if (seen[i].fp_slot != 0 &&
+		    rf_stack_word_add(words, &nwords, seen[i].fp_slot, fp) < 0)
+			return;
+		/* A frame that realigned the stack found its caller's through *(fp - 8). */
+		if (cfa != 0 && fp > sp0 && at >= sp0 && at <= top &&
+		    rf_stack_word_read(at) == cfa && rf_stack_word_add(words, &nwords, at, cfa) < 0)
 			return;
 	}
 	m->sp = 0;

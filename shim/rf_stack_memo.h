@@ -7,17 +7,22 @@
  * from the same place (a loop, a handler), where the stack under the hook is
  * the same each time, at the same address. A thread keeps the frames of its
  * last walk together with the stack words that walk read to find them: each
- * frame's return address (just below its caller's stack pointer) and each
- * saved frame pointer. When the hook's frame is at the same address again and
- * every one of those words holds what it held, a walk would read the same
- * words and find the same frames, so the memo is the answer.
+ * frame's return address (just below its caller's stack pointer) and the
+ * saved frame pointer of each frame that uses one. When the hook's frame is
+ * at the same address again and every one of those words holds what it held,
+ * a walk would read the same words and find the same frames, so the memo is
+ * the answer.
  *
  * Why that holds: going outwards from the hook's frame, a frame's extent
  * follows from its code (fixed by its return address) and the stack and frame
  * pointers it is entered with; with the first frame at the same address and
- * the same return address and saved frame pointer in each frame, each next
- * frame is where it was. Frames that realign the stack keep their caller's
- * stack pointer in memory (GCC's DRAP): that word is checked too. A walk that
+ * the same return address in each frame, and the same frame pointer in each
+ * frame that places its caller by it, each next frame is where it was. A
+ * frame without a frame pointer places its caller by its stack pointer
+ * alone: what rbp holds there (code built without frame pointers keeps a
+ * counter or a pointer in it) is not checked, or the memo would never hit in
+ * such code. Frames that realign the stack keep their caller's stack pointer
+ * in memory (GCC's DRAP): that word is checked too. A walk that
  * crosses a signal frame, or does not end near the top of the thread's own
  * stack (a coroutine's stack, an alternate signal stack), is not memoised, so
  * every word the memo reads lies on the live stack of its own thread.

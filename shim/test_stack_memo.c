@@ -2,8 +2,9 @@
  * test_stack_memo.c - the creation-stack memo against plain walks: every
  * capture, served from the memo or not, must equal a plain libunwind walk of
  * the same stack, while repeated stacks are served from the memo; callers
- * that differ at the same depth, varying alloca depths, a coroutine's stack
- * and another thread's stack.
+ * that differ at the same depth, varying alloca depths, what rbp holds with
+ * and without a frame pointer, a coroutine's stack and another thread's
+ * stack.
  */
 #define _GNU_SOURCE
 #include <alloca.h>
@@ -124,6 +125,147 @@ RF_TEST(alloca_depths_never_mislead)
 			run_path('x', depths[i]);
 }
 
+/*
+ * Frames written in assembly, so that what rbp holds is certain:
+ * - rbp_stub(c, memo, fn in rax): saves rbp on the stack and calls fn(c,
+ *   memo), as a function built without frame pointers saves a register it
+ *   uses;
+ * - call_with_rbp(c, memo, fn, value): calls fn through rbp_stub with rbp =
+ *   value, in a frame without a frame pointer (CFA = rsp + 16), as such code
+ *   keeps a counter or a pointer in rbp;
+ * - call_in_frame(c, memo, fn, shift): a frame-pointer frame (CFA = rbp +
+ *   16) that calls fn through rbp_stub with rbp lowered by shift onto a copy
+ *   of its frame record, which moves where a walk finds its caller's frame
+ *   (and, with a return address one byte on, tells the copy's walk apart
+ *   even where the caller's own frame pointer leads it back on track).
+ */
+void call_with_rbp(struct capture *c, int memo, void (*fn)(struct capture *, int),
+		   uintptr_t value);
+void call_in_frame(struct capture *c, int memo, void (*fn)(struct capture *, int),
+		   uintptr_t shift);
+__asm__(".text\n"
+	".type rbp_stub, @function\n"
+	"rbp_stub:\n"
+	"	.cfi_startproc\n"
+	"	push %rbp\n"
+	"	.cfi_def_cfa_offset 16\n"
+	"	.cfi_offset %rbp, -16\n"
+	"	call *%rax\n"
+	"	pop %rbp\n"
+	"	.cfi_restore %rbp\n"
+	"	.cfi_def_cfa_offset 8\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	".size rbp_stub, .-rbp_stub\n"
+	".type call_with_rbp, @function\n"
+	"call_with_rbp:\n"
+	"	.cfi_startproc\n"
+	"	push %rbp\n"
+	"	.cfi_def_cfa_offset 16\n"
+	"	.cfi_offset %rbp, -16\n"
+	"	mov %rcx, %rbp\n"
+	"	mov %rdx, %rax\n"
+	"	call rbp_stub\n"
+	"	pop %rbp\n"
+	"	.cfi_restore %rbp\n"
+	"	.cfi_def_cfa_offset 8\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	".size call_with_rbp, .-call_with_rbp\n"
+	".type call_in_frame, @function\n"
+	"call_in_frame:\n"
+	"	.cfi_startproc\n"
+	"	push %rbp\n"
+	"	.cfi_def_cfa_offset 16\n"
+	"	.cfi_offset %rbp, -16\n"
+	"	mov %rsp, %rbp\n"
+	"	.cfi_def_cfa_register %rbp\n"
+	"	sub $32, %rsp\n"
+	"	mov 0(%rbp), %rax\n"
+	"	mov %rax, -32(%rbp)\n"
+	"	mov 8(%rbp), %rax\n"
+	"	add $1, %rax\n"
+	"	mov %rax, -24(%rbp)\n"
+	"	mov %rdx, %rax\n"
+	"	push %rbp\n"
+	"	sub $8, %rsp\n"
+	"	sub %rcx, %rbp\n"
+	"	call rbp_stub\n"
+	"	add $8, %rsp\n"
+	"	pop %rbp\n"
+	"	leave\n"
+	"	.cfi_def_cfa %rsp, 8\n"
+	"	ret\n"
+	"	.cfi_endproc\n"
+	".size call_in_frame, .-call_in_frame\n");
+
+static __attribute__((noinline)) void rbp_path(struct capture *c, int memo, int kind,
+					       uintptr_t value)
+{
+	if (kind == 'v')
+		call_with_rbp(c, memo, capture, value);
+	else
+		call_in_frame(c, memo, capture, value);
+	__asm__ volatile("" ::: "memory");
+}
+
+/* With the memo, then plainly, from one call site, as run_path. */
+static void run_rbp_path(int kind, uintptr_t value, struct capture *plain)
+{
+	struct capture c[2];
+
+	for (volatile int memo = 1; memo >= 0; memo--)
+		rbp_path(&c[memo], memo, kind, value);
+	RF_CHECK(c[0].n > 0);
+	RF_CHECK_INT(c[1].n, c[0].n);
+	RF_CHECK(memcmp(c[1].frames, c[0].frames, (size_t)c[0].n * sizeof(uintptr_t)) == 0);
+	*plain = c[0];
+}
+
+/* Code without frame pointers: what rbp holds says nothing about the stack. */
+RF_TEST(a_varying_rbp_is_served_from_the_memo)
+{
+	struct capture plain;
+	uint64_t hits;
+
+	window_main();
+	hits = rf_stack_memo_hits();
+	for (uintptr_t i = 0; i < 100; i++)
+		run_rbp_path('v', 0x5a5a0000 + i * 4096, &plain);
+	RF_CHECK(plain.n > 3);
+	RF_CHECK(rf_stack_memo_hits() - hits >= 90);
+}
+
+/* A frame-pointer frame: its rbp places its caller, so a moved rbp is a new stack. */
+RF_TEST(a_frame_pointer_frame_keeps_its_rbp)
+{
+	static const char pattern[] = "0000100110111000010";
+	struct capture first[2] = {{.n = -1}, {.n = -1}}, plain;
+	uint64_t hits;
+
+	window_main();
+	hits = rf_stack_memo_hits();
+	for (int round = 0; round < 10; round++) {
+		for (const char *p = pattern; *p; p++) {
+			int moved = *p == '1';
+
+			run_rbp_path('f', moved ? 32 : 0, &plain);
+			if (first[moved].n < 0)
+				first[moved] = plain;
+			/* Each layout walks the same way every time. */
+			RF_CHECK_INT(plain.n, first[moved].n);
+			RF_CHECK(memcmp(plain.frames, first[moved].frames,
+					(size_t)plain.n * sizeof(uintptr_t)) == 0);
+		}
+	}
+	/* The moved rbp really leads a walk elsewhere, and the memo served the rest. */
+	RF_CHECK(first[0].n > 3);
+	RF_CHECK(first[0].n != first[1].n ||
+		 memcmp(first[0].frames, first[1].frames,
+			(size_t)first[0].n * sizeof(uintptr_t)) != 0);
+	RF_CHECK(rf_stack_memo_hits() - hits >= 50);
+}
+
 /* A coroutine's stack does not reach the thread's top: never memoised. */
 static ucontext_t main_ctx, co_ctx;
 static uint64_t co_hits;
@@ -180,5 +322,7 @@ RF_TEST(threads_keep_their_own_memo)
 RF_TEST_MAIN(RF_TEST_ENTRY(repeated_stack_is_served_from_the_memo),
 	     RF_TEST_ENTRY(callers_at_the_same_depth_are_told_apart),
 	     RF_TEST_ENTRY(alloca_depths_never_mislead),
+	     RF_TEST_ENTRY(a_varying_rbp_is_served_from_the_memo),
+	     RF_TEST_ENTRY(a_frame_pointer_frame_keeps_its_rbp),
 	     RF_TEST_ENTRY(coroutine_stack_is_not_memoised),
 	     RF_TEST_ENTRY(threads_keep_their_own_memo))
