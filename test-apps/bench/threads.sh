@@ -1,27 +1,31 @@
 #!/usr/bin/env bash
-# threads.sh BENCH SHIM [COUNT [ROUNDS]] - create and join COUNT threads (100,000)
+# threads.sh BENCH SHIM [COUNT [ROUNDS [CPUS]]] - create and join COUNT threads (100,000)
 # one after another: plain, plain with one idle thread (what the shim's
 # publisher thread costs by merely existing), and under the shim, ROUNDS (5)
 # times each, alternating, each round starting with the next side; prints
 # each round with its ratios to plain, the medians of each side and their
 # ratios, and the medians of the rounds' ratios (each round's runs are
 # neighbours in time, so that one cancels the machine's slow drifts), the
-# shim's with a 95% confidence interval.
+# shim's with a 95% confidence interval. With CPUS (a taskset list such as
+# 0), every run is pinned there: one CPU leaves out the wake-ups from core
+# to core, and shows what the shim's own work costs.
 #
 #   meson compile -C build bench-threads
 #   test-apps/bench/threads.sh build/test-apps/rf-threads-bench build/shim/libringfence.so
 set -euo pipefail
 
-bench=$1 shim=$2 count=${3:-100000} rounds=${4:-5}
+bench=$1 shim=$2 count=${3:-100000} rounds=${4:-5} cpus=${5:-}
+pin=()
+[ -n "$cpus" ] && pin=(taskset -c "$cpus")
 prefix=rf-bench-threads-$$
 trap 'rm -f /dev/shm/$prefix.*' EXIT
 
 run() { # plain|idle|shim -> ns per thread
 	local out
 	case $1 in
-	shim) out=$(RINGFENCE_SHM_PREFIX=$prefix LD_PRELOAD=$shim "$bench" --count "$count") ;;
-	idle) out=$("$bench" --count "$count" --idle-threads 1) ;;
-	*) out=$("$bench" --count "$count") ;;
+	shim) out=$(RINGFENCE_SHM_PREFIX=$prefix LD_PRELOAD=$shim "${pin[@]}" "$bench" --count "$count") ;;
+	idle) out=$("${pin[@]}" "$bench" --count "$count" --idle-threads 1) ;;
+	*) out=$("${pin[@]}" "$bench" --count "$count") ;;
 	esac
 	sed -n 's/.*ns_per_thread \([0-9]*\).*/\1/p' <<<"$out"
 }
