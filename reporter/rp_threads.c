@@ -422,15 +422,21 @@ static void rp_state_describe(const struct rp_group_view *v, char *buf, size_t l
 		 wchan[0] ? " in " : "", wchan, sys);
 }
 
+/* The file name of f's module, sanitised; "" when f lies in no recorded module. */
+static void rp_frame_module(const struct rp_frame *f, char *mod, size_t len)
+{
+	const char *base = strrchr(f->module, '/');
+
+	rp_text_sanitize(base ? base + 1 : f->module, 0, mod, len);
+}
+
 static void rp_frame_text(FILE *out, int i, const struct rp_frame *f)
 {
 	char fn[RP_SANITIZED_MAX(512)], file[RP_SANITIZED_MAX(512)], mod[RP_SANITIZED_MAX(256)];
-	const char *base;
 
 	rp_text_sanitize(f->function, 0, fn, sizeof(fn));
 	rp_text_sanitize(f->file, 0, file, sizeof(file));
-	base = strrchr(f->module, '/');
-	rp_text_sanitize(base ? base + 1 : f->module, 0, mod, sizeof(mod));
+	rp_frame_module(f, mod, sizeof(mod));
 	fprintf(out, "      #%-2d 0x%016" PRIx64 " ", i, f->pc);
 	if (fn[0])
 		fprintf(out, "%s+0x%" PRIx64, fn, f->offset);
@@ -505,6 +511,11 @@ static void rp_group_text(FILE *out, const struct rp_threads *t, const struct rp
 		char fn[RP_SANITIZED_MAX(512)];
 		rp_text_sanitize(start.function, 0, fn, sizeof(fn));
 		fprintf(out, "%s", fn);
+	} else if (start.module[0]) {
+		/* A function its file does not name (static, in a stripped library). */
+		char mod[RP_SANITIZED_MAX(256)];
+		rp_frame_module(&start, mod, sizeof(mod));
+		fprintf(out, "%s+0x%" PRIx64, mod, start.module_offset);
 	} else {
 		fprintf(out, "0x%" PRIx64, g->start_routine);
 	}

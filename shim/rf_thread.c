@@ -857,9 +857,12 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 	rf_thread_unlock();
 
 	for (size_t i = 0; i < nn; i++) {
-		uintptr_t off;
+		uintptr_t off = 1;
+		/* A start routine is a function's entry: a name at an offset is the
+		 * nearest symbol before a function the file does not name (a static
+		 * one in a stripped library, such as librdkafka's thread mains). */
 		names[i].ok = namer(names[i].addr, names[i].name, sizeof(names[i].name), &off,
-				    NULL) == 0;
+				    NULL) == 0 && off == 0;
 	}
 	for (size_t i = 0; i < ns; i++)
 		states[i].ok = rf_thread_state_read(states[i].tid, &states[i].st);

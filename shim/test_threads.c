@@ -555,6 +555,39 @@ RF_TEST(report_at_exit)
 	RF_CHECK(report_lines > 8);
 }
 
+static char report_all[4096];
+
+static void report_collect(const char *line)
+{
+	size_t used = strlen(report_all);
+
+	snprintf(report_all + used, sizeof(report_all) - used, "%s\n", line);
+}
+
+/* A stripped library names only its exported functions; a static start
+ * routine inside it must not take the name of the export before it. */
+RF_TEST(start_routine_named_only_at_its_entry)
+{
+	struct rf_thread_rules r = rules_running();
+	struct rf_thread *t;
+
+	rf_thread_registry_release();
+	r.at_exit = true;
+	rf_thread_namer_set(report_namer); /* fn_<addr rounded down to 4 KiB> */
+	t = rf_thread_create_begin(stack_a, 3, 0x5000, 0, 1, 1);
+	rf_thread_create_end(t, 11, true);
+	t = rf_thread_create_begin(stack_b, 3, 0x6040, 0, 1, 1);
+	rf_thread_create_end(t, 12, true);
+	rf_thread_maintain(&r, 2 * SEC); /* names start routines, as the publisher does */
+	report_all[0] = '\0';
+	RF_CHECK_INT(rf_thread_report(&r, 2 * SEC, report_collect), 2);
+	RF_CHECK(strstr(report_all, "start routine fn_5000\n") != NULL);
+	RF_CHECK(strstr(report_all, "start routine ?\n") != NULL);
+	RF_CHECK(strstr(report_all, "start routine fn_6000") == NULL);
+	rf_thread_namer_set(NULL);
+	rf_thread_registry_release();
+}
+
 RF_TEST_MAIN(RF_TEST_ENTRY(pool_reuse_and_bound), RF_TEST_ENTRY(join_releases),
 	     RF_TEST_ENTRY(join_before_exit_and_failed_join),
 	     RF_TEST_ENTRY(detach_before_and_after_exit),
@@ -566,4 +599,5 @@ RF_TEST_MAIN(RF_TEST_ENTRY(pool_reuse_and_bound), RF_TEST_ENTRY(join_releases),
 	     RF_TEST_ENTRY(ends_race_joins_and_detaches), RF_TEST_ENTRY(registry_lock_under_contention),
 	     RF_TEST_ENTRY(detach_while_a_join_waits),
 	     RF_TEST_ENTRY(full_registry_degrades),
-	     RF_TEST_ENTRY(fork_child_keeps_the_forking_thread), RF_TEST_ENTRY(report_at_exit))
+	     RF_TEST_ENTRY(fork_child_keeps_the_forking_thread), RF_TEST_ENTRY(report_at_exit),
+	     RF_TEST_ENTRY(start_routine_named_only_at_its_entry))
