@@ -30,6 +30,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <link.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -846,14 +847,64 @@ RF_SELF(calloc, rf_self_calloc);
 RF_SELF(realloc, rf_self_realloc);
 RF_SELF(malloc_usable_size, rf_self_usable);
 
-/* Whether the global scope finds name in the shim, at self (not in an earlier object). */
+struct rf_alloc_before {
+	const char *name, *self; /* the symbol; the shim's path */
+	int defined;
+};
+
+static int rf_alloc_defined_in(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct rf_alloc_before *b = arg;
+	const ElfW(Sym) *ent = NULL;
+	Dl_info where;
+	void *handle, *sym;
+
+	(void)size;
+	if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0') /* the executable */
+		return 0;
+	if (strcmp(info->dlpi_name, b->self) == 0)
+		return 1; /* the shim comes first */
+	/* NOLOAD: a handle on what is already there, never a new load. */
+	handle = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
+	if (handle == NULL)
+		return 0;
+	sym = dlsym(handle, b->name); /* this object, or one it depends on */
+	dlclose(handle);
+	if (sym != NULL && dladdr1(sym, &where, (void **)&ent, RTLD_DL_SYMENT) != 0 &&
+	    where.dli_fname != NULL && strcmp(where.dli_fname, info->dlpi_name) == 0 &&
+	    ent != NULL && ent->st_shndx != SHN_UNDEF) {
+		b->defined = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Whether the global scope finds name in the shim, at self (not in an earlier
+ * object). A non-PIE executable that takes the function's address (Debian's
+ * python3.11 takes malloc's and free's) holds a canonical PLT entry for it:
+ * an undefined symbol with a value, which dlsym returns, and whose stub jumps
+ * to the first definition after the executable. That is ours unless an
+ * object loaded between the executable and the shim (a preload named before
+ * it) defines the name.
+ */
 static int rf_alloc_is_self(const char *name, rf_real_fn self)
 {
+	struct rf_alloc_before before = {.name = name};
 	void *sym = dlsym(RTLD_DEFAULT, name);
+	const ElfW(Sym) *ent = NULL;
+	Dl_info where, me;
 	rf_real_fn fn;
 
 	memcpy(&fn, &sym, sizeof(fn));
-	return fn == self;
+	if (fn == self)
+		return 1;
+	if (sym == NULL || dladdr1(sym, &where, (void **)&ent, RTLD_DL_SYMENT) == 0 || ent == NULL ||
+	    ent->st_shndx != SHN_UNDEF || dladdr((void *)&rf_alloc, &me) == 0 || me.dli_fname == NULL)
+		return 0;
+	before.self = me.dli_fname;
+	dl_iterate_phdr(rf_alloc_defined_in, &before);
+	return !before.defined;
 }
 
 static int rf_alloc_first(void)

@@ -6,7 +6,8 @@
 # whose payloads the shim would copy into its ring. After the shim: heap
 # accounted on top of that allocator. Before: the shim says so once, passes
 # every call through, copies nothing into the ring; nothing crashes and
-# every message is delivered.
+# every message is delivered. Then /usr/bin/python3, whose malloc and free
+# the dynamic linker finds first in the executable itself (see below).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -59,5 +60,27 @@ assert r["produced"] == 6000 and r["delivered"] == 6000 and r["dr_failed"] == 0,
 		echo "ok: $name $order the shim: churn and producer complete (heap_interposed $interposed)"
 	done
 done
+
+# An executable with canonical PLT entries for malloc and free: Debian's
+# python3.11 is not PIE and takes their addresses, so looking malloc up finds
+# the executable's stub, which jumps to the first definition after it. That
+# is the shim's, unless an allocator is preloaded before the shim.
+py='blocks = [bytearray(4096) for _ in range(3000)]'
+rm -f /dev/shm/$RINGFENCE_SHM_PREFIX.*
+timeout 60 env LD_PRELOAD="$SHIM" /usr/bin/python3 -c "$py" 2>"$rf_tmpdir/py.err" ||
+	rf_fail "python3 under the shim exited $?: $(cat "$rf_tmpdir/py.err")"
+read -r interposed allocs <<<"$(interposed_of)"
+[ "$interposed" = 1 ] && [ "$allocs" -ge 3000 ] ||
+	rf_fail "python3 under the shim: heap_interposed $interposed, allocs $allocs"
+! grep -q "come before the shim's" "$rf_tmpdir/py.err" ||
+	rf_fail "python3 under the shim: $(cat "$rf_tmpdir/py.err")"
+rm -f /dev/shm/$RINGFENCE_SHM_PREFIX.*
+timeout 60 env LD_PRELOAD="${libs[0]} $SHIM" /usr/bin/python3 -c "$py" 2>"$rf_tmpdir/py.err" ||
+	rf_fail "python3 with $(basename "${libs[0]}") before the shim exited $?"
+read -r interposed allocs <<<"$(interposed_of)"
+[ "$interposed" = 0 ] && grep -q "come before the shim's" "$rf_tmpdir/py.err" ||
+	rf_fail "python3 with $(basename "${libs[0]}") before the shim: heap_interposed $interposed"
+echo "ok: python3 (canonical PLT entries for malloc and free): the shim's are in effect," \
+	"an allocator preloaded before it still comes first"
 rf_broker_stop
 echo "PASS: heap-allocators"
