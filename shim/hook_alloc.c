@@ -899,8 +899,10 @@ static int rf_alloc_is_self(const char *name, rf_real_fn self)
 	memcpy(&fn, &sym, sizeof(fn));
 	if (fn == self)
 		return 1;
-	if (sym == NULL || dladdr1(sym, &where, (void **)&ent, RTLD_DL_SYMENT) == 0 || ent == NULL ||
-	    ent->st_shndx != SHN_UNDEF || dladdr((void *)&rf_alloc, &me) == 0 || me.dli_fname == NULL)
+	if (sym == NULL || dladdr1(sym, &where, (void **)&ent, RTLD_DL_SYMENT) == 0 ||
+	    ent == NULL || ent->st_shndx != SHN_UNDEF)
+		return 0; /* a definition in an object before the shim */
+	if (dladdr((void *)&rf_alloc, &me) == 0 || me.dli_fname == NULL)
 		return 0;
 	before.self = me.dli_fname;
 	dl_iterate_phdr(rf_alloc_defined_in, &before);
