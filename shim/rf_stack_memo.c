@@ -123,21 +123,19 @@ static int rf_stack_mapped(uintptr_t lo, uintptr_t hi)
 }
 
 /*
- * Whether a frame's own rbp decided where its caller's frame lies: its CFA
- * is rbp + 16 (a frame-pointer frame, or libunwind's fallback without
- * unwind information), or its caller's stack pointer was kept at rbp - 8 (a
- * realigning frame, GCC's DRAP). Elsewhere the CFA is the stack pointer plus
- * a constant, and rbp is one more callee-saved register: code built without
- * frame pointers (most of Debian) keeps a loop counter or a pointer in it,
- * and a memo that checked its saved copy would never hit there. fp - 8 is
- * read only where it lies on the walked stack, [lo, hi].
+ * Whether a frame's own rbp may have decided where its caller's frame lies.
+ * Compiled code that computes its CFA from rbp points rbp into its own
+ * frame, [sp, cfa): a frame pointer (CFA rbp + 16, or more where registers
+ * are pushed before rbp is set, as libffi's ffi_call_unix64 does: rbp + 32),
+ * or a realigned frame (GCC's DRAP, the caller's stack pointer kept next to
+ * rbp). Elsewhere the CFA is the stack pointer plus a constant, and rbp is
+ * one more callee-saved register: code built without frame pointers (most
+ * of Debian) keeps a counter or a pointer in it, and a memo that checked its
+ * saved copy would never hit there.
  */
-static int rf_stack_frame_uses_rbp(uintptr_t fp, uintptr_t cfa, uintptr_t lo, uintptr_t hi)
+static int rf_stack_frame_uses_rbp(uintptr_t sp, uintptr_t fp, uintptr_t cfa)
 {
-	if (fp + 2 * sizeof(uintptr_t) == cfa)
-		return 1;
-	return fp > lo && fp - sizeof(uintptr_t) >= lo && fp - sizeof(uintptr_t) <= hi &&
-	       rf_stack_word_read(fp - sizeof(uintptr_t)) == cfa;
+	return sp <= fp && fp < cfa;
 }
 
 /*
@@ -150,10 +148,10 @@ rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0, const uintptr_t *fra
 		    uintptr_t self_lo, uintptr_t self_hi, uintptr_t top_lo, uintptr_t top_hi)
 {
 	struct rf_stack_word words[RF_STACK_MEMO_WORDS];
-	/* Per frame: its rbp, where that was read from (0: not from the stack
-	 * above sp0), and its CFA (0: the outermost frame). */
+	/* Per frame: its stack pointer, its rbp, where that was read from (0: not
+	 * from the stack above sp0), and its CFA (0: the outermost frame). */
 	struct {
-		uintptr_t fp, fp_slot, cfa;
+		uintptr_t sp, fp, fp_slot, cfa;
 	} seen[RF_STACK_MEMO_STEPS];
 	int nwords = 0, nseen = 0, k = 0, ended = 0;
 	uintptr_t top = sp0;
@@ -200,7 +198,7 @@ rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0, const uintptr_t *fra
 		if (!ended && unw_get_reg(&cur, UNW_REG_SP, &next_sp) < 0)
 			return;
 		if (sp >= sp0 || fp_slot != 0)
-			seen[nseen++] = (typeof(seen[0])){fp, fp_slot, next_sp};
+			seen[nseen++] = (typeof(seen[0])){sp, fp, fp_slot, next_sp};
 	}
 	if (!ended || k != n || top < top_lo || top >= top_hi || !rf_stack_mapped(sp0, top + 8))
 		return;
@@ -208,13 +206,14 @@ rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0, const uintptr_t *fra
 		uintptr_t fp = seen[i].fp, cfa = seen[i].cfa, at = fp - sizeof(uintptr_t);
 
 		/* The outermost frame's rbp is kept: it may be what ended the walk. */
-		if (cfa != 0 && !rf_stack_frame_uses_rbp(fp, cfa, sp0, top))
+		if (cfa != 0 && !rf_stack_frame_uses_rbp(seen[i].sp, fp, cfa))
 			continue;
 		if (seen[i].fp_slot != 0 &&
 		    rf_stack_word_add(words, &nwords, seen[i].fp_slot, fp) < 0)
 			return;
-		/* A frame that realigned the stack found its caller's through *(fp - 8). */
-		if (cfa != 0 && fp > sp0 && at >= sp0 && at <= top &&
+		/* A frame that realigned the stack found its caller's through *(fp - 8)
+		 * (not a frame-pointer frame, whose fp - 8 is only its first local). */
+		if (cfa != 0 && cfa != fp + 2 * sizeof(uintptr_t) && at >= sp0 && at <= top &&
 		    rf_stack_word_read(at) == cfa && rf_stack_word_add(words, &nwords, at, cfa) < 0)
 			return;
 	}

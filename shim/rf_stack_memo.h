@@ -17,11 +17,11 @@
  * follows from its code (fixed by its return address) and the stack and frame
  * pointers it is entered with; with the first frame at the same address and
  * the same return address in each frame, and the same frame pointer in each
- * frame that places its caller by it, each next frame is where it was. A
- * frame without a frame pointer places its caller by its stack pointer
- * alone: what rbp holds there (code built without frame pointers keeps a
- * counter or a pointer in it) is not checked, or the memo would never hit in
- * such code. Frames that realign the stack keep their caller's stack pointer
+ * frame that places its caller by it, each next frame is where it was. Such
+ * a frame points rbp into itself; one whose rbp points elsewhere places its
+ * caller by its stack pointer alone: what rbp holds there (code built
+ * without frame pointers keeps a counter or a pointer in it) is not checked,
+ * or the memo would never hit in such code. Frames that realign the stack keep their caller's stack pointer
  * in memory (GCC's DRAP): that word is checked too. A walk that
  * crosses a signal frame, or does not end near the top of the thread's own
  * stack (a coroutine's stack, an alternate signal stack), is not memoised, so

@@ -133,11 +133,11 @@ RF_TEST(alloca_depths_never_mislead)
  * - call_with_rbp(c, memo, fn, value): calls fn through rbp_stub with rbp =
  *   value, in a frame without a frame pointer (CFA = rsp + 16), as such code
  *   keeps a counter or a pointer in rbp;
- * - call_in_frame(c, memo, fn, shift): a frame-pointer frame (CFA = rbp +
- *   16) that calls fn through rbp_stub with rbp lowered by shift onto a copy
- *   of its frame record, which moves where a walk finds its caller's frame
- *   (and, with a return address one byte on, tells the copy's walk apart
- *   even where the caller's own frame pointer leads it back on track).
+ * - call_in_frame(c, memo, fn, shift): a frame that places its caller by
+ *   rbp (CFA = rbp + 24: rbx is pushed before rbp is set, as in libffi's
+ *   ffi_call_unix64) and calls fn through rbp_stub with rbp lowered by shift
+ *   onto a copy of its saved registers whose return address is 0, so that a
+ *   walk through the copy ends there.
  */
 void call_with_rbp(struct capture *c, int memo, void (*fn)(struct capture *, int),
 		   uintptr_t value);
@@ -178,22 +178,29 @@ __asm__(".text\n"
 	"	push %rbp\n"
 	"	.cfi_def_cfa_offset 16\n"
 	"	.cfi_offset %rbp, -16\n"
+	"	push %rbx\n"
+	"	.cfi_def_cfa_offset 24\n"
+	"	.cfi_offset %rbx, -24\n"
 	"	mov %rsp, %rbp\n"
 	"	.cfi_def_cfa_register %rbp\n"
+	/* The copy 32 bytes lower: saved rbx, saved rbp, and a return address
+	 * of 0, which ends a walk through it at once. */
 	"	sub $32, %rsp\n"
 	"	mov 0(%rbp), %rax\n"
 	"	mov %rax, -32(%rbp)\n"
 	"	mov 8(%rbp), %rax\n"
-	"	add $1, %rax\n"
 	"	mov %rax, -24(%rbp)\n"
+	"	movq $0, -16(%rbp)\n"
 	"	mov %rdx, %rax\n"
 	"	push %rbp\n"
-	"	sub $8, %rsp\n"
 	"	sub %rcx, %rbp\n"
 	"	call rbp_stub\n"
-	"	add $8, %rsp\n"
 	"	pop %rbp\n"
-	"	leave\n"
+	"	add $32, %rsp\n"
+	"	pop %rbx\n"
+	"	.cfi_restore %rbx\n"
+	"	pop %rbp\n"
+	"	.cfi_restore %rbp\n"
 	"	.cfi_def_cfa %rsp, 8\n"
 	"	ret\n"
 	"	.cfi_endproc\n"
@@ -236,8 +243,8 @@ RF_TEST(a_varying_rbp_is_served_from_the_memo)
 	RF_CHECK(rf_stack_memo_hits() - hits >= 90);
 }
 
-/* A frame-pointer frame: its rbp places its caller, so a moved rbp is a new stack. */
-RF_TEST(a_frame_pointer_frame_keeps_its_rbp)
+/* A frame that places its caller by rbp: a moved rbp is a new stack. */
+RF_TEST(a_frame_placed_by_rbp_keeps_its_rbp)
 {
 	static const char pattern[] = "0000100110111000010";
 	struct capture first[2] = {{.n = -1}, {.n = -1}}, plain;
@@ -323,6 +330,6 @@ RF_TEST_MAIN(RF_TEST_ENTRY(repeated_stack_is_served_from_the_memo),
 	     RF_TEST_ENTRY(callers_at_the_same_depth_are_told_apart),
 	     RF_TEST_ENTRY(alloca_depths_never_mislead),
 	     RF_TEST_ENTRY(a_varying_rbp_is_served_from_the_memo),
-	     RF_TEST_ENTRY(a_frame_pointer_frame_keeps_its_rbp),
+	     RF_TEST_ENTRY(a_frame_placed_by_rbp_keeps_its_rbp),
 	     RF_TEST_ENTRY(coroutine_stack_is_not_memoised),
 	     RF_TEST_ENTRY(threads_keep_their_own_memo))
