@@ -857,22 +857,17 @@ static int rf_alloc_defined_in(struct dl_phdr_info *info, size_t size, void *arg
 	struct rf_alloc_before *b = arg;
 	const ElfW(Sym) *ent = NULL;
 	Dl_info where;
-	void *handle, *sym;
+	void *sym;
 
 	(void)size;
 	if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0') /* the executable */
 		return 0;
 	if (strcmp(info->dlpi_name, b->self) == 0)
 		return 1; /* the shim comes first */
-	/* NOLOAD: a handle on what is already there, never a new load. */
-	handle = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
-	if (handle == NULL)
-		return 0;
-	sym = dlsym(handle, b->name); /* this object, or one it depends on */
-	dlclose(handle);
+	sym = rf_real_object_symbol(info->dlpi_name, b->name);
 	if (sym != NULL && dladdr1(sym, &where, (void **)&ent, RTLD_DL_SYMENT) != 0 &&
 	    where.dli_fname != NULL && strcmp(where.dli_fname, info->dlpi_name) == 0 &&
-	    ent != NULL && ent->st_shndx != SHN_UNDEF) {
+	    ent != NULL && ent->st_shndx != SHN_UNDEF) { /* its own, not a dependency's */
 		b->defined = 1;
 		return 1;
 	}

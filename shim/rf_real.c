@@ -32,22 +32,29 @@ struct rf_real_search {
 	void *found;
 };
 
+void *rf_real_object_symbol(const char *path, const char *symbol)
+{
+	/* NOLOAD: a handle on what is already there, never a new load. */
+	void *handle = dlopen(path, RTLD_LAZY | RTLD_NOLOAD), *sym;
+
+	if (handle == NULL)
+		return NULL;
+	sym = dlsym(handle, symbol);
+	dlclose(handle);
+	return sym;
+}
+
 static int rf_real_search_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct rf_real_search *search = arg;
 	Dl_info where;
-	void *handle, *sym;
+	void *sym;
 
 	(void)size;
 	if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0' ||
 	    strcmp(info->dlpi_name, search->self) == 0)
 		return 0;
-	/* NOLOAD: a handle on what is already there, never a new load. */
-	handle = dlopen(info->dlpi_name, RTLD_LAZY | RTLD_NOLOAD);
-	if (handle == NULL)
-		return 0;
-	sym = dlsym(handle, search->symbol);
-	dlclose(handle);
+	sym = rf_real_object_symbol(info->dlpi_name, search->symbol);
 	if (sym != NULL && dladdr(sym, &where) != 0 && where.dli_fname != NULL &&
 	    strcmp(where.dli_fname, search->self) != 0) {
 		search->found = sym;

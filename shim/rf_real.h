@@ -132,6 +132,13 @@ static inline rf_real_fn rf_real_resolve(enum rf_real_id id)
 	return __builtin_expect(fn != NULL, 1) ? fn : rf_real_lookup(id);
 }
 
+/*
+ * symbol as an object already loaded (path as dl_iterate_phdr names it)
+ * sees it: its own definition, or one of its dependencies'. NULL when the
+ * object is not loaded or sees no such symbol. Never loads anything.
+ */
+void *rf_real_object_symbol(const char *path, const char *symbol);
+
 /* Resolve every REQUIRED entry now; 0, or -ENOENT naming the first missing in *missing. */
 int rf_real_resolve_required(const char **missing);
 
