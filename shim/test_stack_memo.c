@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <alloca.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <string.h>
 #include <ucontext.h>
@@ -63,11 +64,21 @@ static __attribute__((noinline)) void via_alloca(struct capture *c, int memo, si
 	__asm__ volatile("" : : "r"(p) : "memory");
 }
 
+static bool same_frames(const struct capture *a, const struct capture *b)
+{
+	return a->n == b->n && memcmp(a->frames, b->frames, (size_t)b->n * sizeof(uintptr_t)) == 0;
+}
+
+static void check_equal(const struct capture *memo, const struct capture *plain)
+{
+	RF_CHECK_INT(memo->n, plain->n);
+	RF_CHECK(same_frames(memo, plain));
+}
+
 static void check_same(const struct capture *memo, const struct capture *plain)
 {
 	RF_CHECK(plain->n > 3);
-	RF_CHECK_INT(memo->n, plain->n);
-	RF_CHECK(memcmp(memo->frames, plain->frames, (size_t)plain->n * sizeof(uintptr_t)) == 0);
+	check_equal(memo, plain);
 }
 
 static __attribute__((noinline)) void via(char path, size_t depth, struct capture *c, int memo)
@@ -224,8 +235,7 @@ static void run_rbp_path(int kind, uintptr_t value, struct capture *plain)
 	for (volatile int memo = 1; memo >= 0; memo--)
 		rbp_path(&c[memo], memo, kind, value);
 	RF_CHECK(c[0].n > 0);
-	RF_CHECK_INT(c[1].n, c[0].n);
-	RF_CHECK(memcmp(c[1].frames, c[0].frames, (size_t)c[0].n * sizeof(uintptr_t)) == 0);
+	check_equal(&c[1], &c[0]);
 	*plain = c[0];
 }
 
@@ -260,16 +270,12 @@ RF_TEST(a_frame_placed_by_rbp_keeps_its_rbp)
 			if (first[moved].n < 0)
 				first[moved] = plain;
 			/* Each layout walks the same way every time. */
-			RF_CHECK_INT(plain.n, first[moved].n);
-			RF_CHECK(memcmp(plain.frames, first[moved].frames,
-					(size_t)plain.n * sizeof(uintptr_t)) == 0);
+			check_equal(&plain, &first[moved]);
 		}
 	}
 	/* The moved rbp really leads a walk elsewhere, and the memo served the rest. */
 	RF_CHECK(first[0].n > 3);
-	RF_CHECK(first[0].n != first[1].n ||
-		 memcmp(first[0].frames, first[1].frames,
-			(size_t)first[0].n * sizeof(uintptr_t)) != 0);
+	RF_CHECK(!same_frames(&first[0], &first[1]));
 	RF_CHECK(rf_stack_memo_hits() - hits >= 50);
 }
 
