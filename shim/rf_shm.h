@@ -307,7 +307,9 @@ struct rf_shm_handle {
  *   MODULES        the loaded objects with their load bias, refreshed when
  *                  dl_iterate_phdr reports a change
  * All times are CLOCK_MONOTONIC nanoseconds, comparable with
- * publish_monotonic_ns and with a reader's own monotonic clock.
+ * publish_monotonic_ns and with a reader's own monotonic clock; thread times
+ * are read from CLOCK_MONOTONIC_COARSE (the same clock at a tick's
+ * resolution, a few ms), so they may lag the fine clock by a tick.
  *
  * Sample requests (readers never write into a segment): a reader creates
  * /<prefix>.<pid>.req (O_EXCL, mode 0600, owned by the process's user)

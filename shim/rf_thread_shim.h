@@ -22,7 +22,7 @@ extern __thread struct rf_thread *rf_thread_current __attribute__((tls_model("in
  */
 extern __thread uintptr_t rf_thread_stack_top __attribute__((tls_model("initial-exec")));
 
-/* CLOCK_MONOTONIC in nanoseconds. */
+/* CLOCK_MONOTONIC_COARSE in nanoseconds: CLOCK_MONOTONIC at a tick's resolution. */
 int64_t rf_thread_now(void);
 
 /* The calling thread's kernel tid, cached per thread. */
