@@ -9,6 +9,10 @@
  * thrd_detach reach their pthread counterparts inside libc, past any PLT,
  * so each is interposed in its own right (librdkafka uses them all).
  *
+ * Built with -fexceptions (shim/meson.build): the cleanup handlers are
+ * landing pads of glibc's forced unwinding, which cost nothing until used,
+ * instead of a sigsetjmp each.
+ *
  * Each hook: the real function is called exactly once with the caller's
  * arguments (only the start routine is swapped for the trampoline), its
  * result returned as is, errno left as the real call left it.
@@ -49,7 +53,8 @@ static void rf_thread_enter(struct rf_thread *t)
 	rf_thread_started(t, (uint64_t)pthread_self(), rf_thread_tid());
 }
 
-/* The cleanup handler's scope holds nothing but the call: no variable to clobber. */
+/* The cleanup handler's scope holds nothing but the call: no variable a
+ * longjmp could clobber, were it built without -fexceptions. */
 static void rf_thread_run(struct rf_thread *t, void **ret)
 {
 	void *(*fn)(void *);

@@ -14,7 +14,9 @@
  *             beside threads that are detached (pthread_detach and the
  *             detached attribute, also after a join that was cancelled while
  *             it waited), joined, cancelled and joined, and ended with
- *             pthread_exit and joined. Fixed: every thread joined.
+ *             pthread_exit and joined; then one thread ended with
+ *             pthread_exit and one cancelled, neither joined. Fixed: every
+ *             thread joined.
  *   c11       C11 thrd_create workers that wait on a condition nobody
  *             signals. Fixed: signalled, and thrd_join'ed.
  *   fork      3 blocked threads, then a fork whose child starts and joins 3
@@ -301,6 +303,15 @@ static NOINLINE void spawn_joined(void)
 	pthread_join(c, NULL);
 }
 
+/* Two joinable threads that end otherwise than by returning, never joined. */
+static NOINLINE void spawn_ended_otherwise(pthread_t *exited, pthread_t *cancelled)
+{
+	pthread_create(exited, NULL, finish_with_exit, NULL);
+	pthread_create(cancelled, NULL, wait_for_cancel, NULL);
+	pthread_cancel(*cancelled);
+	forgotten_count++;
+}
+
 static void *wait_for_release(void *arg)
 {
 	while (!__atomic_load_n((int *)arg, __ATOMIC_ACQUIRE))
@@ -337,6 +348,7 @@ static NOINLINE void spawn_detached_after_a_cancelled_join(void)
 static void run_unjoined(void)
 {
 	pthread_t *forgotten = calloc((size_t)opt.calls, sizeof(pthread_t));
+	pthread_t exited, cancelled;
 
 	for (int c = 0; c < opt.calls; c++) {
 		spawn_forgotten(&forgotten[c]);
@@ -344,7 +356,12 @@ static void run_unjoined(void)
 		spawn_joined();
 		spawn_detached_after_a_cancelled_join();
 	}
+	spawn_ended_otherwise(&exited, &cancelled);
 	sleep_ms(50); /* let the detached ones end */
+	if (opt.fixed) {
+		pthread_join(exited, NULL);
+		pthread_join(cancelled, NULL);
+	}
 	if (opt.fixed)
 		for (int c = 0; c < opt.calls; c++) {
 			if (c % 2 == 0)
