@@ -83,11 +83,120 @@ static inline unsigned rf_thread_hash_word(const void *key)
 #define uthash_nonfatal_oom(obj) (rf_thread_hash_failed = 1)
 #include <uthash.h>
 
+/*
+ * Records by pthread_t, which thread creation pays to insert, find and
+ * delete once each: open addressing with linear probing over a mapped array
+ * of (handle, record) pairs, at most half full, deleted by shifting the
+ * entries after back (no tombstones). About a dozen instructions an
+ * operation, where uthash's chained buckets spent 40 to 80 (callgrind).
+ * Under the registry lock.
+ */
+struct rf_handle_slot {
+	uint64_t handle;
+	struct rf_thread *t; /* NULL: empty */
+};
+
+static struct {
+	struct rf_handle_slot *slots;
+	size_t mask; /* capacity - 1, capacity a power of two; 0 when unmapped */
+	size_t count;
+} rf_handles;
+
+#define RF_HANDLES_MIN 256
+
+static size_t rf_handles_home(uint64_t handle)
+{
+	return rf_thread_hash_word(&handle) & rf_handles.mask;
+}
+
+/* The slot holding handle, or the empty one where it would go (slots mapped). */
+static struct rf_handle_slot *rf_handles_probe(uint64_t handle)
+{
+	for (size_t i = rf_handles_home(handle);; i = (i + 1) & rf_handles.mask) {
+		struct rf_handle_slot *e = &rf_handles.slots[i];
+		if (e->t == NULL || e->handle == handle)
+			return e;
+	}
+}
+
+static struct rf_thread *rf_handles_find(uint64_t handle)
+{
+	return rf_handles.slots != NULL ? rf_handles_probe(handle)->t : NULL;
+}
+
+static void rf_handles_place(struct rf_handle_slot *slots, size_t mask, uint64_t handle,
+			     struct rf_thread *t)
+{
+	size_t i = rf_thread_hash_word(&handle) & mask;
+
+	while (slots[i].t != NULL)
+		i = (i + 1) & mask;
+	slots[i] = (struct rf_handle_slot){handle, t};
+}
+
+/* Twice the capacity (RF_HANDLES_MIN at first); false when mmap failed. */
+static bool rf_handles_grow(void)
+{
+	size_t cap = rf_handles.slots ? (rf_handles.mask + 1) * 2 : RF_HANDLES_MIN;
+	struct rf_handle_slot *slots = rf_thread_hash_alloc(cap * sizeof(*slots));
+
+	if (slots == NULL)
+		return false;
+	for (size_t i = 0; rf_handles.slots != NULL && i <= rf_handles.mask; i++)
+		if (rf_handles.slots[i].t != NULL)
+			rf_handles_place(slots, cap - 1, rf_handles.slots[i].handle,
+					 rf_handles.slots[i].t);
+	if (rf_handles.slots != NULL)
+		rf_thread_hash_free(rf_handles.slots, (rf_handles.mask + 1) * sizeof(*slots));
+	rf_handles.slots = slots;
+	rf_handles.mask = cap - 1;
+	return true;
+}
+
+/* Room for one more entry; false when full and it cannot grow. */
+static bool rf_handles_reserve(void)
+{
+	if ((rf_handles.count + 1) * 2 <= (rf_handles.slots ? rf_handles.mask + 1 : 0))
+		return true;
+	/* Short of growing, keep one slot empty, or probes would not end. */
+	return rf_handles_grow() || rf_handles.count + 1 <= rf_handles.mask;
+}
+
+static void rf_handles_delete(uint64_t handle, const struct rf_thread *t)
+{
+	size_t i, j, mask = rf_handles.mask;
+
+	if (rf_handles.slots == NULL)
+		return;
+	for (i = rf_handles_home(handle); rf_handles.slots[i].t != t; i = (i + 1) & mask)
+		if (rf_handles.slots[i].t == NULL)
+			return;
+	/* Move back each later entry of the run that may not sit past the hole. */
+	for (j = (i + 1) & mask; rf_handles.slots[j].t != NULL; j = (j + 1) & mask) {
+		size_t home = rf_handles_home(rf_handles.slots[j].handle);
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			rf_handles.slots[i] = rf_handles.slots[j];
+			i = j;
+		}
+	}
+	rf_handles.slots[i].t = NULL;
+	rf_handles.count--;
+}
+
+static void rf_handles_clear(void)
+{
+	if (rf_handles.slots != NULL)
+		rf_thread_hash_free(rf_handles.slots,
+				    (rf_handles.mask + 1) * sizeof(*rf_handles.slots));
+	rf_handles.slots = NULL;
+	rf_handles.mask = rf_handles.count = 0;
+}
+
 /* Flags beyond the published ones (enum rf_shm_thread_flags). */
 #define RF_THREAD_CREATING 0x100u /* the creator has not finished create_end */
 #define RF_THREAD_JOINING 0x200u
 #define RF_THREAD_JOINED 0x400u
-#define RF_THREAD_HASHED 0x800u   /* in by_handle */
+#define RF_THREAD_HASHED 0x800u   /* in rf_handles */
 #define RF_THREAD_PUBLIC (RF_SHM_THREAD_EXITED | RF_SHM_THREAD_DETACHED | RF_SHM_THREAD_C11)
 
 struct rf_thread_group {
@@ -130,7 +239,6 @@ struct rf_thread {
 	uint32_t detached; /* atomic: the DETACHED flag, for the ending thread */
 	/* The rest is the registry's, under the lock. */
 	uint32_t flags __attribute__((aligned(64)));
-	UT_hash_handle hh; /* by handle */
 	struct rf_thread *prev, *next;
 	uint64_t serial;
 	uint64_t handle;
@@ -157,7 +265,6 @@ static struct {
 	uint32_t lock; /* atomic: see rf_thread_lock */
 	bool ready;
 	struct rf_pool threads, groups;
-	struct rf_thread *by_handle;
 	struct rf_thread_group *by_key;
 	struct rf_thread *head, *tail;
 	struct rf_thread_group *groups_head, *groups_tail;
@@ -327,21 +434,10 @@ static void rf_thread_flags(struct rf_thread *t, uint32_t set, uint32_t clear)
 		__atomic_store_n(&t->detached, 1, __ATOMIC_SEQ_CST);
 }
 
-static void rf_thread_hash_add(struct rf_thread *t, uint64_t handle)
-{
-	if (t->flags & RF_THREAD_HASHED)
-		return;
-	t->handle = handle;
-	rf_thread_hash_failed = 0;
-	HASH_ADD(hh, rf_reg.by_handle, handle, sizeof(t->handle), t);
-	if (!rf_thread_hash_failed)
-		rf_thread_flags(t, RF_THREAD_HASHED, 0);
-}
-
 static void rf_thread_release(struct rf_thread *t)
 {
 	if (t->flags & RF_THREAD_HASHED)
-		HASH_DELETE(hh, rf_reg.by_handle, t);
+		rf_handles_delete(t->handle, t);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -410,23 +506,28 @@ static void rf_thread_absorb_all(void)
 }
 
 /*
- * glibc hands out a pthread_t again once its thread has exited and been
- * joined or detached. A record still hashed under it belongs to such a
- * thread whose end is not applied yet (it ended while being detached, and
- * left its record to the publisher): apply it now, and take the record out
- * of the hash if it stays, so that lookups find the new thread's.
+ * Find t by handle from now on. glibc hands out a pthread_t again once its
+ * thread has exited and been joined or detached. A record still under it
+ * belongs to such a thread whose end is not applied yet (it ended while
+ * being detached, and left its record to the publisher's next pass): t
+ * takes its slot, and the publisher still settles it.
  */
-static void rf_thread_handle_reused(const struct rf_thread *t, uint64_t handle)
+static void rf_thread_hash_add(struct rf_thread *t, uint64_t handle)
 {
-	struct rf_thread *old;
+	struct rf_handle_slot *e;
 
-	HASH_FIND(hh, rf_reg.by_handle, &handle, sizeof(handle), old);
-	if (old == NULL || old == t || !rf_thread_absorb(old))
+	if (t->flags & RF_THREAD_HASHED)
 		return;
-	if (old->flags & RF_THREAD_HASHED) {
-		HASH_DELETE(hh, rf_reg.by_handle, old);
-		rf_thread_flags(old, 0, RF_THREAD_HASHED);
-	}
+	t->handle = handle;
+	if (!rf_handles_reserve())
+		return;
+	e = rf_handles_probe(handle);
+	if (e->t != NULL)
+		rf_thread_flags(e->t, 0, RF_THREAD_HASHED);
+	else
+		rf_handles.count++;
+	*e = (struct rf_handle_slot){handle, t};
+	rf_thread_flags(t, RF_THREAD_HASHED, 0);
 }
 
 static struct rf_thread *rf_thread_record_new(const uintptr_t *frames, int nframes,
@@ -491,7 +592,6 @@ void rf_thread_create_end(struct rf_thread *t, uint64_t handle, bool created)
 	} else {
 		/* An end the thread stored already waits for its joiner or detacher
 		 * (reading it here would pull the thread's line back mid-start). */
-		rf_thread_handle_reused(t, handle);
 		rf_thread_hash_add(t, handle);
 		rf_thread_flags(t, 0, RF_THREAD_CREATING);
 		rf_thread_settle(t);
@@ -538,18 +638,18 @@ void rf_thread_ended(struct rf_thread *t, unsigned how, int64_t now_ns)
 	/* Joinable: its joiner (or detacher, or the publisher) applies this.
 	 * A detach that lands between the load above and this store leaves the
 	 * record to the publisher's next pass. */
+	rf_thread_ended_store(t, how, now_ns);
+}
+
+void rf_thread_ended_store(struct rf_thread *t, unsigned how, int64_t now_ns)
+{
 	__atomic_store_n(&t->exit_ns, now_ns, __ATOMIC_RELAXED);
 	__atomic_store_n(&t->ended, how, __ATOMIC_RELEASE);
 }
 
 static struct rf_thread *rf_thread_find(uint64_t handle)
 {
-	struct rf_thread *t;
-
-	if (!rf_reg.ready)
-		return NULL;
-	HASH_FIND(hh, rf_reg.by_handle, &handle, sizeof(handle), t);
-	return t;
+	return rf_reg.ready ? rf_handles_find(handle) : NULL;
 }
 
 struct rf_thread *rf_thread_join_begin(uint64_t handle)
@@ -697,7 +797,7 @@ void rf_thread_fork_child(struct rf_thread *keep)
 	if (!rf_reg.ready)
 		return;
 	/* Only the forking thread exists in the child. */
-	HASH_CLEAR(hh, rf_reg.by_handle);
+	rf_handles_clear();
 	for (t = rf_reg.head; t != NULL; t = next) {
 		next = t->next;
 		if (t != keep)
@@ -1254,7 +1354,7 @@ uint64_t rf_thread_report(const struct rf_thread_rules *rules, int64_t now_ns,
 void rf_thread_registry_release(void)
 {
 	rf_thread_lock();
-	HASH_CLEAR(hh, rf_reg.by_handle);
+	rf_handles_clear();
 	HASH_CLEAR(hh, rf_reg.by_key);
 	rf_pool_release(&rf_reg.threads);
 	rf_pool_release(&rf_reg.groups);

@@ -67,6 +67,14 @@ void rf_thread_started(struct rf_thread *t, uint64_t handle, pid_t tid);
 void rf_thread_ended(struct rf_thread *t, unsigned how, int64_t now_ns);
 
 /*
+ * rf_thread_ended's part for a thread it found joinable: store the end for
+ * whoever settles the record next, without the lock. Alone, for tests: what
+ * a detach leaves when it lands between rf_thread_ended's look at the flag
+ * and this store.
+ */
+void rf_thread_ended_store(struct rf_thread *t, unsigned how, int64_t now_ns);
+
+/*
  * Join and detach: look the record up before the real call (NULL: not
  * tracked), then report the outcome with the same pointer. self is the
  * caller's own record (from TLS) when it joins or detaches itself.

@@ -112,6 +112,73 @@ RF_TEST(join_releases)
 	RF_CHECK(rf_thread_join_begin(999) == NULL); /* never tracked */
 }
 
+/*
+ * The table of records by pthread_t (open addressing, deletion by shifting
+ * back): thousands of live handles, shaped like glibc's (thread descriptors
+ * a stack apart) and like powers of two, joined in a scrambled order; after
+ * every hundredth join each handle still live is found, and its record.
+ */
+RF_TEST(handle_table_finds_every_live_thread)
+{
+	enum { N = 3000 };
+	static const uint64_t strides[] = {0x801000, (uint64_t)1 << 20};
+	static struct rf_thread *recs[N];
+	struct rf_thread_totals tot;
+
+	for (size_t s = 0; s < sizeof(strides) / sizeof(strides[0]); s++) {
+		uint64_t base = 0x7f0000000000 + strides[s];
+
+		for (int i = 0; i < N; i++) {
+			recs[i] = spawn(stack_a, 3, base + (uint64_t)i * strides[s], 0, 0);
+			rf_thread_ended(recs[i], RF_SHM_THREAD_END_RETURN, 1 * MS);
+		}
+		for (int k = 0; k < N; k++) {
+			int i = (int)(((uint64_t)k * 1237) % N); /* 1237 is prime to N */
+			struct rf_thread *j = rf_thread_join_begin(base + (uint64_t)i * strides[s]);
+
+			RF_CHECK(j == recs[i]);
+			rf_thread_join_end(j, true, 2 * MS);
+			recs[i] = NULL;
+			if (k % 100 != 0)
+				continue;
+			for (int m = 0; m < N; m++) {
+				j = rf_thread_join_begin(base + (uint64_t)m * strides[s]);
+				RF_CHECK(j == recs[m]);
+				rf_thread_join_end(j, false, 0); /* a failed join: no change */
+			}
+		}
+		RF_CHECK(rf_thread_join_begin(base + (uint64_t)N * strides[s]) == NULL);
+		rf_thread_totals(&tot);
+		RF_CHECK_INT(tot.tracked, 0);
+	}
+}
+
+/*
+ * A detach that lands while a joinable thread ends leaves its end stored but
+ * not applied, for the publisher's next pass. Once glibc hands its pthread_t
+ * to a new thread, lookups find the new record, and the old one is still
+ * settled.
+ */
+RF_TEST(reused_handle_finds_the_new_record)
+{
+	struct rf_thread_totals before, tot;
+	struct rf_thread *old, *t;
+
+	rf_thread_totals(&before);
+	old = spawn(stack_a, 3, 88, 0, 0);
+	rf_thread_detach_end(rf_thread_detach_begin(88), true);
+	rf_thread_ended_store(old, RF_SHM_THREAD_END_RETURN, 1 * MS); /* as if it saw no detach */
+	t = spawn(stack_b, 3, 88, 0, 2 * MS);
+	RF_CHECK(rf_thread_join_begin(88) == t);
+	rf_thread_ended(t, RF_SHM_THREAD_END_RETURN, 3 * MS);
+	rf_thread_join_end(t, true, 4 * MS);
+	RF_CHECK(rf_thread_join_begin(88) == NULL);
+	rf_thread_totals(&tot); /* the publisher's pass: settles the old record */
+	RF_CHECK_INT(tot.tracked, before.tracked);
+	RF_CHECK_INT(tot.exited - before.exited, 2);
+	RF_CHECK_INT(tot.unjoined, before.unjoined);
+}
+
 RF_TEST(join_before_exit_and_failed_join)
 {
 	struct rf_thread_totals tot;
@@ -589,6 +656,8 @@ RF_TEST(start_routine_named_only_at_its_entry)
 }
 
 RF_TEST_MAIN(RF_TEST_ENTRY(pool_reuse_and_bound), RF_TEST_ENTRY(join_releases),
+	     RF_TEST_ENTRY(handle_table_finds_every_live_thread),
+	     RF_TEST_ENTRY(reused_handle_finds_the_new_record),
 	     RF_TEST_ENTRY(join_before_exit_and_failed_join),
 	     RF_TEST_ENTRY(detach_before_and_after_exit),
 	     RF_TEST_ENTRY(detached_attribute_ends_before_creator),
