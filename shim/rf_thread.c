@@ -1249,15 +1249,18 @@ static void rf_thread_report_frame(void (*print)(const char *), rf_thread_namer_
 				   int i, uintptr_t pc)
 {
 	char line[512], name[256] = "";
-	const char *module = NULL;
+	const char *module = NULL, *label = NULL;
 	uintptr_t off = 0;
 
 	if (namer != NULL && namer(pc - 1, name, sizeof(name), &off, &module) == 0 && name[0])
-		snprintf(line, sizeof(line), "      #%-2d 0x%016" PRIxPTR " %s+0x%" PRIxPTR " (%s)", i,
-			 pc, name, off + 1, module ? module : "?");
+		label = name;
+	else if (module != NULL) /* as `ringfence threads` shows it: object+offset */
+		label = strrchr(module, '/') ? strrchr(module, '/') + 1 : module;
+	if (label != NULL)
+		snprintf(line, sizeof(line), "      #%-2d 0x%016" PRIxPTR " %s+0x%" PRIxPTR " (%s)",
+			 i, pc, label, off + 1, module ? module : "?");
 	else
-		snprintf(line, sizeof(line), "      #%-2d 0x%016" PRIxPTR " ? (%s)", i, pc,
-			 module ? module : "?");
+		snprintf(line, sizeof(line), "      #%-2d 0x%016" PRIxPTR " ? (?)", i, pc);
 	print(line);
 }
 

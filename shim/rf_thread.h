@@ -112,7 +112,9 @@ void rf_thread_fork_child(struct rf_thread *keep);
 /*
  * Symbol lookup used for start routines and the at-exit report: name and
  * offset of the function holding addr, and the path of its object (may be
- * set to NULL). 0 or -ENOENT. Set by the shim; unset in unit tests.
+ * set to NULL). 0, or -ENOENT when no symbol is known to hold addr: then,
+ * with *module set, *offset is addr less that object's load bias. Set by
+ * the shim; unset in unit tests.
  */
 typedef int (*rf_thread_namer_fn)(uintptr_t addr, char *name, size_t len, uintptr_t *offset,
 				  const char **module);

@@ -7,6 +7,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,7 +233,8 @@ int rf_thread_symbol_self(uintptr_t addr, char *name, size_t len, uintptr_t *off
 	unw_accessors_t *acc = unw_get_accessors(unw_local_addr_space);
 	unw_word_t off = 0;
 	Dl_info di;
-	int have_dl = dladdr((void *)addr, &di) != 0;
+	struct link_map *lm = NULL;
+	int have_dl = dladdr1((void *)addr, &di, (void **)&lm, RTLD_DL_LINKMAP) != 0;
 
 	if (module != NULL)
 		*module = have_dl ? di.dli_fname : NULL;
@@ -240,19 +242,26 @@ int rf_thread_symbol_self(uintptr_t addr, char *name, size_t len, uintptr_t *off
 		return -ENOENT;
 	name[0] = '\0';
 	if (acc != NULL && acc->get_proc_name != NULL) {
+		unw_proc_info_t pi;
 		int rc = acc->get_proc_name(unw_local_addr_space, (unw_word_t)addr, name, len, &off,
 					    NULL);
-		if ((rc == 0 || rc == -UNW_ENOMEM) && name[0] != '\0') {
+		if ((rc == 0 || rc == -UNW_ENOMEM) && name[0] != '\0' &&
+		    unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)addr, &pi,
+					    NULL) == 0 &&
+		    pi.start_ip == (unw_word_t)addr - off) {
 			name[len - 1] = '\0';
 			*offset = (uintptr_t)off;
 			return 0;
 		}
+		name[0] = '\0';
 	}
+	/* glibc's dladdr checks the symbol's size. */
 	if (have_dl && di.dli_sname != NULL) {
 		snprintf(name, len, "%s", di.dli_sname);
 		*offset = addr - (uintptr_t)di.dli_saddr;
 		return 0;
 	}
-	name[0] = '\0';
+	if (have_dl) /* in the object's own numbering, as `ringfence threads` shows it */
+		*offset = addr - (lm != NULL ? (uintptr_t)lm->l_addr : (uintptr_t)di.dli_fbase);
 	return -ENOENT;
 }

@@ -37,7 +37,11 @@ void rf_thread_sample_poll(const char *segment_name, bool enabled, int64_t now_n
 /*
  * Symbol of addr in this process: name and offset from the object's symbol
  * table (.symtab when present, else .dynsym), and the object's path (may
- * be NULL). 0 or -ENOENT. A rf_thread_namer_fn.
+ * be NULL). A name is given only for the function holding addr: libunwind
+ * names the nearest symbol below it, which in a stripped object is often a
+ * neighbour, so its answer must start where the unwind information says
+ * addr's function starts. 0 or -ENOENT (then, when *module is set,
+ * *offset is addr less the object's load bias). A rf_thread_namer_fn.
  */
 int rf_thread_symbol_self(uintptr_t addr, char *name, size_t len, uintptr_t *offset,
 			  const char **module);
