@@ -252,6 +252,10 @@ int rp_threads_analyse(const struct rp_snapshot *snap, const struct rp_threads_o
 				break;
 			}
 		v->leak = v->cls != RF_THREAD_CLASS__COUNT && rf_thread_class_is_leak(v->cls);
+		/* None listed with a name (all finished, say): the group's own,
+		 * checked to be terminated. */
+		if (v->name[0] == '\0')
+			memcpy(v->name, v->g->thread_name, sizeof(v->name));
 	}
 	qsort(out->groups, out->ngroups, sizeof(out->groups[0]), rp_group_cmp);
 	return 0;

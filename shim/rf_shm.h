@@ -72,7 +72,7 @@
 #include <stdint.h>
 
 #define RF_SHM_MAGIC UINT64_C(0x31454e4546474e52) /* "RNGFENE1" little-endian */
-#define RF_SHM_VERSION 5 /* increased on every backward incompatible change */
+#define RF_SHM_VERSION 6 /* increased on every backward incompatible change */
 #define RF_SHM_PREFIX_DEFAULT "ringfence"
 #define RF_SHM_NAME_MAX 64 /* "/" prefix "." pid NUL */
 
@@ -367,6 +367,7 @@ struct rf_shm_thread_group {
 	uint32_t heap_id;                      /* its heap attribution id (0: none) */
 	uint32_t reserved;
 	uint64_t heap_live_bytes; /* heap its threads allocated, not yet freed (docs/heap.md) */
+	char thread_name[RF_SHM_THREAD_NAME_MAX]; /* the last name one of its threads had; "" */
 };
 
 enum rf_shm_thread_flags {
@@ -416,7 +417,7 @@ struct rf_shm_module {
 	uint64_t end;                      /* segments, end exclusive */
 };
 
-#define RF_SHM_THREAD_GROUP_STRINGS(X) X(start_name)
+#define RF_SHM_THREAD_GROUP_STRINGS(X) X(start_name) X(thread_name)
 #define RF_SHM_THREAD_STRINGS(X) X(name) X(wchan)
 #define RF_SHM_MODULE_STRINGS(X) X(path)
 

@@ -209,6 +209,7 @@ struct rf_thread_group {
 	uintptr_t start_routine;
 	char start_name[RF_SHM_SYMBOL_MAX];
 	bool named;
+	char thread_name[RF_SHM_THREAD_NAME_MAX]; /* the last its threads had: kept once they end */
 	uint32_t heap_id; /* heap attribution (docs/heap.md): never reused, 0 once all are taken */
 	uint64_t alive, unjoined, created, exited, alive_max;
 	struct {
@@ -720,12 +721,14 @@ void rf_thread_detach_end(struct rf_thread *t, bool detached)
 	rf_thread_unlock();
 }
 
+/* Under the lock: t's name, and its group's, which outlives the thread. */
 static void rf_thread_name_copy(struct rf_thread *t, const char *name)
 {
 	size_t n = strnlen(name, sizeof(t->name) - 1);
 
 	memcpy(t->name, name, n);
 	t->name[n] = '\0';
+	memcpy(t->group->thread_name, t->name, sizeof(t->name));
 }
 
 void rf_thread_name_set(struct rf_thread *t, const char *name)
@@ -991,7 +994,7 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 		t->syscall = st->syscall;
 		memcpy(t->wchan, st->wchan, sizeof(t->wchan));
 		if (st->name[0])
-			memcpy(t->name, st->name, sizeof(t->name));
+			rf_thread_name_copy(t, st->name);
 	}
 	rf_thread_unlock();
 }
@@ -1072,6 +1075,8 @@ static void rf_thread_group_fill(struct rf_shm_thread_group *e, const struct rf_
 	e->start_routine = g->start_routine;
 	memcpy(e->start_name, g->start_name, sizeof(e->start_name));
 	e->start_name[sizeof(e->start_name) - 1] = '\0';
+	memcpy(e->thread_name, g->thread_name, sizeof(e->thread_name));
+	e->thread_name[sizeof(e->thread_name) - 1] = '\0';
 	e->alive = g->alive;
 	e->unjoined = g->unjoined;
 	e->created = g->created;

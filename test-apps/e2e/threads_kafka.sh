@@ -3,7 +3,8 @@
 # started with thrd_create (seen, flagged c11), named rdk:* and listed as
 # library threads, never leaks; rd_kafka_destroy joins them all (thrd_join):
 # nothing is alive or unjoined at exit but the shim's publisher, and check
-# passes live and after exit. Their start routines are static functions of
+# passes live and after exit. Their groups keep the threads' names once
+# they have all ended. Their start routines are static functions of
 # librdkafka: without its debug symbols they have no name, and must not take
 # that of the exported function before them.
 set -euo pipefail
@@ -44,7 +45,10 @@ thr_assert "$rf_tmpdir/exit.json" \
 	'r["counters"]["alive"] == 1 and r["counters"]["unjoined"] == 0' \
 	'r["counters"]["exited"] == r["counters"]["created"] - 1' \
 	'r["counters"]["created"] >= 6' \
-	'[t["name"] for g in r["groups"] for t in g["threads"]] == ["rf:publisher"]'
+	'[t["name"] for g in r["groups"] for t in g["threads"]] == ["rf:publisher"]' \
+	'any(g["thread_name"] == "rdk:main" and g["threads"] == [] for g in r["groups"])' \
+	'any((g["thread_name"] or "").startswith("rdk:broker") and g["threads"] == []
+	     for g in r["groups"])'
 joined=$(thr_stat $pid threads_joined)
 [ "$joined" -ge 5 ] || rf_fail "only $joined threads seen joined"
 rf_broker_stop
