@@ -109,29 +109,24 @@ static size_t rf_handles_home(uint64_t handle)
 	return rf_thread_hash_word(&handle) & rf_handles.mask;
 }
 
-/* The slot holding handle, or the empty one where it would go (slots mapped). */
+/* The slot of slots[mask + 1] holding handle, or the empty one where it would go. */
+static struct rf_handle_slot *rf_handles_slot(struct rf_handle_slot *slots, size_t mask,
+					      uint64_t handle)
+{
+	for (size_t i = rf_thread_hash_word(&handle) & mask;; i = (i + 1) & mask)
+		if (slots[i].t == NULL || slots[i].handle == handle)
+			return &slots[i];
+}
+
+/* The same in the table (mapped). */
 static struct rf_handle_slot *rf_handles_probe(uint64_t handle)
 {
-	for (size_t i = rf_handles_home(handle);; i = (i + 1) & rf_handles.mask) {
-		struct rf_handle_slot *e = &rf_handles.slots[i];
-		if (e->t == NULL || e->handle == handle)
-			return e;
-	}
+	return rf_handles_slot(rf_handles.slots, rf_handles.mask, handle);
 }
 
 static struct rf_thread *rf_handles_find(uint64_t handle)
 {
 	return rf_handles.slots != NULL ? rf_handles_probe(handle)->t : NULL;
-}
-
-static void rf_handles_place(struct rf_handle_slot *slots, size_t mask, uint64_t handle,
-			     struct rf_thread *t)
-{
-	size_t i = rf_thread_hash_word(&handle) & mask;
-
-	while (slots[i].t != NULL)
-		i = (i + 1) & mask;
-	slots[i] = (struct rf_handle_slot){handle, t};
 }
 
 /* Twice the capacity (RF_HANDLES_MIN at first); false when mmap failed. */
@@ -143,9 +138,9 @@ static bool rf_handles_grow(void)
 	if (slots == NULL)
 		return false;
 	for (size_t i = 0; rf_handles.slots != NULL && i <= rf_handles.mask; i++)
-		if (rf_handles.slots[i].t != NULL)
-			rf_handles_place(slots, cap - 1, rf_handles.slots[i].handle,
-					 rf_handles.slots[i].t);
+		if (rf_handles.slots[i].t != NULL) /* handles are unique: an empty slot */
+			*rf_handles_slot(slots, cap - 1, rf_handles.slots[i].handle) =
+				rf_handles.slots[i];
 	if (rf_handles.slots != NULL)
 		rf_thread_hash_free(rf_handles.slots, (rf_handles.mask + 1) * sizeof(*slots));
 	rf_handles.slots = slots;
