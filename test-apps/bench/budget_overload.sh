@@ -3,7 +3,11 @@
 # messages, 32,000 in all = 250 MiB) against a broker with 200 ms round
 # trips, plain and under the shim with budgets of 16 and 64 MiB, side by side
 # in one run: peak resident memory (VmHWM), its growth over the idle process,
-# and the time taken.
+# and the time taken. Then the same with 100-byte messages (320,000 of them)
+# under a 16 MiB budget, with glibc's default arenas and with
+# MALLOC_ARENA_MAX=1: with small messages most of the charge is librdkafka's
+# per-message heap, and glibc's per-thread arenas keep what one thread freed
+# away from the others (docs/budget.md, "The budget as a bound on memory").
 #
 #   test-apps/bench/budget_overload.sh [BUILD_DIR]
 set -euo pipefail
@@ -14,12 +18,13 @@ RF_BUILD_ROOT=$build
 source "$root/test-apps/e2e/lib.sh"
 
 rf_broker_start --brokers 3 --rtt 200 --lifetime 0
-args=(--bootstrap "$RF_BOOTSTRAP" --count 4000 --size 8192 --handles 4 --threads 8)
+args=(--bootstrap "$RF_BOOTSTRAP" --handles 4 --threads 8)
+size=(--count 4000 --size 8192)
 
 run() { # label payload [ringfence run options]
 	local label=$1 payload=$2
 	shift 2
-	local cmd=("$build/test-apps/rf-producer" "${args[@]}" --payload "$payload" --topic "ov-$RANDOM")
+	local cmd=("$build/test-apps/rf-producer" "${args[@]}" "${size[@]}" --payload "$payload" --topic "ov-$RANDOM")
 	if [ $# -gt 0 ]; then
 		cmd=("$build/reporter/ringfence" run --prefix "rf-bench-$$" "$@" -- "${cmd[@]}")
 	fi
@@ -39,5 +44,10 @@ for payload in copy free; do
 	run plain "$payload"
 	run "shim 64M" "$payload" --budget 64M
 	run "shim 16M" "$payload" --budget 16M
+done
+size=(--count 40000 --size 100)
+for payload in copy free none; do
+	run "shim 16M 100B" "$payload" --budget 16M
+	MALLOC_ARENA_MAX=1 run "16M 100B a=1" "$payload" --budget 16M
 done
 "$build/reporter/ringfence" gc --prefix "rf-bench-$$" >/dev/null
