@@ -24,7 +24,8 @@ size=(--count 4000 --size 8192)
 run() { # label payload [ringfence run options]
 	local label=$1 payload=$2
 	shift 2
-	local cmd=("$build/test-apps/rf-producer" "${args[@]}" "${size[@]}" --payload "$payload" --topic "ov-$RANDOM")
+	local cmd=("$build/test-apps/rf-producer" "${args[@]}" "${size[@]}" --payload "$payload"
+		--topic "ov-$RANDOM")
 	if [ $# -gt 0 ]; then
 		cmd=("$build/reporter/ringfence" run --prefix "rf-bench-$$" "$@" -- "${cmd[@]}")
 	fi
