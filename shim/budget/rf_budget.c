@@ -4,7 +4,7 @@
  * The per-message paths take no lock, and each shared counter is written by
  * one side only, so no cache line travels between the producing thread and
  * the threads that release: admission adds to the charge and carves from the
- * thread's own ring chunk; releases (free of a ring payload, acknowledgement
+ * thread's own arena chunk; releases (free of an arena payload, acknowledgement
  * of an uncopied message) bank the credit in a per-thread account, paid into
  * the charge past a threshold, at once when someone waits, and on demand
  * when admission finds the budget spent. The charge therefore never
@@ -20,7 +20,7 @@
  * the purge of drop-oldest, which makes librdkafka call our interceptor,
  * runs unlocked.
  *
- * A ring payload's record goes through these states (rec->state), so that a
+ * An arena payload's record goes through these states (rec->state), so that a
  * payload librdkafka frees while the real produce call has not yet returned
  * (fast delivery on a broker thread, or 2.0.2's batch quirk) is credited
  * exactly once, by whoever comes second:
@@ -28,7 +28,7 @@
  *   IN_CALL --settle(accepted)--> LIVE --free()--> released
  *   IN_CALL --settle(refused)--> released
  * librdkafka acknowledges every message (success or failure) before it
- * frees the payload (on_acknowledgement, rdkafka.h), so a ring payload freed
+ * frees the payload (on_acknowledgement, rdkafka.h), so an arena payload freed
  * outside a produce call was acknowledged: its charge leaves the handle's
  * acknowledged-but-unfreed figure when it is freed, with no per-record flag.
  */
@@ -43,7 +43,7 @@
 #include <unistd.h>
 
 #include "rf_perthread.h"
-#include "rf_ring.h"
+#include "rf_arena.h"
 #include "rf_stats.h"
 
 enum {
@@ -131,7 +131,7 @@ static struct {
 	int passive;
 	rf_budget_purge_fn purge;
 
-	struct rf_ring ring;
+	struct rf_arena arena;
 	int arena_failed;
 
 	uint64_t charged; /* atomic, seq_cst: charged now, plus credits still banked */
@@ -155,14 +155,14 @@ struct rf_budget_bounds rf_budget_bounds;
 
 static __thread struct rf_bank *rf_tls_bank __attribute__((tls_model("initial-exec")));
 
-/* This thread's open ring chunk. */
-static __thread struct rf_ring_cursor rf_tls_cursor
-	__attribute__((tls_model("initial-exec"))) = RF_RING_CURSOR_INIT;
+/* This thread's open arena chunk. */
+static __thread struct rf_arena_cursor rf_tls_cursor
+	__attribute__((tls_model("initial-exec"))) = RF_ARENA_CURSOR_INIT;
 
 /* Heap pressure (rf_budget_heap_pressure): while set, admission finds the budget spent. */
 static uint32_t rf_budget_heap_on;
-/* Another allocator's free() comes before the shim's: nothing is copied into the ring. */
-static int rf_budget_ring_forbidden;
+/* Another allocator's free() comes before the shim's: nothing is copied into the arena. */
+static int rf_budget_arena_forbidden;
 
 static int64_t rf_now_ns(void)
 {
@@ -176,7 +176,7 @@ static int64_t rf_now_ns(void)
 static void rf_budget_cursor_end(void *cursor)
 {
 	pthread_mutex_lock(&rf_budget.lock);
-	rf_ring_cursor_close(&rf_budget.ring, cursor);
+	rf_arena_cursor_close(&rf_budget.arena, cursor);
 	pthread_mutex_unlock(&rf_budget.lock);
 }
 
@@ -247,10 +247,10 @@ void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_
 	rf_budget.passive = passive;
 	rf_budget.purge = purge;
 	if (rf_budget_bounds.base != 0 && __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST) == 0) {
-		/* Tests re-configure: start from a fresh ring of the new size. */
+		/* Tests re-configure: start from a fresh arena of the new size. */
 		__atomic_store_n(&rf_budget_bounds.base, 0, __ATOMIC_RELEASE);
-		rf_ring_destroy(&rf_budget.ring);
-		rf_tls_cursor = (struct rf_ring_cursor)RF_RING_CURSOR_INIT;
+		rf_arena_destroy(&rf_budget.arena);
+		rf_tls_cursor = (struct rf_arena_cursor)RF_ARENA_CURSOR_INIT;
 		rf_budget_bounds.size = 0;
 		rf_budget.peak = 0;
 	}
@@ -266,10 +266,10 @@ int rf_budget_enabled(void)
 int rf_budget_copies(void)
 {
 	return !rf_budget.passive && rf_budget.config.policy != RF_POLICY_OBSERVE &&
-	       !rf_budget_ring_forbidden;
+	       !rf_budget_arena_forbidden;
 }
 
-/* Map the ring at the first copied message. */
+/* Map the arena at the first copied message. */
 static int rf_budget_arena(void)
 {
 	int rc = 0;
@@ -280,13 +280,13 @@ static int rf_budget_arena(void)
 	if (rf_budget_bounds.base == 0) {
 		if (rf_budget.arena_failed) {
 			rc = -ENOMEM;
-		} else if ((rc = rf_ring_init(&rf_budget.ring, rf_budget.config.budget)) < 0) {
+		} else if ((rc = rf_arena_init(&rf_budget.arena, rf_budget.config.budget)) < 0) {
 			rf_budget.arena_failed = 1;
 			rf_stats_add(RF_STAT_shim_errors, 1);
 		} else {
-			rf_budget_bounds.size = rf_budget.ring.size;
+			rf_budget_bounds.size = rf_budget.arena.size;
 			/* rf_budget_owns reads base, then size: size must be visible first. */
-			__atomic_store_n(&rf_budget_bounds.base, (uintptr_t)rf_budget.ring.base,
+			__atomic_store_n(&rf_budget_bounds.base, (uintptr_t)rf_budget.arena.base,
 					 __ATOMIC_RELEASE);
 		}
 	}
@@ -507,7 +507,7 @@ size_t rf_budget_msg_extra(size_t keylen, size_t header_count, size_t header_byt
 
 static size_t rf_budget_charge_of(const struct rf_budget_msg *m)
 {
-	return (m->copy ? rf_ring_record_size(m->len) : m->len) + m->extra;
+	return (m->copy ? rf_arena_record_size(m->len) : m->len) + m->extra;
 }
 
 static void rf_budget_peak_note(uint64_t charged)
@@ -560,7 +560,7 @@ static void rf_budget_credit(int slot, size_t charge, int acked, int locked)
 }
 
 /*
- * Take the charge now if it fits, carving the ring when m copies. Lock-free
+ * Take the charge now if it fits, carving the arena when m copies. Lock-free
  * unless the thread's chunk needs a refill; locked says the caller holds the
  * lock already.
  */
@@ -583,25 +583,25 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
 		}
 	}
 	if (m->copy) {
-		m->arena = rf_ring_carve(&rf_budget.ring, &rf_tls_cursor, m->len);
-		if (m->arena == NULL) {
-			int had_chunk = rf_tls_cursor.chunk != RF_RING_NONE;
+		m->payload = rf_arena_carve(&rf_budget.arena, &rf_tls_cursor, m->len);
+		if (m->payload == NULL) {
+			int had_chunk = rf_tls_cursor.chunk != RF_ARENA_NONE;
 
 			if (!locked)
 				pthread_mutex_lock(&rf_budget.lock);
-			m->arena = rf_ring_refill(&rf_budget.ring, &rf_tls_cursor, m->len);
+			m->payload = rf_arena_refill(&rf_budget.arena, &rf_tls_cursor, m->len);
 			if (!locked)
 				pthread_mutex_unlock(&rf_budget.lock);
-			if (!had_chunk && rf_tls_cursor.chunk != RF_RING_NONE &&
+			if (!had_chunk && rf_tls_cursor.chunk != RF_ARENA_NONE &&
 			    rf_budget.cursor_key_ready)
 				pthread_setspecific(rf_budget.cursor_key, &rf_tls_cursor);
 		}
-		if (m->arena == NULL) {
+		if (m->payload == NULL) {
 			/* Fragmented: the charge fits but no chunk is free; wait for drains. */
 			__atomic_fetch_sub(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 			return 0;
 		}
-		struct rf_ring_record *rec = rf_ring_record_of(m->arena);
+		struct rf_arena_record *rec = rf_arena_record_of(m->payload);
 		rec->tag = ((uint64_t)m->extra << 16) | (uint64_t)(rf_budget_slot_valid(m->slot) ? m->slot : 0);
 		__atomic_store_n(&rec->state, RF_REC_IN_CALL, __ATOMIC_RELAXED);
 	}
@@ -646,7 +646,7 @@ static int rf_budget_poller_unavailable(const struct rf_handle *h, int64_t now)
  * (it cannot poll while it waits), by a thread that has ended, or by one
  * that leaves ready reports unserved (see RF_POLL_STALL_NS). Waiting is hopeless when that plus what m
  * needs exceeds the budget, or when nothing else is left to be released:
- * then the ring stays as it is (fragmented or full) until a waiter polls.
+ * then the arena stays as it is (fragmented or full) until a waiter polls.
  * Anything else will be released by someone, and is re-judged at each
  * release and each wait slice. Lock held.
  */
@@ -770,7 +770,7 @@ int rf_budget_admit(struct rf_budget_msg *m)
 	enum rf_policy policy = (enum rf_policy)rf_budget.config.policy;
 	int rc = -ENOBUFS;
 
-	m->arena = NULL;
+	m->payload = NULL;
 	m->waited = 0;
 	if (policy == RF_POLICY_OBSERVE)
 		m->copy = 0;
@@ -797,7 +797,7 @@ int rf_budget_admit(struct rf_budget_msg *m)
 		return -EMSGSIZE;
 	}
 	if (m->copy && rf_budget_arena() < 0) {
-		/* No ring: degrade to charging without copying rather than refuse. */
+		/* No arena: degrade to charging without copying rather than refuse. */
 		m->copy = 0;
 		m->charge = rf_budget_charge_of(m);
 	}
@@ -845,25 +845,25 @@ int rf_budget_admit(struct rf_budget_msg *m)
 
 size_t rf_budget_payload_size(const void *p)
 {
-	return rf_ring_record_of((void *)p)->len;
+	return rf_arena_record_of((void *)p)->len;
 }
 
-/* Credit a ring record and give its space back; acked: it left the acked figure too. */
+/* Credit an arena record and give its space back; acked: it left the acked figure too. */
 static void rf_budget_release_record(void *payload, int acked)
 {
-	struct rf_ring_record *rec = rf_ring_record_of(payload);
+	struct rf_arena_record *rec = rf_arena_record_of(payload);
 	/* Read the header before the space can be reused. */
 	int slot = (int)(rec->tag & 0xffff);
-	size_t charge = rf_ring_record_size(rec->len) + (size_t)(rec->tag >> 16);
+	size_t charge = rf_arena_record_size(rec->len) + (size_t)(rec->tag >> 16);
 	uint32_t drained;
 
 	/* A second free of the payload finds no owner and is only counted. */
 	__atomic_store_n(&rec->state, 0, __ATOMIC_RELEASE);
-	drained = rf_ring_release(&rf_budget.ring, payload);
+	drained = rf_arena_release(&rf_budget.arena, payload);
 
-	if (drained != RF_RING_NONE) {
+	if (drained != RF_ARENA_NONE) {
 		pthread_mutex_lock(&rf_budget.lock);
-		rf_ring_reclaim(&rf_budget.ring, drained);
+		rf_arena_reclaim(&rf_budget.arena, drained);
 		pthread_mutex_unlock(&rf_budget.lock);
 	}
 	rf_budget_credit(slot, charge, acked, 0);
@@ -871,7 +871,7 @@ static void rf_budget_release_record(void *payload, int acked)
 
 void rf_budget_free(void *p)
 {
-	struct rf_ring_record *rec = rf_ring_record_of(p);
+	struct rf_arena_record *rec = rf_arena_record_of(p);
 	uint32_t state = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
 
 	for (;;) {
@@ -896,8 +896,8 @@ void rf_budget_free(void *p)
 
 int rf_budget_settle(struct rf_budget_msg *m, int accepted)
 {
-	if (m->arena != NULL) {
-		struct rf_ring_record *rec = rf_ring_record_of(m->arena);
+	if (m->payload != NULL) {
+		struct rf_arena_record *rec = rf_arena_record_of(m->payload);
 		uint32_t state = __atomic_load_n(&rec->state, __ATOMIC_ACQUIRE);
 
 		while (accepted && (state & RF_REC_STATE_MASK) == RF_REC_IN_CALL) {
@@ -911,7 +911,7 @@ int rf_budget_settle(struct rf_budget_msg *m, int accepted)
 		 * counted), or accepted and already delivered and freed by a broker
 		 * thread (whose acknowledgement was counted). */
 		int freed = (state & RF_REC_STATE_MASK) == RF_REC_FREED_IN_CALL;
-		rf_budget_release_record(m->arena, accepted && freed);
+		rf_budget_release_record(m->payload, accepted && freed);
 		return freed;
 	}
 	if (!accepted)
@@ -934,12 +934,12 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 			rf_stats_add(RF_STAT_budget_dropped_maybe_sent, 1);
 	}
 	if (rf_budget_owns(payload)) {
-		const struct rf_ring_record *rec = rf_ring_record_of((void *)payload);
+		const struct rf_arena_record *rec = rf_arena_record_of((void *)payload);
 
 		/* Counted only outside the call, as only such frees leave the figure. */
 		if (!in_call)
 			__atomic_fetch_add(&h->acked_in,
-					   rf_ring_record_size(rec->len) + (size_t)(rec->tag >> 16),
+					   rf_arena_record_size(rec->len) + (size_t)(rec->tag >> 16),
 					   __ATOMIC_RELEASE);
 	} else if (!in_call) {
 		/* An uncopied message: librdkafka is done with it now. */
@@ -976,7 +976,7 @@ void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
 		out->dropped_bytes = __atomic_load_n(&h->dropped_bytes, __ATOMIC_RELAXED);
 	}
 	if (rf_budget_bounds.base != 0)
-		chunks = rf_ring_chunks_in_use(&rf_budget.ring);
+		chunks = rf_arena_chunks_in_use(&rf_budget.arena);
 	pthread_mutex_unlock(&rf_budget.lock);
 	charged = __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST);
 	banked = rf_bank_total();
@@ -985,7 +985,7 @@ void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
 	shm->stats[RF_STAT_budget_bytes_peak] = __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED);
 	shm->stats[RF_STAT_budget_records] =
 		shm->stats[RF_STAT_budget_admitted] - shm->stats[RF_STAT_budget_released];
-	shm->stats[RF_STAT_budget_ring_bytes] = chunks * rf_budget.ring.chunk;
+	shm->stats[RF_STAT_budget_ring_bytes] = chunks * rf_budget.arena.chunk;
 	shm->stats[RF_STAT_budget_acked_unfreed_bytes] = acked;
 	shm->stats[RF_STAT_budget_arena_bytes] = rf_budget_bounds.size;
 	shm->stats[RF_STAT_budget_waiting] = __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST);
@@ -1010,7 +1010,7 @@ void rf_budget_heap_pressure(int on, int may_wake)
 		rf_budget_wake(0);
 }
 
-void rf_budget_ring_forbid(void)
+void rf_budget_arena_forbid(void)
 {
-	__atomic_store_n(&rf_budget_ring_forbidden, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&rf_budget_arena_forbidden, 1, __ATOMIC_RELEASE);
 }

@@ -5,7 +5,7 @@
  * before the real call and credited back when librdkafka is done with it:
  *
  *   copied messages (the application passed F_COPY or F_FREE): the payload
- *     is copied into the ring (rf_ring.h) and given to librdkafka with
+ *     is copied into the arena (rf_arena.h) and given to librdkafka with
  *     F_FREE; the charge is the record plus the message's other costs, and is
  *     credited when librdkafka frees the payload through free();
  *   uncopied messages (no ownership flag: the application keeps its buffer
@@ -41,7 +41,7 @@
  * librdkafka's own cost of a queued message beyond payload and key: its
  * rd_kafka_msg_t, allocator overhead and queue bookkeeping. Measured with
  * 2.0.2: 100,000 queued 16-byte messages grew resident memory by 409 B each,
- * of which 35 B were the ring record and key (docs/budget.md).
+ * of which 35 B were the arena record and key (docs/budget.md).
  */
 #define RF_BUDGET_MSG_OVERHEAD 384
 /* Each header is its own allocation: struct, name and value, allocator overhead. */
@@ -118,9 +118,9 @@ struct rf_budget_msg {
 	int slot;        /* handle */
 	size_t len;      /* payload bytes */
 	size_t extra;    /* key, headers, overhead: rf_budget_msg_extra() */
-	int copy;        /* 1: copy into the ring; 0: charge only */
+	int copy;        /* 1: copy into the arena; 0: charge only */
 	/* Filled by rf_budget_admit: */
-	void *arena;     /* the ring payload when copied */
+	void *payload;   /* where the payload is copied, in the arena */
 	size_t charge;   /* what was charged */
 	int waited;      /* 1 when the call had to wait */
 };
@@ -129,7 +129,7 @@ struct rf_budget_msg {
 size_t rf_budget_msg_extra(size_t keylen, size_t header_count, size_t header_bytes);
 
 /*
- * Charge m to the budget under the policy; on 0 and m->copy, m->arena holds
+ * Charge m to the budget under the policy; on 0 and m->copy, m->payload holds
  * len bytes to copy the payload into. -EMSGSIZE: larger than the whole
  * budget (never fits); -ENOBUFS: refused (full, timed out, or waiting could
  * not succeed). Under observe, always 0.
@@ -147,8 +147,8 @@ int rf_budget_admit(struct rf_budget_msg *m);
 int rf_budget_settle(struct rf_budget_msg *m, int accepted);
 
 /*
- * Where the ring lies, for rf_budget_owns: base is published (release) after
- * size, and stays 0 until the first copied message maps the ring.
+ * Where the arena lies, for rf_budget_owns: base is published (release) after
+ * size, and stays 0 until the first copied message maps the arena.
  */
 struct rf_budget_bounds {
 	uintptr_t base;
@@ -156,7 +156,7 @@ struct rf_budget_bounds {
 };
 extern struct rf_budget_bounds rf_budget_bounds;
 
-/* Whether p is a payload the ring handed out: one load and one compare, inline on every free(). */
+/* Whether p is a payload the arena handed out: one load and one compare, inline on every free(). */
 static inline int rf_budget_owns(const void *p)
 {
 	uintptr_t base = __atomic_load_n(&rf_budget_bounds.base, __ATOMIC_ACQUIRE);
@@ -164,15 +164,15 @@ static inline int rf_budget_owns(const void *p)
 	return base != 0 && (uintptr_t)p - base < rf_budget_bounds.size;
 }
 
-/* librdkafka freed a ring payload (the free() interposer). */
+/* librdkafka freed an arena payload (the free() interposer). */
 void rf_budget_free(void *p);
 
-/* Payload bytes of a ring payload (malloc_usable_size on it). */
+/* Payload bytes of an arena payload (malloc_usable_size on it). */
 size_t rf_budget_payload_size(const void *p);
 
 /*
  * librdkafka acknowledged a message of handle slot (on_acknowledgement):
- * delivered (err 0) or failed. For a ring payload the bytes become
+ * delivered (err 0) or failed. For an arena payload the bytes become
  * acknowledged-but-unfreed; an uncopied message is credited now, charge
  * recomputed from len and extra exactly as at admission. purged: 1 when
  * purged from a queue, 2 when also possibly sent before (POSSIBLY_PERSISTED).
@@ -204,9 +204,9 @@ void rf_budget_fork_child(void);
 void rf_budget_heap_pressure(int on, int may_wake);
 
 /*
- * Another allocator's free() comes before the shim's: ring payloads would
- * reach it, so nothing is copied into the ring (charged uncopied instead).
+ * Another allocator's free() comes before the shim's: arena payloads would
+ * reach it, so nothing is copied into the arena (charged uncopied instead).
  */
-void rf_budget_ring_forbid(void);
+void rf_budget_arena_forbid(void);
 
 #endif /* RF_BUDGET_H */

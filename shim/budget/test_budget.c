@@ -10,7 +10,7 @@
 
 #include "rf_budget.h"
 #include "rf_config.h"
-#include "rf_ring.h"
+#include "rf_arena.h"
 #include "rf_stats.h"
 #include "rf_test.h"
 
@@ -69,20 +69,20 @@ RF_TEST(copied_message_lifecycle)
 
 	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
-	RF_CHECK(m.arena != NULL);
-	RF_CHECK(rf_budget_owns(m.arena));
+	RF_CHECK(m.payload != NULL);
+	RF_CHECK(rf_budget_owns(m.payload));
 	RF_CHECK(!rf_budget_owns(&m));
-	RF_CHECK_INT(rf_budget_payload_size(m.arena), 1000);
-	RF_CHECK_INT(m.charge, rf_ring_record_size(1000) + RF_BUDGET_MSG_OVERHEAD + 3);
+	RF_CHECK_INT(rf_budget_payload_size(m.payload), 1000);
+	RF_CHECK_INT(m.charge, rf_arena_record_size(1000) + RF_BUDGET_MSG_OVERHEAD + 3);
 	shm = rf_publish();
 	RF_CHECK_INT(shm->stats[RF_STAT_budget_bytes], m.charge);
 	RF_CHECK_INT(shm->stats[RF_STAT_budget_records], 1);
 	RF_CHECK_INT(shm->stats[RF_STAT_budget_arena_bytes], 1024 * 1024);
 	RF_CHECK_INT(rf_budget_settle(&m, 1), 0);
 	/* librdkafka acknowledges, then frees (rd_kafka_msg_destroy). */
-	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.arena, 1000, 0, 0, 0, 0);
+	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.payload, 1000, 0, 0, 0, 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_acked_unfreed_bytes], m.charge);
-	rf_budget_free(m.arena);
+	rf_budget_free(m.payload);
 	shm = rf_publish();
 	RF_CHECK_INT(shm->stats[RF_STAT_budget_bytes], 0);
 	RF_CHECK_INT(shm->stats[RF_STAT_budget_acked_unfreed_bytes], 0);
@@ -90,7 +90,7 @@ RF_TEST(copied_message_lifecycle)
 	RF_CHECK_INT(shm->stats[RF_STAT_budget_bytes_peak], m.charge);
 	RF_CHECK_INT(shm->stats[RF_STAT_budget_nowait], 1);
 	/* A second free of the same payload is counted, never credited twice. */
-	rf_budget_free(m.arena);
+	rf_budget_free(m.payload);
 	RF_CHECK_INT(rf_stat(RF_STAT_shim_errors), 1);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
 }
@@ -101,7 +101,7 @@ RF_TEST(uncopied_message_released_at_ack)
 
 	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
-	RF_CHECK(m.arena == NULL);
+	RF_CHECK(m.payload == NULL);
 	RF_CHECK_INT(m.charge, 500 + RF_BUDGET_MSG_OVERHEAD + 3);
 	RF_CHECK_INT(rf_budget_settle(&m, 1), 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], m.charge);
@@ -133,8 +133,8 @@ RF_TEST(freed_during_call_is_credited_once)
 	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
 	/* Delivered and freed by a broker thread first: accepted. */
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
-	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.arena, 100, 0, 0, 0, 0);
-	rf_budget_free(m.arena);
+	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.payload, 100, 0, 0, 0, 0);
+	rf_budget_free(m.payload);
 	RF_CHECK(rf_publish()->stats[RF_STAT_budget_bytes] != 0); /* not yet: the call is open */
 	RF_CHECK_INT(rf_budget_settle(&m, 1), 1);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
@@ -142,8 +142,8 @@ RF_TEST(freed_during_call_is_credited_once)
 	/* 2.0.2's produce_batch quirk: a refused message freed with F_FREE still set. */
 	m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100, 1);
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
-	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.arena, 100, 0, 0, 0, 1);
-	rf_budget_free(m.arena);
+	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.payload, 100, 0, 0, 0, 1);
+	rf_budget_free(m.payload);
 	RF_CHECK_INT(rf_budget_settle(&m, 0), 1);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_acked_unfreed_bytes], 0);
@@ -184,7 +184,7 @@ RF_TEST(fail_policy_refuses_at_once)
 	RF_CHECK(n > 40 && n < 64);
 	RF_CHECK_INT(rf_stat(RF_STAT_budget_rejected), 1);
 	RF_CHECK(rf_publish()->stats[RF_STAT_budget_bytes_peak] <= 64 * 1024);
-	rf_budget_free(msgs[0].arena);
+	rf_budget_free(msgs[0].payload);
 	RF_CHECK_INT(rf_budget_admit(&extra), 0);
 	RF_CHECK_INT(rf_stat(RF_STAT_budget_waits), 0);
 }
@@ -233,7 +233,7 @@ RF_TEST(block_policy_waits_for_a_release)
 	rf_config.policy = RF_POLICY_BLOCK;
 	rf_budget_setup(&rf_config, 0, NULL);
 	/* Another thread gives a payload back after 200 ms: the waiter gets its space. */
-	f = (struct rf_freer){msgs[n / 2].arena, 200};
+	f = (struct rf_freer){msgs[n / 2].payload, 200};
 	pthread_create(&tid, NULL, rf_freer_run, &f);
 	t0 = rf_ms();
 	RF_CHECK_INT(rf_budget_admit(&extra), 0);
@@ -331,7 +331,7 @@ RF_TEST(wait_on_reports_nobody_serves_is_refused_soon)
 	rf_budget_handle_polled(slot, rf_idle_tid, 1); /* polled once, long ago */
 	n = rf_fill(slot, msgs, 200);
 	for (int i = 0; i < n; i++) /* all delivered: the reports wait for a poll */
-		rf_budget_ack(slot, msgs[i].arena, msgs[i].len, 0, 0, 0, 0);
+		rf_budget_ack(slot, msgs[i].payload, msgs[i].len, 0, 0, 0, 0);
 	rf_config.policy = RF_POLICY_BLOCK;
 	rf_budget_setup(&rf_config, 0, NULL);
 	extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
@@ -385,12 +385,12 @@ RF_TEST(waiters_served_first_come_first_served)
 	/* Give back the first six 4 KiB chunks (four records each): room for one
 	 * 20 KB record (a span of five chunks), not for two. */
 	for (; i < 24; i++)
-		rf_budget_free(msgs[i].arena);
+		rf_budget_free(msgs[i].payload);
 	rf_sleep_ms(300);
 	RF_CHECK_INT(__atomic_load_n(&w[0].done, __ATOMIC_ACQUIRE), 1);
 	RF_CHECK_INT(__atomic_load_n(&w[1].done, __ATOMIC_ACQUIRE), 0);
 	for (; i < n; i++)
-		rf_budget_free(msgs[i].arena);
+		rf_budget_free(msgs[i].payload);
 	for (int k = 0; k < 2; k++)
 		pthread_join(tid[k], NULL);
 	RF_CHECK_INT(w[0].result, 0);
@@ -435,7 +435,7 @@ static void *rf_free_all(void *arg)
 	struct rf_fill_run *f = arg;
 
 	for (int i = 0; i < f->n; i++)
-		rf_budget_free(f->msgs[i].arena);
+		rf_budget_free(f->msgs[i].payload);
 	return NULL;
 }
 
@@ -489,7 +489,7 @@ RF_TEST(observe_never_interferes)
 	for (int i = 0; i < 100; i++) {
 		m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
 		RF_CHECK_INT(rf_budget_admit(&m), 0);
-		RF_CHECK(m.arena == NULL); /* never copied */
+		RF_CHECK(m.payload == NULL); /* never copied */
 		rf_budget_settle(&m, 1);
 	}
 	m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100 * 1024, 1);
@@ -512,9 +512,9 @@ static int rf_purge(void *rk)
 	rf_purges++;
 	rf_purged_rk = rk;
 	for (int i = 0; i < rf_dropped_n; i++) {
-		rf_budget_ack(rf_dropped[i].slot, rf_dropped[i].arena, rf_dropped[i].len, 0,
+		rf_budget_ack(rf_dropped[i].slot, rf_dropped[i].payload, rf_dropped[i].len, 0,
 			      -152 /* __PURGE_QUEUE */, 1, 0);
-		rf_budget_free(rf_dropped[i].arena); /* no delivery callback: freed at once */
+		rf_budget_free(rf_dropped[i].payload); /* no delivery callback: freed at once */
 	}
 	return 0;
 }
@@ -566,7 +566,7 @@ RF_TEST(handles_published)
 	m = rf_msg(a, 1000, 1);
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
 	rf_budget_settle(&m, 1);
-	rf_budget_ack(a, m.arena, 1000, 0, 0, 0, 0);
+	rf_budget_ack(a, m.payload, 1000, 0, 0, 0, 0);
 	rf_budget_handle_polled(a, 44, 123456789);
 	shm = rf_publish();
 	RF_CHECK_INT(shm->header.sections[RF_SHM_SECTION_HANDLES - 1].count, 2);
@@ -578,7 +578,7 @@ RF_TEST(handles_published)
 	RF_CHECK_INT(shm->handles[0].poller_tid, 44);
 	RF_CHECK_INT(shm->handles[0].last_poll_monotonic_ns, 123456789);
 	RF_CHECK_INT(shm->handles[1].bytes_held, 0);
-	rf_budget_free(m.arena);
+	rf_budget_free(m.payload);
 	rf_budget_handle_close(a);
 	RF_CHECK_INT(rf_budget_handle_slot((void *)0x5000), RF_BUDGET_SLOT_UNKNOWN);
 	shm = rf_publish();
@@ -603,10 +603,10 @@ static void *rf_storm_produce(void *arg)
 			exit(3);
 		rf_budget_settle(&s->msgs[i], 1);
 		if (i >= 8)
-			rf_budget_free(s->msgs[i - 8].arena);
+			rf_budget_free(s->msgs[i - 8].payload);
 	}
 	for (int i = s->n - 8; i < s->n; i++)
-		rf_budget_free(s->msgs[i].arena);
+		rf_budget_free(s->msgs[i].payload);
 	return NULL;
 }
 

@@ -1,12 +1,12 @@
 /*
  * hook_alloc.c - the allocator interposers.
  *
- * librdkafka frees a ring payload with free() (rd_free is an inline free(),
- * called through the PLT of librdkafka.so.1), so free() must recognise ring
+ * librdkafka frees an arena payload with free() (rd_free is an inline free(),
+ * called through the PLT of librdkafka.so.1), so free() must recognise arena
  * addresses: one load and one compare, no lock and no shared atomic write on
- * this path; only ring payloads go on to take the budget's lock.
- * realloc() and malloc_usable_size() on a ring payload are answered too, so
- * that nothing the ring handed out can reach the real allocator. That check
+ * this path; only arena payloads go on to take the budget's lock.
+ * realloc() and malloc_usable_size() on an arena payload are answered too, so
+ * that nothing the arena handed out can reach the real allocator. That check
  * comes first in each of them.
  *
  * Everything else is heap accounting (rf_heap.h, docs/heap.md): each block
@@ -22,7 +22,7 @@
  *   PASS     another object defines them first (an allocator preloaded
  *            before the shim, a program with its own malloc): every call
  *            goes to the next definition untouched; nothing is counted and
- *            the budget copies nothing into the ring (its payloads would
+ *            the budget copies nothing into the arena (its payloads would
  *            reach that allocator's free);
  * and while this thread resolves the real functions (dlsym may allocate)
  * allocations come from a static arena that free() recognises.
@@ -598,7 +598,7 @@ RF_EXPORT void free(void *p)
 	/* glibc frees NULL often (17 times per pthread_create): nothing to do. */
 	if (p == NULL)
 		return;
-	/* Ring payloads first (the budget's one load and compare), then ours
+	/* Arena payloads first (the budget's one load and compare), then ours
 	 * (state 0: ACCOUNT mode, guard free). The bootstrap arena's blocks never
 	 * pass for ours (rf_heap_boot_alloc leaves a zero offset before each):
 	 * they are told apart on the way out. */

@@ -5,7 +5,7 @@
  * rd_kafka_new: learns how the handle's delivery reports are served (a
  *   callback or DR events: payloads are then freed by whoever polls),
  *   registers an on_new interceptor that adds on_acknowledgement, and lets
- *   librdkafka reference ring payloads instead of copying them into its
+ *   librdkafka reference arena payloads instead of copying them into its
  *   request buffers (message.copy.max.bytes 0, unless the application chose
  *   a value: then each message is charged for that copy too).
  * rd_kafka_poll / rd_kafka_flush / rd_kafka_queue_poll on the main queue:
@@ -99,7 +99,7 @@ static rd_kafka_resp_err_t rf_on_ack(rd_kafka_t *rk, rd_kafka_message_t *m, void
 	int saved = errno;
 
 	(void)rk;
-	/* A ring payload carries its own charge; only an uncopied one is recomputed. */
+	/* An arena payload carries its own charge; only an uncopied one is recomputed. */
 	if (!rf_budget_owns(m->payload) && (headers = RF_REAL(rd_kafka_message_headers)) != NULL &&
 	    headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
 		rf_kafka_headers_cost(hdrs, &hcount, &hbytes);
@@ -160,7 +160,7 @@ static int rf_conf_needs_poll(const rd_kafka_conf_t *conf)
 /* librdkafka's default for message.copy.max.bytes in 2.0.2. */
 #define RF_KAFKA_COPY_MAX_DEFAULT "65535"
 /*
- * What the shim sets instead: 0. Ring payloads stay put until librdkafka
+ * What the shim sets instead: 0. Arena payloads stay put until librdkafka
  * frees them, so they need not be copied again into request buffers. A
  * small limit would be faster for small messages (a referenced payload
  * costs librdkafka a buffer segment and an iovec of its own: 100-byte

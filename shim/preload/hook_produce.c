@@ -2,7 +2,7 @@
  * hook_produce.c - interposers of librdkafka's four produce entry points.
  *
  * Each one: bring the shim up, charge the message to the budget
- * (rf_budget.h: a copied payload goes into the ring and reaches librdkafka
+ * (rf_budget.h: a copied payload goes into the arena and reaches librdkafka
  * with F_FREE), call the real function, settle the charge, report the
  * outcome to rf_produce_account, and return exactly what the real call
  * returned with errno as it left it. A message the budget refuses fails the
@@ -53,9 +53,9 @@ static int rf_produce_admit(struct rf_budget_msg *m, int slot, void **payload, s
 		  (*msgflags & (RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_FREE));
 	m->extra = extra + rf_budget_handle_extra(slot, len);
 	rc = rf_budget_admit(m);
-	if (rc == 0 && m->arena != NULL) {
-		memcpy(m->arena, *payload, len);
-		*payload = m->arena;
+	if (rc == 0 && m->payload != NULL) {
+		memcpy(m->payload, *payload, len);
+		*payload = m->payload;
 		*msgflags = (*msgflags & ~RD_KAFKA_MSG_F_COPY) | RD_KAFKA_MSG_F_FREE;
 	}
 	return rc;
@@ -77,7 +77,7 @@ static void rf_produce_settle(struct rf_budget_msg *m, int accepted, void *app_p
 {
 	int freed_in_call = rf_budget_settle(m, accepted);
 
-	if (m->arena != NULL && (accepted || freed_in_call) &&
+	if (m->payload != NULL && (accepted || freed_in_call) &&
 	    (app_flags & (RD_KAFKA_MSG_F_FREE | RD_KAFKA_MSG_F_COPY)) == RD_KAFKA_MSG_F_FREE)
 		free(app_payload);
 }
@@ -310,7 +310,7 @@ static int rf_vus_admit(struct rf_budget_msg *m, rd_kafka_t *rk, rd_kafka_vu_t *
 	*app_flags = flags;
 	rc = rf_produce_admit(m, rf_budget_handle_slot(rk), &payload, value ? value->u.mem.size : 0,
 			      rf_budget_msg_extra(keylen, hcount, hbytes), &flags);
-	if (rc == 0 && m->arena != NULL) {
+	if (rc == 0 && m->payload != NULL) {
 		value->u.mem.ptr = payload;
 		if (flags_vu != NULL) {
 			flags_vu->u.i = flags;
@@ -449,7 +449,7 @@ static int rf_batch_run(rf_real_rd_kafka_produce_batch_fn real, rd_kafka_topic_t
 	if (copies) {
 		flags = (msgflags & ~RD_KAFKA_MSG_F_COPY) | RD_KAFKA_MSG_F_FREE;
 		for (int i = 0; i < n; i++)
-			if (charges[i].arena == NULL)
+			if (charges[i].payload == NULL)
 				msgs[i].payload = NULL;
 	}
 	rf_kafka_in_produce(1);
@@ -460,7 +460,7 @@ static int rf_batch_run(rf_real_rd_kafka_produce_batch_fn real, rd_kafka_topic_t
 
 		msgs[i].payload = app_payloads[i];
 		rf_produce_settle(&charges[i], ok, app_payloads[i], msgflags);
-		if (copies && charges[i].arena == NULL && ok && app_free)
+		if (copies && charges[i].payload == NULL && ok && app_free)
 			free(app_payloads[i]);
 	}
 	return accepted;

@@ -266,10 +266,10 @@ static void rf_shim_heap_setup(void)
 	if (!rf_shim.config.heap_cache)
 		rf_heap_cache_off();
 	if (!interposed) {
-		rf_budget_ring_forbid();
+		rf_budget_arena_forbid();
 		rf_log("another object's malloc and free come before the shim's (an allocator "
 		       "preloaded first?): heap figures are off and payloads are not copied "
-		       "into the ring");
+		       "into the arena");
 	}
 }
 

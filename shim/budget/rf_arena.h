@@ -1,21 +1,23 @@
 /*
- * rf_ring.h - the pooled ring buffer that holds copied payloads.
+ * rf_arena.h - the arena that holds copied payloads: one mapping cut into
+ * equal chunks, carved by per-thread bump cursors, free chunks pooled.
  *
- * One arena, cut into equal chunks (a power of two). Records are carved by
- * bumping a pointer through an "open" chunk; when it is full another free
- * chunk is opened: the last one freed, or the next one in ring order. A chunk goes back to the pool as
+ * The chunks are a power of two in size. Records are carved by bumping a
+ * pointer through an "open" chunk; when it is full another free chunk is
+ * opened: the last one freed, or the next one in address order (wrapping
+ * round). A chunk goes back to the pool as
  * soon as its last record is released, whatever its age, so records
  * released out of order (partitions, brokers and retries complete
  * independently) give space back without waiting for the oldest one. A
  * record larger than a chunk takes a span of contiguous free chunks.
  *
- * Fragmentation bound. Space is lost in three ways only:
+ * Fragmentation bound. Space is lost in four ways only:
  *   - alignment: at most 15 bytes per record, plus its 16-byte header;
  *   - the tail of a chunk closed because the next record did not fit:
  *     less than that record's size, and less than one chunk;
  *   - chunks pinned by a live record: a chunk returns to the pool only when
  *     all of its records are released, so in the worst case (one long-lived
- *     small record per chunk) the ring holds one record per chunk.
+ *     small record per chunk) the arena holds one record per chunk.
  *   - open chunks: each producing thread holds one chunk open.
  * Hence at any time: arena bytes not reusable <= chunk size x (chunks with
  * at least one live record + producing threads) - live bytes. With records
@@ -25,52 +27,51 @@
  * again, so any record up to the arena size fits.
  *
  * Concurrency. Each producing thread carves from an open chunk of its own
- * (struct rf_ring_cursor, kept by the caller in thread-local storage): no
+ * (struct rf_arena_cursor, kept by the caller in thread-local storage): no
  * lock and no shared write per record. A chunk is opened with a live count
- * of RF_RING_OPEN_BIAS, which the owner pays back when it closes the chunk
+ * of RF_ARENA_OPEN_BIAS, which the owner pays back when it closes the chunk
  * (less what it carved); each release takes one off. So the count never
  * reaches zero while the chunk is open, carving needs no atomic, and whoever
  * drops it to zero (the last release, or the owner closing a drained chunk)
- * alone returns the chunk to the pool. The pool
- * itself, refills and spans are under a lock the caller provides around
- * rf_ring_refill and rf_ring_reclaim. Free chunks are reused last-freed
+ * alone returns the chunk to the pool. The pool itself, refills and spans are under a lock the caller provides around
+ * rf_arena_refill and rf_arena_reclaim. Free chunks are reused last-freed
  * first, so the pages in use stay few and already faulted in.
  */
-#ifndef RF_RING_H
-#define RF_RING_H
+#ifndef RF_ARENA_H
+#define RF_ARENA_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* Header before every payload; payloads are 16-byte aligned. */
-struct rf_ring_record {
+struct rf_arena_record {
 	uint32_t len;    /* payload bytes */
 	uint32_t state;  /* owned by rf_budget: who may release the record (atomic) */
 	uint64_t tag;    /* owned by rf_budget: what to credit on release */
 };
 
-#define RF_RING_ALIGN 16
-#define RF_RING_NONE UINT32_MAX
+#define RF_ARENA_ALIGN 16
+#define RF_ARENA_NONE UINT32_MAX
 
 /* A thread's open chunk: only its thread reads or writes it. */
-struct rf_ring_cursor {
-	uint32_t chunk;  /* RF_RING_NONE when the thread holds none */
+struct rf_arena_cursor {
+	uint32_t chunk;  /* RF_ARENA_NONE when the thread holds none */
 	uint32_t used;   /* bytes carved from it */
 	uint32_t carved; /* records carved from it since it was opened or rewound */
 };
 
-#define RF_RING_CURSOR_INIT {RF_RING_NONE, 0, 0}
+#define RF_ARENA_CURSOR_INIT {RF_ARENA_NONE, 0, 0}
 
 /* Above any record count a chunk can hold (a record takes at least 16 bytes). */
-#define RF_RING_OPEN_BIAS (UINT32_C(1) << 30)
+#define RF_ARENA_OPEN_BIAS (UINT32_C(1) << 30)
 
-struct rf_ring {
+struct rf_arena {
 	unsigned char *base;
 	size_t size;        /* arena bytes, a multiple of chunk */
 	size_t chunk;       /* bytes per chunk, a power of two */
 	unsigned chunk_shift;
 	uint32_t nchunks;
-	uint8_t *kind;      /* per chunk: enum rf_ring_chunk_kind (under the lock) */
+	uint8_t *kind;      /* per chunk: enum rf_arena_chunk_kind (under the lock) */
 	uint32_t *live;     /* per chunk: live records, + BIAS - carved while open (atomic) */
 	uint32_t *span;     /* per span start: chunks in the span (under the lock) */
 	uint32_t *pool;     /* stack of free chunks, last freed on top (under the lock) */
@@ -80,33 +81,33 @@ struct rf_ring {
 };
 
 /*
- * The chunk size rf_ring_init picks for an arena of size bytes: a power of
+ * The chunk size rf_arena_init picks for an arena of size bytes: a power of
  * two from 4 KiB to 4 MiB giving about 256 chunks (256 KiB for 64 MiB).
  */
-size_t rf_ring_chunk_size(size_t size);
+size_t rf_arena_chunk_size(size_t size);
 
 /* size rounded up to a whole number of chunks. */
-size_t rf_ring_arena_size(size_t size);
+size_t rf_arena_size_round(size_t size);
 
 /*
- * Map an arena of rf_ring_arena_size(size) bytes and its chunk table with
+ * Map an arena of rf_arena_size_round(size) bytes and its chunk table with
  * mmap (no malloc: the shim interposes it). Pages are touched only when
  * records are written. 0 or a negative errno.
  */
-int rf_ring_init(struct rf_ring *ring, size_t size);
+int rf_arena_init(struct rf_arena *arena, size_t size);
 
 /* Unmap; for tests. */
-void rf_ring_destroy(struct rf_ring *ring);
+void rf_arena_destroy(struct rf_arena *arena);
 
 /* Arena bytes a record of len payload bytes takes, header and padding included. */
-size_t rf_ring_record_size(size_t len);
+size_t rf_arena_record_size(size_t len);
 
 /*
  * Carve a record for len payload bytes from the cursor's open chunk,
  * without a lock. NULL when the chunk lacks room (or there is none, or len
- * needs a span): call rf_ring_refill under the lock.
+ * needs a span): call rf_arena_refill under the lock.
  */
-void *rf_ring_carve(struct rf_ring *ring, struct rf_ring_cursor *cur, size_t len);
+void *rf_arena_carve(struct rf_arena *arena, struct rf_arena_cursor *cur, size_t len);
 
 /*
  * Under the caller's lock: give the cursor a chunk with room for len bytes
@@ -114,41 +115,41 @@ void *rf_ring_carve(struct rf_ring *ring, struct rf_ring_cursor *cur, size_t len
  * span of free chunks for a record larger than a chunk. NULL when no space
  * is free now (or len exceeds the arena).
  */
-void *rf_ring_refill(struct rf_ring *ring, struct rf_ring_cursor *cur, size_t len);
+void *rf_arena_refill(struct rf_arena *arena, struct rf_arena_cursor *cur, size_t len);
 
 /*
  * Under the caller's lock: the cursor's thread is done with its open chunk
  * (thread exit). The chunk goes back to the pool once drained.
  */
-void rf_ring_cursor_close(struct rf_ring *ring, struct rf_ring_cursor *cur);
+void rf_arena_cursor_close(struct rf_arena *arena, struct rf_arena_cursor *cur);
 
-/* The header of a payload returned by rf_ring_carve or rf_ring_refill. */
-static inline struct rf_ring_record *rf_ring_record_of(void *payload)
+/* The header of a payload returned by rf_arena_carve or rf_arena_refill. */
+static inline struct rf_arena_record *rf_arena_record_of(void *payload)
 {
-	return (struct rf_ring_record *)payload - 1;
+	return (struct rf_arena_record *)payload - 1;
 }
 
 /*
  * Give a record's space back, without a lock. Returns the index of a chunk
- * that the release drained (call rf_ring_reclaim on it under the lock), or
- * RF_RING_NONE.
+ * that the release drained (call rf_arena_reclaim on it under the lock), or
+ * RF_ARENA_NONE.
  */
-uint32_t rf_ring_release(struct rf_ring *ring, void *payload);
+uint32_t rf_arena_release(struct rf_arena *arena, void *payload);
 
 /* Under the caller's lock: a drained chunk (or span) goes back to the pool. */
-void rf_ring_reclaim(struct rf_ring *ring, uint32_t chunk);
+void rf_arena_reclaim(struct rf_arena *arena, uint32_t chunk);
 
 /* Whether p points into the arena: two loads and a compare, lock-free. */
-static inline int rf_ring_contains(const struct rf_ring *ring, const void *p)
+static inline int rf_arena_contains(const struct rf_arena *arena, const void *p)
 {
-	return (uintptr_t)p - (uintptr_t)ring->base < ring->size;
+	return (uintptr_t)p - (uintptr_t)arena->base < arena->size;
 }
 
 /* Chunks not in the pool: open, holding records, or spanned (figures). */
-uint32_t rf_ring_chunks_in_use(const struct rf_ring *ring);
+uint32_t rf_arena_chunks_in_use(const struct rf_arena *arena);
 
-/* Check every invariant (tests, quiescent ring): 0, or -EINVAL after printing what broke. */
-int rf_ring_check(const struct rf_ring *ring, const struct rf_ring_cursor *const *cursors,
+/* Check every invariant (tests, quiescent arena): 0, or -EINVAL after printing what broke. */
+int rf_arena_check(const struct rf_arena *arena, const struct rf_arena_cursor *const *cursors,
 		  int ncursors);
 
-#endif /* RF_RING_H */
+#endif /* RF_ARENA_H */
