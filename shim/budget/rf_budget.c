@@ -45,6 +45,7 @@
 #include "rf_perthread.h"
 #include "rf_arena.h"
 #include "rf_stats.h"
+#include "rf_time.h"
 
 enum {
 	RF_REC_IN_CALL = 1,
@@ -163,14 +164,6 @@ static __thread struct rf_arena_cursor rf_tls_cursor
 static uint32_t rf_budget_heap_on;
 /* Another allocator's free() comes before the shim's: nothing is copied into the arena. */
 static int rf_budget_arena_forbidden;
-
-static int64_t rf_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 /* Thread exit: its open chunk goes back to the pool once drained. */
 static void rf_budget_cursor_end(void *cursor)
@@ -611,14 +604,6 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
 	return 1;
 }
 
-static int64_t rf_coarse_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /*
  * Whether the reports of h wait for a poll that cannot come while we wait:
  * its poller waits here itself, has ended, or has left ready reports
@@ -655,7 +640,7 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 	uint64_t stuck = 0;
 	int heap_stuck = 0;
 
-	int64_t now = rf_coarse_ns();
+	int64_t now = rf_clock_ns(CLOCK_MONOTONIC_COARSE);
 
 	rf_bank_pay_all(); /* judge on the exact charge */
 	for (int i = 1; i < RF_HANDLES; i++) {
@@ -713,7 +698,7 @@ static void rf_budget_queue_remove(struct rf_waiter *w)
 static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 {
 	struct rf_waiter self = {.tid = gettid()};
-	int64_t start = rf_now_ns(), now = start;
+	int64_t start = rf_clock_ns(CLOCK_MONOTONIC), now = start;
 	int rc = -ENOBUFS, cancel_state;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
@@ -734,13 +719,13 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 			break;
 		}
 		int64_t until = now + RF_WAIT_SLICE_NS < deadline ? now + RF_WAIT_SLICE_NS : deadline;
-		struct timespec ts = {(time_t)(until / 1000000000), (long)(until % 1000000000)};
+		struct timespec ts = rf_timespec_of_ns(until);
 		pthread_cond_timedwait(&rf_budget.cond, &rf_budget.lock, &ts);
-		now = rf_now_ns();
+		now = rf_clock_ns(CLOCK_MONOTONIC);
 	}
 	rf_budget_queue_remove(&self);
 	pthread_setcancelstate(cancel_state, NULL);
-	rf_stats_add(RF_STAT_budget_wait_ns, (uint64_t)(rf_now_ns() - start));
+	rf_stats_add(RF_STAT_budget_wait_ns, (uint64_t)(rf_clock_ns(CLOCK_MONOTONIC) - start));
 	return rc;
 }
 
@@ -816,7 +801,7 @@ int rf_budget_admit(struct rf_budget_msg *m)
 			rc = 0;
 		break;
 	case RF_POLICY_BLOCK:
-		rc = rf_budget_wait_locked(m, rf_now_ns() + (int64_t)rf_budget.config.block_timeout);
+		rc = rf_budget_wait_locked(m, rf_clock_ns(CLOCK_MONOTONIC) + (int64_t)rf_budget.config.block_timeout);
 		break;
 	case RF_POLICY_DROP_OLDEST: {
 		void *rk = rf_budget_drop_victim_locked();
@@ -831,7 +816,7 @@ int rf_budget_admit(struct rf_budget_msg *m)
 		}
 		/* The purged payloads are freed when their reports are served: by
 		 * librdkafka at once without a delivery callback, else by a poll. */
-		rc = rf_budget_wait_locked(m, rf_now_ns() + RF_DROP_WAIT_NS);
+		rc = rf_budget_wait_locked(m, rf_clock_ns(CLOCK_MONOTONIC) + RF_DROP_WAIT_NS);
 		break;
 	}
 	case RF_POLICY_OBSERVE:

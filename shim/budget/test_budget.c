@@ -13,6 +13,7 @@
 #include "rf_arena.h"
 #include "rf_stats.h"
 #include "rf_test.h"
+#include "rf_time.h"
 
 static struct rf_shm_config rf_config;
 
@@ -50,10 +51,7 @@ static struct rf_shm_layout *rf_publish(void)
 
 static int64_t rf_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return rf_clock_ns(CLOCK_MONOTONIC) / 1000000;
 }
 
 static struct rf_budget_msg rf_msg(int slot, size_t len, int copy)

@@ -4,6 +4,7 @@
 #include "rf_segment.h"
 
 #include "rf_build_config.h"
+#include "rf_time.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,14 +14,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static int64_t rf_clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void rf_strlcpy(char *dst, const char *src, size_t len)
 {

@@ -28,6 +28,7 @@
 #include "rf_budget.h"
 #include "rf_real.h"
 #include "rf_shim.h"
+#include "rf_time.h"
 
 /* The error of the last produce call this thread made, when the shim refused it. */
 static __thread rd_kafka_resp_err_t rf_tls_last_error __attribute__((tls_model("initial-exec")));
@@ -61,15 +62,6 @@ static pid_t rf_kafka_tid(void)
 	if (rf_tls_tid == 0)
 		rf_tls_tid = gettid();
 	return rf_tls_tid;
-}
-
-/* The coarse clock (a few ms of resolution) is plenty for "time since the last poll". */
-static int64_t rf_monotonic_coarse_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int rf_kafka_headers_cost(const rd_kafka_headers_t *hdrs, size_t *count, size_t *bytes)
@@ -282,8 +274,9 @@ static void rf_kafka_polled(const rd_kafka_t *rk)
 {
 	int slot = rf_budget_handle_slot(rk);
 
+	/* The coarse clock (a few ms of resolution) is plenty for "time since the last poll". */
 	if (slot != RF_BUDGET_SLOT_UNKNOWN)
-		rf_budget_handle_polled(slot, rf_kafka_tid(), rf_monotonic_coarse_ns());
+		rf_budget_handle_polled(slot, rf_kafka_tid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
 }
 
 RF_EXPORT int rd_kafka_poll(rd_kafka_t *rk, int timeout_ms)

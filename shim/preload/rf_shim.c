@@ -38,6 +38,7 @@
 #include "rf_segment.h"
 #include "rf_stats.h"
 #include "rf_thread_shim.h"
+#include "rf_time.h"
 
 extern char **environ;
 
@@ -97,22 +98,6 @@ const struct rf_shm_config *rf_shim_config(void)
 	return &rf_shim.config;
 }
 
-static int64_t rf_realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static int64_t rf_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Takes the publish lock within about 100 ms, or fails: exit paths must not hang. */
 static int rf_shim_lock_bounded(void)
 {
@@ -138,7 +123,7 @@ static void rf_shim_publish_locked(int exiting)
 	rf_stats_snapshot(seg->shm->stats);
 	rf_thread_shim_publish(seg, &rf_shim.config, exiting);
 	rf_heap_publish(seg->shm); /* after the thread groups: it fills their heap */
-	rf_budget_publish(seg->shm, rf_monotonic_ns());
+	rf_budget_publish(seg->shm, rf_clock_ns(CLOCK_MONOTONIC));
 	if (exiting) {
 		known = __atomic_load_n(&rf_shim.exit_status_known, __ATOMIC_ACQUIRE) == 1;
 		rf_segment_mark_exited(seg, known, known ? rf_shim.exit_status : 0);
@@ -156,8 +141,7 @@ static void rf_shim_publish(void)
 
 static void *rf_shim_publisher_main(void *arg)
 {
-	uint64_t ns = rf_shim.config.publish_interval;
-	struct timespec interval = {(time_t)(ns / 1000000000), (long)(ns % 1000000000)};
+	struct timespec interval = rf_timespec_of_ns((int64_t)rf_shim.config.publish_interval);
 
 	(void)arg;
 	pthread_setname_np(pthread_self(), "rf:publisher");
@@ -200,7 +184,7 @@ static int rf_shim_segment_create(pid_t pid)
 {
 	struct rf_segment_identity id = {
 		.pid = pid,
-		.start_realtime_ns = rf_realtime_ns(),
+		.start_realtime_ns = rf_clock_ns(CLOCK_REALTIME),
 		.config_error = rf_shim.config_error,
 		.passive = rf_shim.passive,
 		.config = &rf_shim.config,

@@ -16,6 +16,7 @@
 #include "rf_shim.h"
 #include "rf_stack_memo.h"
 #include "rf_thread_sample.h"
+#include "rf_time.h"
 
 /* ld.so's record of where the main thread's stack started. */
 extern void *__libc_stack_end;
@@ -39,10 +40,7 @@ static int rf_self_known; /* atomic: 0 not yet, 1 known, -1 unknown */
  */
 int64_t rf_thread_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return rf_clock_ns(CLOCK_MONOTONIC_COARSE);
 }
 
 /*

@@ -23,6 +23,7 @@
 
 #include "rf_shm.h"
 #include "rf_thread.h"
+#include "rf_time.h"
 
 #define RF_SAMPLE_WAIT_NS 100000000LL  /* per thread */
 #define RF_SAMPLE_TOTAL_NS 1000000000LL /* per request */
@@ -124,14 +125,6 @@ static bool rf_sample_blocked(pid_t tid, int sig)
 	return sig <= 64 && (mask >> (sig - 1)) & 1;
 }
 
-static int64_t rf_sample_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The nonce of a valid request, unlinking it; 0 when there is none. */
 static uint64_t rf_sample_request_take(const char *segment_name)
 {
@@ -185,13 +178,13 @@ void rf_thread_sample_poll(const char *segment_name, bool enabled, int64_t now_n
 	}
 	__atomic_store_n(&rf_sample_nslots, n, __ATOMIC_RELEASE);
 	__atomic_store_n(&rf_sample_round, round, __ATOMIC_RELEASE);
-	deadline = rf_sample_now() + RF_SAMPLE_TOTAL_NS;
+	deadline = rf_clock_ns(CLOCK_MONOTONIC) + RF_SAMPLE_TOTAL_NS;
 	for (size_t i = 0; i < n; i++) {
 		struct rf_sample_slot *s = &rf_sample_slots[i];
 		int64_t until;
 
 		targets[i].status = RF_SHM_SAMPLE_TIMEOUT;
-		if (rf_sample_now() >= deadline)
+		if (rf_clock_ns(CLOCK_MONOTONIC) >= deadline)
 			continue;
 		if (rf_sample_blocked(targets[i].tid, sig)) {
 			targets[i].status = RF_SHM_SAMPLE_BLOCKED;
@@ -206,12 +199,12 @@ void rf_thread_sample_poll(const char *segment_name, bool enabled, int64_t now_n
 			targets[i].status = RF_SHM_SAMPLE_GONE;
 			continue;
 		}
-		until = rf_sample_now() + RF_SAMPLE_WAIT_NS;
+		until = rf_clock_ns(CLOCK_MONOTONIC) + RF_SAMPLE_WAIT_NS;
 		if (until > deadline)
 			until = deadline;
 		while (__atomic_load_n(&s->done, __ATOMIC_ACQUIRE) != round) {
 			struct timespec tick = {0, 200000};
-			if (rf_sample_now() >= until)
+			if (rf_clock_ns(CLOCK_MONOTONIC) >= until)
 				break;
 			nanosleep(&tick, NULL);
 		}
@@ -220,11 +213,11 @@ void rf_thread_sample_poll(const char *segment_name, bool enabled, int64_t now_n
 		targets[i].status = RF_SHM_SAMPLE_OK;
 		targets[i].nframes = s->nframes;
 		memcpy(targets[i].frames, s->frames, s->nframes * sizeof(s->frames[0]));
-		targets[i].taken_ns = rf_sample_now();
+		targets[i].taken_ns = rf_clock_ns(CLOCK_MONOTONIC);
 	}
 	/* Late answers find the round closed and write nothing. */
 	__atomic_store_n(&rf_sample_round, 0, __ATOMIC_RELEASE);
-	rf_thread_sample_store(nonce, RF_SHM_SAMPLE_OK, (uint32_t)sig, targets, n, rf_sample_now());
+	rf_thread_sample_store(nonce, RF_SHM_SAMPLE_OK, (uint32_t)sig, targets, n, rf_clock_ns(CLOCK_MONOTONIC));
 }
 
 int rf_thread_symbol_self(uintptr_t addr, char *name, size_t len, uintptr_t *offset,
