@@ -41,7 +41,8 @@
 #include "rf_budget.h"
 #include "rf_heap.h"
 #include "rf_real.h"
-#include "rf_shim.h"
+#include "hook_alloc.h"
+#include "rf_log.h"
 
 enum rf_alloc_mode {
 	RF_ALLOC_UNRESOLVED = 0,

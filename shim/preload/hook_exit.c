@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "rf_real.h"
+#include "rf_log.h"
 #include "rf_shim.h"
 
 /* glibc's start-up entry point: declared by no header. */

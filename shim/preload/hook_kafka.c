@@ -27,6 +27,7 @@
 #include "hook_kafka.h"
 #include "rf_budget.h"
 #include "rf_real.h"
+#include "rf_log.h"
 #include "rf_shim.h"
 #include "rf_time.h"
 
@@ -328,17 +329,4 @@ RF_EXPORT rd_kafka_event_t *rd_kafka_queue_poll(rd_kafka_queue_t *rkqu, int time
 			break;
 		}
 	return real != NULL ? real(rkqu, timeout_ms) : NULL;
-}
-
-int rf_kafka_purge(void *rk)
-{
-	rf_real_rd_kafka_purge_fn purge = RF_REAL(rd_kafka_purge);
-
-	/* Queued messages only: in-flight ones are on their way and stay. */
-	if (purge == NULL)
-		return -ENOSYS;
-	return purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING) ==
-			       RD_KAFKA_RESP_ERR_NO_ERROR
-		       ? 0
-		       : -EIO;
 }

@@ -19,7 +19,4 @@ void rf_kafka_in_produce(int inside);
 /* Number of headers and bytes of names and values in hdrs (NULL: none). */
 int rf_kafka_headers_cost(const rd_kafka_headers_t *hdrs, size_t *count, size_t *bytes);
 
-/* The drop-oldest purge: queued (not in-flight) messages of rk. */
-int rf_kafka_purge(void *rk);
-
 #endif /* HOOK_KAFKA_H */

@@ -35,6 +35,7 @@
 #include "rf_budget.h"
 #include "rf_produce.h"
 #include "rf_real.h"
+#include "rf_log.h"
 #include "rf_shim.h"
 
 /*

@@ -27,6 +27,7 @@
 
 #include "rf_heap.h"
 #include "rf_real.h"
+#include "rf_log.h"
 #include "rf_shim.h"
 #include "rf_thread.h"
 #include "rf_thread_shim.h"

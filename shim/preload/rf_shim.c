@@ -29,10 +29,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hook_kafka.h"
+#include "hook_alloc.h"
 #include "rf_budget.h"
 #include "rf_config.h"
 #include "rf_heap.h"
+#include "rf_log.h"
 #include "rf_proc.h"
 #include "rf_real.h"
 #include "rf_segment.h"
@@ -66,32 +67,6 @@ static struct {
 } rf_shim = {
 	.publish_lock = PTHREAD_MUTEX_INITIALIZER,
 };
-
-void rf_log(const char *fmt, ...)
-{
-	char line[512];
-	int saved = errno, cancel_state;
-	va_list ap;
-	int n;
-
-	memcpy(line, "ringfence: ", 11);
-	va_start(ap, fmt);
-	n = vsnprintf(line + 11, sizeof(line) - 12, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	n += 11;
-	if ((size_t)n > sizeof(line) - 2)
-		n = sizeof(line) - 2;
-	line[n++] = '\n';
-	/* Best effort: a closed stderr must not disturb the host. Not a
-	 * cancellation point either: callers may hold a lock (the exit report). */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-	if (write(STDERR_FILENO, line, (size_t)n) < 0)
-		errno = saved;
-	pthread_setcancelstate(cancel_state, NULL);
-	errno = saved;
-}
 
 const struct rf_shm_config *rf_shim_config(void)
 {
@@ -143,8 +118,12 @@ static void *rf_shim_publisher_main(void *arg)
 {
 	struct timespec interval = rf_timespec_of_ns((int64_t)rf_shim.config.publish_interval);
 
+	rf_real_pthread_setname_np_fn setname = RF_REAL(pthread_setname_np);
+
 	(void)arg;
-	pthread_setname_np(pthread_self(), "rf:publisher");
+	/* The real call: the interposer would record the name, which adopt_self does. */
+	if (setname != NULL)
+		setname(pthread_self(), "rf:publisher");
 	rf_thread_shim_adopt_self("rf:publisher", rf_shim_publisher_main);
 	for (;;) {
 		clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, NULL);
@@ -240,6 +219,20 @@ static void rf_shim_fork_child(void)
 	pthread_setcancelstate(cancel_state, NULL);
 }
 
+/* The drop-oldest policy's purge: the queued (not in-flight) messages of rk. */
+static int rf_shim_kafka_purge(void *rk)
+{
+	rf_real_rd_kafka_purge_fn purge = RF_REAL(rd_kafka_purge);
+
+	/* In-flight messages are on their way and stay. */
+	if (purge == NULL)
+		return -ENOSYS;
+	return purge(rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_NON_BLOCKING) ==
+			       RD_KAFKA_RESP_ERR_NO_ERROR
+		       ? 0
+		       : -EIO;
+}
+
 /* Heap accounting (docs/heap.md): the soft limit acts on the budget's admission. */
 static void rf_shim_heap_setup(void)
 {
@@ -294,7 +287,7 @@ void rf_shim_init(void)
 			 "libc function %s not found", missing);
 		rf_log("%s; the shim runs passive", rf_shim.config_error);
 	}
-	rf_budget_setup(&rf_shim.config, rf_shim.passive, rf_kafka_purge);
+	rf_budget_setup(&rf_shim.config, rf_shim.passive, rf_shim_kafka_purge);
 	rf_shim_heap_setup();
 	rf_shim_segment_create(getpid());
 	pthread_atfork(rf_shim_fork_prepare, rf_shim_fork_parent, rf_shim_fork_child);

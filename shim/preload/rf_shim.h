@@ -7,8 +7,6 @@
 
 #include "rf_shm.h"
 
-#define RF_EXPORT __attribute__((visibility("default")))
-
 /*
  * Bring the shim up once: configuration, segment, publisher thread, fork
  * handlers. Called by the constructor and by every interposer, so a hook
@@ -30,15 +28,5 @@ void rf_shim_exit_record(int status);
  * which shares the parent's memory but is not the parent.
  */
 void rf_shim_exit_now(int status);
-
-/*
- * Resolve the real allocator (hook_alloc.c) if not done yet: 1 when the
- * shim's malloc and free are the ones in effect (heap accounting on), 0 when
- * another object's come first (everything passes through).
- */
-int rf_alloc_setup(void);
-
-/* One line on stderr, prefixed "ringfence: "; no allocation. */
-void rf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif /* RF_SHIM_H */

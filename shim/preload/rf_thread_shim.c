@@ -13,7 +13,7 @@
 
 #include "rf_heap.h"
 #include "rf_modules.h"
-#include "rf_shim.h"
+#include "rf_log.h"
 #include "rf_stack_memo.h"
 #include "rf_thread_sample.h"
 #include "rf_time.h"
