@@ -9,10 +9,10 @@
  * the charge past a threshold, at once when someone waits, and on demand
  * when admission finds the budget spent. The charge therefore never
  * under-counts: budget is given back late, never early. Per-handle counters
- * are split the same way (charged in / released out). The
- * mutex guards what is rare: refilling a thread's chunk, returning drained
- * chunks to the pool, the handle and topic tables, and the queue of waiters
- * (threads that found the budget spent). A release wakes waiters only when
+ * (rf_kafka_handle.h) are split the same way (charged in / released out).
+ * The mutex guards what is rare: refilling a thread's chunk, returning
+ * drained chunks to the pool, and the queue of waiters (threads that found
+ * the budget spent). A release wakes waiters only when
  * there are some. The charge and the waiter count are read and written
  * sequentially consistent, so that a releaser either sees a new waiter or
  * the waiter sees the release (no lost wake-up; waits are also sliced).
@@ -44,6 +44,7 @@
 
 #include "rf_perthread.h"
 #include "rf_arena.h"
+#include "rf_kafka_handle.h"
 #include "rf_stats.h"
 #include "rf_time.h"
 
@@ -54,8 +55,6 @@ enum {
 	RF_REC_STATE_MASK = 0xf,
 };
 
-#define RF_HANDLES RF_SHM_HANDLES_MAX
-#define RF_TOPICS 1024
 #define RF_WAIT_SLICE_NS ((int64_t)(50 * RF_MS))
 #define RF_DROP_WAIT_NS ((int64_t)(100 * RF_MS)) /* drop-oldest never blocks longer */
 /*
@@ -65,45 +64,6 @@ enum {
  * lock a waiting Producer.produce holds).
  */
 #define RF_POLL_STALL_NS ((int64_t)(500 * RF_MS))
-
-#define RF_CACHELINE 64
-
-/*
- * Counters are atomics, each on the cache line of the side that writes it:
- * charged in by producers, acknowledged in by the acknowledging threads,
- * released out by the releasing threads. held = in - out.
- */
-struct rf_handle {
-	void *rk;
-	uint32_t state; /* enum rf_shm_handle_state */
-	int needs_poll;
-	pid_t poller;   /* last thread to poll it; the creator until then */
-	int64_t last_poll_ns;
-	size_t copy_limit; /* fixed at creation: see rf_budget_handle_copies */
-	char name[RF_SHM_HANDLE_NAME_MAX];      /* under the lock */
-	char client_id[RF_SHM_HANDLE_NAME_MAX]; /* under the lock */
-	uint64_t bytes_in __attribute__((aligned(RF_CACHELINE)));
-	uint64_t acked_in __attribute__((aligned(RF_CACHELINE)));
-	uint64_t dropped_msgs, dropped_bytes;
-	uint64_t bytes_out __attribute__((aligned(RF_CACHELINE)));
-	uint64_t acked_out;
-};
-
-static uint64_t rf_handle_bytes(const struct rf_handle *h)
-{
-	uint64_t out = __atomic_load_n(&h->bytes_out, __ATOMIC_ACQUIRE);
-	uint64_t in = __atomic_load_n(&h->bytes_in, __ATOMIC_ACQUIRE);
-
-	return in > out ? in - out : 0;
-}
-
-static uint64_t rf_handle_acked(const struct rf_handle *h)
-{
-	uint64_t out = __atomic_load_n(&h->acked_out, __ATOMIC_ACQUIRE);
-	uint64_t in = __atomic_load_n(&h->acked_in, __ATOMIC_ACQUIRE);
-
-	return in > out ? in - out : 0;
-}
 
 /* A thread's banked credit: budget it released and has not paid back yet. */
 struct rf_bank {
@@ -140,14 +100,6 @@ static struct {
 	uint64_t peak;    /* atomic */
 	uint32_t waiting; /* atomic, seq_cst: threads in the queue */
 	struct rf_waiter *head, *tail;
-
-	struct rf_handle handles[RF_HANDLES]; /* slot 0: unknown handle */
-	uint32_t generation; /* atomic: bumped when a handle opens or closes */
-	struct {
-		const void *rkt; /* atomic */
-		int slot;        /* atomic */
-	} topics[RF_TOPICS];
-	uint32_t topics_used; /* atomic */
 } rf_budget = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -287,209 +239,6 @@ static int rf_budget_arena(void)
 	return rc;
 }
 
-/* ---- Handles ------------------------------------------------------------------- */
-
-static int rf_budget_slot_valid(int slot)
-{
-	return slot > 0 && slot < RF_HANDLES;
-}
-
-static struct rf_handle *rf_budget_handle(int slot)
-{
-	return &rf_budget.handles[rf_budget_slot_valid(slot) ? slot : 0];
-}
-
-int rf_budget_handle_open(void *rk, int needs_poll, pid_t creator_tid)
-{
-	int slot = RF_BUDGET_SLOT_UNKNOWN, reuse = RF_BUDGET_SLOT_UNKNOWN;
-
-	pthread_mutex_lock(&rf_budget.lock);
-	for (int i = 1; i < RF_HANDLES && slot == RF_BUDGET_SLOT_UNKNOWN; i++) {
-		uint32_t state = __atomic_load_n(&rf_budget.handles[i].state, __ATOMIC_RELAXED);
-
-		if (state == RF_SHM_HANDLE_FREE)
-			slot = i;
-		else if (state == RF_SHM_HANDLE_DESTROYED && reuse == RF_BUDGET_SLOT_UNKNOWN &&
-			 rf_handle_bytes(&rf_budget.handles[i]) == 0)
-			reuse = i;
-	}
-	if (slot == RF_BUDGET_SLOT_UNKNOWN)
-		slot = reuse;
-	if (slot != RF_BUDGET_SLOT_UNKNOWN) {
-		struct rf_handle *h = &rf_budget.handles[slot];
-
-		memset(h, 0, sizeof(*h));
-		h->rk = rk;
-		h->needs_poll = needs_poll;
-		h->poller = creator_tid;
-		__atomic_store_n(&h->state, RF_SHM_HANDLE_OPEN, __ATOMIC_RELEASE);
-		__atomic_add_fetch(&rf_budget.generation, 1, __ATOMIC_RELEASE);
-	} else {
-		rf_stats_add(RF_STAT_shim_errors, 1);
-	}
-	pthread_mutex_unlock(&rf_budget.lock);
-	return slot;
-}
-
-void rf_budget_handle_bind(int slot, void *rk)
-{
-	if (rf_budget_slot_valid(slot)) {
-		__atomic_store_n(&rf_budget.handles[slot].rk, rk, __ATOMIC_RELEASE);
-		__atomic_add_fetch(&rf_budget.generation, 1, __ATOMIC_RELEASE);
-	}
-}
-
-static void rf_copy_name(char *dst, const char *src)
-{
-	size_t n = src ? strnlen(src, RF_SHM_HANDLE_NAME_MAX - 1) : 0;
-
-	memcpy(dst, src ? src : "", n);
-	dst[n] = '\0';
-}
-
-void rf_budget_handle_copies(int slot, size_t copy_limit)
-{
-	if (rf_budget_slot_valid(slot))
-		rf_budget.handles[slot].copy_limit = copy_limit;
-}
-
-size_t rf_budget_handle_extra(int slot, size_t len)
-{
-	size_t limit;
-
-	if (!rf_budget_slot_valid(slot))
-		return 0;
-	limit = rf_budget.handles[slot].copy_limit;
-	return len < limit ? len : limit;
-}
-
-void rf_budget_handle_name(int slot, const char *name, const char *client_id)
-{
-	if (!rf_budget_slot_valid(slot))
-		return;
-	pthread_mutex_lock(&rf_budget.lock);
-	rf_copy_name(rf_budget.handles[slot].name, name);
-	rf_copy_name(rf_budget.handles[slot].client_id, client_id);
-	pthread_mutex_unlock(&rf_budget.lock);
-}
-
-void rf_budget_handle_close(int slot)
-{
-	if (!rf_budget_slot_valid(slot))
-		return;
-	pthread_mutex_lock(&rf_budget.lock);
-	__atomic_store_n(&rf_budget.handles[slot].state, RF_SHM_HANDLE_DESTROYED, __ATOMIC_RELEASE);
-	__atomic_add_fetch(&rf_budget.generation, 1, __ATOMIC_RELEASE);
-	for (uint32_t i = 0; i < rf_budget.topics_used; i++)
-		if (rf_budget.topics[i].slot == slot)
-			__atomic_store_n(&rf_budget.topics[i].rkt, NULL, __ATOMIC_RELEASE);
-	/* Its waiters' space can no longer be held by its delivery reports. */
-	pthread_cond_broadcast(&rf_budget.cond);
-	pthread_mutex_unlock(&rf_budget.lock);
-}
-
-int rf_budget_handle_slot(const void *rk)
-{
-	/* Polls call this once per message in many applications: a per-thread
-	 * answer stays good until a handle opens or closes. Lock-free: a racing
-	 * open or close is a harmless miss. */
-	static __thread const void *cached_rk __attribute__((tls_model("initial-exec")));
-	static __thread int cached_slot __attribute__((tls_model("initial-exec")));
-	static __thread uint32_t cached_generation __attribute__((tls_model("initial-exec")));
-	uint32_t generation = __atomic_load_n(&rf_budget.generation, __ATOMIC_ACQUIRE);
-	int slot = RF_BUDGET_SLOT_UNKNOWN;
-
-	if (rk == NULL || generation == 0)
-		return RF_BUDGET_SLOT_UNKNOWN;
-	if (rk == cached_rk && generation == cached_generation)
-		return cached_slot;
-	for (int i = 1; i < RF_HANDLES; i++)
-		if (__atomic_load_n(&rf_budget.handles[i].rk, __ATOMIC_ACQUIRE) == rk &&
-		    __atomic_load_n(&rf_budget.handles[i].state, __ATOMIC_RELAXED) ==
-			    RF_SHM_HANDLE_OPEN) {
-			slot = i;
-			break;
-		}
-	cached_rk = rk;
-	cached_slot = slot;
-	cached_generation = generation;
-	return slot;
-}
-
-void *rf_budget_handle_rk(int slot)
-{
-	const struct rf_handle *h;
-
-	if (!rf_budget_slot_valid(slot))
-		return NULL;
-	h = &rf_budget.handles[slot];
-	return __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == RF_SHM_HANDLE_OPEN
-		       ? __atomic_load_n(&h->rk, __ATOMIC_RELAXED)
-		       : NULL;
-}
-
-void rf_budget_handle_polled(int slot, pid_t tid, int64_t now_ns)
-{
-	struct rf_handle *h;
-
-	if (!rf_budget_slot_valid(slot))
-		return;
-	h = &rf_budget.handles[slot];
-	/* Write only on change: a poll per message must not bounce a cache line. */
-	if (__atomic_load_n(&h->poller, __ATOMIC_RELAXED) != tid)
-		__atomic_store_n(&h->poller, tid, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED) != now_ns)
-		__atomic_store_n(&h->last_poll_ns, now_ns, __ATOMIC_RELAXED);
-}
-
-void rf_budget_topic_bind(const void *rkt, int slot)
-{
-	uint32_t free_i = RF_TOPICS, used;
-
-	if (rkt == NULL)
-		return;
-	pthread_mutex_lock(&rf_budget.lock);
-	used = rf_budget.topics_used;
-	for (uint32_t i = 0; i < used; i++) {
-		if (rf_budget.topics[i].rkt == rkt) {
-			__atomic_store_n(&rf_budget.topics[i].slot, slot, __ATOMIC_RELEASE);
-			pthread_mutex_unlock(&rf_budget.lock);
-			return;
-		}
-		if (rf_budget.topics[i].rkt == NULL && free_i == RF_TOPICS)
-			free_i = i;
-	}
-	if (free_i == RF_TOPICS && used < RF_TOPICS)
-		free_i = used;
-	if (free_i < RF_TOPICS) {
-		/* Readers are lock-free: slot first, then the key, then the count. */
-		__atomic_store_n(&rf_budget.topics[free_i].slot, slot, __ATOMIC_RELEASE);
-		__atomic_store_n(&rf_budget.topics[free_i].rkt, rkt, __ATOMIC_RELEASE);
-		if (free_i == used)
-			__atomic_store_n(&rf_budget.topics_used, used + 1, __ATOMIC_RELEASE);
-	} else {
-		rf_stats_add(RF_STAT_shim_errors, 1);
-	}
-	pthread_mutex_unlock(&rf_budget.lock);
-}
-
-int rf_budget_topic_slot(const void *rkt)
-{
-	static __thread const void *cached_rkt __attribute__((tls_model("initial-exec")));
-	static __thread int cached_slot __attribute__((tls_model("initial-exec")));
-	uint32_t used = __atomic_load_n(&rf_budget.topics_used, __ATOMIC_ACQUIRE);
-
-	if (rkt != NULL && rkt == cached_rkt && rf_budget_handle_rk(cached_slot) != NULL)
-		return cached_slot;
-	for (uint32_t i = 0; i < used; i++)
-		if (__atomic_load_n(&rf_budget.topics[i].rkt, __ATOMIC_ACQUIRE) == rkt) {
-			cached_rkt = rkt;
-			cached_slot = __atomic_load_n(&rf_budget.topics[i].slot, __ATOMIC_ACQUIRE);
-			return cached_slot;
-		}
-	return RF_BUDGET_SLOT_UNKNOWN;
-}
-
 /* ---- Charging ------------------------------------------------------------------ */
 
 size_t rf_budget_msg_extra(size_t keylen, size_t header_count, size_t header_bytes)
@@ -531,7 +280,7 @@ static void rf_budget_wake(int locked)
  */
 static void rf_budget_credit(int slot, size_t charge, int acked, int locked)
 {
-	struct rf_handle *h = rf_budget_handle(slot);
+	struct rf_kafka_handle *h = rf_kafka_handle_at(slot);
 	struct rf_bank *bank = rf_bank_get();
 	uint64_t banked;
 
@@ -595,11 +344,11 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
 			return 0;
 		}
 		struct rf_arena_record *rec = rf_arena_record_of(m->payload);
-		rec->tag = ((uint64_t)m->extra << 16) | (uint64_t)(rf_budget_slot_valid(m->slot) ? m->slot : 0);
+		rec->tag = ((uint64_t)m->extra << 16) | (uint64_t)(rf_kafka_slot_valid(m->slot) ? m->slot : 0);
 		__atomic_store_n(&rec->state, RF_REC_IN_CALL, __ATOMIC_RELAXED);
 	}
 	rf_budget_peak_note(charged);
-	__atomic_fetch_add(&rf_budget_handle(m->slot)->bytes_in, m->charge, __ATOMIC_RELEASE);
+	__atomic_fetch_add(&rf_kafka_handle_at(m->slot)->bytes_in, m->charge, __ATOMIC_RELEASE);
 	rf_stats_add(RF_STAT_budget_admitted, 1);
 	return 1;
 }
@@ -609,7 +358,7 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
  * its poller waits here itself, has ended, or has left ready reports
  * unserved for RF_POLL_STALL_NS.
  */
-static int rf_budget_poller_unavailable(const struct rf_handle *h, int64_t now)
+static int rf_budget_poller_unavailable(const struct rf_kafka_handle *h, int64_t now)
 {
 	pid_t tid = __atomic_load_n(&h->poller, __ATOMIC_RELAXED);
 	int saved = errno, gone;
@@ -617,7 +366,7 @@ static int rf_budget_poller_unavailable(const struct rf_handle *h, int64_t now)
 	for (struct rf_waiter *w = rf_budget.head; w != NULL; w = w->next)
 		if (w->tid == tid)
 			return 1;
-	if (rf_handle_acked(h) > 0 &&
+	if (rf_kafka_handle_acked(h) > 0 &&
 	    now - __atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED) > RF_POLL_STALL_NS)
 		return 1;
 	gone = tid > 0 && syscall(SYS_tgkill, getpid(), tid, 0) < 0 && errno == ESRCH;
@@ -637,24 +386,20 @@ static int rf_budget_poller_unavailable(const struct rf_handle *h, int64_t now)
  */
 static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 {
+	int64_t now = rf_clock_ns(CLOCK_MONOTONIC_COARSE);
 	uint64_t stuck = 0;
 	int heap_stuck = 0;
 
-	int64_t now = rf_clock_ns(CLOCK_MONOTONIC_COARSE);
-
 	rf_bank_pay_all(); /* judge on the exact charge */
-	for (int i = 1; i < RF_HANDLES; i++) {
-		const struct rf_handle *h = &rf_budget.handles[i];
-		uint64_t bytes = rf_handle_bytes(h);
+	for (int i = 1; i < RF_KAFKA_HANDLES; i++) {
+		const struct rf_kafka_handle *h = rf_kafka_handle_at(i);
+		uint64_t bytes = rf_kafka_handle_held(h);
 
-		if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == RF_SHM_HANDLE_OPEN &&
-		    h->needs_poll && bytes > 0 &&
-		    rf_budget_poller_unavailable(h, now))
+		if (rf_kafka_handle_needs_poll(h) && bytes > 0 && rf_budget_poller_unavailable(h, now))
 			stuck += bytes;
 		/* Under heap pressure, reports only a waiter would serve may hold the heap. */
 		if (__atomic_load_n(&rf_budget_heap_on, __ATOMIC_ACQUIRE) && !heap_stuck &&
-		    __atomic_load_n(&h->state, __ATOMIC_RELAXED) == RF_SHM_HANDLE_OPEN &&
-		    h->needs_poll && rf_budget_poller_unavailable(h, now))
+		    rf_kafka_handle_needs_poll(h) && rf_budget_poller_unavailable(h, now))
 			heap_stuck = 1;
 	}
 	return heap_stuck || stuck + m->charge > rf_budget.config.budget ||
@@ -735,10 +480,10 @@ static void *rf_budget_drop_victim_locked(void)
 	uint64_t most = 0;
 	void *rk = NULL;
 
-	for (int i = 1; i < RF_HANDLES; i++) {
-		const struct rf_handle *h = &rf_budget.handles[i];
-		uint64_t bytes = rf_handle_bytes(h);
-		uint64_t acked = rf_handle_acked(h);
+	for (int i = 1; i < RF_KAFKA_HANDLES; i++) {
+		const struct rf_kafka_handle *h = rf_kafka_handle_at(i);
+		uint64_t bytes = rf_kafka_handle_held(h);
+		uint64_t acked = rf_kafka_handle_acked(h);
 		uint64_t queued = bytes > acked ? bytes - acked : 0;
 
 		if (__atomic_load_n(&h->state, __ATOMIC_RELAXED) == RF_SHM_HANDLE_OPEN &&
@@ -764,7 +509,7 @@ int rf_budget_admit(struct rf_budget_msg *m)
 		/* Never interferes: every message is charged, whatever the budget says. */
 		uint64_t charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 
-		__atomic_fetch_add(&rf_budget_handle(m->slot)->bytes_in, m->charge, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&rf_kafka_handle_at(m->slot)->bytes_in, m->charge, __ATOMIC_RELEASE);
 		rf_budget_peak_note(charged);
 		rf_stats_add(RF_STAT_budget_admitted, 1);
 		if (m->charge > rf_budget.config.budget)
@@ -907,7 +652,7 @@ int rf_budget_settle(struct rf_budget_msg *m, int accepted)
 void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int err, int purged,
 		   int in_call)
 {
-	struct rf_handle *h = rf_budget_handle(slot);
+	struct rf_kafka_handle *h = rf_kafka_handle_at(slot);
 
 	(void)err;
 	if (purged) {
@@ -932,34 +677,23 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 	}
 }
 
+void rf_budget_handle_close(int slot)
+{
+	rf_kafka_handle_close(slot);
+	/* Its waiters' space can no longer be held by its delivery reports. */
+	rf_budget_wake(0);
+}
+
 /* ---- Figures ------------------------------------------------------------------- */
 
 void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
 {
-	uint64_t acked = 0, chunks = 0, charged, banked;
-	uint32_t count = 0;
+	uint64_t acked, chunks = 0, charged, banked;
+	uint32_t count;
 
 	(void)now_ns;
+	count = rf_kafka_handle_publish(shm->handles, &acked);
 	pthread_mutex_lock(&rf_budget.lock);
-	for (int i = 0; i < RF_HANDLES; i++) {
-		const struct rf_handle *h = &rf_budget.handles[i];
-		uint32_t state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
-		struct rf_shm_handle *out;
-
-		acked += rf_handle_acked(h);
-		if (i == 0 || state == RF_SHM_HANDLE_FREE)
-			continue;
-		out = &shm->handles[count++];
-		memcpy(out->name, h->name, sizeof(out->name));
-		memcpy(out->client_id, h->client_id, sizeof(out->client_id));
-		out->state = state;
-		out->poller_tid = __atomic_load_n(&h->poller, __ATOMIC_RELAXED);
-		out->bytes_held = rf_handle_bytes(h);
-		out->acked_unfreed_bytes = rf_handle_acked(h);
-		out->last_poll_monotonic_ns = __atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED);
-		out->dropped_msgs = __atomic_load_n(&h->dropped_msgs, __ATOMIC_RELAXED);
-		out->dropped_bytes = __atomic_load_n(&h->dropped_bytes, __ATOMIC_RELAXED);
-	}
 	if (rf_budget_bounds.base != 0)
 		chunks = rf_arena_chunks_in_use(&rf_budget.arena);
 	pthread_mutex_unlock(&rf_budget.lock);
@@ -978,8 +712,9 @@ void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
 
 void rf_budget_fork_child(void)
 {
-	/* The parent's waiters are not in this process; its lock may be held. */
+	/* The parent's waiters are not in this process; its locks may be held. */
 	pthread_mutex_init(&rf_budget.lock, NULL);
+	rf_kafka_handle_fork_child();
 	rf_budget_cond_init();
 	rf_budget.head = rf_budget.tail = NULL;
 	__atomic_store_n(&rf_budget.waiting, 0, __ATOMIC_SEQ_CST);

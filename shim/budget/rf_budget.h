@@ -47,9 +47,6 @@
 /* Each header is its own allocation: struct, name and value, allocator overhead. */
 #define RF_BUDGET_HEADER_OVERHEAD 64
 
-/* Handle slot for messages whose handle is unknown (a topic made elsewhere). */
-#define RF_BUDGET_SLOT_UNKNOWN 0
-
 /* Purges the queued messages of a handle (drop-oldest); 0 or a negative errno. */
 typedef int (*rf_budget_purge_fn)(void *rk);
 
@@ -69,48 +66,11 @@ int rf_budget_copies(void);
 /* ---- Handles ---------------------------------------------------------------- */
 
 /*
- * A producer handle was created. needs_poll: its delivery reports are served
- * by rd_kafka_poll/flush (a delivery callback or DR events), so its payloads
- * are freed on the polling thread. creator_tid stands for the poller until a
- * poll is seen. Returns its slot (>= 1), or RF_BUDGET_SLOT_UNKNOWN when the
- * table is full.
+ * Producer handles and topics are registered in rf_kafka_handle.h; the
+ * budget reads their figures. A handle was destroyed (or failed to be
+ * created): forget it, and wake the waiters its reports may have held back.
  */
-int rf_budget_handle_open(void *rk, int needs_poll, pid_t creator_tid);
-
-/* The handle rd_kafka_new returned for slot. */
-void rf_budget_handle_bind(int slot, void *rk);
-
-/*
- * What librdkafka copies of a handle's messages while they are in flight,
- * fixed before its first message (an uncopied message's charge is
- * recomputed at acknowledgement and must not change meanwhile): copy_limit,
- * the handle's message.copy.max.bytes when the application chose one (a
- * payload up to it is copied into the request buffer); 0 when the shim set
- * it to 0 and nothing is copied.
- */
-void rf_budget_handle_copies(int slot, size_t copy_limit);
-
-/* What a message of slot costs in librdkafka's copies, beyond rf_budget_msg_extra(). */
-size_t rf_budget_handle_extra(int slot, size_t len);
-
-/* Names for the figures, once rd_kafka_new returned. */
-void rf_budget_handle_name(int slot, const char *name, const char *client_id);
-
-/* The handle was destroyed: all its messages have been released. */
 void rf_budget_handle_close(int slot);
-
-/* The slot of rk, or RF_BUDGET_SLOT_UNKNOWN. */
-int rf_budget_handle_slot(const void *rk);
-
-/* The handle of slot, or NULL. */
-void *rf_budget_handle_rk(int slot);
-
-/* tid polled (or flushed) the handle at now_ns (CLOCK_MONOTONIC). */
-void rf_budget_handle_polled(int slot, pid_t tid, int64_t now_ns);
-
-/* Remember which handle a topic object belongs to (rd_kafka_produce has only the topic). */
-void rf_budget_topic_bind(const void *rkt, int slot);
-int rf_budget_topic_slot(const void *rkt);
 
 /* ---- Messages ----------------------------------------------------------------- */
 

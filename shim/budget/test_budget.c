@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "rf_budget.h"
+#include "rf_kafka_handle.h"
 #include "rf_config.h"
 #include "rf_arena.h"
 #include "rf_stats.h"
@@ -62,7 +63,7 @@ static struct rf_budget_msg rf_msg(int slot, size_t len, int copy)
 
 RF_TEST(copied_message_lifecycle)
 {
-	struct rf_budget_msg m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	struct rf_budget_msg m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 1000, 1);
 	struct rf_shm_layout *shm;
 
 	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
@@ -78,7 +79,7 @@ RF_TEST(copied_message_lifecycle)
 	RF_CHECK_INT(shm->stats[RF_STAT_budget_arena_bytes], 1024 * 1024);
 	RF_CHECK_INT(rf_budget_settle(&m, 1), 0);
 	/* librdkafka acknowledges, then frees (rd_kafka_msg_destroy). */
-	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.payload, 1000, 0, 0, 0, 0);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, m.payload, 1000, 0, 0, 0, 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_acked_unfreed_bytes], m.charge);
 	rf_budget_free(m.payload);
 	shm = rf_publish();
@@ -95,7 +96,7 @@ RF_TEST(copied_message_lifecycle)
 
 RF_TEST(uncopied_message_released_at_ack)
 {
-	struct rf_budget_msg m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 500, 0);
+	struct rf_budget_msg m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 500, 0);
 
 	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
@@ -104,16 +105,16 @@ RF_TEST(uncopied_message_released_at_ack)
 	RF_CHECK_INT(rf_budget_settle(&m, 1), 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], m.charge);
 	/* An ack during the producing call (a refused message unrolled) is the settle's. */
-	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, &m, 500, m.extra, 0, 0, 1);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, &m, 500, m.extra, 0, 0, 1);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], m.charge);
-	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, &m, 500, m.extra, 0, 0, 0);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, &m, 500, m.extra, 0, 0, 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
 }
 
 RF_TEST(refused_call_gives_charge_back)
 {
-	struct rf_budget_msg a = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100, 1);
-	struct rf_budget_msg b = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100, 0);
+	struct rf_budget_msg a = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 100, 1);
+	struct rf_budget_msg b = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 100, 0);
 
 	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
 	RF_CHECK_INT(rf_budget_admit(&a), 0);
@@ -126,21 +127,21 @@ RF_TEST(refused_call_gives_charge_back)
 /* librdkafka may free a payload before the produce call returns. */
 RF_TEST(freed_during_call_is_credited_once)
 {
-	struct rf_budget_msg m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100, 1);
+	struct rf_budget_msg m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 100, 1);
 
 	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
 	/* Delivered and freed by a broker thread first: accepted. */
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
-	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.payload, 100, 0, 0, 0, 0);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, m.payload, 100, 0, 0, 0, 0);
 	rf_budget_free(m.payload);
 	RF_CHECK(rf_publish()->stats[RF_STAT_budget_bytes] != 0); /* not yet: the call is open */
 	RF_CHECK_INT(rf_budget_settle(&m, 1), 1);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_acked_unfreed_bytes], 0);
 	/* 2.0.2's produce_batch quirk: a refused message freed with F_FREE still set. */
-	m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100, 1);
+	m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 100, 1);
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
-	rf_budget_ack(RF_BUDGET_SLOT_UNKNOWN, m.payload, 100, 0, 0, 0, 1);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, m.payload, 100, 0, 0, 0, 1);
 	rf_budget_free(m.payload);
 	RF_CHECK_INT(rf_budget_settle(&m, 0), 1);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
@@ -150,7 +151,7 @@ RF_TEST(freed_during_call_is_credited_once)
 
 RF_TEST(oversized_fails_at_once)
 {
-	struct rf_budget_msg m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 70 * 1024, 1);
+	struct rf_budget_msg m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 70 * 1024, 1);
 
 	rf_setup("64K", RF_POLICY_BLOCK, "10s", NULL);
 	RF_CHECK_INT(rf_budget_admit(&m), -EMSGSIZE);
@@ -174,11 +175,11 @@ static int rf_fill(int slot, struct rf_budget_msg *msgs, int max)
 
 RF_TEST(fail_policy_refuses_at_once)
 {
-	struct rf_budget_msg msgs[200], extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	struct rf_budget_msg msgs[200], extra = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 1000, 1);
 	int n;
 
 	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
-	n = rf_fill(RF_BUDGET_SLOT_UNKNOWN, msgs, 200);
+	n = rf_fill(RF_KAFKA_SLOT_UNKNOWN, msgs, 200);
 	RF_CHECK(n > 40 && n < 64);
 	RF_CHECK_INT(rf_stat(RF_STAT_budget_rejected), 1);
 	RF_CHECK(rf_publish()->stats[RF_STAT_budget_bytes_peak] <= 64 * 1024);
@@ -189,11 +190,11 @@ RF_TEST(fail_policy_refuses_at_once)
 
 RF_TEST(block_policy_times_out)
 {
-	struct rf_budget_msg msgs[200], extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	struct rf_budget_msg msgs[200], extra = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 1000, 1);
 	int64_t t0;
 
 	rf_setup("64K", RF_POLICY_BLOCK, "300ms", NULL);
-	rf_fill(RF_BUDGET_SLOT_UNKNOWN, msgs, 200); /* the last one waited 300 ms already */
+	rf_fill(RF_KAFKA_SLOT_UNKNOWN, msgs, 200); /* the last one waited 300 ms already */
 	RF_CHECK_INT(rf_stat(RF_STAT_budget_timeouts), 1);
 	t0 = rf_ms();
 	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
@@ -220,14 +221,14 @@ static void *rf_freer_run(void *arg)
 
 RF_TEST(block_policy_waits_for_a_release)
 {
-	struct rf_budget_msg msgs[200], extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	struct rf_budget_msg msgs[200], extra = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 1000, 1);
 	struct rf_freer f;
 	pthread_t tid;
 	int64_t t0;
 	int n;
 
 	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
-	n = rf_fill(RF_BUDGET_SLOT_UNKNOWN, msgs, 200);
+	n = rf_fill(RF_KAFKA_SLOT_UNKNOWN, msgs, 200);
 	rf_config.policy = RF_POLICY_BLOCK;
 	rf_budget_setup(&rf_config, 0, NULL);
 	/* Another thread gives a payload back after 200 ms: the waiter gets its space. */
@@ -254,7 +255,7 @@ RF_TEST(wait_on_own_reports_is_refused_at_once)
 	int64_t t0;
 
 	rf_setup("64K", RF_POLICY_BLOCK, "10s", NULL);
-	slot = rf_budget_handle_open((void *)0x1000, 1, gettid());
+	slot = rf_kafka_handle_open((void *)0x1000, 1, gettid());
 	n = rf_fill(slot, msgs, 200); /* waited on the last one: refused at once too */
 	RF_CHECK(n > 40);
 	extra = rf_msg(slot, 1000, 1);
@@ -272,7 +273,7 @@ RF_TEST(wait_on_handle_without_reports_times_out)
 	int slot;
 
 	rf_setup("64K", RF_POLICY_BLOCK, "200ms", NULL);
-	slot = rf_budget_handle_open((void *)0x1000, 0, gettid());
+	slot = rf_kafka_handle_open((void *)0x1000, 0, gettid());
 	rf_fill(slot, msgs, 200);
 	extra = rf_msg(slot, 1000, 1);
 	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
@@ -288,10 +289,10 @@ RF_TEST(wait_on_reports_of_an_ended_poller_is_refused_at_once)
 	int64_t t0;
 
 	rf_setup("64K", RF_POLICY_BLOCK, "10s", NULL);
-	slot = rf_budget_handle_open((void *)0x2000, 1, gone);
-	rf_budget_handle_polled(slot, gone, 1);
+	slot = rf_kafka_handle_open((void *)0x2000, 1, gone);
+	rf_kafka_handle_polled(slot, gone, 1);
 	rf_fill(slot, msgs, 200);
-	extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	extra = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 1000, 1);
 	t0 = rf_ms();
 	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
 	RF_CHECK(rf_ms() - t0 < 1000);
@@ -325,14 +326,14 @@ RF_TEST(wait_on_reports_nobody_serves_is_refused_soon)
 	pthread_create(&idle, NULL, rf_idle_start, NULL);
 	while (__atomic_load_n(&rf_idle_tid, __ATOMIC_ACQUIRE) == 0)
 		;
-	slot = rf_budget_handle_open((void *)0x2000, 1, rf_idle_tid);
-	rf_budget_handle_polled(slot, rf_idle_tid, 1); /* polled once, long ago */
+	slot = rf_kafka_handle_open((void *)0x2000, 1, rf_idle_tid);
+	rf_kafka_handle_polled(slot, rf_idle_tid, 1); /* polled once, long ago */
 	n = rf_fill(slot, msgs, 200);
 	for (int i = 0; i < n; i++) /* all delivered: the reports wait for a poll */
 		rf_budget_ack(slot, msgs[i].payload, msgs[i].len, 0, 0, 0, 0);
 	rf_config.policy = RF_POLICY_BLOCK;
 	rf_budget_setup(&rf_config, 0, NULL);
-	extra = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	extra = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 1000, 1);
 	t0 = rf_ms();
 	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
 	RF_CHECK(rf_ms() - t0 < 2000);
@@ -349,7 +350,7 @@ struct rf_waiter_run {
 static void *rf_waiter_main(void *arg)
 {
 	struct rf_waiter_run *w = arg;
-	struct rf_budget_msg m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 20 * 1000, 1);
+	struct rf_budget_msg m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 20 * 1000, 1);
 
 	w->result = rf_budget_admit(&m);
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
@@ -372,7 +373,7 @@ RF_TEST(waiters_served_first_come_first_served)
 	int n, i = 0;
 
 	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
-	n = rf_fill(RF_BUDGET_SLOT_UNKNOWN, msgs, 200);
+	n = rf_fill(RF_KAFKA_SLOT_UNKNOWN, msgs, 200);
 	rf_config.policy = RF_POLICY_BLOCK;
 	rf_budget_setup(&rf_config, 0, NULL);
 	pthread_create(&tid[0], NULL, rf_waiter_main, &w[0]);
@@ -454,13 +455,13 @@ static void *rf_join_run(void *arg)
  */
 RF_TEST(cancelled_waiter_leaves_the_budget_usable)
 {
-	struct rf_budget_msg msgs[200], after = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+	struct rf_budget_msg msgs[200], after = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 1000, 1);
 	struct rf_waiter_run w = {0}, second = {0};
 	struct rf_fill_run fill = {msgs, 0};
 	pthread_t tid;
 
 	rf_setup("64K", RF_POLICY_FAIL, "2s", NULL);
-	fill.n = rf_fill(RF_BUDGET_SLOT_UNKNOWN, msgs, 200);
+	fill.n = rf_fill(RF_KAFKA_SLOT_UNKNOWN, msgs, 200);
 	rf_config.policy = RF_POLICY_BLOCK;
 	rf_budget_setup(&rf_config, 0, NULL);
 	RF_CHECK_INT(pthread_create(&tid, NULL, rf_cancelled_main, &w), 0);
@@ -485,12 +486,12 @@ RF_TEST(observe_never_interferes)
 
 	rf_setup("64K", RF_POLICY_OBSERVE, "10s", NULL);
 	for (int i = 0; i < 100; i++) {
-		m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 1000, 1);
+		m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 1000, 1);
 		RF_CHECK_INT(rf_budget_admit(&m), 0);
 		RF_CHECK(m.payload == NULL); /* never copied */
 		rf_budget_settle(&m, 1);
 	}
-	m = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 100 * 1024, 1);
+	m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 100 * 1024, 1);
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
 	shm = rf_publish();
 	RF_CHECK(shm->stats[RF_STAT_budget_bytes_peak] > 64 * 1024);
@@ -523,8 +524,8 @@ RF_TEST(drop_oldest_purges_the_fullest_handle)
 	int big, tiny;
 
 	rf_setup("64K", RF_POLICY_FAIL, "10s", rf_purge);
-	tiny = rf_budget_handle_open((void *)0x3000, 0, gettid());
-	big = rf_budget_handle_open((void *)0x4000, 0, gettid());
+	tiny = rf_kafka_handle_open((void *)0x3000, 0, gettid());
+	big = rf_kafka_handle_open((void *)0x4000, 0, gettid());
 	for (int i = 0; i < 2; i++) {
 		small[i] = rf_msg(tiny, 1000, 1);
 		RF_CHECK_INT(rf_budget_admit(&small[i]), 0);
@@ -552,20 +553,20 @@ RF_TEST(handles_published)
 	int a, b;
 
 	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
-	a = rf_budget_handle_open((void *)0x5000, 1, 42);
-	b = rf_budget_handle_open((void *)0x6000, 0, 43);
+	a = rf_kafka_handle_open((void *)0x5000, 1, 42);
+	b = rf_kafka_handle_open((void *)0x6000, 0, 43);
 	RF_CHECK(a > 0 && b > 0 && a != b);
-	rf_budget_handle_bind(a, (void *)0x5000);
-	rf_budget_handle_name(a, "rdkafka#producer-1", "orders");
-	RF_CHECK_INT(rf_budget_handle_slot((void *)0x5000), a);
-	RF_CHECK_INT(rf_budget_handle_slot((void *)0x7000), RF_BUDGET_SLOT_UNKNOWN);
-	rf_budget_topic_bind((void *)0x9000, a);
-	RF_CHECK_INT(rf_budget_topic_slot((void *)0x9000), a);
+	rf_kafka_handle_bind(a, (void *)0x5000);
+	rf_kafka_handle_name(a, "rdkafka#producer-1", "orders");
+	RF_CHECK_INT(rf_kafka_handle_slot((void *)0x5000), a);
+	RF_CHECK_INT(rf_kafka_handle_slot((void *)0x7000), RF_KAFKA_SLOT_UNKNOWN);
+	rf_kafka_topic_bind((void *)0x9000, a);
+	RF_CHECK_INT(rf_kafka_topic_slot((void *)0x9000), a);
 	m = rf_msg(a, 1000, 1);
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
 	rf_budget_settle(&m, 1);
 	rf_budget_ack(a, m.payload, 1000, 0, 0, 0, 0);
-	rf_budget_handle_polled(a, 44, 123456789);
+	rf_kafka_handle_polled(a, 44, 123456789);
 	shm = rf_publish();
 	RF_CHECK_INT(shm->header.sections[RF_SHM_SECTION_HANDLES - 1].count, 2);
 	RF_CHECK_STR(shm->handles[0].name, "rdkafka#producer-1");
@@ -578,7 +579,7 @@ RF_TEST(handles_published)
 	RF_CHECK_INT(shm->handles[1].bytes_held, 0);
 	rf_budget_free(m.payload);
 	rf_budget_handle_close(a);
-	RF_CHECK_INT(rf_budget_handle_slot((void *)0x5000), RF_BUDGET_SLOT_UNKNOWN);
+	RF_CHECK_INT(rf_kafka_handle_slot((void *)0x5000), RF_KAFKA_SLOT_UNKNOWN);
 	shm = rf_publish();
 	RF_CHECK_INT(shm->handles[0].state, RF_SHM_HANDLE_DESTROYED);
 	RF_CHECK_INT(shm->handles[0].bytes_held, 0);
@@ -596,7 +597,7 @@ static void *rf_storm_produce(void *arg)
 	struct rf_storm *s = arg;
 
 	for (int i = 0; i < s->n; i++) {
-		s->msgs[i] = rf_msg(RF_BUDGET_SLOT_UNKNOWN, 64 + (size_t)(i % 7) * 300, 1);
+		s->msgs[i] = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 64 + (size_t)(i % 7) * 300, 1);
 		if (rf_budget_admit(&s->msgs[i]) != 0)
 			exit(3);
 		rf_budget_settle(&s->msgs[i], 1);
@@ -606,29 +607,6 @@ static void *rf_storm_produce(void *arg)
 	for (int i = s->n - 8; i < s->n; i++)
 		rf_budget_free(s->msgs[i].payload);
 	return NULL;
-}
-
-RF_TEST(request_buffer_copies_are_charged)
-{
-	int slot;
-
-	rf_setup("64M", RF_POLICY_BLOCK, "1s", NULL);
-	slot = rf_budget_handle_open((void *)0x3000, 1, gettid());
-	RF_CHECK(slot > 0);
-	/* No copy limit known: nothing extra. */
-	RF_CHECK_INT(rf_budget_handle_extra(slot, 100), 0);
-	/* librdkafka copies payloads up to the limit into its request buffers. */
-	rf_budget_handle_copies(slot, 256);
-	RF_CHECK_INT(rf_budget_handle_extra(slot, 100), 100);
-	RF_CHECK_INT(rf_budget_handle_extra(slot, 256), 256);
-	RF_CHECK_INT(rf_budget_handle_extra(slot, 257), 256);
-	RF_CHECK_INT(rf_budget_handle_extra(slot, 16384), 256);
-	rf_budget_handle_copies(slot, 0);
-	RF_CHECK_INT(rf_budget_handle_extra(slot, 100), 0);
-	/* An unknown handle is never charged for copies. */
-	RF_CHECK_INT(rf_budget_handle_extra(0, 100), 0);
-	RF_CHECK_INT(rf_budget_handle_extra(-1, 100), 0);
-	rf_budget_handle_close(slot);
 }
 
 RF_TEST(threads_share_the_budget)
@@ -665,5 +643,5 @@ RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle), RF_TEST_ENTRY(uncopied_mes
 	     RF_TEST_ENTRY(waiters_served_first_come_first_served),
 	     RF_TEST_ENTRY(cancelled_waiter_leaves_the_budget_usable),
 	     RF_TEST_ENTRY(observe_never_interferes), RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle),
-	     RF_TEST_ENTRY(handles_published), RF_TEST_ENTRY(request_buffer_copies_are_charged),
+	     RF_TEST_ENTRY(handles_published),
 	     RF_TEST_ENTRY(threads_share_the_budget))

@@ -26,6 +26,7 @@
 
 #include "hook_kafka.h"
 #include "rf_budget.h"
+#include "rf_kafka_handle.h"
 #include "rf_real.h"
 #include "rf_log.h"
 #include "rf_shim.h"
@@ -106,7 +107,7 @@ static rd_kafka_resp_err_t rf_on_ack(rd_kafka_t *rk, rd_kafka_message_t *m, void
 		purged = 2;
 	rf_budget_ack((int)(intptr_t)ic_opaque, m->payload, m->len,
 		      rf_budget_msg_extra(m->key_len, hcount, hbytes) +
-			      rf_budget_handle_extra((int)(intptr_t)ic_opaque, m->len),
+			      rf_kafka_handle_extra((int)(intptr_t)ic_opaque, m->len),
 		      m->err, purged, rf_tls_in_produce);
 	errno = saved;
 	return RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -216,10 +217,10 @@ RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, 
 		conf = conf_new();
 		own_conf = 1;
 	}
-	slot = rf_budget_handle_open(NULL, rf_conf_needs_poll(conf), rf_kafka_tid());
+	slot = rf_kafka_handle_open(NULL, rf_conf_needs_poll(conf), rf_kafka_tid());
 	if (!rf_conf_value(conf, "client.id", client_id, sizeof(client_id)))
 		client_id[0] = '\0';
-	rf_budget_handle_copies(slot, rf_conf_copy_limit(conf));
+	rf_kafka_handle_copies(slot, rf_conf_copy_limit(conf));
 	/* __CONFLICT: already added to this conf by an earlier, failed rd_kafka_new. */
 	add_on_new(conf, "ringfence", rf_on_new, (void *)(intptr_t)slot);
 
@@ -235,15 +236,15 @@ RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, 
 		errno = saved;
 		return NULL;
 	}
-	rf_budget_handle_bind(slot, rk);
-	rf_budget_handle_name(slot, name != NULL ? name(rk) : "", client_id);
+	rf_kafka_handle_bind(slot, rk);
+	rf_kafka_handle_name(slot, name != NULL ? name(rk) : "", client_id);
 	return rk;
 }
 
 RF_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
 {
 	rf_real_rd_kafka_destroy_fn real = RF_REAL(rd_kafka_destroy);
-	int slot = rf_budget_handle_slot(rk);
+	int slot = rf_kafka_handle_slot(rk);
 
 	if (real != NULL)
 		real(rk);
@@ -262,22 +263,22 @@ RF_EXPORT rd_kafka_topic_t *rd_kafka_topic_new(rd_kafka_t *rk, const char *topic
 		errno = ENOSYS;
 		return NULL;
 	}
-	slot = rf_budget_handle_slot(rk);
+	slot = rf_kafka_handle_slot(rk);
 	rkt = real(rk, topic, conf);
 	saved = errno;
 	if (rkt != NULL)
-		rf_budget_topic_bind(rkt, slot);
+		rf_kafka_topic_bind(rkt, slot);
 	errno = saved;
 	return rkt;
 }
 
 static void rf_kafka_polled(const rd_kafka_t *rk)
 {
-	int slot = rf_budget_handle_slot(rk);
+	int slot = rf_kafka_handle_slot(rk);
 
 	/* The coarse clock (a few ms of resolution) is plenty for "time since the last poll". */
-	if (slot != RF_BUDGET_SLOT_UNKNOWN)
-		rf_budget_handle_polled(slot, rf_kafka_tid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+	if (slot != RF_KAFKA_SLOT_UNKNOWN)
+		rf_kafka_handle_polled(slot, rf_kafka_tid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
 }
 
 RF_EXPORT int rd_kafka_poll(rd_kafka_t *rk, int timeout_ms)
@@ -308,7 +309,7 @@ RF_EXPORT rd_kafka_queue_t *rd_kafka_queue_get_main(rd_kafka_t *rk)
 	rf_real_rd_kafka_queue_get_main_fn real = RF_REAL(rd_kafka_queue_get_main);
 	rd_kafka_queue_t *queue = real != NULL ? real(rk) : NULL;
 
-	if (queue != NULL && rf_budget_handle_slot(rk) != RF_BUDGET_SLOT_UNKNOWN) {
+	if (queue != NULL && rf_kafka_handle_slot(rk) != RF_KAFKA_SLOT_UNKNOWN) {
 		static unsigned next;
 		unsigned i = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED) % RF_KAFKA_QUEUES;
 

@@ -33,6 +33,7 @@
 
 #include "hook_kafka.h"
 #include "rf_budget.h"
+#include "rf_kafka_handle.h"
 #include "rf_produce.h"
 #include "rf_real.h"
 #include "rf_log.h"
@@ -52,7 +53,7 @@ static int rf_produce_admit(struct rf_budget_msg *m, int slot, void **payload, s
 	m->len = len;
 	m->copy = rf_budget_copies() && *payload != NULL && len > 0 &&
 		  (*msgflags & (RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_FREE));
-	m->extra = extra + rf_budget_handle_extra(slot, len);
+	m->extra = extra + rf_kafka_handle_extra(slot, len);
 	rc = rf_budget_admit(m);
 	if (rc == 0 && m->payload != NULL) {
 		memcpy(m->payload, *payload, len);
@@ -99,7 +100,7 @@ RF_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition, int msg
 		return -1;
 	}
 	if (rf_budget_enabled()) {
-		rc = rf_produce_admit(&m, rf_budget_topic_slot(rkt), &p, len,
+		rc = rf_produce_admit(&m, rf_kafka_topic_slot(rkt), &p, len,
 				      rf_budget_msg_extra(keylen, 0, 0), &flags);
 		if (rc < 0) {
 			rf_kafka_last_error_set(rf_produce_refusal(rc));
@@ -309,7 +310,7 @@ static int rf_vus_admit(struct rf_budget_msg *m, rd_kafka_t *rk, rd_kafka_vu_t *
 	flags = flags_vu ? flags_vu->u.i : 0;
 	*app_payload = payload;
 	*app_flags = flags;
-	rc = rf_produce_admit(m, rf_budget_handle_slot(rk), &payload, value ? value->u.mem.size : 0,
+	rc = rf_produce_admit(m, rf_kafka_handle_slot(rk), &payload, value ? value->u.mem.size : 0,
 			      rf_budget_msg_extra(keylen, hcount, hbytes), &flags);
 	if (rc == 0 && m->payload != NULL) {
 		value->u.mem.ptr = payload;
@@ -487,7 +488,7 @@ RF_EXPORT int rd_kafka_produce_batch(rd_kafka_topic_t *rkt, int32_t partition, i
 		accepted = real(rkt, partition, msgflags, rkmessages, message_cnt);
 		rf_kafka_in_produce(0);
 	} else {
-		int slot = rf_budget_topic_slot(rkt);
+		int slot = rf_kafka_topic_slot(rkt);
 		int copies = rf_budget_copies() &&
 			     (msgflags & (RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_FREE));
 		int start = 0, refused = 0;

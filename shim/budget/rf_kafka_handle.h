@@ -1,0 +1,126 @@
+/*
+ * rf_kafka_handle.h - the librdkafka producer handles of the process, and
+ * the topic objects made from them: who created and who polls each handle,
+ * what librdkafka copies of its messages, and its share of the budget.
+ *
+ * A handle lives in a slot from rd_kafka_new to rd_kafka_destroy (and is
+ * listed, destroyed, until the slot is needed again); slot 0 stands for
+ * messages whose handle is unknown (a topic made before the shim saw its
+ * handle). The per-handle figures are written by the budget without a lock
+ * (each counter on the cache line of the side that writes it); opening,
+ * naming, closing and binding topics take the registry's own lock. Lookups
+ * by handle or topic are lock-free and cached per thread, since applications
+ * poll once per message.
+ *
+ * Knows nothing of preloading: the Kafka interposers call it, the budget
+ * reads it, the unit tests drive it directly.
+ */
+#ifndef RF_KAFKA_HANDLE_H
+#define RF_KAFKA_HANDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "rf_shm.h"
+
+#define RF_KAFKA_HANDLES RF_SHM_HANDLES_MAX
+#define RF_KAFKA_SLOT_UNKNOWN 0
+
+#define RF_KAFKA_CACHELINE 64
+
+/*
+ * One producer handle. held = bytes_in - bytes_out: budget charged to its
+ * messages and not yet released; acked_in - acked_out: the part of it that
+ * librdkafka acknowledged but whose payload waits for a poll to be freed.
+ */
+struct rf_kafka_handle {
+	void *rk;
+	uint32_t state; /* enum rf_shm_handle_state */
+	int needs_poll; /* delivery reports are served by rd_kafka_poll/flush */
+	pid_t poller;   /* last thread to poll it; the creator until then */
+	int64_t last_poll_ns;
+	size_t copy_limit; /* fixed at creation: see rf_kafka_handle_copies */
+	char name[RF_SHM_HANDLE_NAME_MAX];      /* under the registry's lock */
+	char client_id[RF_SHM_HANDLE_NAME_MAX]; /* under the registry's lock */
+	uint64_t bytes_in __attribute__((aligned(RF_KAFKA_CACHELINE))); /* producers */
+	uint64_t acked_in __attribute__((aligned(RF_KAFKA_CACHELINE))); /* acknowledgers */
+	uint64_t dropped_msgs, dropped_bytes;
+	uint64_t bytes_out __attribute__((aligned(RF_KAFKA_CACHELINE))); /* releasers */
+	uint64_t acked_out;
+};
+
+/*
+ * A producer handle is being created. needs_poll: its delivery reports are
+ * served by rd_kafka_poll/flush (a delivery callback or DR events), so its
+ * payloads are freed on the polling thread. creator_tid stands for the
+ * poller until a poll is seen. Returns its slot (>= 1), or
+ * RF_KAFKA_SLOT_UNKNOWN when every slot holds an open handle or a destroyed
+ * one that still holds budget.
+ */
+int rf_kafka_handle_open(void *rk, int needs_poll, pid_t creator_tid);
+
+/* The handle rd_kafka_new returned for slot. */
+void rf_kafka_handle_bind(int slot, void *rk);
+
+/*
+ * What librdkafka copies of a handle's messages while they are in flight,
+ * fixed before its first message (an uncopied message's charge is
+ * recomputed at acknowledgement and must not change meanwhile): copy_limit,
+ * the handle's message.copy.max.bytes when the application chose one (a
+ * payload up to it is copied into the request buffer); 0 when the shim set
+ * it to 0 and nothing is copied.
+ */
+void rf_kafka_handle_copies(int slot, size_t copy_limit);
+
+/* What a message of len bytes costs in librdkafka's copies for slot's handle. */
+size_t rf_kafka_handle_extra(int slot, size_t len);
+
+/* Names for the figures, once rd_kafka_new returned. */
+void rf_kafka_handle_name(int slot, const char *name, const char *client_id);
+
+/* The handle was destroyed (or its creation failed). Its topics are forgotten. */
+void rf_kafka_handle_close(int slot);
+
+/* The slot of an open handle rk, or RF_KAFKA_SLOT_UNKNOWN. */
+int rf_kafka_handle_slot(const void *rk);
+
+/* The open handle of slot, or NULL. */
+void *rf_kafka_handle_rk(int slot);
+
+/* Whether slot names a handle's slot (open or not): 1 to RF_KAFKA_HANDLES - 1. */
+static inline int rf_kafka_slot_valid(int slot)
+{
+	return slot > 0 && slot < RF_KAFKA_HANDLES;
+}
+
+/* The entry of slot; slot 0's (the unknown handle's) for an invalid slot. */
+struct rf_kafka_handle *rf_kafka_handle_at(int slot);
+
+/* tid polled (or flushed) slot's handle at now_ns (CLOCK_MONOTONIC_COARSE). */
+void rf_kafka_handle_polled(int slot, pid_t tid, int64_t now_ns);
+
+/* Budget held by h's messages now, and the acknowledged part of it. */
+uint64_t rf_kafka_handle_held(const struct rf_kafka_handle *h);
+uint64_t rf_kafka_handle_acked(const struct rf_kafka_handle *h);
+
+/* Whether h is an open handle whose delivery reports wait for a poll. */
+int rf_kafka_handle_needs_poll(const struct rf_kafka_handle *h);
+
+/* Remember which handle a topic object belongs to (rd_kafka_produce has only the topic). */
+void rf_kafka_topic_bind(const void *rkt, int slot);
+
+/* The slot of the handle a topic object belongs to, or RF_KAFKA_SLOT_UNKNOWN. */
+int rf_kafka_topic_slot(const void *rkt);
+
+/*
+ * Copy every listed handle into out[RF_SHM_HANDLES_MAX] (in slot order) and
+ * return how many; *acked gets the acknowledged-but-unfreed budget of every
+ * slot, the unknown handle's included.
+ */
+uint32_t rf_kafka_handle_publish(struct rf_shm_handle *out, uint64_t *acked);
+
+/* After fork: the child's registry lock is free (its other threads are gone). */
+void rf_kafka_handle_fork_child(void);
+
+#endif /* RF_KAFKA_HANDLE_H */

@@ -1,0 +1,122 @@
+/*
+ * test_kafka_handle.c - the producer handle registry: slots, their reuse,
+ * topics, lookups after a close, what librdkafka copies, the published
+ * table.
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+
+#include "rf_kafka_handle.h"
+#include "rf_stats.h"
+#include "rf_test.h"
+
+#define RK(n) ((void *)(uintptr_t)(0x10000 * (n)))
+
+RF_TEST(open_bind_and_find)
+{
+	int a = rf_kafka_handle_open(NULL, 1, 42), b = rf_kafka_handle_open(RK(2), 0, 43);
+
+	RF_CHECK(rf_kafka_slot_valid(a) && rf_kafka_slot_valid(b) && a != b);
+	/* rd_kafka_new has not returned yet: a has no handle to be found by. */
+	RF_CHECK_INT(rf_kafka_handle_slot(RK(1)), RF_KAFKA_SLOT_UNKNOWN);
+	rf_kafka_handle_bind(a, RK(1));
+	RF_CHECK_INT(rf_kafka_handle_slot(RK(1)), a);
+	RF_CHECK_INT(rf_kafka_handle_slot(RK(2)), b);
+	RF_CHECK(rf_kafka_handle_rk(a) == RK(1));
+	RF_CHECK(rf_kafka_handle_needs_poll(rf_kafka_handle_at(a)));
+	RF_CHECK(!rf_kafka_handle_needs_poll(rf_kafka_handle_at(b)));
+	RF_CHECK_INT(rf_kafka_handle_at(a)->poller, 42);
+	rf_kafka_handle_polled(a, 44, 1000);
+	RF_CHECK_INT(rf_kafka_handle_at(a)->poller, 44);
+	RF_CHECK_INT(rf_kafka_handle_at(a)->last_poll_ns, 1000);
+	/* An invalid slot reads as the unknown handle's entry, never out of bounds. */
+	RF_CHECK(rf_kafka_handle_at(-1) == rf_kafka_handle_at(0));
+	RF_CHECK(rf_kafka_handle_at(RF_KAFKA_HANDLES) == rf_kafka_handle_at(0));
+	RF_CHECK(rf_kafka_handle_rk(0) == NULL);
+}
+
+RF_TEST(close_forgets_the_handle_and_its_topics)
+{
+	int a = rf_kafka_handle_open(RK(1), 1, 42);
+
+	rf_kafka_topic_bind(RK(9), a);
+	RF_CHECK_INT(rf_kafka_topic_slot(RK(9)), a);
+	/* The per-thread answers are cached: they must not outlive the close. */
+	RF_CHECK_INT(rf_kafka_handle_slot(RK(1)), a);
+	rf_kafka_handle_close(a);
+	RF_CHECK_INT(rf_kafka_handle_slot(RK(1)), RF_KAFKA_SLOT_UNKNOWN);
+	RF_CHECK_INT(rf_kafka_topic_slot(RK(9)), RF_KAFKA_SLOT_UNKNOWN);
+	RF_CHECK(rf_kafka_handle_rk(a) == NULL);
+	RF_CHECK(!rf_kafka_handle_needs_poll(rf_kafka_handle_at(a)));
+}
+
+RF_TEST(destroyed_slots_are_reused_once_released)
+{
+	int slots[RF_KAFKA_HANDLES];
+	uint64_t stats[RF_STAT__COUNT];
+	int n = 0, slot;
+
+	while ((slot = rf_kafka_handle_open(RK(n + 1), 0, 1)) != RF_KAFKA_SLOT_UNKNOWN)
+		slots[n++] = slot;
+	RF_CHECK_INT(n, RF_KAFKA_HANDLES - 1);
+	rf_stats_snapshot(stats);
+	RF_CHECK_INT(stats[RF_STAT_shim_errors], 1);
+	/* A destroyed handle still holding budget keeps its figures listed. */
+	rf_kafka_handle_at(slots[3])->bytes_in = 500;
+	rf_kafka_handle_close(slots[3]);
+	RF_CHECK_INT(rf_kafka_handle_open(RK(100), 0, 1), RF_KAFKA_SLOT_UNKNOWN);
+	rf_kafka_handle_at(slots[3])->bytes_out = 500;
+	slot = rf_kafka_handle_open(RK(100), 0, 1);
+	RF_CHECK_INT(slot, slots[3]);
+	RF_CHECK_INT(rf_kafka_handle_held(rf_kafka_handle_at(slot)), 0);
+	RF_CHECK_INT(rf_kafka_handle_slot(RK(100)), slot);
+}
+
+RF_TEST(request_buffer_copies)
+{
+	int slot = rf_kafka_handle_open(RK(1), 1, 1);
+
+	/* No copy limit known: nothing extra. */
+	RF_CHECK_INT(rf_kafka_handle_extra(slot, 100), 0);
+	/* librdkafka copies payloads up to the limit into its request buffers. */
+	rf_kafka_handle_copies(slot, 256);
+	RF_CHECK_INT(rf_kafka_handle_extra(slot, 100), 100);
+	RF_CHECK_INT(rf_kafka_handle_extra(slot, 256), 256);
+	RF_CHECK_INT(rf_kafka_handle_extra(slot, 257), 256);
+	RF_CHECK_INT(rf_kafka_handle_extra(slot, 16384), 256);
+	rf_kafka_handle_copies(slot, 0);
+	RF_CHECK_INT(rf_kafka_handle_extra(slot, 100), 0);
+	/* An unknown handle is never charged for copies. */
+	RF_CHECK_INT(rf_kafka_handle_extra(0, 100), 0);
+	RF_CHECK_INT(rf_kafka_handle_extra(-1, 100), 0);
+}
+
+RF_TEST(published_table)
+{
+	struct rf_shm_handle out[RF_SHM_HANDLES_MAX];
+	int a = rf_kafka_handle_open(RK(1), 1, 42), b = rf_kafka_handle_open(RK(2), 1, 43);
+	uint64_t acked;
+
+	rf_kafka_handle_name(a, "rdkafka#producer-1", "orders");
+	/* Names are cut to fit their field, always terminated. */
+	rf_kafka_handle_name(b, "rdkafka#producer-2",
+			     "a-client-id-longer-than-the-sixty-four-bytes-of-its-field-in-the-segment");
+	rf_kafka_handle_at(a)->bytes_in = 300;
+	rf_kafka_handle_at(a)->acked_in = 100;
+	rf_kafka_handle_at(0)->acked_in = 7; /* the unknown handle counts in the total only */
+	rf_kafka_handle_close(b);
+	RF_CHECK_INT(rf_kafka_handle_publish(out, &acked), 2);
+	RF_CHECK_INT(acked, 107);
+	RF_CHECK_STR(out[0].name, "rdkafka#producer-1");
+	RF_CHECK_STR(out[0].client_id, "orders");
+	RF_CHECK_INT(out[0].state, RF_SHM_HANDLE_OPEN);
+	RF_CHECK_INT(out[0].bytes_held, 300);
+	RF_CHECK_INT(out[0].acked_unfreed_bytes, 100);
+	RF_CHECK_INT(out[0].poller_tid, 42);
+	RF_CHECK_INT(out[1].state, RF_SHM_HANDLE_DESTROYED);
+	RF_CHECK_INT(strlen(out[1].client_id), RF_SHM_HANDLE_NAME_MAX - 1);
+}
+
+RF_TEST_MAIN(RF_TEST_ENTRY(open_bind_and_find), RF_TEST_ENTRY(close_forgets_the_handle_and_its_topics),
+	     RF_TEST_ENTRY(destroyed_slots_are_reused_once_released),
+	     RF_TEST_ENTRY(request_buffer_copies), RF_TEST_ENTRY(published_table))
