@@ -1,7 +1,9 @@
 /*
- * rf_produce.c - accounting of the produce entry points.
+ * rf_produce.c - the produce calls as the core sees them (rf_produce.h).
  */
 #include "rf_produce.h"
+
+#include <string.h>
 
 #include "rf_stats.h"
 
@@ -32,4 +34,149 @@ void rf_produce_account(enum rf_produce_entry entry, uint64_t accepted, uint64_t
 		rf_stats_add(rf_produce_stats[entry].failed, rejected);
 	if (bytes)
 		rf_stats_add(rf_produce_stats[entry].bytes, bytes);
+}
+
+static void rf_producev_put(struct rf_producev *pv, enum rf_producev_kind kind,
+			    const rd_kafka_vu_t *vu)
+{
+	pv->vus[kind] = *vu;
+	pv->used[kind] = 1;
+}
+
+/* A HEADER entry: added to the list of our own, made at the first one. */
+static rd_kafka_resp_err_t rf_producev_header(struct rf_producev *pv, const char *name,
+					      const void *value, ssize_t size,
+					      const struct rf_producev_headers *headers)
+{
+	rd_kafka_vu_t vu;
+
+	if (pv->used[RF_PRODUCEV_HEADERS] && pv->own_hdrs == NULL)
+		return RD_KAFKA_RESP_ERR__CONFLICT; /* a HEADERS entry came first */
+	if (headers->headers_new == NULL || headers->header_add == NULL)
+		return RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED;
+	if (pv->own_hdrs == NULL) {
+		pv->own_hdrs = headers->headers_new(8);
+		vu.vtype = RD_KAFKA_VTYPE_HEADERS;
+		vu.u.headers = pv->own_hdrs;
+		rf_producev_put(pv, RF_PRODUCEV_HEADERS, &vu);
+	}
+	return headers->header_add(pv->own_hdrs, name, -1, value, size);
+}
+
+rd_kafka_resp_err_t rf_producev_parse(struct rf_producev *pv, va_list ap,
+				      const struct rf_producev_headers *headers)
+{
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	rd_kafka_vtype_t vtype;
+	rd_kafka_vu_t vu;
+
+	while (!err && (vtype = va_arg(ap, rd_kafka_vtype_t)) != RD_KAFKA_VTYPE_END) {
+		vu.vtype = vtype;
+		switch (vtype) {
+		case RD_KAFKA_VTYPE_TOPIC:
+			vu.u.cstr = va_arg(ap, const char *);
+			rf_producev_put(pv, RF_PRODUCEV_DEST, &vu);
+			break;
+		case RD_KAFKA_VTYPE_RKT:
+			vu.u.rkt = va_arg(ap, rd_kafka_topic_t *);
+			rf_producev_put(pv, RF_PRODUCEV_DEST, &vu);
+			break;
+		case RD_KAFKA_VTYPE_PARTITION:
+			vu.u.i32 = va_arg(ap, int32_t);
+			rf_producev_put(pv, RF_PRODUCEV_PARTITION, &vu);
+			break;
+		case RD_KAFKA_VTYPE_VALUE:
+			vu.u.mem.ptr = va_arg(ap, void *);
+			vu.u.mem.size = va_arg(ap, size_t);
+			rf_producev_put(pv, RF_PRODUCEV_VALUE, &vu);
+			break;
+		case RD_KAFKA_VTYPE_KEY:
+			vu.u.mem.ptr = va_arg(ap, void *);
+			vu.u.mem.size = va_arg(ap, size_t);
+			rf_producev_put(pv, RF_PRODUCEV_KEY, &vu);
+			break;
+		case RD_KAFKA_VTYPE_OPAQUE:
+			vu.u.ptr = va_arg(ap, void *);
+			rf_producev_put(pv, RF_PRODUCEV_OPAQUE, &vu);
+			break;
+		case RD_KAFKA_VTYPE_MSGFLAGS:
+			vu.u.i = va_arg(ap, int);
+			rf_producev_put(pv, RF_PRODUCEV_MSGFLAGS, &vu);
+			break;
+		case RD_KAFKA_VTYPE_TIMESTAMP:
+			vu.u.i64 = va_arg(ap, int64_t);
+			rf_producev_put(pv, RF_PRODUCEV_TIMESTAMP, &vu);
+			break;
+		case RD_KAFKA_VTYPE_HEADER: {
+			const char *name = va_arg(ap, const char *);
+			const void *value = va_arg(ap, const void *);
+			ssize_t size = va_arg(ap, ssize_t);
+
+			err = rf_producev_header(pv, name, value, size, headers);
+			break;
+		}
+		case RD_KAFKA_VTYPE_HEADERS:
+			if (pv->own_hdrs != NULL) {
+				err = RD_KAFKA_RESP_ERR__CONFLICT; /* HEADER entries came first */
+				break;
+			}
+			vu.u.headers = va_arg(ap, rd_kafka_headers_t *);
+			rf_producev_put(pv, RF_PRODUCEV_HEADERS, &vu);
+			break;
+		default:
+			/* Its arguments have an unknown size: nothing after it can be read. */
+			err = RD_KAFKA_RESP_ERR__INVALID_ARG;
+			break;
+		}
+	}
+	return pv->used[RF_PRODUCEV_DEST] ? err : RD_KAFKA_RESP_ERR__INVALID_ARG;
+}
+
+size_t rf_producev_vus(const struct rf_producev *pv, rd_kafka_vu_t *vus)
+{
+	size_t cnt = 0;
+
+	for (int kind = 0; kind < RF_PRODUCEV__COUNT; kind++)
+		if (pv->used[kind])
+			vus[cnt++] = pv->vus[kind];
+	return cnt;
+}
+
+void rf_vus_message(rd_kafka_vu_t *vus, size_t cnt, struct rf_vus_message *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < cnt; i++) {
+		switch (vus[i].vtype) {
+		case RD_KAFKA_VTYPE_VALUE:
+			out->value = &vus[i];
+			break;
+		case RD_KAFKA_VTYPE_KEY:
+			out->keylen = vus[i].u.mem.size;
+			break;
+		case RD_KAFKA_VTYPE_MSGFLAGS:
+			out->msgflags = &vus[i];
+			break;
+		case RD_KAFKA_VTYPE_HEADERS:
+			out->headers = vus[i].u.headers;
+			break;
+		case RD_KAFKA_VTYPE_HEADER:
+			out->header_count++;
+			out->header_bytes +=
+				(vus[i].u.header.name ? strlen(vus[i].u.header.name) : 0) +
+				(vus[i].u.header.size > 0 ? (size_t)vus[i].u.header.size : 0);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+size_t rf_vus_value_size(const rd_kafka_vu_t *vus, size_t cnt)
+{
+	size_t size = 0;
+
+	for (size_t i = 0; i < cnt; i++)
+		if (vus[i].vtype == RD_KAFKA_VTYPE_VALUE)
+			size = vus[i].u.mem.size;
+	return size;
 }

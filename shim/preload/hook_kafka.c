@@ -66,21 +66,20 @@ static pid_t rf_kafka_tid(void)
 	return rf_tls_tid;
 }
 
-int rf_kafka_headers_cost(const rd_kafka_headers_t *hdrs, size_t *count, size_t *bytes)
+void rf_kafka_headers_cost(const rd_kafka_headers_t *hdrs, size_t *count, size_t *bytes)
 {
 	rf_real_rd_kafka_header_cnt_fn cnt = RF_REAL(rd_kafka_header_cnt);
 	rf_real_rd_kafka_header_get_all_fn get = RF_REAL(rd_kafka_header_get_all);
 	const char *name;
 	const void *value;
-	size_t size;
+	size_t size, n;
 
-	*count = *bytes = 0;
 	if (hdrs == NULL || cnt == NULL || get == NULL)
-		return 0;
-	*count = cnt(hdrs);
-	for (size_t i = 0; i < *count && get(hdrs, i, &name, &value, &size) == 0; i++)
+		return;
+	n = cnt(hdrs);
+	*count += n;
+	for (size_t i = 0; i < n && get(hdrs, i, &name, &value, &size) == 0; i++)
 		*bytes += strlen(name) + size;
-	return 0;
 }
 
 /* ---- Interceptors --------------------------------------------------------------- */

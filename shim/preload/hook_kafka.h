@@ -16,7 +16,8 @@ void rf_kafka_last_error_set(rd_kafka_resp_err_t err);
 /* Mark this thread inside (1) or out of (0) a real produce call. */
 void rf_kafka_in_produce(int inside);
 
-/* Number of headers and bytes of names and values in hdrs (NULL: none). */
-int rf_kafka_headers_cost(const rd_kafka_headers_t *hdrs, size_t *count, size_t *bytes);
+/* Add the number of headers in hdrs (NULL: none) to *count, the bytes of their names and
+ * values to *bytes. */
+void rf_kafka_headers_cost(const rd_kafka_headers_t *hdrs, size_t *count, size_t *bytes);
 
 #endif /* HOOK_KAFKA_H */

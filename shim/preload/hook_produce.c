@@ -17,11 +17,8 @@
  * librdkafka acknowledges the message.
  *
  * rd_kafka_producev is variadic and cannot be forwarded as is: its list is
- * re-parsed into rd_kafka_vu_t entries for the real rd_kafka_produceva, with
- * librdkafka 2.0.2's semantics (src/rdkafka_msg.c). HEADER entries are not
- * forwarded as HEADER vus, because 2.0.2's produceva destroys such headers
- * twice when the partitioner fails; they are gathered into a headers list of
- * our own passed as HEADERS, which stays ours when the call fails.
+ * re-parsed (rf_produce.h) into rd_kafka_vu_t entries for the real
+ * rd_kafka_produceva.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -120,17 +117,6 @@ RF_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition, int msg
 	return rc;
 }
 
-/* Payload size of a vu list: the last VALUE wins, as in librdkafka. */
-static size_t rf_vus_value_size(const rd_kafka_vu_t *vus, size_t cnt)
-{
-	size_t size = 0;
-
-	for (size_t i = 0; i < cnt; i++)
-		if (vus[i].vtype == RD_KAFKA_VTYPE_VALUE)
-			size = vus[i].u.mem.size;
-	return size;
-}
-
 /* The real produceva, its error object turned into a code. */
 static rd_kafka_resp_err_t rf_produceva_call(rd_kafka_t *rk, const rd_kafka_vu_t *vus,
 					     size_t cnt)
@@ -151,171 +137,29 @@ static rd_kafka_resp_err_t rf_produceva_call(rd_kafka_t *rk, const rd_kafka_vu_t
 	return err;
 }
 
-/*
- * One slot per kind of entry keeps librdkafka's last-one-wins rule for
- * repeated entries; TOPIC and RKT share the destination slot because both
- * set the same topic.
- */
-enum rf_producev_slot {
-	RF_SLOT_DEST,
-	RF_SLOT_PARTITION,
-	RF_SLOT_VALUE,
-	RF_SLOT_KEY,
-	RF_SLOT_OPAQUE,
-	RF_SLOT_MSGFLAGS,
-	RF_SLOT_TIMESTAMP,
-	RF_SLOT_HEADERS,
-	RF_SLOT__COUNT
-};
-
-struct rf_producev {
-	rd_kafka_vu_t vus[RF_SLOT__COUNT + 1];
-	int used[RF_SLOT__COUNT];
-	rd_kafka_headers_t *own_hdrs; /* built from HEADER entries; ours until accepted */
-};
-
-static void rf_producev_put(struct rf_producev *pv, enum rf_producev_slot slot,
-			    const rd_kafka_vu_t *vu)
-{
-	pv->vus[slot] = *vu;
-	pv->used[slot] = 1;
-}
-
-/*
- * Walks the argument list the way librdkafka's producev does, stopping at
- * the first error. Returns the error librdkafka would have found.
- */
-static rd_kafka_resp_err_t rf_producev_parse(struct rf_producev *pv, va_list ap)
-{
-	rf_real_rd_kafka_headers_new_fn headers_new = RF_REAL(rd_kafka_headers_new);
-	rf_real_rd_kafka_header_add_fn header_add = RF_REAL(rd_kafka_header_add);
-	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-	rd_kafka_vtype_t vtype;
-	rd_kafka_vu_t vu;
-
-	while (!err && (vtype = va_arg(ap, rd_kafka_vtype_t)) != RD_KAFKA_VTYPE_END) {
-		vu.vtype = vtype;
-		switch (vtype) {
-		case RD_KAFKA_VTYPE_TOPIC:
-			vu.u.cstr = va_arg(ap, const char *);
-			rf_producev_put(pv, RF_SLOT_DEST, &vu);
-			break;
-		case RD_KAFKA_VTYPE_RKT:
-			vu.u.rkt = va_arg(ap, rd_kafka_topic_t *);
-			rf_producev_put(pv, RF_SLOT_DEST, &vu);
-			break;
-		case RD_KAFKA_VTYPE_PARTITION:
-			vu.u.i32 = va_arg(ap, int32_t);
-			rf_producev_put(pv, RF_SLOT_PARTITION, &vu);
-			break;
-		case RD_KAFKA_VTYPE_VALUE:
-			vu.u.mem.ptr = va_arg(ap, void *);
-			vu.u.mem.size = va_arg(ap, size_t);
-			rf_producev_put(pv, RF_SLOT_VALUE, &vu);
-			break;
-		case RD_KAFKA_VTYPE_KEY:
-			vu.u.mem.ptr = va_arg(ap, void *);
-			vu.u.mem.size = va_arg(ap, size_t);
-			rf_producev_put(pv, RF_SLOT_KEY, &vu);
-			break;
-		case RD_KAFKA_VTYPE_OPAQUE:
-			vu.u.ptr = va_arg(ap, void *);
-			rf_producev_put(pv, RF_SLOT_OPAQUE, &vu);
-			break;
-		case RD_KAFKA_VTYPE_MSGFLAGS:
-			vu.u.i = va_arg(ap, int);
-			rf_producev_put(pv, RF_SLOT_MSGFLAGS, &vu);
-			break;
-		case RD_KAFKA_VTYPE_TIMESTAMP:
-			vu.u.i64 = va_arg(ap, int64_t);
-			rf_producev_put(pv, RF_SLOT_TIMESTAMP, &vu);
-			break;
-		case RD_KAFKA_VTYPE_HEADER: {
-			const char *name = va_arg(ap, const char *);
-			const void *value = va_arg(ap, const void *);
-			ssize_t size = va_arg(ap, ssize_t);
-
-			if (pv->used[RF_SLOT_HEADERS] && pv->own_hdrs == NULL) {
-				err = RD_KAFKA_RESP_ERR__CONFLICT;
-				break;
-			}
-			if (headers_new == NULL || header_add == NULL) {
-				err = RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED;
-				break;
-			}
-			if (pv->own_hdrs == NULL) {
-				pv->own_hdrs = headers_new(8);
-				vu.vtype = RD_KAFKA_VTYPE_HEADERS;
-				vu.u.headers = pv->own_hdrs;
-				rf_producev_put(pv, RF_SLOT_HEADERS, &vu);
-			}
-			err = header_add(pv->own_hdrs, name, -1, value, size);
-			break;
-		}
-		case RD_KAFKA_VTYPE_HEADERS:
-			if (pv->own_hdrs != NULL) {
-				err = RD_KAFKA_RESP_ERR__CONFLICT;
-				break;
-			}
-			vu.u.headers = va_arg(ap, rd_kafka_headers_t *);
-			rf_producev_put(pv, RF_SLOT_HEADERS, &vu);
-			break;
-		default:
-			/* Its arguments have an unknown size: nothing after it can be read. */
-			err = RD_KAFKA_RESP_ERR__INVALID_ARG;
-			break;
-		}
-	}
-	return err;
-}
-
 /* Charge the message a vu list describes; on a copy, vus is rewritten. */
 static int rf_vus_admit(struct rf_budget_msg *m, rd_kafka_t *rk, rd_kafka_vu_t *vus, size_t *cnt,
 			size_t cap, void **app_payload, int *app_flags)
 {
-	rd_kafka_vu_t *value = NULL, *flags_vu = NULL;
-	const rd_kafka_headers_t *hdrs = NULL;
-	size_t keylen = 0, hcount = 0, hbytes = 0;
+	struct rf_vus_message msg;
 	void *payload;
 	int flags, rc;
 
-	*app_payload = NULL;
-	*app_flags = 0;
-	for (size_t i = 0; i < *cnt; i++) {
-		switch (vus[i].vtype) {
-		case RD_KAFKA_VTYPE_VALUE:
-			value = &vus[i];
-			break;
-		case RD_KAFKA_VTYPE_KEY:
-			keylen = vus[i].u.mem.size;
-			break;
-		case RD_KAFKA_VTYPE_MSGFLAGS:
-			flags_vu = &vus[i];
-			break;
-		case RD_KAFKA_VTYPE_HEADERS:
-			hdrs = vus[i].u.headers;
-			break;
-		case RD_KAFKA_VTYPE_HEADER:
-			hcount++;
-			hbytes += (vus[i].u.header.name ? strlen(vus[i].u.header.name) : 0) +
-				  (vus[i].u.header.size > 0 ? (size_t)vus[i].u.header.size : 0);
-			break;
-		default:
-			break;
-		}
-	}
-	if (hdrs != NULL)
-		rf_kafka_headers_cost(hdrs, &hcount, &hbytes);
-	payload = value ? value->u.mem.ptr : NULL;
-	flags = flags_vu ? flags_vu->u.i : 0;
+	rf_vus_message(vus, *cnt, &msg);
+	if (msg.headers != NULL)
+		rf_kafka_headers_cost(msg.headers, &msg.header_count, &msg.header_bytes);
+	payload = msg.value ? msg.value->u.mem.ptr : NULL;
+	flags = msg.msgflags ? msg.msgflags->u.i : 0;
 	*app_payload = payload;
 	*app_flags = flags;
-	rc = rf_produce_admit(m, rf_kafka_handle_slot(rk), &payload, value ? value->u.mem.size : 0,
-			      rf_budget_msg_extra(keylen, hcount, hbytes), &flags);
+	rc = rf_produce_admit(m, rf_kafka_handle_slot(rk), &payload,
+			      msg.value ? msg.value->u.mem.size : 0,
+			      rf_budget_msg_extra(msg.keylen, msg.header_count, msg.header_bytes),
+			      &flags);
 	if (rc == 0 && m->payload != NULL) {
-		value->u.mem.ptr = payload;
-		if (flags_vu != NULL) {
-			flags_vu->u.i = flags;
+		msg.value->u.mem.ptr = payload;
+		if (msg.msgflags != NULL) {
+			msg.msgflags->u.i = flags;
 		} else if (*cnt < cap) {
 			vus[*cnt].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
 			vus[(*cnt)++].u.i = flags;
@@ -326,28 +170,26 @@ static int rf_vus_admit(struct rf_budget_msg *m, rd_kafka_t *rk, rd_kafka_vu_t *
 
 RF_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
 {
+	const struct rf_producev_headers headers = {
+		.headers_new = RF_REAL(rd_kafka_headers_new),
+		.header_add = RF_REAL(rd_kafka_header_add),
+	};
 	struct rf_producev pv = {0};
-	rd_kafka_vu_t vus[RF_SLOT__COUNT + 1];
+	rd_kafka_vu_t vus[RF_PRODUCEV__COUNT + 1]; /* room for a MSGFLAGS entry of our own */
 	struct rf_budget_msg m;
 	rd_kafka_resp_err_t err;
 	void *app_payload = NULL;
 	int app_flags = 0, charged = 0;
-	size_t cnt = 0;
+	size_t cnt;
 	va_list ap;
 	int saved;
 
 	rf_shim_init();
 	rf_kafka_last_error_set(RD_KAFKA_RESP_ERR_NO_ERROR);
 	va_start(ap, rk);
-	err = rf_producev_parse(&pv, ap);
+	err = rf_producev_parse(&pv, ap, &headers);
 	va_end(ap);
-
-	for (int slot = 0; slot < RF_SLOT__COUNT; slot++)
-		if (pv.used[slot])
-			vus[cnt++] = pv.vus[slot];
-	/* librdkafka checks for a topic before it looks at the parse error. */
-	if (!pv.used[RF_SLOT_DEST])
-		err = RD_KAFKA_RESP_ERR__INVALID_ARG;
+	cnt = rf_producev_vus(&pv, vus);
 	if (!err && rf_budget_enabled()) {
 		int rc = rf_vus_admit(&m, rk, vus, &cnt, sizeof(vus) / sizeof(vus[0]), &app_payload,
 				      &app_flags);
