@@ -71,7 +71,7 @@ struct rf_bank {
 	uint64_t pending; /* atomic: the owner adds, anyone may take it all */
 };
 
-static void rf_bank_thread_end(struct rf_perthread_hdr *bank);
+static bool rf_bank_thread_end(void *bank);
 
 /* Banks outlive their thread (paid back at its end) and go to the next one. */
 static struct rf_perthread rf_banks = RF_PERTHREAD_INIT(struct rf_bank, rf_bank_thread_end);
@@ -151,9 +151,10 @@ static uint64_t rf_bank_total(void)
 	return total;
 }
 
-static void rf_bank_thread_end(struct rf_perthread_hdr *bank)
+static bool rf_bank_thread_end(void *bank)
 {
-	rf_bank_pay((struct rf_bank *)bank);
+	rf_bank_pay(bank);
+	return true;
 }
 
 /* This thread's bank; NULL when none can be had (the caller then pays at once). */

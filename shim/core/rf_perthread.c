@@ -3,55 +3,103 @@
  */
 #include "rf_perthread.h"
 
-#include <stdint.h>
+#include <errno.h>
 #include <sys/mman.h>
 
-#define RF_PERTHREAD_PAGE (64 * 1024)
+#define RF_PERTHREAD_PAGE ((size_t)64 * 1024)
+#define RF_PERTHREAD_ALIGN 64 /* blocks on cache lines of their own */
+
+/* A mapping blocks are carved from; used grows past the end when it is spent. */
+struct rf_perthread_page {
+	uint64_t used; /* atomic: bytes handed out, from data */
+	size_t capacity;
+	unsigned char data[] __attribute__((aligned(RF_PERTHREAD_ALIGN)));
+};
 
 static void rf_perthread_thread_end(void *arg)
 {
 	struct rf_perthread_hdr *b = arg;
 
-	if (b->registry->end != NULL)
-		b->registry->end(b);
-	__atomic_store_n(&b->free, 1, __ATOMIC_RELEASE);
+	if (b->registry->end == NULL || b->registry->end(b))
+		__atomic_store_n(&b->free, 1, __ATOMIC_RELEASE);
 }
 
-void *rf_perthread_take(struct rf_perthread *registry)
+/* The registry's key, created once without waiting: 1 when it can be used. */
+static int rf_perthread_key_ready(struct rf_perthread *r)
 {
-	struct rf_perthread_hdr *b = NULL;
-	size_t size = (registry->size + 63) & ~(size_t)63; /* blocks on their own cache lines */
+	int state = __atomic_load_n(&r->key_state, __ATOMIC_ACQUIRE), expected = 0;
 
-	pthread_mutex_lock(&registry->lock);
-	if (!registry->key_ready)
-		registry->key_ready =
-			pthread_key_create(&registry->key, rf_perthread_thread_end) == 0;
-	for (struct rf_perthread_hdr *it = registry->head; it != NULL && b == NULL; it = it->next)
-		if (__atomic_load_n(&it->free, __ATOMIC_ACQUIRE)) {
-			it->free = 0;
-			b = it;
-		}
-	if (b == NULL) {
-		if (registry->page_next == NULL || registry->page_next + size > registry->page_end) {
-			void *p = mmap(NULL, RF_PERTHREAD_PAGE, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (p != MAP_FAILED) {
-				registry->page_next = p;
-				registry->page_end = (unsigned char *)p + RF_PERTHREAD_PAGE;
-			}
-		}
-		if (registry->page_next != NULL && registry->page_next + size <= registry->page_end) {
-			b = (struct rf_perthread_hdr *)registry->page_next;
-			registry->page_next += size;
-			b->registry = registry;
-			b->next = registry->head;
-			__atomic_store_n(&registry->head, b, __ATOMIC_RELEASE);
-		}
+	if (state != 0)
+		return state == 2;
+	if (!__atomic_compare_exchange_n(&r->key_state, &expected, 1, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return 0;
+	state = pthread_key_create(&r->key, rf_perthread_thread_end) == 0 ? 2 : -1;
+	__atomic_store_n(&r->key_state, state, __ATOMIC_RELEASE);
+	return state == 2;
+}
+
+/* A block freed by a thread that ended, claimed; NULL when there is none. */
+static struct rf_perthread_hdr *rf_perthread_reuse(struct rf_perthread *r)
+{
+	for (struct rf_perthread_hdr *b = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE); b != NULL;
+	     b = b->next) {
+		uint32_t expected = 1;
+
+		if (__atomic_load_n(&b->free, __ATOMIC_RELAXED) == 1 &&
+		    __atomic_compare_exchange_n(&b->free, &expected, 0, 0, __ATOMIC_ACQ_REL,
+						__ATOMIC_RELAXED))
+			return b;
 	}
-	pthread_mutex_unlock(&registry->lock);
+	return NULL;
+}
+
+/* size zeroed bytes from the registry's page, or a new page; NULL when mmap fails. */
+static void *rf_perthread_carve(struct rf_perthread *r, size_t size)
+{
+	size_t len = sizeof(struct rf_perthread_page) + size;
+
+	if (len < RF_PERTHREAD_PAGE)
+		len = RF_PERTHREAD_PAGE;
+	for (;;) {
+		struct rf_perthread_page *page = __atomic_load_n(&r->page, __ATOMIC_ACQUIRE), *fresh;
+		int saved = errno;
+
+		if (page != NULL) {
+			uint64_t at = __atomic_fetch_add(&page->used, size, __ATOMIC_RELAXED);
+
+			if (at + size <= page->capacity)
+				return page->data + at;
+		}
+		/* Spent (its tail is lost: a block's worth at most): a new page. */
+		fresh = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		errno = saved;
+		if (fresh == MAP_FAILED)
+			return NULL;
+		fresh->capacity = len - sizeof(*fresh);
+		if (!__atomic_compare_exchange_n(&r->page, &page, fresh, 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			munmap(fresh, len); /* another thread put one first: carve from it */
+	}
+}
+
+void *rf_perthread_take(struct rf_perthread *r)
+{
+	size_t size = (r->size + RF_PERTHREAD_ALIGN - 1) & ~(size_t)(RF_PERTHREAD_ALIGN - 1);
+	struct rf_perthread_hdr *b = rf_perthread_reuse(r);
+
+	if (b == NULL) {
+		b = rf_perthread_carve(r, size);
+		if (b == NULL)
+			return NULL;
+		b->registry = r;
+		b->next = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+		while (!__atomic_compare_exchange_n(&r->head, &b->next, b, 1, __ATOMIC_RELEASE,
+						    __ATOMIC_RELAXED))
+			;
+	}
 	/* Low keys need no allocation in glibc: safe from inside malloc. */
-	if (b != NULL && registry->key_ready)
-		pthread_setspecific(registry->key, b);
+	b->ends = rf_perthread_key_ready(r) && pthread_setspecific(r->key, b) == 0;
 	return b;
 }
 
@@ -65,9 +113,13 @@ void *rf_perthread_next(void *block)
 	return ((struct rf_perthread_hdr *)block)->next;
 }
 
+void rf_perthread_give_back(void *block)
+{
+	__atomic_store_n(&((struct rf_perthread_hdr *)block)->free, 1, __ATOMIC_RELEASE);
+}
+
 void rf_perthread_fork_child(struct rf_perthread *registry, void *self)
 {
-	pthread_mutex_init(&registry->lock, NULL);
 	for (struct rf_perthread_hdr *b = registry->head; b != NULL; b = b->next)
 		b->free = b != self;
 }

@@ -1,16 +1,16 @@
 /*
- * rf_heap.c - heap accounting: per-thread counter blocks, the shared
- * estimate behind the peak and the soft limit, sums for the publisher.
+ * rf_heap.c - heap accounting: per-thread counters, the shared estimate
+ * behind the peak and the soft limit, sums for the publisher.
  *
  * Ordering hazards:
- * - a thread's first count takes a block without a lock (a free one by CAS,
- *   or a fresh mmap pushed by CAS), so a signal handler or another thread
- *   can never wait for it; the guard sends a handler on the same thread that
- *   allocates meanwhile to the shared atomics;
- * - a thread's key destructor runs before the rest of its exit (other
- *   destructors, C++ thread_local objects) may still allocate and free: it
- *   flushes, marks its TLS gone (later counts go to the shared atomics) and
- *   only then frees the block for the next thread;
+ * - a thread's first count takes its counters from the lock-free per-thread
+ *   registry, so a signal handler or another thread can never wait for it;
+ *   the guard sends a handler on the same thread that allocates meanwhile
+ *   to the shared atomics;
+ * - a thread's end runs (a key destructor) before the rest of its exit
+ *   (other destructors, C++ thread_local objects) may still allocate and
+ *   free: it flushes, marks its TLS gone (later counts go to the shared
+ *   atomics) and only then lets the counters go to the next thread;
  * - pressure changes on the allocation path are stores only; waking the
  *   producers that wait is left to the publisher (and to their own bounded
  *   wait slices).
@@ -19,21 +19,19 @@
 #include "rf_heap.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
-#include <sys/auxv.h>
-#include <sys/mman.h>
 
 __thread struct rf_heap_tls rf_heap_tls __attribute__((tls_model("initial-exec"))) = {
 	.state = RF_HEAP_SLOW,
 };
-uint32_t rf_heap_key;
-unsigned char rf_heap_boot[RF_HEAP_BOOT_SIZE] __attribute__((aligned(4096)));
+
+static bool rf_heap_thread_end(void *arg);
+
+/* Counters outlive their thread (flushed at its end) and go to the next one. */
+static struct rf_perthread rf_heap_registry =
+	RF_PERTHREAD_INIT(struct rf_heap_counters, rf_heap_thread_end);
 
 static struct {
-	struct rf_heap_block *blocks; /* atomic head */
-	int key_state;                /* atomic: 0 none, 1 creating, 2 ready, -1 failed */
-	pthread_key_t key;
 	uint32_t ids;                 /* atomic: heap ids handed to threads, 1 + highest */
 	/* Counts made without a block (guard held, thread ending, no memory). */
 	struct {
@@ -49,25 +47,8 @@ static struct {
 	uint64_t episodes;  /* atomic */
 	rf_heap_pressure_fn pressure_fn;
 	int interposed;
-	size_t boot_used;   /* atomic */
-	void (*cache_release)(void *base);
 	int cache_off;      /* atomic */
 } rf_heap = {.ids = 2}; /* 0: none, 1: the overflow group */
-
-void rf_heap_key_init(void)
-{
-	const unsigned char *random = (const unsigned char *)getauxval(AT_RANDOM);
-	uint32_t key = 0x9e3779b9u;
-
-	if (__atomic_load_n(&rf_heap_key, __ATOMIC_ACQUIRE) != 0)
-		return;
-	if (random != NULL)
-		memcpy(&key, random + 4, sizeof(key)); /* glibc's stack guard uses the first bytes */
-	key ^= (uint32_t)((uintptr_t)&rf_heap >> 12);
-	if (key == 0)
-		key = 0x5bd1e995u;
-	__atomic_store_n(&rf_heap_key, key, __ATOMIC_RELEASE);
-}
 
 uint64_t rf_heap_low_water(uint64_t limit)
 {
@@ -159,129 +140,60 @@ static void rf_heap_estimate_add(int64_t delta)
 	rf_heap_judge(live, 0);
 }
 
-void rf_heap_flush(struct rf_heap_block *b)
+void rf_heap_flush(struct rf_heap_counters *b)
 {
 	/* One exchange: a handler's add on this thread lands before or after it. */
 	rf_heap_estimate_add(__atomic_exchange_n(&b->drift, 0, __ATOMIC_RELAXED));
 }
 
-/* ---- blocks ----------------------------------------------------------------- */
-
-void rf_heap_cache_setup(void (*release)(void *base))
-{
-	rf_heap.cache_release = release;
-}
-
-/* Give b's cached blocks back to the allocator below. */
-static void rf_heap_cache_drain(struct rf_heap_block *b)
-{
-	for (unsigned c = 0; c < RF_HEAP_CACHE_CLASSES; c++) {
-		void *base;
-
-		while ((base = b->cache[c]) != NULL) {
-			b->cache[c] = (void *)(uintptr_t)((struct rf_heap_hdr *)base)->word;
-			rf_heap_mark_freed((struct rf_heap_hdr *)base + 1);
-			if (rf_heap.cache_release != NULL)
-				rf_heap.cache_release(base);
-		}
-		b->cached[c] = 0;
-	}
-}
+/* ---- per-thread counters -------------------------------------------------------- */
 
 void rf_heap_cache_off(void)
 {
-	struct rf_heap_block *b = rf_heap_tls.block;
+	struct rf_heap_counters *b = rf_heap_tls.counters;
 
 	__atomic_store_n(&rf_heap.cache_off, 1, __ATOMIC_RELEASE);
-	if (rf_heap_block_ok(b) && rf_heap_enter()) {
-		rf_heap_cache_drain(b);
-		memset(b->cached, RF_HEAP_CACHE_NEVER, sizeof(b->cached));
+	if (rf_heap_counters_ok(b) && rf_heap_enter()) {
+		rf_heap_cache_drain(&b->cache, 1);
 		rf_heap_leave();
 	}
 }
 
-static void rf_heap_thread_end(void *arg)
+static bool rf_heap_thread_end(void *arg)
 {
-	struct rf_heap_block *b = arg;
+	struct rf_heap_counters *b = arg;
 
-	if (rf_heap_tls.block == b) {
+	if (rf_heap_tls.counters == b) {
 		/* From now on this thread counts into the shared atomics. */
-		rf_heap_tls.block = RF_HEAP_BLOCK_GONE;
+		rf_heap_tls.counters = RF_HEAP_COUNTERS_GONE;
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		if (b->drift != 0)
 			rf_heap_flush(b);
 		if (!rf_heap_enter())
-			return; /* ending inside the allocator (a handler's pthread_exit):
-				 * the block keeps its cache and is never reused */
-		rf_heap_cache_drain(b);
+			return false; /* ending inside the allocator (a handler's pthread_exit):
+				       * the counters keep their cache and are never reused */
+		rf_heap_cache_drain(&b->cache, 0);
 		rf_heap_leave();
 	}
-	__atomic_store_n(&b->free, 1, __ATOMIC_RELEASE);
-}
-
-/* The key whose destructor frees a block: created once, without pthread_once (no waiting). */
-static int rf_heap_key_ready(void)
-{
-	int state = __atomic_load_n(&rf_heap.key_state, __ATOMIC_ACQUIRE), expected = 0;
-
-	if (state != 0)
-		return state == 2;
-	if (!__atomic_compare_exchange_n(&rf_heap.key_state, &expected, 1, 0, __ATOMIC_ACQ_REL,
-					 __ATOMIC_ACQUIRE))
-		return 0; /* someone else creates it: this thread's block is never freed */
-	state = pthread_key_create(&rf_heap.key, rf_heap_thread_end) == 0 ? 2 : -1;
-	__atomic_store_n(&rf_heap.key_state, state, __ATOMIC_RELEASE);
-	return state == 2;
-}
-
-/* A block for this thread: a freed one, else a fresh mapping; NULL when mmap fails. */
-static struct rf_heap_block *rf_heap_block_take(void)
-{
-	struct rf_heap_block *b;
-	size_t len = (sizeof(*b) + 4095) & ~(size_t)4095;
-	void *p;
-
-	for (b = __atomic_load_n(&rf_heap.blocks, __ATOMIC_ACQUIRE); b != NULL; b = b->next) {
-		uint32_t expected = 1;
-
-		if (__atomic_load_n(&b->free, __ATOMIC_RELAXED) == 1 &&
-		    __atomic_compare_exchange_n(&b->free, &expected, 0, 0, __ATOMIC_ACQ_REL,
-						__ATOMIC_RELAXED))
-			return b;
-	}
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return NULL;
-	b = p;
-	b->next = __atomic_load_n(&rf_heap.blocks, __ATOMIC_RELAXED);
-	while (!__atomic_compare_exchange_n(&rf_heap.blocks, &b->next, b, 1, __ATOMIC_RELEASE,
-					    __ATOMIC_RELAXED))
-		;
-	return b;
+	return true;
 }
 
 void rf_heap_note_slow(size_t size, uint32_t gid, int alloc)
 {
-	struct rf_heap_block *b = NULL;
+	struct rf_heap_counters *b = NULL;
 	int saved;
 
-	if (rf_heap_tls.block == NULL && rf_heap_enter()) {
+	if (rf_heap_tls.counters == NULL && rf_heap_enter()) {
 		saved = errno;
-		b = rf_heap_block_take();
+		b = rf_perthread_take(&rf_heap_registry);
 		if (b != NULL) {
-			/* Low keys need no allocation in glibc; a high one allocates
-			 * with the guard held, which counts nested: no recursion.
-			 * Without the key's destructor nothing would give the
-			 * thread cache's blocks back: then the thread never caches
-			 * (its lists look full). */
-			int keyed = rf_heap_key_ready() && pthread_setspecific(rf_heap.key, b) == 0;
-
-			memset(b->cached,
-			       keyed && !__atomic_load_n(&rf_heap.cache_off, __ATOMIC_ACQUIRE)
-				       ? 0
-				       : RF_HEAP_CACHE_NEVER,
-			       sizeof(b->cached));
-			rf_heap_tls.block = b;
+			/* A high pthread key allocates with the guard held, which counts
+			 * nested: no recursion. Without the thread end nothing would give
+			 * the cache's blocks back: then the thread never caches. */
+			rf_heap_cache_init(&b->cache,
+					   !b->hdr.ends ||
+						   __atomic_load_n(&rf_heap.cache_off, __ATOMIC_ACQUIRE));
+			rf_heap_tls.counters = b;
 		}
 		errno = saved;
 		rf_heap_leave();
@@ -332,17 +244,12 @@ void rf_heap_snapshot(struct rf_heap_figures *out, int64_t *by_id, int judge)
 	out->alloc_bytes = __atomic_load_n(&rf_heap.nested.bytes, __ATOMIC_RELAXED);
 	for (uint32_t i = 0; i < ids; i++)
 		sums[i] = __atomic_load_n(&rf_heap.nested.live[i], __ATOMIC_RELAXED);
-	for (struct rf_heap_block *b = __atomic_load_n(&rf_heap.blocks, __ATOMIC_ACQUIRE);
-	     b != NULL; b = b->next) {
+	for (struct rf_heap_counters *b = rf_perthread_first(&rf_heap_registry); b != NULL;
+	     b = rf_perthread_next(b)) {
 		out->allocs += __atomic_load_n(&b->allocs, __ATOMIC_RELAXED);
 		out->frees += __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
 		out->alloc_bytes += __atomic_load_n(&b->bytes, __ATOMIC_RELAXED);
-		for (unsigned c = 0; c < RF_HEAP_CACHE_CLASSES; c++) {
-			uint8_t n = __atomic_load_n(&b->cached[c], __ATOMIC_RELAXED);
-
-			if (n <= RF_HEAP_CACHE_DEPTH) /* a block that may not cache holds it above */
-				out->cached += n * rf_heap_cache_capacity(c);
-		}
+		out->cached += rf_heap_cache_bytes(&b->cache);
 		for (uint32_t i = 0; i < ids; i++)
 			sums[i] += __atomic_load_n(&b->live[i], __ATOMIC_RELAXED);
 	}
@@ -400,21 +307,23 @@ void rf_heap_publish(struct rf_shm_layout *shm)
 
 void rf_heap_fork_child(void)
 {
-	struct rf_heap_block *self = rf_heap_tls.block;
+	struct rf_heap_counters *self = rf_heap_tls.counters;
 	int64_t live = 0;
 	int drain = rf_heap_enter();
 
-	/* Only this thread runs: the other blocks are free for new threads, and
+	/* Only this thread runs: the other counters are free for new threads, and
 	 * what their threads cached goes back to the allocator. */
-	for (struct rf_heap_block *b = rf_heap.blocks; b != NULL; b = b->next) {
+	for (struct rf_heap_counters *b = rf_perthread_first(&rf_heap_registry); b != NULL;
+	     b = rf_perthread_next(b)) {
 		b->allocs = b->frees = b->bytes = 0;
 		b->drift = 0;
 		for (uint32_t i = 0; i < RF_HEAP_IDS; i++)
 			live += b->live[i];
-		if (b != self && drain)
-			rf_heap_cache_drain(b);
-		/* Undrained, a block stays out of reuse, as at a thread's end. */
-		b->free = b != self && (drain || b->free);
+		/* Undrained, counters stay out of reuse, as at a thread's end. */
+		if (b != self && drain) {
+			rf_heap_cache_drain(&b->cache, 0);
+			rf_perthread_give_back(b);
+		}
 	}
 	if (drain)
 		rf_heap_leave();
@@ -427,35 +336,4 @@ void rf_heap_fork_child(void)
 	rf_heap.episodes = rf_heap.pressure;
 	rf_heap.wake_due = 0;
 	rf_heap_judge(live, 1);
-}
-
-/* ---- the bootstrap arena ------------------------------------------------------- */
-
-void *rf_heap_boot_alloc(size_t size, size_t align)
-{
-	size_t used = __atomic_load_n(&rf_heap.boot_used, __ATOMIC_RELAXED), start, end;
-
-	if (align < 16)
-		align = 16;
-	if (align > 4096 || size > RF_HEAP_BOOT_SIZE)
-		return NULL;
-	do {
-		/* 16 bytes before each block: its size, then 8 zero bytes, where a
-		 * header's offset would be: free() never takes it for a header. */
-		start = (used + 16 + align - 1) & ~(align - 1);
-		end = start + ((size + 15) & ~(size_t)15);
-		if (end > RF_HEAP_BOOT_SIZE)
-			return NULL;
-	} while (!__atomic_compare_exchange_n(&rf_heap.boot_used, &used, end, 1, __ATOMIC_RELAXED,
-					      __ATOMIC_RELAXED));
-	memcpy(rf_heap_boot + start - 16, &(uint64_t){size}, sizeof(uint64_t));
-	return rf_heap_boot + start;
-}
-
-size_t rf_heap_boot_size(const void *p)
-{
-	uint64_t size;
-
-	memcpy(&size, (const unsigned char *)p - 16, sizeof(size));
-	return (size_t)size;
 }

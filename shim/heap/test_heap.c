@@ -250,7 +250,56 @@ RF_TEST(fork_child_figures)
 	RF_CHECK_INT(fig.live, 100000);
 }
 
-/* ---- the thread cache: what the core gives back (hook_alloc.c fills it) ---- */
+/* ---- the thread cache ---------------------------------------------------------------- */
+
+/* Blocks as the allocator below would hand them out: 16-aligned, a header first. */
+static _Alignas(16) unsigned char list_blocks[RF_HEAP_CACHE_DEPTH + 1][64];
+
+RF_TEST(cache_lists_are_last_in_first_out_and_bounded)
+{
+	struct rf_heap_cache cache;
+	struct rf_heap_hdr *h;
+
+	rf_heap_key_init();
+	rf_heap_cache_init(&cache, 0);
+	RF_CHECK(rf_heap_cache_pop(&cache, 3) == NULL);
+	for (int i = 0; i < RF_HEAP_CACHE_DEPTH; i++) {
+		h = rf_heap_hdr_init(list_blocks[i], RF_HEAP_HDR, 40, 0);
+		h -= 1;
+		RF_CHECK(rf_heap_hdr_of(h + 1) == h);
+		RF_CHECK(rf_heap_cache_push(&cache, 3, h));
+		/* Cached, a block is no longer taken for a live one: a second free is caught. */
+		RF_CHECK(rf_heap_hdr_of(h + 1) == NULL);
+		RF_CHECK(rf_heap_hdr_freed(h + 1));
+	}
+	RF_CHECK(!rf_heap_cache_push(&cache, 3, (struct rf_heap_hdr *)list_blocks[8]));
+	RF_CHECK_INT(rf_heap_cache_bytes(&cache), RF_HEAP_CACHE_DEPTH * rf_heap_cache_capacity(3));
+	RF_CHECK(rf_heap_cache_pop(&cache, 4) == NULL); /* classes keep their own lists */
+	for (int i = RF_HEAP_CACHE_DEPTH - 1; i >= 0; i--)
+		RF_CHECK(rf_heap_cache_pop(&cache, 3) == (struct rf_heap_hdr *)list_blocks[i]);
+	RF_CHECK(rf_heap_cache_pop(&cache, 3) == NULL);
+	RF_CHECK_INT(rf_heap_cache_bytes(&cache), 0);
+}
+
+RF_TEST(cache_drain_marks_and_gives_back)
+{
+	struct rf_heap_cache cache;
+
+	rf_heap_key_init();
+	rf_heap_cache_init(&cache, 0);
+	for (int i = 0; i < 3; i++)
+		RF_CHECK(rf_heap_cache_push(&cache, 5, (struct rf_heap_hdr *)list_blocks[i]));
+	rf_heap_cache_setup(NULL);
+	rf_heap_cache_drain(&cache, 1);
+	for (int i = 0; i < 3; i++)
+		RF_CHECK(rf_heap_marked_freed(list_blocks[i] + RF_HEAP_HDR));
+	RF_CHECK(!rf_heap_marked_freed(list_blocks[3] + RF_HEAP_HDR));
+	/* Drained for good: it takes nothing more, and counts nothing. */
+	RF_CHECK(!rf_heap_cache_push(&cache, 5, (struct rf_heap_hdr *)list_blocks[4]));
+	RF_CHECK_INT(rf_heap_cache_bytes(&cache), 0);
+}
+
+/* ---- the thread cache: what the core gives back at a thread's end and in a fork ---- */
 
 #define CACHED 3
 #define CACHE_CLASS 10 /* 16 x 10 - 8 = 152 bytes a block */
@@ -266,21 +315,16 @@ static void cache_release(void *base)
 			__atomic_fetch_add(&cache_released, 1, __ATOMIC_RELAXED);
 }
 
-/* Take a counter block, then cache CACHED blocks into it as free() does. */
+/* Take counters, then cache CACHED blocks in them as free() does. */
 static void *cache_fill(void *arg)
 {
-	struct rf_heap_block *b;
+	struct rf_heap_counters *b;
 
 	rf_heap_note_alloc(1, 0);
-	b = rf_heap_tls.block;
-	for (int i = 0; i < CACHED; i++) {
-		struct rf_heap_hdr *h = (struct rf_heap_hdr *)cache_blocks[i];
-
-		h->word = (uint64_t)(uintptr_t)b->cache[CACHE_CLASS];
-		h->offset = 0;
-		b->cache[CACHE_CLASS] = h;
-		b->cached[CACHE_CLASS]++;
-	}
+	b = rf_heap_tls.counters;
+	for (int i = 0; i < CACHED; i++)
+		RF_CHECK(rf_heap_cache_push(&b->cache, CACHE_CLASS,
+					    (struct rf_heap_hdr *)cache_blocks[i]));
 	pthread_barrier_wait(&cache_bar); /* filled */
 	pthread_barrier_wait(&cache_bar); /* counted: end (or stay, with arg) */
 	if (arg != NULL)
@@ -402,7 +446,8 @@ RF_TEST(boot_arena)
 		RF_CHECK(c + 1000 <= rf_heap_boot + RF_HEAP_BOOT_SIZE);
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(header_roundtrip), RF_TEST_ENTRY(counts_by_thread_and_group),
+RF_TEST_MAIN(RF_TEST_ENTRY(cache_lists_are_last_in_first_out_and_bounded),
+	     RF_TEST_ENTRY(cache_drain_marks_and_gives_back), RF_TEST_ENTRY(header_roundtrip), RF_TEST_ENTRY(counts_by_thread_and_group),
 	     RF_TEST_ENTRY(blocks_outlive_threads), RF_TEST_ENTRY(nested_and_foreign),
 	     RF_TEST_ENTRY(soft_limit_hysteresis), RF_TEST_ENTRY(fork_child_figures),
 	     RF_TEST_ENTRY(signal_handler_counts), RF_TEST_ENTRY(boot_arena),

@@ -12,9 +12,10 @@
  * Everything else is heap accounting (rf_heap.h, docs/heap.md): each block
  * is asked of the allocator below 16 bytes larger (up to its size class's
  * capacity up to 1 KiB: rf_heap_hdr_request; more for aligned blocks)
- * and carries the shim's header in front of the caller's pointer. Each
- * interposer: guard, real call, header, one count into the core. malloc and
- * free first try the thread cache (rf_heap.h): a hit makes no call at all.
+ * and carries the shim's header (rf_heap_block.h) in front of the caller's
+ * pointer. Each interposer: guard, real call, header, one count into the
+ * core. malloc and free first try the thread cache (rf_heap_block.h): a hit
+ * makes no call at all.
  *
  * Modes, decided once when the real functions are first needed:
  *   ACCOUNT  the shim's malloc, free, calloc, realloc and malloc_usable_size
@@ -25,7 +26,8 @@
  *            the budget copies nothing into the arena (its payloads would
  *            reach that allocator's free);
  * and while this thread resolves the real functions (dlsym may allocate)
- * allocations come from a static arena that free() recognises.
+ * allocations come from the bootstrap arena (rf_heap_block.h), which free()
+ * recognises.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -324,19 +326,16 @@ static __attribute__((noinline)) void rf_alloc_free_ours_slow(void *p, struct rf
 /* A plain block of ours, counted, that the thread cache does not keep: to the allocator below. */
 static __attribute__((noinline)) void rf_alloc_free_below(void *base)
 {
-	/* As rf_heap_enter, state being 0: a handler in between leaves it 0. */
-	rf_heap_tls.state = RF_HEAP_HELD;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rf_heap_hold();
 	rf_heap_mark_freed((char *)base + RF_HEAP_HDR);
 	rf_alloc.free(base);
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	rf_heap_tls.state = 0;
+	rf_heap_release();
 	if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
 		rf_alloc_drain();
 }
 
 /* The common free, past its counts, when they called for a flush first. */
-static __attribute__((noinline)) void rf_alloc_flush_free(struct rf_heap_block *b, void *base)
+static __attribute__((noinline)) void rf_alloc_flush_free(struct rf_heap_counters *b, void *base)
 {
 	rf_heap_flush(b);
 	rf_alloc_free_below(base);
@@ -351,13 +350,13 @@ static __attribute__((noinline)) void rf_alloc_flush_free(struct rf_heap_block *
 static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 								      struct rf_heap_hdr *h)
 {
-	struct rf_heap_block *b = rf_heap_tls.block;
+	struct rf_heap_counters *b = rf_heap_tls.counters;
 	void *base = (char *)p - RF_HEAP_HDR;
 	size_t size = rf_heap_hdr_size(h);
 	unsigned c = rf_heap_cache_class(size);
-	int full;
+	int kept;
 
-	if (__builtin_expect(!rf_heap_block_ok(b), 0)) {
+	if (__builtin_expect(!rf_heap_counters_ok(b), 0)) {
 		rf_alloc_free_ours_slow(p, h);
 		return;
 	}
@@ -369,23 +368,14 @@ static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
 		rf_alloc_free_below(base);
 		return;
 	}
-	/* Into the thread cache, unless its list is full: judged under the guard
-	 * (as rf_heap_enter, state being 0), since a handler that frees in
-	 * between may fill it. The offset goes to 0, so that the block is no
-	 * longer taken for one of ours: freeing it again is a double free
+	/* Into the thread cache, unless its list is full: judged under the guard,
+	 * since a handler that frees in between may fill it. Cached, the block is
+	 * no longer taken for one of ours: freeing it again is a double free
 	 * (rf_alloc_double_free). */
-	rf_heap_tls.state = RF_HEAP_HELD;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	full = b->cached[c] >= RF_HEAP_CACHE_DEPTH;
-	if (__builtin_expect(!full, 1)) {
-		h->word = (uint64_t)(uintptr_t)b->cache[c];
-		h->offset = 0;
-		b->cache[c] = h;
-		b->cached[c]++;
-	}
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	rf_heap_tls.state = 0;
-	if (__builtin_expect(full, 0))
+	rf_heap_hold();
+	kept = rf_heap_cache_push(&b->cache, c, h);
+	rf_heap_release();
+	if (__builtin_expect(!kept, 0))
 		rf_alloc_free_below(base); /* drains what was deferred meanwhile */
 	else if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
 		rf_alloc_drain();
@@ -476,7 +466,7 @@ static __attribute__((noinline)) void *rf_malloc_count_slow(void *p, size_t n, u
 	return p;
 }
 
-static __attribute__((noinline)) void *rf_malloc_flush(struct rf_heap_block *b, void *p)
+static __attribute__((noinline)) void *rf_malloc_flush(struct rf_heap_counters *b, void *p)
 {
 	rf_heap_flush(b);
 	if (rf_heap_tls.deferred != NULL)
@@ -487,25 +477,23 @@ static __attribute__((noinline)) void *rf_malloc_flush(struct rf_heap_block *b, 
 /* malloc past the thread cache: the allocator below, header, counts. */
 static __attribute__((noinline)) void *rf_malloc_below(size_t n)
 {
-	struct rf_heap_block *b;
+	struct rf_heap_counters *b;
 	uint32_t gid;
 	void *base, *p;
 
 	/* state 0: ACCOUNT mode and the guard free (rf_heap.h, RF_HEAP_SLOW). */
 	if (__builtin_expect(rf_heap_tls.state != 0 || n > RF_HEAP_SIZE_MAX, 0))
 		return rf_malloc_slow(n);
-	rf_heap_tls.state = RF_HEAP_HELD;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	rf_heap_hold();
 	base = rf_alloc.malloc(rf_heap_hdr_request(n));
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	rf_heap_tls.state = 0;
+	rf_heap_release();
 	if (__builtin_expect(rf_heap_tls.deferred != NULL || base == NULL, 0))
 		return rf_malloc_finish(base, n);
 	/* rf_alloc_account, with its rare ends as tail calls (few registers live). */
 	gid = rf_heap_tls.gid;
-	b = rf_heap_tls.block;
+	b = rf_heap_tls.counters;
 	p = rf_heap_hdr_init(base, RF_HEAP_HDR, n, gid);
-	if (__builtin_expect(!rf_heap_block_ok(b), 0))
+	if (__builtin_expect(!rf_heap_counters_ok(b), 0))
 		return rf_malloc_count_slow(p, n, gid);
 	if (rf_heap_count_alloc(b, n, gid))
 		return rf_malloc_flush(b, p);
@@ -520,25 +508,19 @@ static __attribute__((noinline)) void *rf_malloc_drained(void *p)
 
 RF_EXPORT void *malloc(size_t n)
 {
-	struct rf_heap_block *b = rf_heap_tls.block;
+	struct rf_heap_counters *b = rf_heap_tls.counters;
 	struct rf_heap_hdr *h;
 	uint32_t gid;
 	unsigned c;
 
 	/* The thread cache first: no call on a hit. state 0 as in rf_malloc_below. */
 	if (__builtin_expect(rf_heap_tls.state != 0 || n > RF_HEAP_CACHE_MAX ||
-				     !rf_heap_block_ok(b), 0))
+				     !rf_heap_counters_ok(b), 0))
 		return rf_malloc_below(n);
 	c = rf_heap_cache_class(n);
-	rf_heap_tls.state = RF_HEAP_HELD;
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	h = b->cache[c];
-	if (__builtin_expect(h != NULL, 1)) {
-		b->cache[c] = (void *)(uintptr_t)h->word;
-		b->cached[c]--;
-	}
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	rf_heap_tls.state = 0;
+	rf_heap_hold();
+	h = rf_heap_cache_pop(&b->cache, c);
+	rf_heap_release();
 	if (__builtin_expect(h == NULL, 0))
 		return rf_malloc_below(n);
 	/* Its check still holds: the same address, and the offset it had. */
@@ -848,68 +830,11 @@ RF_SELF(calloc, rf_self_calloc);
 RF_SELF(realloc, rf_self_realloc);
 RF_SELF(malloc_usable_size, rf_self_usable);
 
-struct rf_alloc_before {
-	const char *name, *self; /* the symbol; the shim's path */
-	int defined;
-};
-
-static int rf_alloc_defined_in(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct rf_alloc_before *b = arg;
-	const ElfW(Sym) *ent = NULL;
-	Dl_info where;
-	void *sym;
-
-	(void)size;
-	if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0') /* the executable */
-		return 0;
-	if (strcmp(info->dlpi_name, b->self) == 0)
-		return 1; /* the shim comes first */
-	sym = rf_real_object_symbol(info->dlpi_name, b->name);
-	if (sym != NULL && dladdr1(sym, &where, (void **)&ent, RTLD_DL_SYMENT) != 0 &&
-	    where.dli_fname != NULL && strcmp(where.dli_fname, info->dlpi_name) == 0 &&
-	    ent != NULL && ent->st_shndx != SHN_UNDEF) { /* its own, not a dependency's */
-		b->defined = 1;
-		return 1;
-	}
-	return 0;
-}
-
-/*
- * Whether the global scope finds name in the shim, at self (not in an earlier
- * object). A non-PIE executable that takes the function's address (Debian's
- * python3.11 takes malloc's and free's) holds a canonical PLT entry for it:
- * an undefined symbol with a value, which dlsym returns, and whose stub jumps
- * to the first definition after the executable. That is ours unless an
- * object loaded between the executable and the shim (a preload named before
- * it) defines the name.
- */
-static int rf_alloc_is_self(const char *name, rf_real_fn self)
-{
-	struct rf_alloc_before before = {.name = name};
-	void *sym = dlsym(RTLD_DEFAULT, name);
-	const ElfW(Sym) *ent = NULL;
-	Dl_info where, me;
-	rf_real_fn fn;
-
-	memcpy(&fn, &sym, sizeof(fn));
-	if (fn == self)
-		return 1;
-	if (sym == NULL || dladdr1(sym, &where, (void **)&ent, RTLD_DL_SYMENT) == 0 ||
-	    ent == NULL || ent->st_shndx != SHN_UNDEF)
-		return 0; /* a definition in an object before the shim */
-	if (dladdr((void *)&rf_alloc, &me) == 0 || me.dli_fname == NULL)
-		return 0;
-	before.self = me.dli_fname;
-	dl_iterate_phdr(rf_alloc_defined_in, &before);
-	return !before.defined;
-}
-
 static int rf_alloc_first(void)
 {
-	return rf_alloc_is_self("malloc", (rf_real_fn)rf_self_malloc) &&
-	       rf_alloc_is_self("free", (rf_real_fn)rf_self_free) &&
-	       rf_alloc_is_self("calloc", (rf_real_fn)rf_self_calloc) &&
-	       rf_alloc_is_self("realloc", (rf_real_fn)rf_self_realloc) &&
-	       rf_alloc_is_self("malloc_usable_size", (rf_real_fn)rf_self_usable);
+	return rf_real_is_first("malloc", (rf_real_fn)rf_self_malloc) &&
+	       rf_real_is_first("free", (rf_real_fn)rf_self_free) &&
+	       rf_real_is_first("calloc", (rf_real_fn)rf_self_calloc) &&
+	       rf_real_is_first("realloc", (rf_real_fn)rf_self_realloc) &&
+	       rf_real_is_first("malloc_usable_size", (rf_real_fn)rf_self_usable);
 }

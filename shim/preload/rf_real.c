@@ -5,8 +5,9 @@
 #include "rf_real.h"
 
 #include <dlfcn.h>
-#include <link.h>
+#include <elf.h>
 #include <errno.h>
+#include <link.h>
 #include <stdbool.h>
 #include <string.h>
 
@@ -108,4 +109,57 @@ int rf_real_resolve_required(const char **missing)
 		}
 	}
 	return 0;
+}
+
+/* ---- which definition the global scope finds ---------------------------------- */
+
+struct rf_real_before {
+	const char *name, *self; /* the symbol; the shim's path */
+	int defined;
+};
+
+static int rf_real_defined_in(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct rf_real_before *b = arg;
+	const ElfW(Sym) *ent = NULL;
+	Dl_info where;
+	void *sym;
+
+	(void)size;
+	if (info->dlpi_name == NULL || info->dlpi_name[0] == '\0') /* the executable */
+		return 0;
+	if (strcmp(info->dlpi_name, b->self) == 0)
+		return 1; /* the shim comes first */
+	sym = rf_real_object_symbol(info->dlpi_name, b->name);
+	if (sym != NULL && dladdr1(sym, &where, (void **)&ent, RTLD_DL_SYMENT) != 0 &&
+	    where.dli_fname != NULL && strcmp(where.dli_fname, info->dlpi_name) == 0 &&
+	    ent != NULL && ent->st_shndx != SHN_UNDEF) { /* its own, not a dependency's */
+		b->defined = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int rf_real_is_first(const char *name, rf_real_fn self)
+{
+	struct rf_real_before before = {.name = name};
+	void *sym = dlsym(RTLD_DEFAULT, name);
+	const ElfW(Sym) *ent = NULL;
+	Dl_info where, me;
+	rf_real_fn fn;
+
+	memcpy(&fn, &sym, sizeof(fn));
+	if (fn == self)
+		return 1;
+	/* A non-PIE executable that takes the function's address holds a canonical
+	 * PLT entry for it: an undefined symbol with a value. Anything else found
+	 * is a definition in an object before the shim. */
+	if (sym == NULL || dladdr1(sym, &where, (void **)&ent, RTLD_DL_SYMENT) == 0 ||
+	    ent == NULL || ent->st_shndx != SHN_UNDEF)
+		return 0;
+	if (dladdr((void *)&rf_real_symbols, &me) == 0 || me.dli_fname == NULL)
+		return 0;
+	before.self = me.dli_fname;
+	dl_iterate_phdr(rf_real_defined_in, &before);
+	return !before.defined;
 }

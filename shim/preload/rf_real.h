@@ -139,6 +139,18 @@ static inline rf_real_fn rf_real_resolve(enum rf_real_id id)
  */
 void *rf_real_object_symbol(const char *path, const char *symbol);
 
+/*
+ * Whether the global scope finds name in the shim's own definition self, not
+ * in an object before it (an allocator preloaded first, a program's own
+ * malloc). A non-PIE executable that takes the function's address (Debian's
+ * python3.11 takes malloc's and free's) holds a canonical PLT entry for it:
+ * an undefined symbol with a value, which dlsym returns, and whose stub
+ * jumps to the first definition after the executable. That is ours unless an
+ * object loaded between the executable and the shim (a preload named before
+ * it) defines the name.
+ */
+int rf_real_is_first(const char *name, rf_real_fn self);
+
 /* Resolve every REQUIRED entry now; 0, or -ENOENT naming the first missing in *missing. */
 int rf_real_resolve_required(const char **missing);
 
