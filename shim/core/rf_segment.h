@@ -37,7 +37,7 @@ void rf_segment_name(const char *prefix, pid_t pid, char *name);
  * the section directory, and store the magic last. A segment already under
  * that name can only be left by an earlier image of this pid (exec) or by a
  * dead process whose pid was reused: it is unlinked and replaced.
- * 0 or a negative errno; on failure seg->hdr is NULL.
+ * 0 or a negative errno; on failure seg->shm is NULL.
  */
 int rf_segment_create(struct rf_segment *seg, const char *prefix,
 		      const struct rf_segment_identity *id);

@@ -1,13 +1,11 @@
 /*
  * rf_stats.h - the process-local counters behind the segment's stats section.
  *
- * Each thread counts in a block of its own: an add is a plain load and a
- * relaxed store on memory no other thread writes (no lock prefix, no shared
- * cache line), so counting costs the same on the produce path and, later,
- * the allocation path. The publisher sums the blocks. A block outlives its
- * thread and is handed to the next new thread, so totals never drop and the
- * number of blocks stays that of the most threads ever alive at once.
- * Blocks come from mmap, never from malloc (the shim interposes it).
+ * Each thread counts in a block of its own (rf_perthread.h): an add is a
+ * plain load and a relaxed store on memory no other thread writes (no lock
+ * prefix, no shared cache line), so the produce path counts several times a
+ * message at little cost. The publisher sums the blocks. A block outlives
+ * its thread and is handed to the next new thread, so totals never drop.
  */
 #ifndef RF_STATS_H
 #define RF_STATS_H

@@ -30,6 +30,7 @@
 #include "rf_real.h"
 #include "rf_log.h"
 #include "rf_shim.h"
+#include "rf_tid.h"
 #include "rf_time.h"
 
 /* The error of the last produce call this thread made, when the shim refused it. */
@@ -54,16 +55,6 @@ RF_EXPORT rd_kafka_resp_err_t rd_kafka_last_error(void)
 	if (rf_tls_last_error != RD_KAFKA_RESP_ERR_NO_ERROR)
 		return rf_tls_last_error;
 	return real != NULL ? real() : RD_KAFKA_RESP_ERR_NO_ERROR;
-}
-
-/* Polls come once per message in many applications: keep them cheap. */
-static __thread pid_t rf_tls_tid __attribute__((tls_model("initial-exec")));
-
-static pid_t rf_kafka_tid(void)
-{
-	if (rf_tls_tid == 0)
-		rf_tls_tid = gettid();
-	return rf_tls_tid;
 }
 
 void rf_kafka_headers_cost(const rd_kafka_headers_t *hdrs, size_t *count, size_t *bytes)
@@ -156,13 +147,12 @@ static int rf_conf_needs_poll(const rd_kafka_conf_t *conf)
  * What the shim sets instead: 0. Arena payloads stay put until librdkafka
  * frees them, so they need not be copied again into request buffers. A
  * small limit would be faster for small messages (a referenced payload
- * costs librdkafka a buffer segment and an iovec of its own: 100-byte
- * messages ran at 0.94 of plain throughput with 256 against 0.81 with 0),
- * but with any limit above 0 librdkafka 2.0.2 sizes every request buffer
- * for copies of all its messages (rd_kafka_msgset_writer_alloc_buf:
- * min(queued bytes, limit x messages), up to message.max.bytes), copied or
- * not: up to 1 MiB per request in flight that no per-message charge covers
- * (docs/budget.md).
+ * costs librdkafka a buffer segment and an iovec of its own:
+ * docs/benchmarks.md), but with any limit above 0 librdkafka 2.0.2 sizes
+ * every request buffer for copies of all its messages
+ * (rd_kafka_msgset_writer_alloc_buf: min(queued bytes, limit x messages),
+ * up to message.max.bytes), copied or not: room per request in flight that
+ * no per-message charge covers (docs/budget.md).
  */
 #define RF_KAFKA_COPY_MAX "0"
 
@@ -216,7 +206,7 @@ RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, 
 		conf = conf_new();
 		own_conf = 1;
 	}
-	slot = rf_kafka_handle_open(NULL, rf_conf_needs_poll(conf), rf_kafka_tid());
+	slot = rf_kafka_handle_open(NULL, rf_conf_needs_poll(conf), rf_tid());
 	if (!rf_conf_value(conf, "client.id", client_id, sizeof(client_id)))
 		client_id[0] = '\0';
 	rf_kafka_handle_copies(slot, rf_conf_copy_limit(conf));
@@ -277,7 +267,7 @@ static void rf_kafka_polled(const rd_kafka_t *rk)
 
 	/* The coarse clock (a few ms of resolution) is plenty for "time since the last poll". */
 	if (slot != RF_KAFKA_SLOT_UNKNOWN)
-		rf_kafka_handle_polled(slot, rf_kafka_tid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+		rf_kafka_handle_polled(slot, rf_tid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
 }
 
 RF_EXPORT int rd_kafka_poll(rd_kafka_t *rk, int timeout_ms)

@@ -31,6 +31,7 @@
 #include "rf_shim.h"
 #include "rf_thread.h"
 #include "rf_thread_shim.h"
+#include "rf_tid.h"
 
 /* How the calling thread is ending, set by the exit interposers. */
 static __thread unsigned rf_thread_how __attribute__((tls_model("initial-exec")));
@@ -51,7 +52,7 @@ static void rf_thread_enter(struct rf_thread *t)
 	rf_heap_thread_group(rf_thread_heap_id(t)); /* its allocations count for its group */
 	rf_thread_current = t;
 	rf_thread_how = 0;
-	rf_thread_started(t, (uint64_t)pthread_self(), rf_thread_tid());
+	rf_thread_started(t, (uint64_t)pthread_self(), rf_tid());
 }
 
 /* The cleanup handler's scope holds nothing but the call: no variable a
@@ -98,7 +99,7 @@ static struct rf_thread *rf_thread_hook_begin(uintptr_t start, unsigned flags)
 	uintptr_t frames[RF_SHM_THREAD_FRAMES];
 	int n = rf_thread_stack_capture(frames);
 
-	return rf_thread_create_begin(frames, n, start, flags, rf_thread_tid(), rf_thread_now());
+	return rf_thread_create_begin(frames, n, start, flags, rf_tid(), rf_thread_now());
 }
 
 RF_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,

@@ -39,6 +39,7 @@
 #include "rf_segment.h"
 #include "rf_stats.h"
 #include "rf_thread_shim.h"
+#include "rf_tid.h"
 #include "rf_time.h"
 
 extern char **environ;
@@ -205,6 +206,7 @@ static void rf_shim_fork_child(void)
 
 	/* Its /proc reads and shm_open are cancellation points; fork is not. */
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+	rf_tid_fork_child(); /* before anything records who polls or creates */
 	pthread_mutex_init(&rf_shim.publish_lock, NULL);
 	rf_thread_shim_fork_child(); /* before the new publisher adopts itself */
 	/* The parent's segment is the parent's: unmap it without a write. */

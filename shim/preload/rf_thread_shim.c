@@ -16,6 +16,7 @@
 #include "rf_log.h"
 #include "rf_stack_memo.h"
 #include "rf_thread_sample.h"
+#include "rf_tid.h"
 #include "rf_time.h"
 
 /* ld.so's record of where the main thread's stack started. */
@@ -26,7 +27,6 @@ extern void *__libc_stack_end;
 
 __thread struct rf_thread *rf_thread_current __attribute__((tls_model("initial-exec")));
 __thread uintptr_t rf_thread_stack_top __attribute__((tls_model("initial-exec")));
-static __thread pid_t rf_thread_tid_cache __attribute__((tls_model("initial-exec")));
 
 /* The shim's own text, whose frames a creation stack leaves out. */
 static uintptr_t rf_self_start, rf_self_end;
@@ -35,55 +35,12 @@ static int rf_self_known; /* atomic: 0 not yet, 1 known, -1 unknown */
 /*
  * The coarse clock: thread ages are judged in seconds, and each thread
  * reads the clock three times (created, ended, joined), where the fine
- * clock's TSC read costs about four times as much on this project's KVM
- * machines (18 ns against 4).
+ * clock's TSC read costs several times as much on virtual machines
+ * (docs/benchmarks.md).
  */
 int64_t rf_thread_now(void)
 {
 	return rf_clock_ns(CLOCK_MONOTONIC_COARSE);
-}
-
-/*
- * Where glibc keeps a thread's kernel id in its struct pthread, read from
- * the descriptor glibc exports for libthread_db (_thread_db_pthread_tid:
- * bits, count, offset), so that a new thread learns its id with a load
- * instead of a gettid system call. Checked against gettid before use;
- * 0: unknown, ask the kernel.
- */
-static size_t rf_tid_offset;
-static int rf_tid_offset_known; /* atomic: 0 not yet, 1 decided */
-
-static void rf_tid_offset_find(void)
-{
-	const uint32_t *desc;
-	size_t off = 0;
-
-	if (__atomic_load_n(&rf_tid_offset_known, __ATOMIC_ACQUIRE))
-		return;
-	desc = dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid");
-	if (desc != NULL && desc[0] == 8 * sizeof(pid_t) && desc[1] == 1 && desc[2] < 4096 &&
-	    desc[2] % sizeof(pid_t) == 0) {
-		pid_t seen;
-
-		memcpy(&seen, (char *)pthread_self() + desc[2], sizeof(seen));
-		if (seen == gettid())
-			off = desc[2];
-	}
-	rf_tid_offset = off;
-	__atomic_store_n(&rf_tid_offset_known, 1, __ATOMIC_RELEASE);
-}
-
-pid_t rf_thread_tid(void)
-{
-	if (rf_thread_tid_cache == 0) {
-		rf_tid_offset_find();
-		if (rf_tid_offset != 0)
-			memcpy(&rf_thread_tid_cache, (char *)pthread_self() + rf_tid_offset,
-			       sizeof(pid_t));
-		if (rf_thread_tid_cache <= 0)
-			rf_thread_tid_cache = gettid();
-	}
-	return rf_thread_tid_cache;
 }
 
 static int rf_self_find(struct dl_phdr_info *info, size_t size, void *arg)
@@ -160,9 +117,8 @@ void rf_thread_shim_adopt_self(const char *name, void *(*start_routine)(void *))
 	int n = rf_thread_stack_capture(frames);
 
 	rf_thread_namer_set(rf_thread_symbol_self);
-	rf_thread_tid_cache = 0;
 	rf_thread_current = rf_thread_adopt(frames, n, (uintptr_t)start_routine,
-					    (uint64_t)pthread_self(), rf_thread_tid(), name,
+					    (uint64_t)pthread_self(), rf_tid(), name,
 					    rf_thread_now());
 	rf_heap_thread_group(rf_thread_heap_id(rf_thread_current));
 }
@@ -210,7 +166,6 @@ void rf_thread_shim_fork_parent(void)
 
 void rf_thread_shim_fork_child(void)
 {
-	rf_thread_tid_cache = 0;
 	rf_stack_memo_fork_child();
 	rf_thread_fork_child(rf_thread_current);
 }

@@ -25,9 +25,6 @@ extern __thread uintptr_t rf_thread_stack_top __attribute__((tls_model("initial-
 /* CLOCK_MONOTONIC_COARSE in nanoseconds: CLOCK_MONOTONIC at a tick's resolution. */
 int64_t rf_thread_now(void);
 
-/* The calling thread's kernel tid, cached per thread. */
-pid_t rf_thread_tid(void);
-
 /*
  * Capture the caller's stack (return addresses, the shim's own frames
  * dropped) into frames[RF_SHM_THREAD_FRAMES]; returns how many.

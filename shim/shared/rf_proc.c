@@ -5,18 +5,25 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
-/* Reads up to len-1 bytes of a small /proc file; returns the length or -errno. */
+/*
+ * Reads up to len-1 bytes of a small file of /proc/PID (pid 0: /proc/self);
+ * returns the length or -errno.
+ */
 static ssize_t rf_proc_read(pid_t pid, const char *file, char *buf, size_t len)
 {
-	char path[64];
+	char path[96];
 	size_t used = 0;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	if (pid == 0)
+		snprintf(path, sizeof(path), "/proc/self/%s", file);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
@@ -77,5 +84,45 @@ int rf_proc_cmdline(pid_t pid, char *buf, size_t len)
 		if (buf[i] == '\0')
 			buf[i] = ' ';
 	buf[n] = '\0';
+	return 0;
+}
+
+/* Reads a file of /proc/PID/task/TID; as rf_proc_read. */
+static ssize_t rf_proc_task_read(pid_t pid, pid_t tid, const char *file, char *buf, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "task/%d/%s", (int)tid, file);
+	return rf_proc_read(pid, path, buf, len);
+}
+
+int rf_proc_thread_state(pid_t pid, pid_t tid, struct rf_proc_thread_state *st)
+{
+	char buf[512];
+	const char *p;
+	ssize_t n;
+
+	memset(st, 0, sizeof(*st));
+	st->syscall = -2;
+	n = rf_proc_task_read(pid, tid, "stat", buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	/* The command name (field 2) may hold spaces and ')': the state follows the last ')'. */
+	p = strrchr(buf, ')');
+	if (p == NULL || p[1] != ' ' || p[2] == '\0')
+		return -EINVAL;
+	st->state = (unsigned char)p[2];
+	n = rf_proc_task_read(pid, tid, "wchan", buf, sizeof(buf));
+	if (n > 0 && strcmp(buf, "0") != 0)
+		snprintf(st->wchan, sizeof(st->wchan), "%.*s", (int)strcspn(buf, "\n"), buf);
+	if (rf_proc_task_read(pid, tid, "syscall", buf, sizeof(buf)) > 0) {
+		if (strncmp(buf, "running", 7) == 0)
+			st->syscall = -1;
+		else if (buf[0] >= '0' && buf[0] <= '9')
+			st->syscall = (int32_t)strtol(buf, NULL, 10);
+	}
+	n = rf_proc_task_read(pid, tid, "comm", buf, sizeof(buf));
+	if (n > 0)
+		snprintf(st->name, sizeof(st->name), "%.*s", (int)strcspn(buf, "\n"), buf);
 	return 0;
 }

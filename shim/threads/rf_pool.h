@@ -1,7 +1,7 @@
 /*
  * rf_pool.h - fixed-size records over mmap, with a free list.
  *
- * The thread registry must not call malloc (the shim will interpose it), so
+ * The thread registry must not call malloc (the shim interposes it), so
  * its records come from here: chunks mapped with mmap on demand, up to a
  * fixed number of records, and records returned to a free list for reuse, so
  * a process that creates and joins threads forever maps no more than its

@@ -28,7 +28,7 @@
  * every word the memo reads lies on the live stack of its own thread.
  *
  * A walk that learns the words costs more than a plain one (libunwind's
- * step-by-step cursor, about 1.5 us): it is taken only when the hook's frame
+ * step-by-step cursor): it is taken only when the hook's frame
  * is where it was at the last walk, and no more than once per 32 captures
  * (RF_STACK_MEMO_RELEARN), so a thread whose stacks never repeat pays little.
  */

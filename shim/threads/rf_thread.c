@@ -24,7 +24,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -35,6 +34,7 @@
 #include <unistd.h>
 
 #include "rf_pool.h"
+#include "rf_proc.h"
 
 /* uthash over mmap: its tables never touch malloc. */
 static size_t rf_thread_hash_bytes;
@@ -86,31 +86,31 @@ static inline unsigned rf_thread_hash_word(const void *key)
 /*
  * Records by pthread_t, which thread creation pays to insert, find and
  * delete once each: open addressing with linear probing over a mapped array
- * of (handle, record) pairs, at most half full, deleted by shifting the
- * entries after back (no tombstones). About a dozen instructions an
- * operation, where uthash's chained buckets spent 40 to 80 (callgrind).
- * Under the registry lock.
+ * of (pthread_t, record) slots, at most half full, deleted by shifting the
+ * entries after back (no tombstones): a few instructions an operation, where
+ * uthash's chained buckets walk a list (docs/benchmarks.md). Under the
+ * registry lock.
  */
-struct rf_handle_slot {
+struct rf_thread_slot {
 	uint64_t handle;
 	struct rf_thread *t; /* NULL: empty */
 };
 
 static struct {
-	struct rf_handle_slot *slots;
+	struct rf_thread_slot *slots;
 	size_t mask; /* capacity - 1, capacity a power of two; 0 when unmapped */
 	size_t count;
-} rf_handles;
+} rf_thread_slots;
 
-#define RF_HANDLES_MIN 256
+#define RF_THREAD_SLOTS_MIN 256
 
-static size_t rf_handles_home(uint64_t handle)
+static size_t rf_thread_slots_home(uint64_t handle)
 {
-	return rf_thread_hash_word(&handle) & rf_handles.mask;
+	return rf_thread_hash_word(&handle) & rf_thread_slots.mask;
 }
 
 /* The slot of slots[mask + 1] holding handle, or the empty one where it would go. */
-static struct rf_handle_slot *rf_handles_slot(struct rf_handle_slot *slots, size_t mask,
+static struct rf_thread_slot *rf_thread_slots_slot(struct rf_thread_slot *slots, size_t mask,
 					      uint64_t handle)
 {
 	for (size_t i = rf_thread_hash_word(&handle) & mask;; i = (i + 1) & mask)
@@ -119,79 +119,79 @@ static struct rf_handle_slot *rf_handles_slot(struct rf_handle_slot *slots, size
 }
 
 /* The same in the table (mapped). */
-static struct rf_handle_slot *rf_handles_probe(uint64_t handle)
+static struct rf_thread_slot *rf_thread_slots_probe(uint64_t handle)
 {
-	return rf_handles_slot(rf_handles.slots, rf_handles.mask, handle);
+	return rf_thread_slots_slot(rf_thread_slots.slots, rf_thread_slots.mask, handle);
 }
 
-static struct rf_thread *rf_handles_find(uint64_t handle)
+static struct rf_thread *rf_thread_slots_find(uint64_t handle)
 {
-	return rf_handles.slots != NULL ? rf_handles_probe(handle)->t : NULL;
+	return rf_thread_slots.slots != NULL ? rf_thread_slots_probe(handle)->t : NULL;
 }
 
-/* Twice the capacity (RF_HANDLES_MIN at first); false when mmap failed. */
-static bool rf_handles_grow(void)
+/* Twice the capacity (RF_THREAD_SLOTS_MIN at first); false when mmap failed. */
+static bool rf_thread_slots_grow(void)
 {
-	size_t cap = rf_handles.slots ? (rf_handles.mask + 1) * 2 : RF_HANDLES_MIN;
-	struct rf_handle_slot *slots = rf_thread_hash_alloc(cap * sizeof(*slots));
+	size_t cap = rf_thread_slots.slots ? (rf_thread_slots.mask + 1) * 2 : RF_THREAD_SLOTS_MIN;
+	struct rf_thread_slot *slots = rf_thread_hash_alloc(cap * sizeof(*slots));
 
 	if (slots == NULL)
 		return false;
-	for (size_t i = 0; rf_handles.slots != NULL && i <= rf_handles.mask; i++)
-		if (rf_handles.slots[i].t != NULL) /* handles are unique: an empty slot */
-			*rf_handles_slot(slots, cap - 1, rf_handles.slots[i].handle) =
-				rf_handles.slots[i];
-	if (rf_handles.slots != NULL)
-		rf_thread_hash_free(rf_handles.slots, (rf_handles.mask + 1) * sizeof(*slots));
-	rf_handles.slots = slots;
-	rf_handles.mask = cap - 1;
+	for (size_t i = 0; rf_thread_slots.slots != NULL && i <= rf_thread_slots.mask; i++)
+		if (rf_thread_slots.slots[i].t != NULL) /* handles are unique: an empty slot */
+			*rf_thread_slots_slot(slots, cap - 1, rf_thread_slots.slots[i].handle) =
+				rf_thread_slots.slots[i];
+	if (rf_thread_slots.slots != NULL)
+		rf_thread_hash_free(rf_thread_slots.slots, (rf_thread_slots.mask + 1) * sizeof(*slots));
+	rf_thread_slots.slots = slots;
+	rf_thread_slots.mask = cap - 1;
 	return true;
 }
 
 /* Room for one more entry; false when full and it cannot grow. */
-static bool rf_handles_reserve(void)
+static bool rf_thread_slots_reserve(void)
 {
-	if ((rf_handles.count + 1) * 2 <= (rf_handles.slots ? rf_handles.mask + 1 : 0))
+	if ((rf_thread_slots.count + 1) * 2 <= (rf_thread_slots.slots ? rf_thread_slots.mask + 1 : 0))
 		return true;
 	/* Short of growing, keep one slot empty, or probes would not end. */
-	return rf_handles_grow() || rf_handles.count + 1 <= rf_handles.mask;
+	return rf_thread_slots_grow() || rf_thread_slots.count + 1 <= rf_thread_slots.mask;
 }
 
-static void rf_handles_delete(uint64_t handle, const struct rf_thread *t)
+static void rf_thread_slots_delete(uint64_t handle, const struct rf_thread *t)
 {
-	size_t i, j, mask = rf_handles.mask;
+	size_t i, j, mask = rf_thread_slots.mask;
 
-	if (rf_handles.slots == NULL)
+	if (rf_thread_slots.slots == NULL)
 		return;
-	for (i = rf_handles_home(handle); rf_handles.slots[i].t != t; i = (i + 1) & mask)
-		if (rf_handles.slots[i].t == NULL)
+	for (i = rf_thread_slots_home(handle); rf_thread_slots.slots[i].t != t; i = (i + 1) & mask)
+		if (rf_thread_slots.slots[i].t == NULL)
 			return;
 	/* Move back each later entry of the run that may not sit past the hole. */
-	for (j = (i + 1) & mask; rf_handles.slots[j].t != NULL; j = (j + 1) & mask) {
-		size_t home = rf_handles_home(rf_handles.slots[j].handle);
+	for (j = (i + 1) & mask; rf_thread_slots.slots[j].t != NULL; j = (j + 1) & mask) {
+		size_t home = rf_thread_slots_home(rf_thread_slots.slots[j].handle);
 		if (((j - home) & mask) >= ((j - i) & mask)) {
-			rf_handles.slots[i] = rf_handles.slots[j];
+			rf_thread_slots.slots[i] = rf_thread_slots.slots[j];
 			i = j;
 		}
 	}
-	rf_handles.slots[i].t = NULL;
-	rf_handles.count--;
+	rf_thread_slots.slots[i].t = NULL;
+	rf_thread_slots.count--;
 }
 
-static void rf_handles_clear(void)
+static void rf_thread_slots_clear(void)
 {
-	if (rf_handles.slots != NULL)
-		rf_thread_hash_free(rf_handles.slots,
-				    (rf_handles.mask + 1) * sizeof(*rf_handles.slots));
-	rf_handles.slots = NULL;
-	rf_handles.mask = rf_handles.count = 0;
+	if (rf_thread_slots.slots != NULL)
+		rf_thread_hash_free(rf_thread_slots.slots,
+				    (rf_thread_slots.mask + 1) * sizeof(*rf_thread_slots.slots));
+	rf_thread_slots.slots = NULL;
+	rf_thread_slots.mask = rf_thread_slots.count = 0;
 }
 
 /* Flags beyond the published ones (enum rf_shm_thread_flags). */
 #define RF_THREAD_CREATING 0x100u /* the creator has not finished create_end */
 #define RF_THREAD_JOINING 0x200u
 #define RF_THREAD_JOINED 0x400u
-#define RF_THREAD_HASHED 0x800u   /* in rf_handles */
+#define RF_THREAD_HASHED 0x800u   /* in rf_thread_slots */
 #define RF_THREAD_PUBLIC (RF_SHM_THREAD_EXITED | RF_SHM_THREAD_DETACHED | RF_SHM_THREAD_C11)
 
 struct rf_thread_group {
@@ -282,8 +282,8 @@ static struct {
 /*
  * The registry lock: a futex word, 0 free, 1 held, 2 held with sleepers
  * (Drepper, "Futexes Are Tricky", mutex 2). Thread creation takes it four
- * times; glibc's adaptive mutex spent about 60 instructions a round trip
- * on its type dispatch, this one spends a locked exchange each way.
+ * times; glibc's mutex spends most of a round trip on its type dispatch,
+ * this one a locked exchange each way.
  */
 static void rf_thread_lock_init(void)
 {
@@ -433,7 +433,7 @@ static void rf_thread_flags(struct rf_thread *t, uint32_t set, uint32_t clear)
 static void rf_thread_release(struct rf_thread *t)
 {
 	if (t->flags & RF_THREAD_HASHED)
-		rf_handles_delete(t->handle, t);
+		rf_thread_slots_delete(t->handle, t);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -510,19 +510,19 @@ static void rf_thread_absorb_all(void)
  */
 static void rf_thread_hash_add(struct rf_thread *t, uint64_t handle)
 {
-	struct rf_handle_slot *e;
+	struct rf_thread_slot *e;
 
 	if (t->flags & RF_THREAD_HASHED)
 		return;
 	t->handle = handle;
-	if (!rf_handles_reserve())
+	if (!rf_thread_slots_reserve())
 		return;
-	e = rf_handles_probe(handle);
+	e = rf_thread_slots_probe(handle);
 	if (e->t != NULL)
 		rf_thread_flags(e->t, 0, RF_THREAD_HASHED);
 	else
-		rf_handles.count++;
-	*e = (struct rf_handle_slot){handle, t};
+		rf_thread_slots.count++;
+	*e = (struct rf_thread_slot){handle, t};
 	rf_thread_flags(t, RF_THREAD_HASHED, 0);
 }
 
@@ -645,7 +645,7 @@ void rf_thread_ended_store(struct rf_thread *t, unsigned how, int64_t now_ns)
 
 static struct rf_thread *rf_thread_find(uint64_t handle)
 {
-	return rf_reg.ready ? rf_handles_find(handle) : NULL;
+	return rf_reg.ready ? rf_thread_slots_find(handle) : NULL;
 }
 
 struct rf_thread *rf_thread_join_begin(uint64_t handle)
@@ -795,7 +795,7 @@ void rf_thread_fork_child(struct rf_thread *keep)
 	if (!rf_reg.ready)
 		return;
 	/* Only the forking thread exists in the child. */
-	rf_handles_clear();
+	rf_thread_slots_clear();
 	for (t = rf_reg.head; t != NULL; t = next) {
 		next = t->next;
 		if (t != keep)
@@ -846,65 +846,6 @@ void rf_thread_namer_set(rf_thread_namer_fn namer)
 	__atomic_store_n(&rf_reg.namer, namer, __ATOMIC_RELEASE);
 }
 
-/* ---- /proc state of a thread ------------------------------------------- */
-
-/* Reads a small file of /proc/self/task/TID; its length or -1. */
-static ssize_t rf_thread_proc_read(pid_t tid, const char *file, char *buf, size_t len)
-{
-	char path[64];
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/%s", (int)tid, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	do
-		n = read(fd, buf, len - 1);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n < 0)
-		return -1;
-	buf[n] = '\0';
-	return n;
-}
-
-struct rf_thread_state {
-	uint32_t state;
-	int32_t syscall;
-	char wchan[RF_SHM_WCHAN_MAX];
-	char name[RF_SHM_THREAD_NAME_MAX];
-};
-
-static bool rf_thread_state_read(pid_t tid, struct rf_thread_state *st)
-{
-	char buf[512];
-	const char *p;
-	ssize_t n;
-
-	memset(st, 0, sizeof(*st));
-	st->syscall = -2;
-	if (rf_thread_proc_read(tid, "stat", buf, sizeof(buf)) < 0)
-		return false;
-	p = strrchr(buf, ')');
-	if (p == NULL || p[1] != ' ' || p[2] == '\0')
-		return false;
-	st->state = (unsigned char)p[2];
-	n = rf_thread_proc_read(tid, "wchan", buf, sizeof(buf));
-	if (n > 0 && strcmp(buf, "0") != 0)
-		snprintf(st->wchan, sizeof(st->wchan), "%.*s", (int)strcspn(buf, "\n"), buf);
-	if (rf_thread_proc_read(tid, "syscall", buf, sizeof(buf)) > 0) {
-		if (strncmp(buf, "running", 7) == 0)
-			st->syscall = -1;
-		else if (buf[0] >= '0' && buf[0] <= '9')
-			st->syscall = (int32_t)strtol(buf, NULL, 10);
-	}
-	n = rf_thread_proc_read(tid, "comm", buf, sizeof(buf));
-	if (n > 0)
-		snprintf(st->name, sizeof(st->name), "%.*s", (int)strcspn(buf, "\n"), buf);
-	return true;
-}
-
 #define RF_THREAD_STATE_BATCH 64
 #define RF_THREAD_NAME_BATCH 16
 #define RF_THREAD_STATE_PERIOD_NS 1000000000LL
@@ -921,7 +862,7 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 		struct rf_thread *t;
 		uint64_t serial;
 		pid_t tid;
-		struct rf_thread_state st;
+		struct rf_proc_thread_state st;
 		bool ok;
 	} states[RF_THREAD_STATE_BATCH];
 	rf_thread_namer_fn namer = __atomic_load_n(&rf_reg.namer, __ATOMIC_ACQUIRE);
@@ -963,7 +904,7 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 				    NULL) == 0 && off == 0;
 	}
 	for (size_t i = 0; i < ns; i++)
-		states[i].ok = rf_thread_state_read(states[i].tid, &states[i].st);
+		states[i].ok = rf_proc_thread_state(0, states[i].tid, &states[i].st) == 0;
 
 	rf_thread_lock();
 	for (size_t i = 0; i < nn; i++) {
@@ -974,7 +915,7 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 	}
 	for (size_t i = 0; i < ns; i++) {
 		struct rf_thread *t = states[i].t;
-		struct rf_thread_state *st = &states[i].st;
+		struct rf_proc_thread_state *st = &states[i].st;
 
 		/* Pool memory stays mapped: a released or reused record has another serial. */
 		if (t->serial != states[i].serial)
@@ -1241,45 +1182,16 @@ void rf_thread_sample_store(uint64_t nonce, uint32_t status, uint32_t signal,
 	rf_thread_unlock();
 }
 
-/* ---- the at-exit report --------------------------------------------------- */
+/* ---- leaks, for the at-exit report ---------------------------------------------- */
 
-#define RF_THREAD_REPORT_GROUPS 32
-
-static void rf_thread_report_frame(void (*print)(const char *), rf_thread_namer_fn namer,
-				   int i, uintptr_t pc)
+size_t rf_thread_leaks(const struct rf_thread_rules *rules, int64_t now_ns,
+		       struct rf_thread_leak_group *groups, size_t max,
+		       uint64_t totals[RF_THREAD_CLASS__COUNT], size_t *more)
 {
-	char line[512], name[256] = "";
-	const char *module = NULL, *label = NULL;
-	uintptr_t off = 0;
+	size_t n = 0;
 
-	if (namer != NULL && namer(pc - 1, name, sizeof(name), &off, &module) == 0 && name[0])
-		label = name;
-	else if (module != NULL) /* as `ringfence threads` shows it: object+offset */
-		label = strrchr(module, '/') ? strrchr(module, '/') + 1 : module;
-	if (label != NULL)
-		snprintf(line, sizeof(line), "      #%-2d 0x%016" PRIxPTR " %s+0x%" PRIxPTR " (%s)",
-			 i, pc, label, off + 1, module ? module : "?");
-	else
-		snprintf(line, sizeof(line), "      #%-2d 0x%016" PRIxPTR " ? (?)", i, pc);
-	print(line);
-}
-
-uint64_t rf_thread_report(const struct rf_thread_rules *rules, int64_t now_ns,
-			  void (*print)(const char *line))
-{
-	struct {
-		uint64_t counts[RF_THREAD_CLASS__COUNT];
-		uint32_t nframes;
-		uintptr_t frames[RF_SHM_THREAD_FRAMES];
-		char start_name[RF_SHM_SYMBOL_MAX];
-		char name[RF_SHM_THREAD_NAME_MAX];
-		int64_t oldest;
-	} groups[RF_THREAD_REPORT_GROUPS];
-	rf_thread_namer_fn namer = __atomic_load_n(&rf_reg.namer, __ATOMIC_ACQUIRE);
-	uint64_t total[RF_THREAD_CLASS__COUNT] = {0}, leaks;
-	size_t n = 0, more = 0;
-	char line[512];
-
+	memset(totals, 0, sizeof(uint64_t) * RF_THREAD_CLASS__COUNT);
+	*more = 0;
 	if (rf_thread_lock_bounded() < 0)
 		return 0;
 	if (!rf_reg.ready) {
@@ -1295,12 +1207,12 @@ uint64_t rf_thread_report(const struct rf_thread_rules *rules, int64_t now_ns,
 		enum rf_thread_class cls = rf_thread_judge(t, rules, now_ns);
 		struct rf_thread_group *g = t->group;
 
-		total[cls]++;
+		totals[cls]++;
 		if (!rf_thread_class_is_leak(cls))
 			continue;
 		if (g->index == UINT32_MAX) {
-			if (n == RF_THREAD_REPORT_GROUPS) {
-				more++;
+			if (n == max) {
+				(*more)++;
 				continue;
 			}
 			g->index = (uint32_t)n;
@@ -1309,55 +1221,26 @@ uint64_t rf_thread_report(const struct rf_thread_rules *rules, int64_t now_ns,
 			memcpy(groups[n].frames, g->frames, sizeof(g->frames));
 			memcpy(groups[n].start_name, g->start_name, sizeof(g->start_name));
 			memcpy(groups[n].name, t->name, sizeof(t->name));
-			groups[n].oldest = t->create_ns;
+			groups[n].oldest_ns = t->create_ns;
 			n++;
 		}
 		groups[g->index].counts[cls]++;
-		if (t->create_ns < groups[g->index].oldest)
-			groups[g->index].oldest = t->create_ns;
+		if (t->create_ns < groups[g->index].oldest_ns)
+			groups[g->index].oldest_ns = t->create_ns;
 	}
 	rf_thread_unlock();
+	return n;
+}
 
-	leaks = total[RF_THREAD_CLASS_LEAKED] + total[RF_THREAD_CLASS_STUCK] +
-		total[RF_THREAD_CLASS_UNJOINED];
-	if (leaks == 0)
-		return 0;
-	snprintf(line, sizeof(line),
-		 "thread leak report at exit (pid %d): %" PRIu64 " leaked (alive at exit), %" PRIu64
-		 " unjoined, %" PRIu64 " library and ignored threads not counted",
-		 (int)getpid(), total[RF_THREAD_CLASS_LEAKED] + total[RF_THREAD_CLASS_STUCK],
-		 total[RF_THREAD_CLASS_UNJOINED],
-		 total[RF_THREAD_CLASS_LIBRARY] + total[RF_THREAD_CLASS_IGNORED]);
-	print(line);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t leaked = groups[i].counts[RF_THREAD_CLASS_LEAKED] +
-				  groups[i].counts[RF_THREAD_CLASS_STUCK];
-		char age[32];
-
-		snprintf(age, sizeof(age), "%.1fs", (double)(now_ns - groups[i].oldest) / 1e9);
-		snprintf(line, sizeof(line),
-			 "  group %zu: %" PRIu64 " leaked, %" PRIu64
-			 " unjoined; oldest %s; thread name \"%s\"; start routine %s", i + 1, leaked,
-			 groups[i].counts[RF_THREAD_CLASS_UNJOINED], age, groups[i].name,
-			 groups[i].start_name[0] ? groups[i].start_name : "?");
-		print(line);
-		print("    created at:");
-		for (uint32_t f = 0; f < groups[i].nframes; f++)
-			rf_thread_report_frame(print, namer, (int)f, groups[i].frames[f]);
-	}
-	if (more > 0) {
-		snprintf(line, sizeof(line), "  ... and %zu more leaked thread(s) in further groups",
-			 more);
-		print(line);
-	}
-	print("  (source lines: ringfence threads PID, while the segment exists)");
-	return leaks;
+rf_thread_namer_fn rf_thread_namer_get(void)
+{
+	return __atomic_load_n(&rf_reg.namer, __ATOMIC_ACQUIRE);
 }
 
 void rf_thread_registry_release(void)
 {
 	rf_thread_lock();
-	rf_handles_clear();
+	rf_thread_slots_clear();
 	HASH_CLEAR(hh, rf_reg.by_key);
 	rf_pool_release(&rf_reg.threads);
 	rf_pool_release(&rf_reg.groups);

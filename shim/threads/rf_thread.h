@@ -7,13 +7,15 @@
  * capture the stack, call the real function and report each step here; the
  * unit tests call the same functions with made-up stacks and handles.
  *
- * Memory: records and groups come from rf_pool (mmap, free lists, bounded),
- * the hash tables' buckets from mmap: never malloc. A full registry counts
- * `threads_untracked` and lets the thread run untracked.
+ * Memory: records and groups come from rf_pool (mmap, free lists, bounded);
+ * the table of records by pthread_t and the hash table of groups by stack
+ * are mapped too: never malloc. A full registry counts `threads_untracked`
+ * and lets the thread run untracked.
  *
- * Locking: one process-local mutex, held for a few dozen instructions per
- * step and never across a call that can block or be cancelled (the real
- * pthread_join runs outside it), and never taken in a signal handler.
+ * Locking: one process-local lock (a futex word), held for a few dozen
+ * instructions per step and never across a call that can block or be
+ * cancelled (the real pthread_join runs outside it), and never taken in a
+ * signal handler.
  * Record lifetime: a record is released when the thread has ended and has
  * been joined or detached, and its creator has finished creating it
  * (whichever of these comes last releases it); every step finds its record
@@ -76,8 +78,7 @@ void rf_thread_ended_store(struct rf_thread *t, unsigned how, int64_t now_ns);
 
 /*
  * Join and detach: look the record up before the real call (NULL: not
- * tracked), then report the outcome with the same pointer. self is the
- * caller's own record (from TLS) when it joins or detaches itself.
+ * tracked), then report the outcome with the same pointer.
  */
 struct rf_thread *rf_thread_join_begin(uint64_t handle);
 void rf_thread_join_end(struct rf_thread *t, bool joined, int64_t now_ns);
@@ -163,10 +164,34 @@ void rf_thread_sample_store(uint64_t nonce, uint32_t status, uint32_t signal,
 			    const struct rf_thread_sample_target *targets, size_t count,
 			    int64_t now_ns);
 
+/* A creation stack holding leaked, stuck or unjoined threads. */
+struct rf_thread_leak_group {
+	uint64_t counts[RF_THREAD_CLASS__COUNT]; /* its threads by verdict */
+	uint32_t nframes;
+	uintptr_t frames[RF_SHM_THREAD_FRAMES];
+	char start_name[RF_SHM_SYMBOL_MAX];
+	char name[RF_SHM_THREAD_NAME_MAX]; /* of its first leaking thread */
+	int64_t oldest_ns;                 /* creation of its oldest leaking thread */
+};
+
 /*
- * The at-exit report: one block per group holding leaked or unjoined
- * threads, symbolised with the namer, written through rf_log. Returns the
- * number of leaked plus unjoined threads (0: nothing printed).
+ * Judge every thread by rules at now_ns: totals[] by verdict, and up to max
+ * groups holding leaks into groups (their threads judged leaks beyond those
+ * add to *more). Returns the groups filled. Takes the lock with a bounded
+ * wait (exit paths): 0 and zero totals when it cannot.
+ */
+size_t rf_thread_leaks(const struct rf_thread_rules *rules, int64_t now_ns,
+		       struct rf_thread_leak_group *groups, size_t max,
+		       uint64_t totals[RF_THREAD_CLASS__COUNT], size_t *more);
+
+/* The namer set with rf_thread_namer_set, or NULL. */
+rf_thread_namer_fn rf_thread_namer_get(void);
+
+/*
+ * The at-exit report (rf_thread_report.c): one block per group holding
+ * leaked or unjoined threads, symbolised with the namer, one line at a time
+ * through print. Returns the number of leaked plus unjoined threads (0:
+ * nothing printed).
  */
 uint64_t rf_thread_report(const struct rf_thread_rules *rules, int64_t now_ns,
 			  void (*print)(const char *line));
