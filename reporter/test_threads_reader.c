@@ -48,20 +48,21 @@ static void populate(void)
 {
 	static const uintptr_t a[] = {0x1000, 0x2000}, b[] = {0x3000, 0x2000}, c[] = {0x5000};
 	struct rf_thread_rules rules = {.age_ns = 1000 * MS, .group_max = 256};
+	static struct rf_publication pub;
 	struct rf_thread *t;
 	struct timespec ts;
 	int64_t now;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	rf_segment_publish_begin(&seg);
+	rf_publication_begin(&pub, &seg, NULL, false);
 	for (uint64_t i = 1; i <= 3; i++) {
 		t = rf_thread_create_begin(a, 2, 0x9000, 0, 1, now - 5000 * MS + (int64_t)i * MS);
 		rf_thread_create_end(t, i, true);
 		rf_thread_started(t, i, (pid_t)(1000 + i));
 		rf_thread_name_set(t, "worker");
 		if (i == 1)
-			rf_thread_publish(&seg, &rules, now - 500 * MS, false);
+			rf_thread_publish(&pub, &rules, now - 500 * MS);
 	}
 	t = rf_thread_create_begin(b, 2, 0x9100, 0, 1, now - 10 * MS);
 	rf_thread_create_end(t, 10, true);
@@ -69,8 +70,8 @@ static void populate(void)
 	t = rf_thread_create_begin(c, 1, 0x9200, RF_THREAD_F_DETACHED, 1, now - 10 * MS);
 	rf_thread_create_end(t, 11, true);
 	rf_thread_name_set(t, "rdk:main");
-	rf_thread_publish(&seg, &rules, now, false);
-	rf_segment_publish_end(&seg);
+	rf_thread_publish(&pub, &rules, now);
+	rf_publication_end(&pub);
 }
 
 RF_TEST(read_and_judge)

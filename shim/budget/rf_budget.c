@@ -687,28 +687,33 @@ void rf_budget_handle_close(int slot)
 
 /* ---- Figures ------------------------------------------------------------------- */
 
-void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns)
+void rf_budget_publish(struct rf_publication *pub)
 {
+	struct rf_shm_layout *shm = pub->seg->shm;
 	uint64_t acked, chunks = 0, charged, banked;
 	uint32_t count;
 
-	(void)now_ns;
+	if (shm == NULL)
+		return;
 	count = rf_kafka_handle_publish(shm->handles, &acked);
+	rf_segment_section_count(pub->seg, RF_SHM_SECTION_HANDLES, count);
 	pthread_mutex_lock(&rf_budget.lock);
 	if (rf_budget_bounds.base != 0)
 		chunks = rf_arena_chunks_in_use(&rf_budget.arena);
 	pthread_mutex_unlock(&rf_budget.lock);
 	charged = __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST);
 	banked = rf_bank_total();
-	shm->header.sections[RF_SHM_SECTION_HANDLES - 1].count = count;
-	shm->stats[RF_STAT_budget_bytes] = charged > banked ? charged - banked : 0;
-	shm->stats[RF_STAT_budget_bytes_peak] = __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED);
-	shm->stats[RF_STAT_budget_records] =
-		shm->stats[RF_STAT_budget_admitted] - shm->stats[RF_STAT_budget_released];
-	shm->stats[RF_STAT_budget_ring_bytes] = chunks * rf_budget.arena.chunk;
-	shm->stats[RF_STAT_budget_acked_unfreed_bytes] = acked;
-	shm->stats[RF_STAT_budget_arena_bytes] = rf_budget_bounds.size;
-	shm->stats[RF_STAT_budget_waiting] = __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST);
+	rf_publication_set(pub, RF_STAT_budget_bytes, charged > banked ? charged - banked : 0);
+	rf_publication_set(pub, RF_STAT_budget_bytes_peak,
+			   __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED));
+	/* From this publication's sums of the counters, so that they agree. */
+	rf_publication_set(pub, RF_STAT_budget_records,
+			   pub->stats[RF_STAT_budget_admitted] - pub->stats[RF_STAT_budget_released]);
+	rf_publication_set(pub, RF_STAT_budget_ring_bytes, chunks * rf_budget.arena.chunk);
+	rf_publication_set(pub, RF_STAT_budget_acked_unfreed_bytes, acked);
+	rf_publication_set(pub, RF_STAT_budget_arena_bytes, rf_budget_bounds.size);
+	rf_publication_set(pub, RF_STAT_budget_waiting,
+			   __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST));
 }
 
 void rf_budget_fork_child(void)

@@ -35,6 +35,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "rf_segment.h"
 #include "rf_shm.h"
 
 /*
@@ -145,8 +146,8 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 
 /* ---- Figures ------------------------------------------------------------------ */
 
-/* Write the budget's gauges into stats and the handle table into the segment. */
-void rf_budget_publish(struct rf_shm_layout *shm, int64_t now_ns);
+/* Within a publication: the budget's gauges and the handle table. */
+void rf_budget_publish(struct rf_publication *pub);
 
 /* After fork: the child has no librdkafka threads and no waiters. */
 void rf_budget_fork_child(void);

@@ -43,10 +43,14 @@ static uint64_t rf_stat(enum rf_stat stat)
 static struct rf_shm_layout *rf_publish(void)
 {
 	static struct rf_shm_layout shm;
+	static struct rf_publication pub;
+	struct rf_segment seg = {.shm = &shm};
 
 	memset(&shm, 0, sizeof(shm));
-	rf_stats_snapshot(shm.stats);
-	rf_budget_publish(&shm, 0);
+	shm.header.sections[RF_SHM_SECTION_HANDLES - 1].capacity = RF_SHM_HANDLES_MAX;
+	rf_publication_begin(&pub, &seg, NULL, false);
+	rf_budget_publish(&pub);
+	rf_publication_end(&pub);
 	return &shm;
 }
 

@@ -4,6 +4,7 @@
 #include "rf_segment.h"
 
 #include "rf_build_config.h"
+#include "rf_stats.h"
 #include "rf_time.h"
 
 #include <errno.h>
@@ -170,4 +171,25 @@ void rf_segment_detach(struct rf_segment *seg)
 	if (seg->shm != NULL)
 		munmap(seg->shm, RF_SHM_SIZE);
 	seg->shm = NULL;
+}
+
+void rf_publication_begin(struct rf_publication *pub, struct rf_segment *seg,
+			  const struct rf_shm_config *config, bool exiting)
+{
+	pub->seg = seg;
+	pub->config = config;
+	pub->now_ns = rf_clock_ns(CLOCK_MONOTONIC);
+	pub->exiting = exiting;
+	pub->heap_live = 0;
+	memset(pub->heap_by_id, 0, sizeof(pub->heap_by_id));
+	rf_stats_add(RF_STAT_publishes, 1);
+	rf_stats_snapshot(pub->stats);
+	rf_segment_publish_begin(seg);
+}
+
+void rf_publication_end(struct rf_publication *pub)
+{
+	if (pub->seg->shm != NULL)
+		memcpy(pub->seg->shm->stats, pub->stats, sizeof(pub->stats));
+	rf_segment_publish_end(pub->seg);
 }

@@ -8,6 +8,7 @@
 #ifndef RF_SEGMENT_H
 #define RF_SEGMENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -50,6 +51,45 @@ int rf_segment_create(struct rf_segment *seg, const char *prefix,
  */
 void rf_segment_publish_begin(struct rf_segment *seg);
 void rf_segment_publish_end(struct rf_segment *seg);
+
+/*
+ * One publication of every figure, the one route by which figures reach the
+ * segment. The glue opens it (rf_publication_begin: the sequence lock goes
+ * odd, stats start as the sum of every thread's counters), hands it to each
+ * concern's publisher in turn (rf_publisher_fn), and closes it
+ * (rf_publication_end: the stats go to the segment, the lock goes even). A
+ * publisher sets its gauges with rf_publication_set, writes its sections'
+ * entries into seg->shm and their counts with rf_segment_section_count, and
+ * leaves in the publication what a later publisher needs of it.
+ */
+struct rf_publication {
+	struct rf_segment *seg;
+	const struct rf_shm_config *config;
+	int64_t now_ns; /* CLOCK_MONOTONIC when it began */
+	bool exiting;   /* the last publication: the process ends */
+	uint64_t stats[RF_STAT__COUNT];
+	/* The heap's publisher leaves live bytes by heap id (docs/heap.md) for the
+	 * thread groups' heap figures, which the thread publisher writes. */
+	uint64_t heap_live;
+	int64_t heap_by_id[RF_SHM_HEAP_IDS];
+};
+
+typedef void (*rf_publisher_fn)(struct rf_publication *pub);
+
+/* Open a publication of seg (which may have no mapping: then nothing is written). */
+void rf_publication_begin(struct rf_publication *pub, struct rf_segment *seg,
+			  const struct rf_shm_config *config, bool exiting);
+
+/* A gauge (or a total the publisher keeps itself) of this publication. */
+static inline void rf_publication_set(struct rf_publication *pub, enum rf_stat stat,
+				      uint64_t value)
+{
+	if ((unsigned)stat < RF_STAT__COUNT)
+		pub->stats[stat] = value;
+}
+
+/* Write the stats and close the publication. */
+void rf_publication_end(struct rf_publication *pub);
 
 /* Within a publication: the process is ending, with a status or without. */
 void rf_segment_mark_exited(struct rf_segment *seg, int status_known, int status);

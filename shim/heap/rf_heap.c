@@ -275,34 +275,24 @@ void rf_heap_snapshot(struct rf_heap_figures *out, int64_t *by_id, int judge)
 	out->estimate = __atomic_load_n(&rf_heap.estimate, __ATOMIC_RELAXED);
 }
 
-void rf_heap_publish(struct rf_shm_layout *shm)
+void rf_heap_publish(struct rf_publication *pub)
 {
-	static int64_t by_id[RF_HEAP_IDS]; /* publisher only (under the publish lock) */
 	struct rf_heap_figures f;
-	uint64_t groups = shm->header.sections[RF_SHM_SECTION_THREAD_GROUPS - 1].count;
-	uint64_t attributed = 0;
 
-	rf_heap_snapshot(&f, by_id, 1);
-	if (groups > RF_SHM_THREAD_GROUPS_MAX)
-		groups = RF_SHM_THREAD_GROUPS_MAX;
-	for (uint64_t i = 0; i < groups; i++) {
-		struct rf_shm_thread_group *g = &shm->thread_groups[i];
-		int64_t v = g->heap_id != 0 && g->heap_id < RF_HEAP_IDS ? by_id[g->heap_id] : 0;
-
-		g->heap_live_bytes = v > 0 ? (uint64_t)v : 0;
-		attributed += g->heap_live_bytes;
-	}
-	shm->stats[RF_STAT_heap_live_bytes] = f.live;
-	shm->stats[RF_STAT_heap_live_peak_bytes] = f.peak;
-	shm->stats[RF_STAT_heap_alloc_bytes] = f.alloc_bytes;
-	shm->stats[RF_STAT_heap_allocs] = f.allocs;
-	shm->stats[RF_STAT_heap_frees] = f.frees;
-	shm->stats[RF_STAT_heap_unattributed_bytes] = f.live > attributed ? f.live - attributed : 0;
-	shm->stats[RF_STAT_heap_foreign_frees] = f.foreign;
-	shm->stats[RF_STAT_heap_cached_bytes] = f.cached;
-	shm->stats[RF_STAT_heap_interposed] = (uint64_t)rf_heap.interposed;
-	shm->stats[RF_STAT_heap_limit_pressure] = f.pressure;
-	shm->stats[RF_STAT_heap_limit_episodes] = f.episodes;
+	rf_heap_snapshot(&f, pub->heap_by_id, 1);
+	pub->heap_live = f.live;
+	rf_publication_set(pub, RF_STAT_heap_live_bytes, f.live);
+	rf_publication_set(pub, RF_STAT_heap_live_peak_bytes, f.peak);
+	rf_publication_set(pub, RF_STAT_heap_alloc_bytes, f.alloc_bytes);
+	rf_publication_set(pub, RF_STAT_heap_allocs, f.allocs);
+	rf_publication_set(pub, RF_STAT_heap_frees, f.frees);
+	/* Until the thread publisher attributes it to its groups. */
+	rf_publication_set(pub, RF_STAT_heap_unattributed_bytes, f.live);
+	rf_publication_set(pub, RF_STAT_heap_foreign_frees, f.foreign);
+	rf_publication_set(pub, RF_STAT_heap_cached_bytes, f.cached);
+	rf_publication_set(pub, RF_STAT_heap_interposed, (uint64_t)rf_heap.interposed);
+	rf_publication_set(pub, RF_STAT_heap_limit_pressure, f.pressure);
+	rf_publication_set(pub, RF_STAT_heap_limit_episodes, f.episodes);
 }
 
 void rf_heap_fork_child(void)

@@ -34,6 +34,7 @@
 
 #include "rf_heap_block.h"
 #include "rf_perthread.h"
+#include "rf_segment.h"
 #include "rf_shm.h"
 
 /* Net bytes a thread counts before it updates the shared estimate. */
@@ -237,11 +238,12 @@ struct rf_heap_figures {
 void rf_heap_snapshot(struct rf_heap_figures *out, int64_t *by_id, int judge);
 
 /*
- * Write the heap figures into a publication: the heap stats, and each
- * published thread group's heap_live_bytes by its heap_id. Call after the
- * thread sections are written. Publisher only.
+ * Within a publication: the heap's figures, and live bytes by heap id left
+ * in pub->heap_by_id for the thread publisher, which attributes them to the
+ * thread groups (heap_unattributed_bytes is all of the live heap until it
+ * does). Judges the soft limit. Publisher only.
  */
-void rf_heap_publish(struct rf_shm_layout *shm);
+void rf_heap_publish(struct rf_publication *pub);
 
 /*
  * After fork, in the child (one thread): counts start at zero, live bytes

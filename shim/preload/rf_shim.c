@@ -35,6 +35,7 @@
 #include "rf_heap.h"
 #include "rf_log.h"
 #include "rf_proc.h"
+#include "rf_publish.h"
 #include "rf_real.h"
 #include "rf_segment.h"
 #include "rf_stats.h"
@@ -86,25 +87,13 @@ static int rf_shim_lock_bounded(void)
 	return -EBUSY;
 }
 
-/* One publication of every section; the caller holds publish_lock. */
+/* One publication (rf_publish.c); the caller holds publish_lock. */
 static void rf_shim_publish_locked(int exiting)
 {
-	struct rf_segment *seg = &rf_shim.segment;
-	int known;
+	int known = __atomic_load_n(&rf_shim.exit_status_known, __ATOMIC_ACQUIRE) == 1;
 
-	if (seg->shm == NULL)
-		return;
-	rf_stats_add(RF_STAT_publishes, 1);
-	rf_segment_publish_begin(seg);
-	rf_stats_snapshot(seg->shm->stats);
-	rf_thread_shim_publish(seg, &rf_shim.config, exiting);
-	rf_heap_publish(seg->shm); /* after the thread groups: it fills their heap */
-	rf_budget_publish(seg->shm, rf_clock_ns(CLOCK_MONOTONIC));
-	if (exiting) {
-		known = __atomic_load_n(&rf_shim.exit_status_known, __ATOMIC_ACQUIRE) == 1;
-		rf_segment_mark_exited(seg, known, known ? rf_shim.exit_status : 0);
-	}
-	rf_segment_publish_end(seg);
+	rf_publish(&rf_shim.segment, &rf_shim.config, exiting, exiting && known,
+		   rf_shim.exit_status);
 }
 
 static void rf_shim_publish(void)

@@ -142,16 +142,15 @@ void rf_thread_shim_maintain(const char *segment_name, const struct rf_shm_confi
 	rf_thread_sample_poll(segment_name, config->thread_sample != 0, rf_thread_now());
 }
 
-void rf_thread_shim_publish(struct rf_segment *seg, const struct rf_shm_config *config,
-			    bool exiting)
+void rf_thread_shim_publish(struct rf_publication *pub)
 {
 	struct rf_thread_rules rules;
 
 	/* Nothing here may allocate or look symbols up: the exiting publish also
 	 * runs from _exit, perhaps in a signal handler. */
-	rf_thread_shim_rules(config, exiting, &rules);
-	rf_thread_publish(seg, &rules, rf_thread_now(), exiting);
-	rf_modules_publish(seg);
+	rf_thread_shim_rules(pub->config, pub->exiting, &rules);
+	rf_thread_publish(pub, &rules, rf_thread_now());
+	rf_modules_publish(pub);
 }
 
 void rf_thread_shim_fork_prepare(void)

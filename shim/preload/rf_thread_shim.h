@@ -42,8 +42,7 @@ void rf_thread_shim_rules(const struct rf_shm_config *config, bool at_exit,
 void rf_thread_shim_maintain(const char *segment_name, const struct rf_shm_config *config);
 
 /* Within a publication: thread sections, module map, thread figures. */
-void rf_thread_shim_publish(struct rf_segment *seg, const struct rf_shm_config *config,
-			    bool exiting);
+void rf_thread_shim_publish(struct rf_publication *pub);
 
 /* Fork handlers, called from rf_shim.c's. */
 void rf_thread_shim_fork_prepare(void);

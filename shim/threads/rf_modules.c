@@ -88,9 +88,10 @@ static int rf_modules_collect(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-void rf_modules_publish(struct rf_segment *seg)
+void rf_modules_publish(struct rf_publication *pub)
 {
 	struct rf_modules_walk w = {.first = true, .mods = rf_modules.mods};
+	struct rf_segment *seg = pub->seg;
 
 	if (seg->shm == NULL)
 		return;

@@ -10,11 +10,11 @@
 #include "rf_segment.h"
 
 /*
- * Within a publication: write the module map into seg when the set of
- * loaded objects changed since the last call for this mapping (dl_iterate_phdr's
- * adds/subs counters tell), else leave it as it is. The main program, which
+ * Within a publication: write the module map into the segment when the set
+ * of loaded objects changed since the last call for this mapping
+ * (dl_iterate_phdr's adds/subs counters tell), else leave it as it is. The main program, which
  * dl_iterate_phdr names "", is recorded by its /proc/self/exe path.
  */
-void rf_modules_publish(struct rf_segment *seg);
+void rf_modules_publish(struct rf_publication *pub);
 
 #endif /* RF_MODULES_H */

@@ -1002,8 +1002,12 @@ static void rf_thread_entry_fill(struct rf_shm_thread *e, const struct rf_thread
 	e->wchan[sizeof(e->wchan) - 1] = '\0';
 }
 
-static void rf_thread_group_fill(struct rf_shm_thread_group *e, const struct rf_thread_group *g)
+/* A group's entry; its heap from live bytes by heap id (rf_publication). */
+static void rf_thread_group_fill(struct rf_shm_thread_group *e, const struct rf_thread_group *g,
+				 const int64_t *heap_by_id)
 {
+	int64_t heap = g->heap_id != 0 && g->heap_id < RF_SHM_HEAP_IDS ? heap_by_id[g->heap_id] : 0;
+
 	memset(e, 0, sizeof(*e));
 	memcpy(e->frames, g->frames, g->nframes * sizeof(g->frames[0]));
 	e->nframes = g->nframes;
@@ -1021,19 +1025,22 @@ static void rf_thread_group_fill(struct rf_shm_thread_group *e, const struct rf_
 	e->growth = g->growth;
 	e->oldest_alive_ns = g->oldest;
 	e->newest_alive_ns = g->newest;
-	e->heap_id = g->heap_id; /* rf_heap_publish fills heap_live_bytes by it */
+	e->heap_id = g->heap_id;
+	e->heap_live_bytes = heap > 0 ? (uint64_t)heap : 0;
 }
 
-void rf_thread_publish(struct rf_segment *seg, const struct rf_thread_rules *rules,
-		       int64_t now_ns, bool exiting)
+void rf_thread_publish(struct rf_publication *pub, const struct rf_thread_rules *rules,
+		       int64_t now_ns)
 {
+	struct rf_segment *seg = pub->seg;
 	struct rf_shm_layout *shm = seg->shm;
 	uint64_t nthreads = 0, ngroups = 0, nsamples = 0, suspects = 0, alive = 0, unjoined = 0;
+	uint64_t attributed = 0;
 	struct rf_shm_thread_info *info;
 
 	if (shm == NULL)
 		return;
-	if (exiting) {
+	if (pub->exiting) {
 		if (rf_thread_lock_bounded() < 0)
 			return;
 	} else {
@@ -1064,8 +1071,10 @@ void rf_thread_publish(struct rf_segment *seg, const struct rf_thread_rules *rul
 			rf_thread_entry_fill(&shm->threads[nthreads++], t);
 	}
 	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next)
-		if (g->index != UINT32_MAX)
-			rf_thread_group_fill(&shm->thread_groups[g->index], g);
+		if (g->index != UINT32_MAX) {
+			rf_thread_group_fill(&shm->thread_groups[g->index], g, pub->heap_by_id);
+			attributed += shm->thread_groups[g->index].heap_live_bytes;
+		}
 	for (size_t i = 0; i < rf_reg.nsamples; i++) {
 		const struct rf_thread_sample *s = &rf_reg.samples[i];
 		struct rf_shm_thread_sample *e = &shm->thread_samples[nsamples];
@@ -1090,16 +1099,19 @@ void rf_thread_publish(struct rf_segment *seg, const struct rf_thread_rules *rul
 	info->threads_total = rf_reg.tracked;
 	info->growth_window_ns = (int64_t)rules->age_ns;
 
-	shm->stats[RF_STAT_threads_created] = rf_reg.created;
-	shm->stats[RF_STAT_threads_exited] = rf_reg.exited;
-	shm->stats[RF_STAT_threads_joined] = rf_reg.joined;
-	shm->stats[RF_STAT_threads_alive] = alive;
-	shm->stats[RF_STAT_threads_unjoined] = unjoined;
-	shm->stats[RF_STAT_threads_suspect] = suspects;
-	shm->stats[RF_STAT_threads_untracked] = rf_reg.untracked;
-	shm->stats[RF_STAT_thread_groups] = rf_reg.ngroups;
-	shm->stats[RF_STAT_thread_registry_bytes] =
-		rf_reg.threads.mapped_bytes + rf_reg.groups.mapped_bytes + rf_thread_hash_bytes;
+	rf_publication_set(pub, RF_STAT_threads_created, rf_reg.created);
+	rf_publication_set(pub, RF_STAT_threads_exited, rf_reg.exited);
+	rf_publication_set(pub, RF_STAT_threads_joined, rf_reg.joined);
+	rf_publication_set(pub, RF_STAT_threads_alive, alive);
+	rf_publication_set(pub, RF_STAT_threads_unjoined, unjoined);
+	rf_publication_set(pub, RF_STAT_threads_suspect, suspects);
+	rf_publication_set(pub, RF_STAT_threads_untracked, rf_reg.untracked);
+	rf_publication_set(pub, RF_STAT_thread_groups, rf_reg.ngroups);
+	rf_publication_set(pub, RF_STAT_thread_registry_bytes,
+			   rf_reg.threads.mapped_bytes + rf_reg.groups.mapped_bytes +
+				   rf_thread_hash_bytes);
+	rf_publication_set(pub, RF_STAT_heap_unattributed_bytes,
+			   pub->heap_live > attributed ? pub->heap_live - attributed : 0);
 	rf_thread_unlock();
 
 	rf_segment_section_count(seg, RF_SHM_SECTION_THREAD_INFO, 1);

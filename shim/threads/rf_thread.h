@@ -130,13 +130,14 @@ void rf_thread_namer_set(rf_thread_namer_fn namer);
 void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns);
 
 /*
- * Write the thread sections and figures into seg (within a publication):
- * groups, threads, samples, info, and the thread gauges and counters of the
- * stats section. With exiting, the lock is taken with a bounded wait and the
- * at-exit rule judges suspects.
+ * Within a publication: the thread sections (groups, threads, samples,
+ * info) and the thread figures, judged by rules at now_ns. Each published
+ * group gets its heap from pub->heap_by_id (the heap's publisher runs
+ * first), and the heap no listed group holds is heap_unattributed_bytes.
+ * Exiting, the lock is taken with a bounded wait.
  */
-void rf_thread_publish(struct rf_segment *seg, const struct rf_thread_rules *rules,
-		       int64_t now_ns, bool exiting);
+void rf_thread_publish(struct rf_publication *pub, const struct rf_thread_rules *rules,
+		       int64_t now_ns);
 
 /* Registry totals, for tests and the at-exit report. */
 struct rf_thread_totals {

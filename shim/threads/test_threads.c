@@ -39,6 +39,17 @@ static struct rf_segment test_segment(void)
 	return seg;
 }
 
+/* One publication holding the thread publisher alone. */
+static void publish(struct rf_segment *seg, const struct rf_thread_rules *r, int64_t now,
+		    bool exiting)
+{
+	static struct rf_publication pub;
+
+	rf_publication_begin(&pub, seg, NULL, exiting);
+	rf_thread_publish(&pub, r, now);
+	rf_publication_end(&pub);
+}
+
 static uint64_t section_count(struct rf_segment *seg, enum rf_shm_section_kind kind)
 {
 	return seg->shm->header.sections[kind - 1].count;
@@ -282,7 +293,7 @@ RF_TEST(groups_by_creation_stack)
 		spawn(stack_a, 3, 100 + (uint64_t)i, 0, 0);
 	spawn(stack_b, 3, 200, 0, 0);
 	rf_thread_name_set_handle(200, "worker-b");
-	rf_thread_publish(&seg, &r, 10 * MS, false);
+	publish(&seg, &r, 10 * MS, false);
 	RF_CHECK_INT(section_count(&seg, RF_SHM_SECTION_THREAD_GROUPS), 2);
 	RF_CHECK_INT(section_count(&seg, RF_SHM_SECTION_THREADS), 6);
 	RF_CHECK_INT(section_count(&seg, RF_SHM_SECTION_THREAD_INFO), 1);
@@ -372,10 +383,10 @@ RF_TEST(growth_makes_stuck)
 	for (int call = 0; call < 10; call++, now += 300 * MS) {
 		for (int i = 0; i < 20; i++)
 			spawn(stack_a, 3, handle++, 0, now);
-		rf_thread_publish(&seg, &r, now, false);
+		publish(&seg, &r, now, false);
 	}
 	/* 3 s in: a's threads older than 1 s are stuck, b's pool is not. */
-	rf_thread_publish(&seg, &r, now, false);
+	publish(&seg, &r, now, false);
 	RF_CHECK_INT(seg.shm->thread_groups[0].alive, 4);
 	RF_CHECK_INT(seg.shm->thread_groups[0].growth, 0);
 	RF_CHECK_INT(seg.shm->thread_groups[1].alive, 200);
@@ -384,17 +395,17 @@ RF_TEST(growth_makes_stuck)
 	RF_CHECK_INT(seg.shm->stats[RF_STAT_threads_suspect], 140);
 	/* When the calls stop, the growth leaves the window... */
 	now += 2 * SEC;
-	rf_thread_publish(&seg, &r, now, false);
-	rf_thread_publish(&seg, &r, now + 200 * MS, false);
+	publish(&seg, &r, now, false);
+	publish(&seg, &r, now + 200 * MS, false);
 	RF_CHECK_INT(seg.shm->thread_groups[1].growth, 0);
 	RF_CHECK_INT(seg.shm->stats[RF_STAT_threads_suspect], 0);
 	/* ...but a group bigger than RINGFENCE_THREAD_GROUP stays suspect. */
 	r.group_max = 100;
-	rf_thread_publish(&seg, &r, now + 400 * MS, false);
+	publish(&seg, &r, now + 400 * MS, false);
 	RF_CHECK_INT(seg.shm->stats[RF_STAT_threads_suspect], 200);
 	/* At exit every one of them is leaked, the pool too. */
 	r.at_exit = true;
-	rf_thread_publish(&seg, &r, now + 600 * MS, true);
+	publish(&seg, &r, now + 600 * MS, true);
 	RF_CHECK_INT(seg.shm->stats[RF_STAT_threads_suspect], 204);
 	free(seg.shm);
 }

@@ -1,0 +1,36 @@
+/*
+ * rf_publish.c - one publication of every concern's figures (rf_publish.h).
+ *
+ * Every figure reaches the segment one way: the per-thread counters are
+ * summed into the publication, each concern's publisher adds its gauges and
+ * writes its sections (rf_publication, core/rf_segment.h), and the
+ * publication is written under the sequence lock. The order matters once:
+ * the heap's publisher leaves live bytes by heap id for the thread groups.
+ */
+#include "rf_publish.h"
+
+#include "rf_budget.h"
+#include "rf_heap.h"
+#include "rf_thread_shim.h"
+
+static const rf_publisher_fn rf_publishers[] = {
+	rf_budget_publish,
+	rf_heap_publish,
+	rf_thread_shim_publish, /* after the heap's: it attributes the heap to its groups */
+};
+
+void rf_publish(struct rf_segment *seg, const struct rf_shm_config *config, bool exiting,
+		bool status_known, int status)
+{
+	/* Publications are serialised by the caller: one is enough. */
+	static struct rf_publication pub;
+
+	if (seg->shm == NULL)
+		return;
+	rf_publication_begin(&pub, seg, config, exiting);
+	for (size_t i = 0; i < sizeof(rf_publishers) / sizeof(rf_publishers[0]); i++)
+		rf_publishers[i](&pub);
+	if (exiting)
+		rf_segment_mark_exited(seg, status_known, status_known ? status : 0);
+	rf_publication_end(&pub);
+}
