@@ -650,12 +650,11 @@ int rf_budget_settle(struct rf_budget_msg *m, int accepted)
 	return 0;
 }
 
-void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int err, int purged,
+void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int purged,
 		   int in_call)
 {
 	struct rf_kafka_handle *h = rf_kafka_handle_at(slot);
 
-	(void)err;
 	if (purged) {
 		__atomic_fetch_add(&h->dropped_msgs, 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&h->dropped_bytes, len, __ATOMIC_RELAXED);

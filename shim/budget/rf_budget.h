@@ -132,17 +132,17 @@ void rf_budget_free(void *p);
 size_t rf_budget_payload_size(const void *p);
 
 /*
- * librdkafka acknowledged a message of handle slot (on_acknowledgement):
- * delivered (err 0) or failed. For an arena payload the bytes become
- * acknowledged-but-unfreed; an uncopied message is credited now, charge
- * recomputed from len and extra exactly as at admission. purged: 1 when
- * purged from a queue, 2 when also possibly sent before (POSSIBLY_PERSISTED).
- * in_call: the ack
- * came on the producing thread during the real produce call (a refused
- * message being unrolled): settle will credit it instead.
+ * librdkafka acknowledged a message of handle slot (on_acknowledgement),
+ * delivered or failed: the same to the budget. For an arena payload the
+ * bytes become acknowledged-but-unfreed; an uncopied message is credited
+ * now, charge recomputed from len and extra exactly as at admission.
+ * purged: 1 when purged from a queue, 2 when also possibly sent before
+ * (POSSIBLY_PERSISTED). in_call: the ack came on the producing thread during
+ * the real produce call (a refused message being unrolled): settle will
+ * credit it instead.
  */
-void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int err,
-		   int purged, int in_call);
+void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int purged,
+		   int in_call);
 
 /* ---- Figures ------------------------------------------------------------------ */
 

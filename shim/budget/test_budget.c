@@ -83,7 +83,7 @@ RF_TEST(copied_message_lifecycle)
 	RF_CHECK_INT(shm->stats[RF_STAT_budget_arena_bytes], 1024 * 1024);
 	RF_CHECK_INT(rf_budget_settle(&m, 1), 0);
 	/* librdkafka acknowledges, then frees (rd_kafka_msg_destroy). */
-	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, m.payload, 1000, 0, 0, 0, 0);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, m.payload, 1000, 0, 0, 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_acked_unfreed_bytes], m.charge);
 	rf_budget_free(m.payload);
 	shm = rf_publish();
@@ -109,9 +109,9 @@ RF_TEST(uncopied_message_released_at_ack)
 	RF_CHECK_INT(rf_budget_settle(&m, 1), 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], m.charge);
 	/* An ack during the producing call (a refused message unrolled) is the settle's. */
-	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, &m, 500, m.extra, 0, 0, 1);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, &m, 500, m.extra, 0, 1);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], m.charge);
-	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, &m, 500, m.extra, 0, 0, 0);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, &m, 500, m.extra, 0, 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
 }
 
@@ -136,7 +136,7 @@ RF_TEST(freed_during_call_is_credited_once)
 	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
 	/* Delivered and freed by a broker thread first: accepted. */
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
-	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, m.payload, 100, 0, 0, 0, 0);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, m.payload, 100, 0, 0, 0);
 	rf_budget_free(m.payload);
 	RF_CHECK(rf_publish()->stats[RF_STAT_budget_bytes] != 0); /* not yet: the call is open */
 	RF_CHECK_INT(rf_budget_settle(&m, 1), 1);
@@ -145,7 +145,7 @@ RF_TEST(freed_during_call_is_credited_once)
 	/* 2.0.2's produce_batch quirk: a refused message freed with F_FREE still set. */
 	m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 100, 1);
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
-	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, m.payload, 100, 0, 0, 0, 1);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, m.payload, 100, 0, 0, 1);
 	rf_budget_free(m.payload);
 	RF_CHECK_INT(rf_budget_settle(&m, 0), 1);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
@@ -334,7 +334,7 @@ RF_TEST(wait_on_reports_nobody_serves_is_refused_soon)
 	rf_kafka_handle_polled(slot, rf_idle_tid, 1); /* polled once, long ago */
 	n = rf_fill(slot, msgs, 200);
 	for (int i = 0; i < n; i++) /* all delivered: the reports wait for a poll */
-		rf_budget_ack(slot, msgs[i].payload, msgs[i].len, 0, 0, 0, 0);
+		rf_budget_ack(slot, msgs[i].payload, msgs[i].len, 0, 0, 0);
 	rf_config.policy = RF_POLICY_BLOCK;
 	rf_budget_setup(&rf_config, 0, NULL);
 	extra = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 1000, 1);
@@ -515,8 +515,7 @@ static int rf_purge(void *rk)
 	rf_purges++;
 	rf_purged_rk = rk;
 	for (int i = 0; i < rf_dropped_n; i++) {
-		rf_budget_ack(rf_dropped[i].slot, rf_dropped[i].payload, rf_dropped[i].len, 0,
-			      -152 /* __PURGE_QUEUE */, 1, 0);
+		rf_budget_ack(rf_dropped[i].slot, rf_dropped[i].payload, rf_dropped[i].len, 0, 1, 0);
 		rf_budget_free(rf_dropped[i].payload); /* no delivery callback: freed at once */
 	}
 	return 0;
@@ -569,7 +568,7 @@ RF_TEST(handles_published)
 	m = rf_msg(a, 1000, 1);
 	RF_CHECK_INT(rf_budget_admit(&m), 0);
 	rf_budget_settle(&m, 1);
-	rf_budget_ack(a, m.payload, 1000, 0, 0, 0, 0);
+	rf_budget_ack(a, m.payload, 1000, 0, 0, 0);
 	rf_kafka_handle_polled(a, 44, 123456789);
 	shm = rf_publish();
 	RF_CHECK_INT(shm->header.sections[RF_SHM_SECTION_HANDLES - 1].count, 2);

@@ -98,7 +98,7 @@ static rd_kafka_resp_err_t rf_on_ack(rd_kafka_t *rk, rd_kafka_message_t *m, void
 	rf_budget_ack((int)(intptr_t)ic_opaque, m->payload, m->len,
 		      rf_budget_msg_extra(m->key_len, hcount, hbytes) +
 			      rf_kafka_handle_extra((int)(intptr_t)ic_opaque, m->len),
-		      m->err, purged, rf_tls_in_produce);
+		      purged, rf_tls_in_produce);
 	errno = saved;
 	return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
