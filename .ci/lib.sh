@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # .ci/lib.sh - shared by .ci/demo and .ci/test: install what a fresh Debian 12
 # machine lacks, then configure and build. Sourced, not run.
 

@@ -15,6 +15,7 @@ build=${1:-build}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$build" && pwd)
 RF_BUILD_ROOT=$build
+# shellcheck source=../e2e/lib.sh
 source "$root/test-apps/e2e/lib.sh"
 
 rf_broker_start --brokers 3 --rtt 200 --lifetime 0

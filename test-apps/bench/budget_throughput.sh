@@ -28,6 +28,7 @@ shim_args=("${@:3}")
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$build" && pwd)
 RF_BUILD_ROOT=$build
+# shellcheck source=../e2e/lib.sh
 source "$root/test-apps/e2e/lib.sh"
 
 rf_broker_start --brokers 3 --lifetime 0

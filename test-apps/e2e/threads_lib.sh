@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 #
 # threads_lib.sh - helpers for the thread-leak tests (docs/threads.md).
-# Source after lib.sh.
+# Sources lib.sh (nothing more when the test has sourced it already).
 #
 #   thr_setup NAME               unique RINGFENCE_SHM_PREFIX, cleaned up at exit
 #   thr_start NAME CMD...        run CMD under the shim in the background:
@@ -13,6 +13,9 @@
 #   thr_assert FILE CODE...      python3: `r` is the JSON of FILE, and each CODE
 #                                line is an expression that must hold
 #   frames_of(g), fns(frames)    (in CODE) a group's creation stack, functions
+
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RF=$RF_BUILD_ROOT/reporter/ringfence
 SHIM=$RF_BUILD_ROOT/shim/libringfence.so
