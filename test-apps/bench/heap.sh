@@ -13,7 +13,10 @@ set -euo pipefail
 
 bench=$1 shim=$2 pairs=${3:-20000000} rounds=${4:-5}
 extra=("${@:5}")
-memusage=$(ls /usr/lib/x86_64-linux-gnu/libmemusage.so /usr/lib/*/libmemusage.so /lib/*/libmemusage.so 2>/dev/null | head -1 || true)
+memusage=
+for lib in /usr/lib/x86_64-linux-gnu/libmemusage.so /usr/lib/*/libmemusage.so /lib/*/libmemusage.so; do
+	[ -e "$lib" ] && { memusage=$lib; break; }
+done
 prefix=rf-bench-heap-$$
 trap 'rm -f /dev/shm/$prefix.*' EXIT
 

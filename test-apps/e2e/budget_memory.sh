@@ -31,10 +31,11 @@ copy_max 0 "$RF" run --prefix "$PREFIX" -- "$PRODUCER"
 copy_max 4096 "$RF" run --prefix "$PREFIX" -- "$PRODUCER" --copy-max 4096
 
 for mode in "copy" "free --no-dr"; do
-	read -r payload extra <<<"$mode"
+	read -r -a extra <<<"$mode"
+	payload=${extra[0]}
 	"$RF" run --budget ${BUDGET_MIB}M --prefix "$PREFIX" -- "$PRODUCER" --bootstrap "$RF_BOOTSTRAP" \
 		--topic "mem-$payload" --count 1500 --size 8192 --handles 4 --threads 8 \
-		--payload "$payload" $extra >"$rf_tmpdir/out" &
+		--payload "$payload" "${extra[@]:1}" >"$rf_tmpdir/out" &
 	pid=$!
 	wait $pid || rf_fail "$mode: producer exited $?"
 	"$RF" stat --prefix "$PREFIX" --json $pid >"$rf_tmpdir/stat.json"

@@ -28,7 +28,8 @@ rf_broker_start --brokers 1
 
 interposed_of() { # the last segment's heap_interposed
 	local pid
-	pid=$(ls -t /dev/shm | sed -n "s/^$RINGFENCE_SHM_PREFIX\.\([0-9]*\)\$/\1/p" | head -1)
+	pid=$(find /dev/shm -maxdepth 1 -name "$RINGFENCE_SHM_PREFIX.*" -printf '%T@ %f\n' | LC_ALL=C sort -rn |
+		sed -n "s/^[0-9.]* $RINGFENCE_SHM_PREFIX\.\([0-9]*\)\$/\1/p" | head -1)
 	"$RF" stat --json "$pid" | python3 -c 'import json,sys; c=json.load(sys.stdin)["counters"]; print(c["heap_interposed"], c["heap_allocs"])'
 }
 
@@ -42,7 +43,7 @@ for lib in "${libs[@]}"; do
 			rf_fail "churn with $name $order the shim exited $?: $(cat "$rf_tmpdir/churn.err")"
 		read -r interposed allocs <<<"$(interposed_of)"
 		if [ $order = after ]; then
-			[ "$interposed" = 1 ] && [ "$allocs" -ge 800000 ] ||
+			{ [ "$interposed" = 1 ] && [ "$allocs" -ge 800000 ]; } ||
 				rf_fail "$name after the shim: interposed $interposed, allocs $allocs"
 		else
 			[ "$interposed" = 0 ] || rf_fail "$name before the shim: heap_interposed $interposed"
@@ -70,7 +71,7 @@ rm -f /dev/shm/$RINGFENCE_SHM_PREFIX.*
 timeout 60 env LD_PRELOAD="$SHIM" /usr/bin/python3 -c "$py" 2>"$rf_tmpdir/py.err" ||
 	rf_fail "python3 under the shim exited $?: $(cat "$rf_tmpdir/py.err")"
 read -r interposed allocs <<<"$(interposed_of)"
-[ "$interposed" = 1 ] && [ "$allocs" -ge 3000 ] ||
+{ [ "$interposed" = 1 ] && [ "$allocs" -ge 3000 ]; } ||
 	rf_fail "python3 under the shim: heap_interposed $interposed, allocs $allocs"
 ! grep -q "come before the shim's" "$rf_tmpdir/py.err" ||
 	rf_fail "python3 under the shim: $(cat "$rf_tmpdir/py.err")"
@@ -78,7 +79,7 @@ rm -f /dev/shm/$RINGFENCE_SHM_PREFIX.*
 timeout 60 env LD_PRELOAD="${libs[0]} $SHIM" /usr/bin/python3 -c "$py" 2>"$rf_tmpdir/py.err" ||
 	rf_fail "python3 with $(basename "${libs[0]}") before the shim exited $?"
 read -r interposed allocs <<<"$(interposed_of)"
-[ "$interposed" = 0 ] && grep -q "come before the shim's" "$rf_tmpdir/py.err" ||
+{ [ "$interposed" = 0 ] && grep -q "come before the shim's" "$rf_tmpdir/py.err"; } ||
 	rf_fail "python3 with $(basename "${libs[0]}") before the shim: heap_interposed $interposed"
 echo "ok: python3 (canonical PLT entries for malloc and free): the shim's are in effect," \
 	"an allocator preloaded before it still comes first"

@@ -19,14 +19,14 @@ export RINGFENCE_PUBLISH_INTERVAL=10ms
 rf_cleanup_add "rm -f /dev/shm/$RINGFENCE_SHM_PREFIX.*"
 
 for mode in counts calls fork signal cache; do
-	out=$(timeout 60 env LD_PRELOAD=$SHIM "$APP" "$mode" 2>&1) || rf_fail "rf-heap-app $mode: $out"
+	out=$(timeout 60 env LD_PRELOAD="$SHIM" "$APP" "$mode" 2>&1) || rf_fail "rf-heap-app $mode: $out"
 	printf '%s\n' "$out"
 done
 n=$(grep -c 'free(): double free detected (block .*, freed before)' <<<"$out") || true
 [ "$n" = 3 ] || rf_fail "the shim reported $n of the 3 double frees: $out"
 
 # The thread cache turned off, and a value that is not accepted.
-out=$(RINGFENCE_HEAP_CACHE=0 timeout 60 env LD_PRELOAD=$SHIM "$APP" cache 2>&1) ||
+out=$(RINGFENCE_HEAP_CACHE=0 timeout 60 env LD_PRELOAD="$SHIM" "$APP" cache 2>&1) ||
 	rf_fail "rf-heap-app cache with RINGFENCE_HEAP_CACHE=0: $out"
 grep -q 'ok cache: off, nothing cached' <<<"$out" || rf_fail "cache not off: $out"
 n=$(grep -c 'free(): double free detected (block .*, freed before)' <<<"$out") || true
@@ -41,7 +41,8 @@ echo "ok: RINGFENCE_HEAP_CACHE=0 turns the thread cache off; a bad value is name
 # Leaked threads keep their heap: 3 threads x 200 x 5000 bytes, alive at exit.
 LD_PRELOAD=$SHIM "$APP" leak --threads 3 --count 200 --size 5000 --ms 300 >"$rf_tmpdir/leak.out" ||
 	rf_fail "rf-heap-app leak exited $?"
-pid=$(ls /dev/shm | sed -n "s/^$RINGFENCE_SHM_PREFIX\.\([0-9]*\)\$/\1/p" | sort -n | tail -1)
+pid=$(find /dev/shm -maxdepth 1 -name "$RINGFENCE_SHM_PREFIX.*" -printf '%f\n' |
+	sed -n "s/^$RINGFENCE_SHM_PREFIX\.\([0-9]*\)\$/\1/p" | sort -n | tail -1)
 "$RF" threads --json "$pid" >"$rf_tmpdir/threads.json" || rf_fail "ringfence threads --json $pid"
 python3 - "$rf_tmpdir/threads.json" <<'PY' || rf_fail "no leaked group holding 3,000,000 heap bytes"
 import json, sys

@@ -18,7 +18,7 @@ rf_cleanup_add "rm -f /dev/shm/$RINGFENCE_SHM_PREFIX.*"
 rf_broker_start --brokers 1 --rtt 100
 
 run() { # limit -> JSON line
-	RINGFENCE_HEAP_LIMIT=$1 timeout 80 env LD_PRELOAD=$SHIM "$APP" produce --bootstrap "$RF_BOOTSTRAP" \
+	RINGFENCE_HEAP_LIMIT=$1 timeout 80 env LD_PRELOAD="$SHIM" "$APP" produce --bootstrap "$RF_BOOTSTRAP" \
 		--threads 4 --count 5000 --payload 4096 2>"$rf_tmpdir/err" | tail -1 ||
 		rf_fail "rf-heap-app produce (limit $1): $(tail -3 "$rf_tmpdir/err")"
 }

@@ -83,6 +83,6 @@ assert "RINGFENCE_BUDGET" in s["config_error"], s["config_error"]
 ' || rf_fail "the segment does not record the configuration error"
 
 "$RF" gc >/dev/null
-left=$(ls /dev/shm | grep -c "^$PREFIX\." || true)
+left=$(find /dev/shm -maxdepth 1 -name "$PREFIX.*" | wc -l)
 rf_assert_eq 0 "$left" "segments left after gc"
 echo "ok: processes without librdkafka run unchanged"

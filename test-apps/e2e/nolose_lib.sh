@@ -1,5 +1,4 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034 # NL_* variables are for the tests that source this file
 #
 # nolose_lib.sh - helpers shared by the no-loss tests (nolose_*.sh): run a
 # producer under the shim with a budget small enough to bind, keep its output
@@ -19,6 +18,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 : "${RF_SOURCE_ROOT:?RF_SOURCE_ROOT must name the source tree}"
 NL_RF=$RF_BUILD_ROOT/reporter/ringfence
+# shellcheck disable=SC2034 # for the tests that source this file
 NL_APPS=$RF_BUILD_ROOT/test-apps
 # Debian's interpreter, which has python3-confluent-kafka; never another python3 on PATH.
 NL_PYTHON=/usr/bin/python3

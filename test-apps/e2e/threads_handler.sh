@@ -17,10 +17,10 @@ export RINGFENCE_THREAD_AGE=1s
 RINGFENCE_REPORT_AT_EXIT=1 thr_start leaky "$THREADS_APP" handler --calls 12 --interval-ms 250 \
 	--linger-ms 3500
 pid=$THR_PID
-rf_wait_until 10 "check to fail on the running handler" thr_check_fails $pid
-thr_check $pid 1 "leaky handler, running"
+rf_wait_until 10 "check to fail on the running handler" thr_check_fails "$pid"
+thr_check "$pid" 1 "leaky handler, running"
 grep -q "handle_request" "$rf_tmpdir/check.out" || rf_fail "check's report lacks handle_request"
-thr_json $pid "$rf_tmpdir/live.json"
+thr_json "$pid" "$rf_tmpdir/live.json"
 thr_assert "$rf_tmpdir/live.json" \
 	'r["rule"] == "running"' \
 	'len(leaks()) == 1' \
@@ -40,19 +40,19 @@ thr_assert "$rf_tmpdir/live.json" \
 	'any("pthread_cond_wait" in f for f in fns(leaks()[0]["sample"]["frames"]))' \
 	'any(g["class"] == "library" and g["thread_name"] == "rf:publisher" for g in r["groups"])'
 echo "ok: live: one stuck group from handle_request, blocked in queue_get"
-"$RF" threads --no-sample $pid >"$rf_tmpdir/live.txt"
+"$RF" threads --no-sample "$pid" >"$rf_tmpdir/live.txt"
 grep -q '^LEAK GROUPS (1)' "$rf_tmpdir/live.txt" || rf_fail "text report: $(cat "$rf_tmpdir/live.txt")"
 grep -Eq 'handle_request\+0x[0-9a-f]+ +.*rf_threads_app\.c:[0-9]+' "$rf_tmpdir/live.txt" ||
 	rf_fail "text report lacks handle_request with its source line"
 # The handler the shim installed for the sample: SigCgt has bit 61 (SIGRTMAX-3).
-sigcgt=$(awk '/^SigCgt:/ {print $2}' /proc/$pid/status)
+sigcgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$pid/status")
 (((0x$sigcgt >> 60) & 1)) || rf_fail "no handler for signal 61 after a sample (SigCgt $sigcgt)"
-[ "$(thr_stat $pid threads_suspect)" -gt 0 ] || rf_fail "threads_suspect is 0 while stuck"
+[ "$(thr_stat "$pid" threads_suspect)" -gt 0 ] || rf_fail "threads_suspect is 0 while stuck"
 
 # The leak, after exit: every consumer alive at the end is leaked.
-thr_wait $pid "leaky handler"
-thr_check $pid 1 "leaky handler, exited"
-thr_json $pid "$rf_tmpdir/exit.json"
+thr_wait "$pid" "leaky handler"
+thr_check "$pid" 1 "leaky handler, exited"
+thr_json "$pid" "$rf_tmpdir/exit.json"
 thr_assert "$rf_tmpdir/exit.json" \
 	'r["rule"] == "at-exit"' \
 	'len(leaks()) == 1 and leaks()[0]["class"] == "leaked" and leaks()[0]["count"] == 240' \
@@ -68,23 +68,23 @@ RINGFENCE_REPORT_AT_EXIT=1 thr_start fixed "$THREADS_APP" handler --fixed --call
 pid=$THR_PID
 thr_ready fixed
 sleep 1.3
-thr_check $pid 0 "fixed handler, running"
-thr_json $pid "$rf_tmpdir/fixed.json"
+thr_check "$pid" 0 "fixed handler, running"
+thr_json "$pid" "$rf_tmpdir/fixed.json"
 thr_assert "$rf_tmpdir/fixed.json" 'leaks() == []' \
 	'r["counters"]["created"] == 241 and r["counters"]["exited"] == 240' \
 	'r["counters"]["unjoined"] == 0'
-thr_wait $pid "fixed handler"
-thr_check $pid 0 "fixed handler, exited"
+thr_wait "$pid" "fixed handler"
+thr_check "$pid" 0 "fixed handler, exited"
 [ ! -s "$rf_tmpdir/fixed.err" ] || rf_fail "the fixed handler got a report: $(cat "$rf_tmpdir/fixed.err")"
 
 # Sampling can be switched off: no signal handler is ever installed.
 RINGFENCE_THREAD_SAMPLE=0 thr_start nosample "$THREADS_APP" handler --calls 1 --linger-ms 3000
 pid=$THR_PID
 thr_ready nosample
-thr_json $pid "$rf_tmpdir/nosample.json" --timeout 2000
+thr_json "$pid" "$rf_tmpdir/nosample.json" --timeout 2000
 thr_assert "$rf_tmpdir/nosample.json" '"disabled" in (r["sample"]["note"] or "")'
-sigcgt=$(awk '/^SigCgt:/ {print $2}' /proc/$pid/status)
+sigcgt=$(awk '/^SigCgt:/ {print $2}' "/proc/$pid/status")
 ((((0x$sigcgt >> 60) & 1) == 0)) || rf_fail "RINGFENCE_THREAD_SAMPLE=0 installed a handler (SigCgt $sigcgt)"
-kill -TERM $pid
-wait $pid || true
+kill -TERM "$pid"
+wait "$pid" || true
 echo "PASS: threads-handler"

@@ -20,13 +20,13 @@ thr_start producer "$PRODUCER" --bootstrap "$RF_BOOTSTRAP" --topic thr --count 2
 pid=$THR_PID
 # Lingering: flushed, handles not destroyed yet.
 has_brokers() {
-	"$RF" threads --no-sample --json $pid >"$rf_tmpdir/wait.json" 2>/dev/null &&
+	"$RF" threads --no-sample --json "$pid" >"$rf_tmpdir/wait.json" 2>/dev/null &&
 		grep -q '"rdk:broker' "$rf_tmpdir/wait.json"
 }
 rf_wait_until 20 "the producer's rdk:broker threads" has_brokers
 sleep 1.2
-thr_check $pid 0 "producer, running"
-thr_json $pid "$rf_tmpdir/live.json"
+thr_check "$pid" 0 "producer, running"
+thr_json "$pid" "$rf_tmpdir/live.json"
 thr_assert "$rf_tmpdir/live.json" \
 	'leaks() == []' \
 	'r["totals"]["library"] >= 5' \
@@ -37,9 +37,9 @@ thr_assert "$rf_tmpdir/live.json" \
 	     g["start_routine"]["function"] in (None, "rd_kafka_thread_main",
 						"rd_kafka_broker_thread_main")
 	     for g in r["groups"] if (g["thread_name"] or "").startswith("rdk:"))'
-thr_wait $pid "rf-producer"
-thr_check $pid 0 "producer, exited"
-thr_json $pid "$rf_tmpdir/exit.json"
+thr_wait "$pid" "rf-producer"
+thr_check "$pid" 0 "producer, exited"
+thr_json "$pid" "$rf_tmpdir/exit.json"
 thr_assert "$rf_tmpdir/exit.json" \
 	'leaks() == []' \
 	'r["counters"]["alive"] == 1 and r["counters"]["unjoined"] == 0' \
@@ -49,7 +49,7 @@ thr_assert "$rf_tmpdir/exit.json" \
 	'any(g["thread_name"] == "rdk:main" and g["threads"] == [] for g in r["groups"])' \
 	'any((g["thread_name"] or "").startswith("rdk:broker") and g["threads"] == []
 	     for g in r["groups"])'
-joined=$(thr_stat $pid threads_joined)
+joined=$(thr_stat "$pid" threads_joined)
 [ "$joined" -ge 5 ] || rf_fail "only $joined threads seen joined"
 rf_broker_stop
 echo "PASS: threads-kafka: librdkafka's threads listed as library threads, joined by rd_kafka_destroy"

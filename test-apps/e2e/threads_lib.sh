@@ -19,9 +19,13 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 RF=$RF_BUILD_ROOT/reporter/ringfence
 SHIM=$RF_BUILD_ROOT/shim/libringfence.so
+# shellcheck disable=SC2034 # for the tests that source this file
 THREADS_APP=$RF_BUILD_ROOT/test-apps/rf-threads-app
+# shellcheck disable=SC2034 # for the tests that source this file
 THREADS_CXX=$RF_BUILD_ROOT/test-apps/rf-threads-cxx
+# shellcheck disable=SC2034 # for the tests that source this file
 THREADS_BENCH=$RF_BUILD_ROOT/test-apps/rf-threads-bench
+# shellcheck disable=SC2034 # for the tests that source this file
 THREADS_PY=$RF_SOURCE_ROOT/test-apps/rf_threads_leak.py
 THR_PID=""
 
