@@ -11,6 +11,7 @@ RF_PACKAGES=(
 	librdkafka-dev libunwind-dev uthash-dev libdw-dev
 	kcat python3 python3-confluent-kafka
 	libjemalloc2 libtcmalloc-minimal4 # other allocators preloaded with the shim (heap tests)
+	shellcheck # .ci/test checks the scripts in .ci/ and test-apps/
 )
 
 rf_say() { printf '==> %s\n' "$*"; }
@@ -44,4 +45,54 @@ rf_build() {
 		meson setup "$dir" "$RF_ROOT" -Dwerror=true "$@" >/dev/null
 	fi
 	ninja -C "$dir" >/dev/null
+}
+
+# rf_shell_scripts: the project's shell scripts, NUL-terminated, relative to
+# RF_ROOT: the bash files in .ci/ (a bash shebang, or a shellcheck shell=bash
+# directive for the sourced ones) and test-apps/**/*.sh. git names them, so a
+# new script is checked once it is added; outside a git checkout, find does.
+rf_shell_scripts() {
+	local file first
+	{
+		if git -C "$RF_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+			git -C "$RF_ROOT" ls-files -z -- .ci 'test-apps/*.sh'
+		else
+			(cd "$RF_ROOT" && find .ci test-apps -type f \( -path '.ci/*' -o -name '*.sh' \) -print0)
+		fi
+	} | while IFS= read -r -d '' file; do
+		[ -f "$RF_ROOT/$file" ] || continue
+		case $file in
+		test-apps/*) printf '%s\0' "$file" ;;
+		*)
+			first=
+			IFS= read -r first <"$RF_ROOT/$file" || true
+			case $first in
+			'#!'*bash* | '# shellcheck shell=bash'*) printf '%s\0' "$file" ;;
+			esac
+			;;
+		esac
+	done
+}
+
+# rf_shellcheck: shellcheck every script (following what it sources, see
+# .shellcheckrc); name each one that draws a warning and exit 1.
+rf_shellcheck() {
+	local scripts=() failed=() file
+	while IFS= read -r -d '' file; do
+		scripts+=("$file")
+	done < <(rf_shell_scripts)
+	[ ${#scripts[@]} -gt 0 ] || {
+		echo "error: shellcheck: no scripts found under $RF_ROOT/.ci and $RF_ROOT/test-apps" >&2
+		exit 1
+	}
+	rf_say "shellcheck: ${#scripts[@]} scripts in .ci/ and test-apps/"
+	for file in "${scripts[@]}"; do
+		(cd "$RF_ROOT" && shellcheck -x "$file") || failed+=("$file")
+	done
+	if [ ${#failed[@]} -gt 0 ]; then
+		for file in "${failed[@]}"; do
+			echo "error: shellcheck: warnings in $file (see above)" >&2
+		done
+		exit 1
+	fi
 }
