@@ -82,8 +82,8 @@ int main(int argc, char **argv)
 	void *ret = NULL;
 	pthread_t t;
 
-	if (strcmp(mode, "create") != 0 && strcmp(mode, "fork") != 0 &&
-	    strcmp(mode, "exit") != 0 && strcmp(mode, "sample") != 0) {
+	if (strcmp(mode, "create") != 0 && strcmp(mode, "fork") != 0 && strcmp(mode, "exit") != 0 &&
+	    strcmp(mode, "sample") != 0) {
 		fprintf(stderr, "usage: rf-cancel-app create|fork|exit|sample\n");
 		return 2;
 	}

@@ -71,12 +71,12 @@ static void say(const char *fmt, ...)
 		_exit(3);
 }
 
-#define CHECK(cond, ...)                                                                \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			say("FAIL " __VA_ARGS__);                                       \
-			exit(1);                                                        \
-		}                                                                       \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			say("FAIL " __VA_ARGS__);                                                  \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 /* ---- the process's own segment -------------------------------------------------------- */
@@ -122,7 +122,8 @@ static void figures_read(struct figures *f)
 		if ((seq & 1) || seq < (start | 1) + 3)
 			continue; /* a whole publish must have started after we asked */
 		CHECK(pread(fd, &h, sizeof(h), 0) == sizeof(h), "header");
-		f->groups = sg->count < RF_SHM_THREAD_GROUPS_MAX ? sg->count : RF_SHM_THREAD_GROUPS_MAX;
+		f->groups =
+			sg->count < RF_SHM_THREAD_GROUPS_MAX ? sg->count : RF_SHM_THREAD_GROUPS_MAX;
 		if (pread(fd, f->s, sizeof(f->s), (off_t)st->offset) != sizeof(f->s) ||
 		    pread(fd, f->g, sizeof(f->g[0]) * f->groups, (off_t)sg->offset) !=
 			    (ssize_t)(sizeof(f->g[0]) * f->groups))
@@ -178,7 +179,8 @@ static int run_counts(void)
 	pthread_barrier_wait(&bar);
 	figures_read(&a);
 	for (uint64_t i = 0; i < a.groups; i++)
-		if (a.g[i].alive == (uint64_t)opt.threads && a.g[i].heap_live_bytes == (uint64_t)want)
+		if (a.g[i].alive == (uint64_t)opt.threads &&
+		    a.g[i].heap_live_bytes == (uint64_t)want)
 			found = 1;
 	CHECK(found, "counts: no thread group holds %" PRId64 " live bytes", want);
 	say("ok counts: the group of %ld threads holds %" PRId64 " live bytes", opt.threads, want);
@@ -235,7 +237,8 @@ static int run_calls(void)
 	CHECK(p != NULL && p[9] == 'y' && malloc_usable_size(p) >= 10, "realloc shrink");
 	figures_read(&b);
 	CHECK(D(&a, &b, heap_live_bytes) == 10 && D(&a, &b, heap_allocs) == 3 &&
-		      D(&a, &b, heap_frees) == 2 && D(&a, &b, heap_alloc_bytes) == 100 + 100000 + 10,
+		      D(&a, &b, heap_frees) == 2 &&
+		      D(&a, &b, heap_alloc_bytes) == 100 + 100000 + 10,
 	      "realloc figures: live %" PRId64 " allocs %" PRId64 " frees %" PRId64
 	      " bytes %" PRId64,
 	      D(&a, &b, heap_live_bytes), D(&a, &b, heap_allocs), D(&a, &b, heap_frees),
@@ -275,8 +278,8 @@ static int run_calls(void)
 	blocks[4] = ra;
 	total += 3000 - 1004;
 	figures_read(&b);
-	CHECK(D(&a, &b, heap_live_bytes) == (int64_t)total, "aligned live %" PRId64 ", want %" PRIu64,
-	      D(&a, &b, heap_live_bytes), total);
+	CHECK(D(&a, &b, heap_live_bytes) == (int64_t)total,
+	      "aligned live %" PRId64 ", want %" PRIu64, D(&a, &b, heap_live_bytes), total);
 	for (size_t i = 0; i < sizeof(aligns) / sizeof(aligns[0]); i++)
 		free(blocks[i]);
 	free(m);
@@ -340,8 +343,7 @@ static int run_fork(void)
 		say("ok fork child: counts from zero, inherited live bytes its own and freed");
 		_exit(0);
 	}
-	CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) &&
-		      WEXITSTATUS(status) == 0,
+	CHECK(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	      "fork child failed");
 	figures_read(&b);
 	CHECK(b.s[RF_STAT_heap_live_bytes] >= 1 << 20, "fork: parent live after child");
@@ -514,7 +516,8 @@ static int run_cache(void)
 		memset(p, 0x5a, malloc_usable_size(p));
 		free(p);
 		q = malloc(n + 15);
-		CHECK(q != NULL && malloc_usable_size(q) >= n + 15, "usable %zu after %zu", n + 15, n);
+		CHECK(q != NULL && malloc_usable_size(q) >= n + 15, "usable %zu after %zu", n + 15,
+		      n);
 		memset(q, 0xa5, malloc_usable_size(q));
 		free(q);
 	}
@@ -569,7 +572,8 @@ static int run_cache(void)
 	if (cache_off)
 		say("ok cache: off, nothing cached");
 	else
-		say("ok cache: %" PRId64 " bytes cached while the thread lived, given back at its end",
+		say("ok cache: %" PRId64
+		    " bytes cached while the thread lived, given back at its end",
 		    D(&a, &b, heap_cached_bytes));
 
 	/* A double free aborts with the shim's message, as glibc aborts on one
@@ -604,7 +608,8 @@ static int run_cache(void)
 		      "a double free of %zu bytes ended the child with status %#x, not SIGABRT",
 		      doubly[i], status);
 	}
-	say("ok cache: a double free aborts (100 and 2,000 bytes, and freed by a thread since ended)");
+	say("ok cache: a double free aborts (100 and 2,000 bytes, and freed by a thread since "
+	    "ended)");
 	return 0;
 }
 
@@ -731,10 +736,13 @@ static int run_produce(void)
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
-		{"threads", required_argument, NULL, 't'}, {"count", required_argument, NULL, 'c'},
-		{"size", required_argument, NULL, 's'},    {"ms", required_argument, NULL, 'm'},
+		{"threads", required_argument, NULL, 't'},
+		{"count", required_argument, NULL, 'c'},
+		{"size", required_argument, NULL, 's'},
+		{"ms", required_argument, NULL, 'm'},
 		{"bootstrap", required_argument, NULL, 'b'},
-		{"payload", required_argument, NULL, 'p'}, {NULL, 0, NULL, 0},
+		{"payload", required_argument, NULL, 'p'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *mode = argc > 1 ? argv[1] : "";
 	int c;

@@ -125,8 +125,7 @@ static const char mb_usage[] =
 	"Exit status: 0 on a clean stop, 1 on a runtime failure, 2 on a usage\n"
 	"error.\n";
 
-__attribute__((format(printf, 1, 2)))
-static void mb_diag(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void mb_diag(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -141,8 +140,7 @@ static void mb_diag(const char *fmt, ...)
 	funlockfile(stderr);
 }
 
-static void mb_log_forward(const rd_kafka_t *rk, int level, const char *fac,
-			   const char *buf)
+static void mb_log_forward(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
 	mb_diag("rdkafka: %d|%s: %s", level, fac, buf);
@@ -150,8 +148,7 @@ static void mb_log_forward(const rd_kafka_t *rk, int level, const char *fac,
 
 /* Without a callback the dummy handle would print its notices (for instance
  * that it has no bootstrap.servers) straight to stderr. */
-static void mb_log_discard(const rd_kafka_t *rk, int level, const char *fac,
-			   const char *buf)
+static void mb_log_discard(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
 	(void)level;
@@ -185,12 +182,12 @@ static int mb_int_parse(const char *text, long min, long max, int *value)
 	return 0;
 }
 
-static int mb_opt_int_parse(const char *opt, const char *text, long min,
-			    long max, int *value)
+static int mb_opt_int_parse(const char *opt, const char *text, long min, long max, int *value)
 {
 	if (mb_int_parse(text, min, max, value) < 0) {
 		mb_diag("%s: invalid value '%s': expected an integer from %ld "
-			"to %ld", opt, text, min, max);
+			"to %ld",
+			opt, text, min, max);
 		return -EINVAL;
 	}
 	return 0;
@@ -208,9 +205,8 @@ static int mb_topic_name_check(const char *name)
 	for (i = 0; i < len; i++) {
 		char c = name[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
 			return -EINVAL;
 	}
 	return 0;
@@ -231,8 +227,7 @@ static int mb_opts_parse(int argc, char **argv, struct mb_opts *opts)
 		{"brokers", required_argument, NULL, MB_OPT_BROKERS},
 		{"rtt", required_argument, NULL, MB_OPT_RTT},
 		{"lifetime", required_argument, NULL, MB_OPT_LIFETIME},
-		{"bootstrap-file", required_argument, NULL,
-		 MB_OPT_BOOTSTRAP_FILE},
+		{"bootstrap-file", required_argument, NULL, MB_OPT_BOOTSTRAP_FILE},
 		{"topic", required_argument, NULL, MB_OPT_TOPIC},
 		{"partitions", required_argument, NULL, MB_OPT_PARTITIONS},
 		{"verbose", no_argument, NULL, 'v'},
@@ -254,17 +249,14 @@ static int mb_opts_parse(int argc, char **argv, struct mb_opts *opts)
 
 		switch (c) {
 		case MB_OPT_BROKERS:
-			rc = mb_opt_int_parse("--brokers", optarg,
-					      MB_BROKERS_MIN, MB_BROKERS_MAX,
+			rc = mb_opt_int_parse("--brokers", optarg, MB_BROKERS_MIN, MB_BROKERS_MAX,
 					      &opts->broker_cnt);
 			break;
 		case MB_OPT_RTT:
-			rc = mb_opt_int_parse("--rtt", optarg, 0,
-					      MB_RTT_MAX_MS, &opts->rtt_ms);
+			rc = mb_opt_int_parse("--rtt", optarg, 0, MB_RTT_MAX_MS, &opts->rtt_ms);
 			break;
 		case MB_OPT_LIFETIME:
-			rc = mb_opt_int_parse("--lifetime", optarg, 0,
-					      MB_LIFETIME_MAX_S,
+			rc = mb_opt_int_parse("--lifetime", optarg, 0, MB_LIFETIME_MAX_S,
 					      &opts->lifetime_s);
 			break;
 		case MB_OPT_BOOTSTRAP_FILE:
@@ -286,8 +278,7 @@ static int mb_opts_parse(int argc, char **argv, struct mb_opts *opts)
 			opts->topic = optarg;
 			break;
 		case MB_OPT_PARTITIONS:
-			rc = mb_opt_int_parse("--partitions", optarg, 1,
-					      MB_PARTITIONS_MAX,
+			rc = mb_opt_int_parse("--partitions", optarg, 1, MB_PARTITIONS_MAX,
 					      &opts->partition_cnt);
 			break;
 		case 'v':
@@ -297,22 +288,20 @@ static int mb_opts_parse(int argc, char **argv, struct mb_opts *opts)
 			opts->help = true;
 			break;
 		case ':':
-			mb_diag("option '%s' requires an argument; see --help",
-				argv[optind - 1]);
+			mb_diag("option '%s' requires an argument; see --help", argv[optind - 1]);
 			rc = -EINVAL;
 			break;
 		default: {
 			const char *arg = argv[optind - 1];
 
 			if (strncmp(arg, "--", 2) != 0)
-				mb_diag("unknown option '-%c'; see --help",
-					optopt);
+				mb_diag("unknown option '-%c'; see --help", optopt);
 			else if (optopt != 0)
 				mb_diag("option '%s' takes no argument; see "
-					"--help", arg);
-			else
-				mb_diag("unknown option '%s'; see --help",
+					"--help",
 					arg);
+			else
+				mb_diag("unknown option '%s'; see --help", arg);
 			rc = -EINVAL;
 			break;
 		}
@@ -323,8 +312,8 @@ static int mb_opts_parse(int argc, char **argv, struct mb_opts *opts)
 	if (opts->help)
 		return 0;
 	if (optind < argc) {
-		mb_diag("unexpected argument '%s': " MB_NAME
-			" takes options only; see --help", argv[optind]);
+		mb_diag("unexpected argument '%s': " MB_NAME " takes options only; see --help",
+			argv[optind]);
 		return -EINVAL;
 	}
 	if (opts->partition_cnt != 0 && opts->topic == NULL) {
@@ -418,11 +407,9 @@ static int mb_handle_create(int verbose, rd_kafka_t **rkp)
 	conf = rd_kafka_conf_new();
 	if (conf == NULL)
 		return -ENOMEM;
-	rd_kafka_conf_set_log_cb(conf,
-				 verbose > 0 ? mb_log_forward : mb_log_discard);
-	if (verbose > 1 && rd_kafka_conf_set(conf, "debug", "mock", errstr,
-					     sizeof(errstr)) !=
-				   RD_KAFKA_CONF_OK) {
+	rd_kafka_conf_set_log_cb(conf, verbose > 0 ? mb_log_forward : mb_log_discard);
+	if (verbose > 1 &&
+	    rd_kafka_conf_set(conf, "debug", "mock", errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
 		mb_diag("cannot enable mock debug log: %s", errstr);
 		rd_kafka_conf_destroy(conf);
 		return -EINVAL;
@@ -455,11 +442,10 @@ static int mb_cluster_start(struct mb_ctx *ctx)
 	}
 
 	if (opts->rtt_ms > 0) {
-		err = rd_kafka_mock_broker_set_rtt(ctx->mcluster, MB_BROKER_ALL,
-						   opts->rtt_ms);
+		err = rd_kafka_mock_broker_set_rtt(ctx->mcluster, MB_BROKER_ALL, opts->rtt_ms);
 		if (err) {
-			mb_diag("cannot set the round-trip delay to %d ms: %s",
-				opts->rtt_ms, rd_kafka_err2str(err));
+			mb_diag("cannot set the round-trip delay to %d ms: %s", opts->rtt_ms,
+				rd_kafka_err2str(err));
 			return mb_err_to_errno(err);
 		}
 	}
@@ -470,13 +456,12 @@ static int mb_cluster_start(struct mb_ctx *ctx)
 		 * value so that log does not mislead. */
 		int replication = opts->broker_cnt < 3 ? opts->broker_cnt : 3;
 
-		err = rd_kafka_mock_topic_create(ctx->mcluster, opts->topic,
-						 opts->partition_cnt,
+		err = rd_kafka_mock_topic_create(ctx->mcluster, opts->topic, opts->partition_cnt,
 						 replication);
 		if (err) {
 			mb_diag("cannot create topic '%s' with %d "
-				"partition(s): %s", opts->topic,
-				opts->partition_cnt, rd_kafka_err2str(err));
+				"partition(s): %s",
+				opts->topic, opts->partition_cnt, rd_kafka_err2str(err));
 			return mb_err_to_errno(err);
 		}
 	}
@@ -526,8 +511,8 @@ static int mb_bootstrap_file_write(const char *path, const char *bootstraps)
 	return rc;
 }
 
-__attribute__((format(printf, 2, 3)))
-static int mb_stdout_print(struct mb_ctx *ctx, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static int mb_stdout_print(struct mb_ctx *ctx,
+								 const char *fmt, ...)
 {
 	va_list ap;
 	int rc = 0;
@@ -564,17 +549,16 @@ static int mb_brokers_set_up(struct mb_ctx *ctx, int32_t broker_id, bool up)
 	if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
 		return 0;
 	if (broker_id == MB_BROKER_ALL)
-		mb_diag("error: cannot set all brokers %s: %s",
-			up ? "up" : "down", rd_kafka_err2str(err));
+		mb_diag("error: cannot set all brokers %s: %s", up ? "up" : "down",
+			rd_kafka_err2str(err));
 	else
-		mb_diag("error: cannot set broker %d %s: %s", (int)broker_id,
-			up ? "up" : "down", rd_kafka_err2str(err));
+		mb_diag("error: cannot set broker %d %s: %s", (int)broker_id, up ? "up" : "down",
+			rd_kafka_err2str(err));
 	return mb_err_to_errno(err);
 }
 
 /* "all" or a broker id of this cluster. */
-static int mb_broker_target_parse(const struct mb_ctx *ctx, const char *text,
-				  int32_t *broker_id)
+static int mb_broker_target_parse(const struct mb_ctx *ctx, const char *text, int32_t *broker_id)
 {
 	int id;
 
@@ -584,15 +568,15 @@ static int mb_broker_target_parse(const struct mb_ctx *ctx, const char *text,
 	}
 	if (mb_int_parse(text, 1, ctx->opts->broker_cnt, &id) < 0) {
 		mb_diag("error: invalid broker '%s': expected 'all' or a "
-			"broker id from 1 to %d", text, ctx->opts->broker_cnt);
+			"broker id from 1 to %d",
+			text, ctx->opts->broker_cnt);
 		return -EINVAL;
 	}
 	*broker_id = id;
 	return 0;
 }
 
-static const char mb_commands_accepted[] =
-	"accepted: down ID|all, up ID|all, rtt ID|all MS, quit";
+static const char mb_commands_accepted[] = "accepted: down ID|all, up ID|all, rtt ID|all MS, quit";
 
 /* Runs one stdin command; a bad command is reported and otherwise ignored,
  * it never stops the broker. */
@@ -609,8 +593,8 @@ static int mb_command_run(struct mb_ctx *ctx, char *line)
 	for (tok = strtok_r(line, " \t\r", &save); tok != NULL;
 	     tok = strtok_r(NULL, " \t\r", &save)) {
 		if (argc == (int)(sizeof(argv) / sizeof(argv[0]))) {
-			mb_diag("error: too many arguments to '%s'; %s",
-				argv[0], mb_commands_accepted);
+			mb_diag("error: too many arguments to '%s'; %s", argv[0],
+				mb_commands_accepted);
 			return -EINVAL;
 		}
 		argv[argc++] = tok;
@@ -623,8 +607,7 @@ static int mb_command_run(struct mb_ctx *ctx, char *line)
 		mb_stdout_print(ctx, "ok quit\n");
 		return 0;
 	}
-	if ((strcmp(argv[0], "down") == 0 || strcmp(argv[0], "up") == 0) &&
-	    argc == 2) {
+	if ((strcmp(argv[0], "down") == 0 || strcmp(argv[0], "up") == 0) && argc == 2) {
 		bool up = argv[0][0] == 'u';
 
 		rc = mb_broker_target_parse(ctx, argv[1], &broker_id);
@@ -642,12 +625,11 @@ static int mb_command_run(struct mb_ctx *ctx, char *line)
 			return rc;
 		if (mb_int_parse(argv[2], 0, MB_RTT_MAX_MS, &rtt_ms) < 0) {
 			mb_diag("error: invalid round-trip delay '%s': "
-				"expected milliseconds from 0 to %d", argv[2],
-				MB_RTT_MAX_MS);
+				"expected milliseconds from 0 to %d",
+				argv[2], MB_RTT_MAX_MS);
 			return -EINVAL;
 		}
-		err = rd_kafka_mock_broker_set_rtt(ctx->mcluster, broker_id,
-						   rtt_ms);
+		err = rd_kafka_mock_broker_set_rtt(ctx->mcluster, broker_id, rtt_ms);
 		if (err) {
 			mb_diag("error: cannot set the round-trip delay: %s",
 				rd_kafka_err2str(err));
@@ -659,19 +641,17 @@ static int mb_command_run(struct mb_ctx *ctx, char *line)
 
 	if (strcmp(argv[0], "quit") == 0 || strcmp(argv[0], "down") == 0 ||
 	    strcmp(argv[0], "up") == 0 || strcmp(argv[0], "rtt") == 0)
-		mb_diag("error: wrong number of arguments to '%s'; %s",
-			argv[0], mb_commands_accepted);
-	else
-		mb_diag("error: unknown command '%s'; %s", argv[0],
+		mb_diag("error: wrong number of arguments to '%s'; %s", argv[0],
 			mb_commands_accepted);
+	else
+		mb_diag("error: unknown command '%s'; %s", argv[0], mb_commands_accepted);
 	return -EINVAL;
 }
 
 static void mb_line_finish(struct mb_ctx *ctx)
 {
 	if (ctx->line_too_long)
-		mb_diag("error: command line longer than %d bytes ignored",
-			MB_CMD_LINE_MAX - 1);
+		mb_diag("error: command line longer than %d bytes ignored", MB_CMD_LINE_MAX - 1);
 	else if (ctx->line_len > 0) {
 		ctx->line[ctx->line_len] = '\0';
 		mb_command_run(ctx, ctx->line);
@@ -690,8 +670,7 @@ static int mb_stdin_read(struct mb_ctx *ctx)
 	if (n < 0) {
 		if (errno == EINTR || errno == EAGAIN)
 			return 0;
-		mb_diag("cannot read stdin: %s; no longer reading commands",
-			strerror(errno));
+		mb_diag("cannot read stdin: %s; no longer reading commands", strerror(errno));
 		ctx->stdin_open = false;
 		return -errno;
 	}
@@ -731,8 +710,7 @@ static int mb_signal_read(struct mb_ctx *ctx)
 	case SIGTERM:
 	case SIGINT:
 		if (ctx->opts->verbose > 0)
-			mb_diag("SIG%s received, exiting",
-				sigabbrev_np((int)si.ssi_signo));
+			mb_diag("SIG%s received, exiting", sigabbrev_np((int)si.ssi_signo));
 		ctx->quit = true;
 		return 0;
 	case SIGUSR1:
@@ -763,8 +741,7 @@ static int mb_loop_run(struct mb_ctx *ctx)
 		struct pollfd pfd[2] = {
 			{.fd = ctx->sig_fd, .events = POLLIN},
 			/* poll() skips negative descriptors. */
-			{.fd = ctx->stdin_open ? STDIN_FILENO : -1,
-			 .events = POLLIN},
+			{.fd = ctx->stdin_open ? STDIN_FILENO : -1, .events = POLLIN},
 		};
 		int timeout = MB_POLL_MAX_MS;
 
@@ -772,8 +749,7 @@ static int mb_loop_run(struct mb_ctx *ctx)
 			int64_t left = deadline - mb_now_ms();
 
 			if (left <= 0) {
-				mb_diag("lifetime of %d s is over, exiting",
-					ctx->opts->lifetime_s);
+				mb_diag("lifetime of %d s is over, exiting", ctx->opts->lifetime_s);
 				break;
 			}
 			if (left < timeout)
@@ -796,8 +772,7 @@ static int mb_loop_run(struct mb_ctx *ctx)
 		if (pfd[0].revents & POLLIN) {
 			rc = mb_signal_read(ctx);
 			if (rc < 0) {
-				mb_diag("cannot read signals: %s",
-					strerror(-rc));
+				mb_diag("cannot read signals: %s", strerror(-rc));
 				return rc;
 			}
 		}
@@ -844,8 +819,8 @@ int main(int argc, char **argv)
 	if (opts.bootstrap_path != NULL) {
 		rc = mb_bootstrap_file_write(opts.bootstrap_path, bootstraps);
 		if (rc < 0) {
-			mb_diag("--bootstrap-file: cannot write '%s': %s",
-				opts.bootstrap_path, strerror(-rc));
+			mb_diag("--bootstrap-file: cannot write '%s': %s", opts.bootstrap_path,
+				strerror(-rc));
 			goto out;
 		}
 	}
@@ -855,8 +830,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		goto out;
 	if (opts.verbose > 0)
-		mb_diag("%d broker(s) listening on %s", opts.broker_cnt,
-			bootstraps);
+		mb_diag("%d broker(s) listening on %s", opts.broker_cnt, bootstraps);
 
 	rc = mb_loop_run(&ctx);
 	if (rc == 0)
@@ -869,8 +843,7 @@ out:
 		/* Let librdkafka's threads finish so nothing is reported as
 		 * leaked and no thread outlives main(). */
 		if (rd_kafka_wait_destroyed(MB_DESTROY_WAIT_MS) != 0)
-			mb_diag("librdkafka did not finish within %d ms",
-				MB_DESTROY_WAIT_MS);
+			mb_diag("librdkafka did not finish within %d ms", MB_DESTROY_WAIT_MS);
 	}
 	if (ctx.sig_fd >= 0)
 		close(ctx.sig_fd);

@@ -24,8 +24,17 @@
 
 #include <librdkafka/rdkafka.h>
 
-enum rp_entry { ENTRY_PRODUCE, ENTRY_PRODUCEV, ENTRY_PRODUCEVA, ENTRY_BATCH };
-enum rp_payload { PAYLOAD_COPY, PAYLOAD_FREE, PAYLOAD_NONE };
+enum rp_entry {
+	ENTRY_PRODUCE,
+	ENTRY_PRODUCEV,
+	ENTRY_PRODUCEVA,
+	ENTRY_BATCH
+};
+enum rp_payload {
+	PAYLOAD_COPY,
+	PAYLOAD_FREE,
+	PAYLOAD_NONE
+};
 
 static struct {
 	const char *bootstrap;
@@ -43,7 +52,7 @@ static struct {
 	const char *acks;
 	int poll_thread; /* a thread per handle serves delivery reports; producers never poll */
 	int no_dr;       /* no delivery callback: librdkafka frees payloads on its own threads */
-	const char *copy_max; /* message.copy.max.bytes, when given */
+	const char *copy_max;  /* message.copy.max.bytes, when given */
 	const char *props[32]; /* -X name=value, passed to librdkafka */
 	int nprops;
 } opt = {
@@ -145,7 +154,8 @@ static rd_kafka_t *handle_new(int idx)
 		size_t n = eq ? (size_t)(eq - opt.props[i]) : 0;
 
 		if (eq == NULL || n >= sizeof(name)) {
-			fprintf(stderr, "rf-producer: -X \"%s\": expected name=value\n", opt.props[i]);
+			fprintf(stderr, "rf-producer: -X \"%s\": expected name=value\n",
+				opt.props[i]);
 			exit(2);
 		}
 		memcpy(name, opt.props[i], n);
@@ -187,12 +197,11 @@ static rd_kafka_resp_err_t produce_one(struct worker *w, char *buf, size_t len)
 		return rd_kafka_last_error();
 	case ENTRY_PRODUCEV:
 		if (opt.headers)
-			return rd_kafka_producev(w->rk, RD_KAFKA_V_RKT(w->rkt),
-						 RD_KAFKA_V_MSGFLAGS(msgflags()),
-						 RD_KAFKA_V_VALUE(buf, len),
-						 RD_KAFKA_V_KEY(key, sizeof(key) - 1),
-						 RD_KAFKA_V_HEADER("h1", "v1", 2),
-						 RD_KAFKA_V_HEADER("h2", "v2", -1), RD_KAFKA_V_END);
+			return rd_kafka_producev(
+				w->rk, RD_KAFKA_V_RKT(w->rkt), RD_KAFKA_V_MSGFLAGS(msgflags()),
+				RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_KEY(key, sizeof(key) - 1),
+				RD_KAFKA_V_HEADER("h1", "v1", 2), RD_KAFKA_V_HEADER("h2", "v2", -1),
+				RD_KAFKA_V_END);
 		return rd_kafka_producev(w->rk, RD_KAFKA_V_TOPIC(opt.topic),
 					 RD_KAFKA_V_MSGFLAGS(msgflags()),
 					 RD_KAFKA_V_VALUE(buf, len),
@@ -274,7 +283,8 @@ static void produce_batches(struct worker *w)
 
 		for (int k = 0; k < n; k++) {
 			memset(&msgs[k], 0, sizeof(msgs[k]));
-			msgs[k].payload = payload_new(w->idx, i + k, scratch + (size_t)k * (size_t)opt.size);
+			msgs[k].payload =
+				payload_new(w->idx, i + k, scratch + (size_t)k * (size_t)opt.size);
 			msgs[k].len = (size_t)opt.size;
 		}
 		ok = rd_kafka_produce_batch(w->rkt, RD_KAFKA_PARTITION_UA, msgflags(), msgs, n);
@@ -323,7 +333,8 @@ static void *worker_main(void *arg)
 	else
 		produce_single(w);
 	/* The thread that polls a handle serves its reports to the end: flush before leaving. */
-	if (!opt.poll_thread && rd_kafka_flush(w->rk, (int)opt.flush_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+	if (!opt.poll_thread &&
+	    rd_kafka_flush(w->rk, (int)opt.flush_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
 		fprintf(stderr, "rf-producer: thread %d: flush timed out\n", w->idx);
 	return NULL;
 }
@@ -351,8 +362,9 @@ static int parse_long(const char *name, const char *v, long min, long max, long 
 	errno = 0;
 	*out = strtol(v, &end, 10);
 	if (errno || *end || end == v || *out < min || *out > max) {
-		fprintf(stderr, "rf-producer: --%s \"%s\": expected a whole number from %ld to %ld\n",
-			name, v, min, max);
+		fprintf(stderr,
+			"rf-producer: --%s \"%s\": expected a whole number from %ld to %ld\n", name,
+			v, min, max);
 		exit(2);
 	}
 	return 0;
@@ -381,8 +393,10 @@ static void usage(FILE *f)
 		"  --topic NAME           topic (default rf-test)\n"
 		"  --count N              messages per thread (default 1000)\n"
 		"  --size BYTES           payload size (default 100)\n"
-		"  --entry E              produce | producev | produceva | batch (default produce)\n"
-		"  --payload P            copy (F_COPY) | free (F_FREE) | none (no flag) (default copy)\n"
+		"  --entry E              produce | producev | produceva | batch (default "
+		"produce)\n"
+		"  --payload P            copy (F_COPY) | free (F_FREE) | none (no flag) (default "
+		"copy)\n"
 		"  --handles N            producer handles (default 1)\n"
 		"  --threads N            producing threads, spread over the handles (default 1)\n"
 		"  --batch N              messages per produce_batch call (default 100)\n"
@@ -423,19 +437,48 @@ static void options_parse(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "hX:", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'b': opt.bootstrap = optarg; break;
-		case 't': opt.topic = optarg; break;
-		case 'c': parse_long("count", optarg, 0, 100000000, &opt.count); break;
-		case 's': parse_long("size", optarg, 16, 64 << 20, &opt.size); break;
-		case 'H': parse_long("handles", optarg, 1, 64, &v); opt.handles = (int)v; break;
-		case 'T': parse_long("threads", optarg, 1, 256, &v); opt.threads = (int)v; break;
-		case 'B': parse_long("batch", optarg, 1, 100000, &v); opt.batch = (int)v; break;
-		case 'l': parse_long("linger-ms", optarg, 0, 3600000, &opt.linger_ms); break;
-		case 'f': parse_long("flush-ms", optarg, 0, 3600000, &opt.flush_ms); break;
-		case 'h' + 256: opt.headers = 1; break;
-		case 'P': opt.poll_thread = 1; break;
-		case 'N': opt.no_dr = 1; break;
-		case 'C': opt.copy_max = optarg; break;
+		case 'b':
+			opt.bootstrap = optarg;
+			break;
+		case 't':
+			opt.topic = optarg;
+			break;
+		case 'c':
+			parse_long("count", optarg, 0, 100000000, &opt.count);
+			break;
+		case 's':
+			parse_long("size", optarg, 16, 64 << 20, &opt.size);
+			break;
+		case 'H':
+			parse_long("handles", optarg, 1, 64, &v);
+			opt.handles = (int)v;
+			break;
+		case 'T':
+			parse_long("threads", optarg, 1, 256, &v);
+			opt.threads = (int)v;
+			break;
+		case 'B':
+			parse_long("batch", optarg, 1, 100000, &v);
+			opt.batch = (int)v;
+			break;
+		case 'l':
+			parse_long("linger-ms", optarg, 0, 3600000, &opt.linger_ms);
+			break;
+		case 'f':
+			parse_long("flush-ms", optarg, 0, 3600000, &opt.flush_ms);
+			break;
+		case 'h' + 256:
+			opt.headers = 1;
+			break;
+		case 'P':
+			opt.poll_thread = 1;
+			break;
+		case 'N':
+			opt.no_dr = 1;
+			break;
+		case 'C':
+			opt.copy_max = optarg;
+			break;
 		case 'X':
 			if (opt.nprops == (int)(sizeof(opt.props) / sizeof(opt.props[0]))) {
 				fprintf(stderr, "rf-producer: too many -X\n");
@@ -444,26 +487,43 @@ static void options_parse(int argc, char **argv)
 			opt.props[opt.nprops++] = optarg;
 			break;
 		case 'e':
-			if (!strcmp(optarg, "produce")) opt.entry = ENTRY_PRODUCE;
-			else if (!strcmp(optarg, "producev")) opt.entry = ENTRY_PRODUCEV;
-			else if (!strcmp(optarg, "produceva")) opt.entry = ENTRY_PRODUCEVA;
-			else if (!strcmp(optarg, "batch")) opt.entry = ENTRY_BATCH;
+			if (!strcmp(optarg, "produce"))
+				opt.entry = ENTRY_PRODUCE;
+			else if (!strcmp(optarg, "producev"))
+				opt.entry = ENTRY_PRODUCEV;
+			else if (!strcmp(optarg, "produceva"))
+				opt.entry = ENTRY_PRODUCEVA;
+			else if (!strcmp(optarg, "batch"))
+				opt.entry = ENTRY_BATCH;
 			else {
-				fprintf(stderr, "rf-producer: --entry \"%s\": expected produce, producev, produceva or batch\n", optarg);
+				fprintf(stderr,
+					"rf-producer: --entry \"%s\": expected produce, producev, "
+					"produceva or batch\n",
+					optarg);
 				exit(2);
 			}
 			break;
 		case 'p':
-			if (!strcmp(optarg, "copy")) opt.payload = PAYLOAD_COPY;
-			else if (!strcmp(optarg, "free")) opt.payload = PAYLOAD_FREE;
-			else if (!strcmp(optarg, "none")) opt.payload = PAYLOAD_NONE;
+			if (!strcmp(optarg, "copy"))
+				opt.payload = PAYLOAD_COPY;
+			else if (!strcmp(optarg, "free"))
+				opt.payload = PAYLOAD_FREE;
+			else if (!strcmp(optarg, "none"))
+				opt.payload = PAYLOAD_NONE;
 			else {
-				fprintf(stderr, "rf-producer: --payload \"%s\": expected copy, free or none\n", optarg);
+				fprintf(stderr,
+					"rf-producer: --payload \"%s\": expected copy, free or "
+					"none\n",
+					optarg);
 				exit(2);
 			}
 			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
 		}
 	}
 	if (opt.bootstrap == NULL || optind != argc) {
@@ -530,11 +590,13 @@ int main(int argc, char **argv)
 	printf("{\"copy_max_bytes\":\"%s\",", copy_max);
 	printf("\"produced\":%" PRIu64 ",\"produce_failed\":%" PRIu64 ",\"delivered\":%" PRIu64
 	       ",\"dr_failed\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"bytes\":%" PRIu64
-	       ",\"unflushed\":%d,\"rss_idle_kib\":%ld,\"rss_peak_kib\":%ld,\"elapsed_s\":%.3f,\"msgs_per_s\":%.0f,\"sum_produced\":\"%016" PRIx64 "\",\"sum_delivered\":\"%016" PRIx64
-	       "\",\"sum_dr_failed\":\"%016" PRIx64 "\"}\n",
-	       tot.produced, tot.produce_failed, tot.delivered, tot.dr_failed, tot.retries, tot.bytes,
-	       unflushed, rss_idle, status_kib("VmHWM"), elapsed,
-	       elapsed > 0 ? (double)tot.produced / elapsed : 0.0, tot.sum_produced, tot.sum_delivered, tot.sum_dr_failed);
+	       ",\"unflushed\":%d,\"rss_idle_kib\":%ld,\"rss_peak_kib\":%ld,\"elapsed_s\":%.3f,"
+	       "\"msgs_per_s\":%.0f,\"sum_produced\":\"%016" PRIx64
+	       "\",\"sum_delivered\":\"%016" PRIx64 "\",\"sum_dr_failed\":\"%016" PRIx64 "\"}\n",
+	       tot.produced, tot.produce_failed, tot.delivered, tot.dr_failed, tot.retries,
+	       tot.bytes, unflushed, rss_idle, status_kib("VmHWM"), elapsed,
+	       elapsed > 0 ? (double)tot.produced / elapsed : 0.0, tot.sum_produced,
+	       tot.sum_delivered, tot.sum_dr_failed);
 	free(pollers);
 	free(workers);
 	free(handles);

@@ -32,10 +32,18 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafkacpp.h>
 
-namespace {
+namespace
+{
 
-enum class Entry { produce, producev };
-enum class Payload { copy, free_, none };
+enum class Entry {
+	produce,
+	producev
+};
+enum class Payload {
+	copy,
+	free_,
+	none
+};
 
 struct Options {
 	std::string bootstrap;
@@ -47,7 +55,7 @@ struct Options {
 	int threads = 1;
 	bool poll_thread = false;
 	long flush_ms = 60000;
-	long rate = 0; /* messages per second per thread; 0: as fast as accepted */
+	long rate = 0;      /* messages per second per thread; 0: as fast as accepted */
 	std::string dr_log; /* one line per failed delivery report */
 	std::vector<std::pair<std::string, std::string>> conf;
 } opt;
@@ -66,10 +74,14 @@ struct Totals {
 const char *status_name(RdKafka::Message::Status status)
 {
 	switch (status) {
-	case RdKafka::Message::MSG_STATUS_NOT_PERSISTED: return "NOT_PERSISTED";
-	case RdKafka::Message::MSG_STATUS_POSSIBLY_PERSISTED: return "POSSIBLY_PERSISTED";
-	case RdKafka::Message::MSG_STATUS_PERSISTED: return "PERSISTED";
-	default: return "UNKNOWN";
+	case RdKafka::Message::MSG_STATUS_NOT_PERSISTED:
+		return "NOT_PERSISTED";
+	case RdKafka::Message::MSG_STATUS_POSSIBLY_PERSISTED:
+		return "POSSIBLY_PERSISTED";
+	case RdKafka::Message::MSG_STATUS_PERSISTED:
+		return "PERSISTED";
+	default:
+		return "UNKNOWN";
 	}
 }
 
@@ -104,8 +116,9 @@ void payload_fill(char *buf, size_t size, int thread, long i)
 		buf[k] = static_cast<char>('a' + (k + static_cast<size_t>(i)) % 26);
 }
 
-class DeliveryReport : public RdKafka::DeliveryReportCb {
-public:
+class DeliveryReport : public RdKafka::DeliveryReportCb
+{
+      public:
 	void dr_cb(RdKafka::Message &m) override
 	{
 		uint64_t h = payload_hash(m.payload(), m.len());
@@ -113,7 +126,8 @@ public:
 		if (m.err() != RdKafka::ERR_NO_ERROR) {
 			tot.dr_failed++;
 			tot.sum_dr_failed += h;
-			const char *name = rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(m.err()));
+			const char *name =
+				rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(m.err()));
 			std::lock_guard<std::mutex> g(tot.lock);
 			tot.dr_errors[name]++;
 			/* Sent, then put back in the queue after the connection dropped:
@@ -180,9 +194,10 @@ void produce_all(Worker &w)
 
 	for (long i = 0; i < opt.count; i++) {
 		if (opt.rate > 0) /* message i is due at i / rate seconds */
-			std::this_thread::sleep_until(start + std::chrono::microseconds(i * 1000000 / opt.rate));
+			std::this_thread::sleep_until(
+				start + std::chrono::microseconds(i * 1000000 / opt.rate));
 		char *buf = opt.payload == Payload::copy ? scratch.data()
-							  : static_cast<char *>(std::malloc(size));
+							 : static_cast<char *>(std::malloc(size));
 		if (buf == nullptr) {
 			fprintf(stderr, "rf-producer-cpp: out of memory\n");
 			std::exit(3);
@@ -200,7 +215,8 @@ void produce_all(Worker &w)
 		}
 		if (err != RdKafka::ERR_NO_ERROR) {
 			tot.produce_failed++;
-			fprintf(stderr, "rf-producer-cpp: produce: %s\n", RdKafka::err2str(err).c_str());
+			fprintf(stderr, "rf-producer-cpp: produce: %s\n",
+				RdKafka::err2str(err).c_str());
 			if (opt.payload != Payload::copy)
 				std::free(buf); /* a failed produce leaves the payload with us */
 		} else {
@@ -238,11 +254,13 @@ void usage(FILE *f)
 		"  --entry E           produce: Producer::produce(Topic *) (rd_kafka_produce);\n"
 		"                      producev: Producer::produce(topic name, headers)\n"
 		"                      (rd_kafka_producev) (default produce)\n"
-		"  --payload P         copy (RK_MSG_COPY) | free (RK_MSG_FREE) | none (default copy)\n"
+		"  --payload P         copy (RK_MSG_COPY) | free (RK_MSG_FREE) | none (default "
+		"copy)\n"
 		"  --threads N         producing threads sharing one producer (default 1)\n"
 		"  --poll-thread       one thread polls; producers never do\n"
 		"  --flush-ms MS       flush timeout (default 60000)\n"
-		"  --rate N            at most N messages per second per thread (default: no limit)\n"
+		"  --rate N            at most N messages per second per thread (default: no "
+		"limit)\n"
 		"  --dr-log FILE       write \"<error name> <message status> <thread>:<i>\" for\n"
 		"                      each failed delivery report\n"
 		"  -X KEY=VALUE        a librdkafka property (repeatable)\n"
@@ -271,22 +289,42 @@ void options_parse(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "hX:", longopts, nullptr)) != -1) {
 		switch (c) {
-		case 'b': opt.bootstrap = optarg; break;
-		case 't': opt.topic = optarg; break;
-		case 'c': opt.count = parse_long("count", optarg, 0, 100000000); break;
-		case 's': opt.size = parse_long("size", optarg, 16, 64 << 20); break;
-		case 'T': opt.threads = static_cast<int>(parse_long("threads", optarg, 1, 256)); break;
-		case 'P': opt.poll_thread = true; break;
-		case 'f': opt.flush_ms = parse_long("flush-ms", optarg, 0, 3600000); break;
-		case 'r': opt.rate = parse_long("rate", optarg, 1, 10000000); break;
-		case 'L': opt.dr_log = optarg; break;
+		case 'b':
+			opt.bootstrap = optarg;
+			break;
+		case 't':
+			opt.topic = optarg;
+			break;
+		case 'c':
+			opt.count = parse_long("count", optarg, 0, 100000000);
+			break;
+		case 's':
+			opt.size = parse_long("size", optarg, 16, 64 << 20);
+			break;
+		case 'T':
+			opt.threads = static_cast<int>(parse_long("threads", optarg, 1, 256));
+			break;
+		case 'P':
+			opt.poll_thread = true;
+			break;
+		case 'f':
+			opt.flush_ms = parse_long("flush-ms", optarg, 0, 3600000);
+			break;
+		case 'r':
+			opt.rate = parse_long("rate", optarg, 1, 10000000);
+			break;
+		case 'L':
+			opt.dr_log = optarg;
+			break;
 		case 'e':
 			if (!std::strcmp(optarg, "produce")) {
 				opt.entry = Entry::produce;
 			} else if (!std::strcmp(optarg, "producev")) {
 				opt.entry = Entry::producev;
 			} else {
-				fprintf(stderr, "rf-producer-cpp: --entry \"%s\": expected produce or producev\n",
+				fprintf(stderr,
+					"rf-producer-cpp: --entry \"%s\": expected produce or "
+					"producev\n",
 					optarg);
 				std::exit(2);
 			}
@@ -300,7 +338,8 @@ void options_parse(int argc, char **argv)
 				opt.payload = Payload::none;
 			} else {
 				fprintf(stderr,
-					"rf-producer-cpp: --payload \"%s\": expected copy, free or none\n",
+					"rf-producer-cpp: --payload \"%s\": expected copy, free or "
+					"none\n",
 					optarg);
 				std::exit(2);
 			}
@@ -308,15 +347,20 @@ void options_parse(int argc, char **argv)
 		case 'X': {
 			const char *eq = std::strchr(optarg, '=');
 			if (eq == nullptr || eq == optarg) {
-				fprintf(stderr, "rf-producer-cpp: -X \"%s\": expected KEY=VALUE\n", optarg);
+				fprintf(stderr, "rf-producer-cpp: -X \"%s\": expected KEY=VALUE\n",
+					optarg);
 				std::exit(2);
 			}
 			opt.conf.emplace_back(std::string(optarg, static_cast<size_t>(eq - optarg)),
 					      std::string(eq + 1));
 			break;
 		}
-		case 'h': usage(stdout); std::exit(0);
-		default: usage(stderr); std::exit(2);
+		case 'h':
+			usage(stdout);
+			std::exit(0);
+		default:
+			usage(stderr);
+			std::exit(2);
 		}
 	}
 	if (opt.bootstrap.empty() || optind != argc) {
@@ -413,9 +457,9 @@ int main(int argc, char **argv)
 
 	printf("{\"produced\":%" PRIu64 ",\"produce_failed\":%" PRIu64 ",\"delivered\":%" PRIu64
 	       ",\"dr_failed\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"bytes\":%" PRIu64
-	       ",\"unflushed\":%d,\"sum_produced\":\"%016" PRIx64 "\",\"sum_delivered\":\"%016" PRIx64
-	       "\",\"sum_dr_failed\":\"%016" PRIx64 "\",\"dr_failed_possibly_persisted\":%" PRIu64
-	       ",\"dr_errors\":{%s}}\n",
+	       ",\"unflushed\":%d,\"sum_produced\":\"%016" PRIx64
+	       "\",\"sum_delivered\":\"%016" PRIx64 "\",\"sum_dr_failed\":\"%016" PRIx64
+	       "\",\"dr_failed_possibly_persisted\":%" PRIu64 ",\"dr_errors\":{%s}}\n",
 	       tot.produced.load(), tot.produce_failed.load(), tot.delivered.load(),
 	       tot.dr_failed.load(), tot.retries.load(), tot.bytes.load(), unflushed,
 	       tot.sum_produced.load(), tot.sum_delivered.load(), tot.sum_dr_failed.load(),

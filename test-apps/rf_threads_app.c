@@ -460,13 +460,27 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': opt.fixed = true; break;
-		case 'c': opt.calls = atoi(optarg); break;
-		case 'i': opt.interval_ms = atoi(optarg); break;
-		case 'w': opt.workers = atoi(optarg); break;
-		case 'l': opt.linger_ms = atoi(optarg); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'f':
+			opt.fixed = true;
+			break;
+		case 'c':
+			opt.calls = atoi(optarg);
+			break;
+		case 'i':
+			opt.interval_ms = atoi(optarg);
+			break;
+		case 'w':
+			opt.workers = atoi(optarg);
+			break;
+		case 'l':
+			opt.linger_ms = atoi(optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind + 1 != argc || opt.calls < 1 || opt.workers < 1) {

@@ -17,14 +17,16 @@
 #include <thread>
 #include <vector>
 
-namespace app {
+namespace app
+{
 
-class Server {
-public:
+class Server
+{
+      public:
 	void start_listeners(int n, bool keep);
 	void stop_all();
 
-private:
+      private:
 	static void listen_forever(int id);
 	// Never destroyed: glibc's pthread_cond_destroy at exit would wait for the
 	// leaked waiters for ever.
@@ -79,7 +81,8 @@ int main(int argc, char **argv)
 		std::string a = argv[i];
 		auto value = [&](int &out) {
 			if (i + 1 >= argc) {
-				std::fprintf(stderr, "rf-threads-cxx: %s needs a value\n", a.c_str());
+				std::fprintf(stderr, "rf-threads-cxx: %s needs a value\n",
+					     a.c_str());
 				std::exit(2);
 			}
 			out = std::atoi(argv[++i]);

@@ -11,11 +11,15 @@
 #include <atomic>
 #include <stdexcept>
 
-namespace {
+namespace
+{
 std::atomic<int> destroyed{0};
 
 struct Guard {
-	~Guard() { destroyed++; }
+	~Guard()
+	{
+		destroyed++;
+	}
 };
 } // namespace
 

@@ -64,8 +64,8 @@ size_t rf_arena_record_size(size_t len)
 
 static void *rf_arena_map(size_t len)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		       -1, 0);
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -245,7 +245,8 @@ void *rf_arena_refill(struct rf_arena *arena, struct rf_arena_cursor *cur, size_
 	if (rs <= arena->chunk) {
 		/* Every record released: no one else touches the chunk, rewind in place. */
 		if (cur->chunk != RF_ARENA_NONE && rf_arena_cursor_drained(arena, cur)) {
-			__atomic_store_n(&arena->live[cur->chunk], RF_ARENA_OPEN_BIAS, __ATOMIC_RELEASE);
+			__atomic_store_n(&arena->live[cur->chunk], RF_ARENA_OPEN_BIAS,
+					 __ATOMIC_RELEASE);
 			cur->used = 0;
 			cur->carved = 0;
 		} else {
@@ -264,7 +265,8 @@ void *rf_arena_refill(struct rf_arena *arena, struct rf_arena_cursor *cur, size_
 	}
 	n = (uint32_t)((rs + arena->chunk - 1) >> arena->chunk_shift);
 	if (cur->chunk != RF_ARENA_NONE && rf_arena_cursor_drained(arena, cur))
-		rf_arena_cursor_close(arena, cur); /* an empty open chunk must not stand in a span's way */
+		/* An empty open chunk must not stand in a span's way. */
+		rf_arena_cursor_close(arena, cur);
 	c = rf_arena_find_span(arena, n);
 	if (c == RF_ARENA_NONE)
 		return NULL;
@@ -292,7 +294,7 @@ uint32_t rf_arena_chunks_in_use(const struct rf_arena *arena)
 }
 
 int rf_arena_check(const struct rf_arena *arena, const struct rf_arena_cursor *const *cursors,
-		  int ncursors)
+		   int ncursors)
 {
 	uint32_t free_chunks = 0, open = 0;
 
@@ -306,7 +308,8 @@ int rf_arena_check(const struct rf_arena *arena, const struct rf_arena_cursor *c
 		case RF_CHUNK_FREE:
 			free_chunks++;
 			if (live != 0 || owned) {
-				printf("# chunk %u is free with live %u, owned %d\n", c, live, owned);
+				printf("# chunk %u is free with live %u, owned %d\n", c, live,
+				       owned);
 				return -EINVAL;
 			}
 			break;
@@ -315,8 +318,9 @@ int rf_arena_check(const struct rf_arena *arena, const struct rf_arena_cursor *c
 			for (int i = 0; i < ncursors; i++)
 				if (cursors[i]->chunk == c &&
 				    live + cursors[i]->carved < RF_ARENA_OPEN_BIAS) {
-					printf("# chunk %u: live %u below the bias less %u carved\n", c,
-					       live, cursors[i]->carved);
+					printf("# chunk %u: live %u below the bias less %u "
+					       "carved\n",
+					       c, live, cursors[i]->carved);
 					return -EINVAL;
 				}
 			if (owned != 1) {
@@ -326,18 +330,22 @@ int rf_arena_check(const struct rf_arena *arena, const struct rf_arena_cursor *c
 			break;
 		case RF_CHUNK_CLOSED:
 			if (live == 0 || owned) {
-				printf("# chunk %u is closed with live %u, owned %d\n", c, live, owned);
+				printf("# chunk %u is closed with live %u, owned %d\n", c, live,
+				       owned);
 				return -EINVAL;
 			}
 			break;
 		case RF_CHUNK_SPAN:
-			if (live != 1 || arena->span[c] < 2 || c + arena->span[c] > arena->nchunks) {
-				printf("# span at chunk %u: live %u, span %u\n", c, live, arena->span[c]);
+			if (live != 1 || arena->span[c] < 2 ||
+			    c + arena->span[c] > arena->nchunks) {
+				printf("# span at chunk %u: live %u, span %u\n", c, live,
+				       arena->span[c]);
 				return -EINVAL;
 			}
 			for (uint32_t i = 1; i < arena->span[c]; i++)
 				if (rf_arena_kind(arena, c + i) != RF_CHUNK_SPANNED) {
-					printf("# span at chunk %u: chunk %u is not spanned\n", c, c + i);
+					printf("# span at chunk %u: chunk %u is not spanned\n", c,
+					       c + i);
 					return -EINVAL;
 				}
 			break;
@@ -356,8 +364,8 @@ int rf_arena_check(const struct rf_arena *arena, const struct rf_arena_cursor *c
 	for (int i = 0; i < ncursors; i++)
 		with_chunk += cursors[i]->chunk != RF_ARENA_NONE;
 	if (free_chunks != arena->free_chunks || open != with_chunk) {
-		printf("# free %u/%u, open %u for %u cursors\n", free_chunks, arena->free_chunks, open,
-		       with_chunk);
+		printf("# free %u/%u, open %u for %u cursors\n", free_chunks, arena->free_chunks,
+		       open, with_chunk);
 		return -EINVAL;
 	}
 	return 0;

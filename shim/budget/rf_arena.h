@@ -45,9 +45,9 @@
 
 /* Header before every payload; payloads are 16-byte aligned. */
 struct rf_arena_record {
-	uint32_t len;    /* payload bytes */
-	uint32_t state;  /* owned by rf_budget: who may release the record (atomic) */
-	uint64_t tag;    /* owned by rf_budget: what to credit on release */
+	uint32_t len;   /* payload bytes */
+	uint32_t state; /* owned by rf_budget: who may release the record (atomic) */
+	uint64_t tag;   /* owned by rf_budget: what to credit on release */
 };
 
 #define RF_ARENA_ALIGN 16
@@ -60,23 +60,26 @@ struct rf_arena_cursor {
 	uint32_t carved; /* records carved from it since it was opened or rewound */
 };
 
-#define RF_ARENA_CURSOR_INIT {RF_ARENA_NONE, 0, 0}
+#define RF_ARENA_CURSOR_INIT                                                                       \
+	{                                                                                          \
+		RF_ARENA_NONE, 0, 0                                                                \
+	}
 
 /* Above any record count a chunk can hold (a record takes at least 16 bytes). */
 #define RF_ARENA_OPEN_BIAS (UINT32_C(1) << 30)
 
 struct rf_arena {
 	unsigned char *base;
-	size_t size;        /* arena bytes, a multiple of chunk */
-	size_t chunk;       /* bytes per chunk, a power of two */
+	size_t size;  /* arena bytes, a multiple of chunk */
+	size_t chunk; /* bytes per chunk, a power of two */
 	unsigned chunk_shift;
 	uint32_t nchunks;
-	uint8_t *kind;      /* per chunk: enum rf_arena_chunk_kind (under the lock) */
-	uint32_t *live;     /* per chunk: live records, + BIAS - carved while open (atomic) */
-	uint32_t *span;     /* per span start: chunks in the span (under the lock) */
-	uint32_t *pool;     /* stack of free chunks, last freed on top (under the lock) */
-	uint32_t pooled;    /* entries on the stack */
-	uint32_t cursor;    /* where the scan for unpooled free chunks resumes */
+	uint8_t *kind;   /* per chunk: enum rf_arena_chunk_kind (under the lock) */
+	uint32_t *live;  /* per chunk: live records, + BIAS - carved while open (atomic) */
+	uint32_t *span;  /* per span start: chunks in the span (under the lock) */
+	uint32_t *pool;  /* stack of free chunks, last freed on top (under the lock) */
+	uint32_t pooled; /* entries on the stack */
+	uint32_t cursor; /* where the scan for unpooled free chunks resumes */
 	uint32_t free_chunks;
 };
 
@@ -150,6 +153,6 @@ uint32_t rf_arena_chunks_in_use(const struct rf_arena *arena);
 
 /* Check every invariant (tests, quiescent arena): 0, or -EINVAL after printing what broke. */
 int rf_arena_check(const struct rf_arena *arena, const struct rf_arena_cursor *const *cursors,
-		  int ncursors);
+		   int ncursors);
 
 #endif /* RF_ARENA_H */

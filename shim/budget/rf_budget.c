@@ -95,10 +95,10 @@ static struct {
 	struct rf_arena arena;
 	int arena_failed;
 
-	uint64_t charged; /* atomic, seq_cst: charged now, plus credits still banked */
+	uint64_t charged;        /* atomic, seq_cst: charged now, plus credits still banked */
 	uint64_t bank_threshold; /* a bank pays back once it holds this much */
-	uint64_t peak;    /* atomic */
-	uint32_t waiting; /* atomic, seq_cst: threads in the queue */
+	uint64_t peak;           /* atomic */
+	uint32_t waiting;        /* atomic, seq_cst: threads in the queue */
 	struct rf_waiter *head, *tail;
 } rf_budget = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
@@ -109,8 +109,8 @@ struct rf_budget_bounds rf_budget_bounds;
 static __thread struct rf_bank *rf_tls_bank __attribute__((tls_model("initial-exec")));
 
 /* This thread's open arena chunk. */
-static __thread struct rf_arena_cursor rf_tls_cursor
-	__attribute__((tls_model("initial-exec"))) = RF_ARENA_CURSOR_INIT;
+static __thread struct rf_arena_cursor rf_tls_cursor __attribute__((tls_model("initial-exec"))) =
+	RF_ARENA_CURSOR_INIT;
 
 /* Heap pressure (rf_budget_heap_pressure): while set, admission finds the budget spent. */
 static uint32_t rf_budget_heap_on;
@@ -183,8 +183,8 @@ void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_
 	if (!rf_budget.cond_ready)
 		rf_budget_cond_init();
 	if (!rf_budget.cursor_key_ready)
-		rf_budget.cursor_key_ready = pthread_key_create(&rf_budget.cursor_key,
-								 rf_budget_cursor_end) == 0;
+		rf_budget.cursor_key_ready =
+			pthread_key_create(&rf_budget.cursor_key, rf_budget_cursor_end) == 0;
 	/* Banked credit is budget given back late: keep it a small share. */
 	rf_budget.bank_threshold = config->budget / 256;
 	if (rf_budget.bank_threshold > 256 * 1024)
@@ -192,7 +192,8 @@ void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_
 	rf_budget.config = *config;
 	rf_budget.passive = passive;
 	rf_budget.purge = purge;
-	if (rf_budget_bounds.base != 0 && __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST) == 0) {
+	if (rf_budget_bounds.base != 0 &&
+	    __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST) == 0) {
 		/* Tests re-configure: start from a fresh arena of the new size. */
 		__atomic_store_n(&rf_budget_bounds.base, 0, __ATOMIC_RELEASE);
 		rf_arena_destroy(&rf_budget.arena);
@@ -257,9 +258,8 @@ static void rf_budget_peak_note(uint64_t charged)
 {
 	uint64_t peak = __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED);
 
-	while (charged > peak &&
-	       !__atomic_compare_exchange_n(&rf_budget.peak, &peak, charged, 1, __ATOMIC_RELAXED,
-					    __ATOMIC_RELAXED))
+	while (charged > peak && !__atomic_compare_exchange_n(&rf_budget.peak, &peak, charged, 1,
+							      __ATOMIC_RELAXED, __ATOMIC_RELAXED))
 		;
 }
 
@@ -345,7 +345,8 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
 			return 0;
 		}
 		struct rf_arena_record *rec = rf_arena_record_of(m->payload);
-		rec->tag = ((uint64_t)m->extra << 16) | (uint64_t)(rf_kafka_slot_valid(m->slot) ? m->slot : 0);
+		rec->tag = ((uint64_t)m->extra << 16) |
+			   (uint64_t)(rf_kafka_slot_valid(m->slot) ? m->slot : 0);
 		__atomic_store_n(&rec->state, RF_REC_IN_CALL, __ATOMIC_RELAXED);
 	}
 	rf_budget_peak_note(charged);
@@ -396,7 +397,8 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 		const struct rf_kafka_handle *h = rf_kafka_handle_at(i);
 		uint64_t bytes = rf_kafka_handle_held(h);
 
-		if (rf_kafka_handle_needs_poll(h) && bytes > 0 && rf_budget_poller_unavailable(h, now))
+		if (rf_kafka_handle_needs_poll(h) && bytes > 0 &&
+		    rf_budget_poller_unavailable(h, now))
 			stuck += bytes;
 		/* Under heap pressure, reports only a waiter would serve may hold the heap. */
 		if (__atomic_load_n(&rf_budget_heap_on, __ATOMIC_ACQUIRE) && !heap_stuck &&
@@ -464,7 +466,8 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 			rf_stats_add(RF_STAT_budget_timeouts, 1);
 			break;
 		}
-		int64_t until = now + RF_WAIT_SLICE_NS < deadline ? now + RF_WAIT_SLICE_NS : deadline;
+		int64_t until =
+			now + RF_WAIT_SLICE_NS < deadline ? now + RF_WAIT_SLICE_NS : deadline;
 		struct timespec ts = rf_timespec_of_ns(until);
 		pthread_cond_timedwait(&rf_budget.cond, &rf_budget.lock, &ts);
 		now = rf_clock_ns(CLOCK_MONOTONIC);
@@ -508,9 +511,11 @@ int rf_budget_admit(struct rf_budget_msg *m)
 	m->charge = rf_budget_charge_of(m);
 	if (policy == RF_POLICY_OBSERVE) {
 		/* Never interferes: every message is charged, whatever the budget says. */
-		uint64_t charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
+		uint64_t charged =
+			__atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 
-		__atomic_fetch_add(&rf_kafka_handle_at(m->slot)->bytes_in, m->charge, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&rf_kafka_handle_at(m->slot)->bytes_in, m->charge,
+				   __ATOMIC_RELEASE);
 		rf_budget_peak_note(charged);
 		rf_stats_add(RF_STAT_budget_admitted, 1);
 		if (m->charge > rf_budget.config.budget)
@@ -547,7 +552,8 @@ int rf_budget_admit(struct rf_budget_msg *m)
 			rc = 0;
 		break;
 	case RF_POLICY_BLOCK:
-		rc = rf_budget_wait_locked(m, rf_clock_ns(CLOCK_MONOTONIC) + (int64_t)rf_budget.config.block_timeout);
+		rc = rf_budget_wait_locked(m, rf_clock_ns(CLOCK_MONOTONIC) +
+						      (int64_t)rf_budget.config.block_timeout);
 		break;
 	case RF_POLICY_DROP_OLDEST: {
 		void *rk = rf_budget_drop_victim_locked();
@@ -619,7 +625,8 @@ void rf_budget_free(void *p)
 			rf_budget_release_record(p, 1);
 			return;
 		default:
-			rf_stats_add(RF_STAT_shim_errors, 1); /* a second free: ignore, corrupt nothing */
+			/* A second free: ignore it, corrupt nothing. */
+			rf_stats_add(RF_STAT_shim_errors, 1);
 			return;
 		}
 	}
@@ -650,8 +657,7 @@ int rf_budget_settle(struct rf_budget_msg *m, int accepted)
 	return 0;
 }
 
-void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int purged,
-		   int in_call)
+void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int purged, int in_call)
 {
 	struct rf_kafka_handle *h = rf_kafka_handle_at(slot);
 
@@ -669,7 +675,8 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 		/* Counted only outside the call, as only such frees leave the figure. */
 		if (!in_call)
 			__atomic_fetch_add(&h->acked_in,
-					   rf_arena_record_size(rec->len) + (size_t)(rec->tag >> 16),
+					   rf_arena_record_size(rec->len) +
+						   (size_t)(rec->tag >> 16),
 					   __ATOMIC_RELEASE);
 	} else if (!in_call) {
 		/* An uncopied message: librdkafka is done with it now. */
@@ -707,7 +714,8 @@ void rf_budget_publish(struct rf_publication *pub)
 			   __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED));
 	/* From this publication's sums of the counters, so that they agree. */
 	rf_publication_set(pub, RF_STAT_budget_records,
-			   pub->stats[RF_STAT_budget_admitted] - pub->stats[RF_STAT_budget_released]);
+			   pub->stats[RF_STAT_budget_admitted] -
+				   pub->stats[RF_STAT_budget_released]);
 	rf_publication_set(pub, RF_STAT_budget_ring_bytes, chunks * rf_budget.arena.chunk);
 	rf_publication_set(pub, RF_STAT_budget_acked_unfreed_bytes, acked);
 	rf_publication_set(pub, RF_STAT_budget_arena_bytes, rf_budget_bounds.size);

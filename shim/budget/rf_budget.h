@@ -76,14 +76,14 @@ void rf_budget_handle_close(int slot);
 /* ---- Messages ----------------------------------------------------------------- */
 
 struct rf_budget_msg {
-	int slot;        /* handle */
-	size_t len;      /* payload bytes */
-	size_t extra;    /* key, headers, overhead: rf_budget_msg_extra() */
-	int copy;        /* 1: copy into the arena; 0: charge only */
+	int slot;     /* handle */
+	size_t len;   /* payload bytes */
+	size_t extra; /* key, headers, overhead: rf_budget_msg_extra() */
+	int copy;     /* 1: copy into the arena; 0: charge only */
 	/* Filled by rf_budget_admit: */
-	void *payload;   /* where the payload is copied, in the arena */
-	size_t charge;   /* what was charged */
-	int waited;      /* 1 when the call had to wait */
+	void *payload; /* where the payload is copied, in the arena */
+	size_t charge; /* what was charged */
+	int waited;    /* 1 when the call had to wait */
 };
 
 /* What a message costs beyond its payload. */

@@ -40,7 +40,7 @@ struct rf_kafka_handle {
 	int needs_poll; /* delivery reports are served by rd_kafka_poll/flush */
 	pid_t poller;   /* last thread to poll it; the creator until then */
 	int64_t last_poll_ns;
-	size_t copy_limit; /* fixed at creation: see rf_kafka_handle_copies */
+	size_t copy_limit;                      /* fixed at creation: see rf_kafka_handle_copies */
 	char name[RF_SHM_HANDLE_NAME_MAX];      /* under the registry's lock */
 	char client_id[RF_SHM_HANDLE_NAME_MAX]; /* under the registry's lock */
 	uint64_t bytes_in __attribute__((aligned(RF_KAFKA_CACHELINE))); /* producers */

@@ -16,8 +16,7 @@ static const struct {
 				       RF_STAT_producev_bytes, RF_STAT_producev_failed},
 	[RF_PRODUCE_ENTRY_PRODUCEVA] = {RF_STAT_produceva_calls, RF_STAT_produceva_msgs,
 					RF_STAT_produceva_bytes, RF_STAT_produceva_failed},
-	[RF_PRODUCE_ENTRY_PRODUCE_BATCH] = {RF_STAT_produce_batch_calls,
-					    RF_STAT_produce_batch_msgs,
+	[RF_PRODUCE_ENTRY_PRODUCE_BATCH] = {RF_STAT_produce_batch_calls, RF_STAT_produce_batch_msgs,
 					    RF_STAT_produce_batch_bytes,
 					    RF_STAT_produce_batch_failed},
 };

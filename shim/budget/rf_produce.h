@@ -86,11 +86,11 @@ size_t rf_producev_vus(const struct rf_producev *pv, rd_kafka_vu_t *vus);
 /* ---- what a vu list describes ------------------------------------------------------ */
 
 struct rf_vus_message {
-	rd_kafka_vu_t *value;               /* the VALUE entry that counts (the last), or NULL */
-	rd_kafka_vu_t *msgflags;            /* the MSGFLAGS entry that counts, or NULL */
-	const rd_kafka_headers_t *headers;  /* a HEADERS entry's list, or NULL */
-	size_t keylen;                      /* of the KEY entry that counts */
-	size_t header_count, header_bytes;  /* of HEADER entries: names and values */
+	rd_kafka_vu_t *value;              /* the VALUE entry that counts (the last), or NULL */
+	rd_kafka_vu_t *msgflags;           /* the MSGFLAGS entry that counts, or NULL */
+	const rd_kafka_headers_t *headers; /* a HEADERS entry's list, or NULL */
+	size_t keylen;                     /* of the KEY entry that counts */
+	size_t header_count, header_bytes; /* of HEADER entries: names and values */
 };
 
 /*

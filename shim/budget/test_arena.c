@@ -79,7 +79,7 @@ RF_TEST(reserve_release_basics)
 	rf_release(&arena, p);
 	rf_release(&arena, q);
 	RF_CHECK(rf_reserve(&arena, &cur, 1 * MIB) == NULL); /* header does not fit */
-	p = rf_reserve(&arena, &cur, 1 * MIB - 16);         /* the whole arena */
+	p = rf_reserve(&arena, &cur, 1 * MIB - 16);          /* the whole arena */
 	RF_CHECK(p != NULL);
 	RF_CHECK(rf_reserve(&arena, &cur, 1) == NULL);
 	rf_release(&arena, p);
@@ -164,7 +164,9 @@ struct rf_worker {
 /* Random reserve/release, mostly oldest-first with some out of order, as partitions behave. */
 static void *rf_worker_run(void *arg)
 {
-	enum { LIVE_MAX = 2048 };
+	enum {
+		LIVE_MAX = 2048
+	};
 	struct rf_worker *w = arg;
 	struct rf_live *live = calloc(LIVE_MAX, sizeof(*live));
 	size_t nlive = 0;
@@ -178,8 +180,9 @@ static void *rf_worker_run(void *arg)
 			rf_release(w->arena, live[i].p);
 			live[i] = live[--nlive];
 		} else {
-			size_t len = rf_rand(&w->seed) % 100 < 95 ? rf_rand(&w->seed) % 2048
-								   : rf_rand(&w->seed) % (200 * 1024);
+			size_t len = rf_rand(&w->seed) % 100 < 95
+					     ? rf_rand(&w->seed) % 2048
+					     : rf_rand(&w->seed) % (200 * 1024);
 			unsigned char *p = rf_reserve(w->arena, &w->cur, len);
 
 			if (p == NULL) {
@@ -210,8 +213,8 @@ static void rf_random_use(int nthreads, int steps)
 
 	RF_CHECK_INT(rf_arena_init(&arena, 8 * MIB), 0);
 	for (int i = 0; i < nthreads; i++) {
-		w[i] = (struct rf_worker){&arena, RF_ARENA_CURSOR_INIT, 88172645463325252ULL + (uint64_t)i,
-					  0, steps};
+		w[i] = (struct rf_worker){&arena, RF_ARENA_CURSOR_INIT,
+					  88172645463325252ULL + (uint64_t)i, 0, steps};
 		curs[i] = &w[i].cur;
 		pthread_create(&tid[i], NULL, rf_worker_run, &w[i]);
 	}
@@ -251,6 +254,7 @@ RF_TEST(chunk_size_scales)
 	RF_CHECK_INT(rf_arena_record_size(17), 48);
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(reserve_release_basics), RF_TEST_ENTRY(out_of_order_release_reuses_space),
+RF_TEST_MAIN(RF_TEST_ENTRY(reserve_release_basics),
+	     RF_TEST_ENTRY(out_of_order_release_reuses_space),
 	     RF_TEST_ENTRY(random_use_never_overlaps_and_drains),
 	     RF_TEST_ENTRY(threads_share_the_ring), RF_TEST_ENTRY(chunk_size_scales))

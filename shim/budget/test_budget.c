@@ -25,8 +25,8 @@ static void rf_setup(const char *budget, enum rf_policy policy, const char *time
 
 	rf_config_defaults(&rf_config);
 	RF_CHECK_INT(rf_config_set(&rf_config, "RINGFENCE_BUDGET", budget, err, sizeof(err)), 0);
-	RF_CHECK_INT(rf_config_set(&rf_config, "RINGFENCE_BLOCK_TIMEOUT", timeout, err, sizeof(err)),
-		     0);
+	RF_CHECK_INT(
+		rf_config_set(&rf_config, "RINGFENCE_BLOCK_TIMEOUT", timeout, err, sizeof(err)), 0);
 	rf_config.policy = policy;
 	rf_budget_setup(&rf_config, 0, purge);
 }
@@ -515,7 +515,8 @@ static int rf_purge(void *rk)
 	rf_purges++;
 	rf_purged_rk = rk;
 	for (int i = 0; i < rf_dropped_n; i++) {
-		rf_budget_ack(rf_dropped[i].slot, rf_dropped[i].payload, rf_dropped[i].len, 0, 1, 0);
+		rf_budget_ack(rf_dropped[i].slot, rf_dropped[i].payload, rf_dropped[i].len, 0, 1,
+			      0);
 		rf_budget_free(rf_dropped[i].payload); /* no delivery callback: freed at once */
 	}
 	return 0;
@@ -614,7 +615,10 @@ static void *rf_storm_produce(void *arg)
 
 RF_TEST(threads_share_the_budget)
 {
-	enum { THREADS = 4, MSGS = 20000 };
+	enum {
+		THREADS = 4,
+		MSGS = 20000
+	};
 	static struct rf_budget_msg msgs[THREADS][MSGS];
 	struct rf_storm s[THREADS];
 	pthread_t tid[THREADS];
@@ -634,17 +638,18 @@ RF_TEST(threads_share_the_budget)
 	RF_CHECK(shm->stats[RF_STAT_budget_bytes_peak] <= 256 * 1024);
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle), RF_TEST_ENTRY(uncopied_message_released_at_ack),
+RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle),
+	     RF_TEST_ENTRY(uncopied_message_released_at_ack),
 	     RF_TEST_ENTRY(refused_call_gives_charge_back),
-	     RF_TEST_ENTRY(freed_during_call_is_credited_once), RF_TEST_ENTRY(oversized_fails_at_once),
-	     RF_TEST_ENTRY(fail_policy_refuses_at_once), RF_TEST_ENTRY(block_policy_times_out),
-	     RF_TEST_ENTRY(block_policy_waits_for_a_release),
+	     RF_TEST_ENTRY(freed_during_call_is_credited_once),
+	     RF_TEST_ENTRY(oversized_fails_at_once), RF_TEST_ENTRY(fail_policy_refuses_at_once),
+	     RF_TEST_ENTRY(block_policy_times_out), RF_TEST_ENTRY(block_policy_waits_for_a_release),
 	     RF_TEST_ENTRY(wait_on_own_reports_is_refused_at_once),
 	     RF_TEST_ENTRY(wait_on_handle_without_reports_times_out),
 	     RF_TEST_ENTRY(wait_on_reports_of_an_ended_poller_is_refused_at_once),
 	     RF_TEST_ENTRY(wait_on_reports_nobody_serves_is_refused_soon),
 	     RF_TEST_ENTRY(waiters_served_first_come_first_served),
 	     RF_TEST_ENTRY(cancelled_waiter_leaves_the_budget_usable),
-	     RF_TEST_ENTRY(observe_never_interferes), RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle),
-	     RF_TEST_ENTRY(handles_published),
+	     RF_TEST_ENTRY(observe_never_interferes),
+	     RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle), RF_TEST_ENTRY(handles_published),
 	     RF_TEST_ENTRY(threads_share_the_budget))

@@ -99,8 +99,9 @@ RF_TEST(published_table)
 
 	rf_kafka_handle_name(a, "rdkafka#producer-1", "orders");
 	/* Names are cut to fit their field, always terminated. */
-	rf_kafka_handle_name(b, "rdkafka#producer-2",
-			     "a-client-id-longer-than-the-sixty-four-bytes-of-its-field-in-the-segment");
+	rf_kafka_handle_name(
+		b, "rdkafka#producer-2",
+		"a-client-id-longer-than-the-sixty-four-bytes-of-its-field-in-the-segment");
 	rf_kafka_handle_at(a)->bytes_in = 300;
 	rf_kafka_handle_at(a)->acked_in = 100;
 	rf_kafka_handle_at(0)->acked_in = 7; /* the unknown handle counts in the total only */
@@ -117,6 +118,7 @@ RF_TEST(published_table)
 	RF_CHECK_INT(strlen(out[1].client_id), RF_SHM_HANDLE_NAME_MAX - 1);
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(open_bind_and_find), RF_TEST_ENTRY(close_forgets_the_handle_and_its_topics),
+RF_TEST_MAIN(RF_TEST_ENTRY(open_bind_and_find),
+	     RF_TEST_ENTRY(close_forgets_the_handle_and_its_topics),
 	     RF_TEST_ENTRY(destroyed_slots_are_reused_once_released),
 	     RF_TEST_ENTRY(request_buffer_copies), RF_TEST_ENTRY(published_table))

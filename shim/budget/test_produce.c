@@ -49,8 +49,8 @@ RF_TEST(every_kind_in_order)
 			      RD_KAFKA_VTYPE_TIMESTAMP, (int64_t)1234, RD_KAFKA_VTYPE_MSGFLAGS,
 			      RD_KAFKA_MSG_F_COPY, RD_KAFKA_VTYPE_OPAQUE, (void *)value,
 			      RD_KAFKA_VTYPE_KEY, key, (size_t)1, RD_KAFKA_VTYPE_VALUE, value,
-			      (size_t)7, RD_KAFKA_VTYPE_PARTITION, (int32_t)3,
-			      RD_KAFKA_VTYPE_TOPIC, "events", RD_KAFKA_VTYPE_END),
+			      (size_t)7, RD_KAFKA_VTYPE_PARTITION, (int32_t)3, RD_KAFKA_VTYPE_TOPIC,
+			      "events", RD_KAFKA_VTYPE_END),
 		     RD_KAFKA_RESP_ERR_NO_ERROR);
 	RF_CHECK_INT(cnt, RF_PRODUCEV__COUNT);
 	/* Handed on in kind order, whatever the order of the arguments. */

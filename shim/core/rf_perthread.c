@@ -62,7 +62,8 @@ static void *rf_perthread_carve(struct rf_perthread *r, size_t size)
 	if (len < RF_PERTHREAD_PAGE)
 		len = RF_PERTHREAD_PAGE;
 	for (;;) {
-		struct rf_perthread_page *page = __atomic_load_n(&r->page, __ATOMIC_ACQUIRE), *fresh;
+		struct rf_perthread_page *page = __atomic_load_n(&r->page, __ATOMIC_ACQUIRE),
+					 *fresh;
 		int saved = errno;
 
 		if (page != NULL) {

@@ -30,7 +30,7 @@ struct rf_perthread;
 struct rf_perthread_hdr {
 	struct rf_perthread_hdr *next; /* every block of the registry */
 	struct rf_perthread *registry;
-	uint32_t free;                 /* atomic: its thread ended, the next may take it */
+	uint32_t free; /* atomic: its thread ended, the next may take it */
 	uint32_t ends; /* the registry's end runs at its thread's end (the key could be had) */
 };
 
@@ -50,9 +50,9 @@ struct rf_perthread {
 	struct rf_perthread_page *page; /* atomic: the page blocks are carved from */
 };
 
-#define RF_PERTHREAD_INIT(type, end_fn)                                                 \
-	{                                                                               \
-		.size = sizeof(type), .end = (end_fn)                                   \
+#define RF_PERTHREAD_INIT(type, end_fn)                                                            \
+	{                                                                                          \
+		.size = sizeof(type), .end = (end_fn)                                              \
 	}
 
 /*

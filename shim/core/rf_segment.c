@@ -47,12 +47,12 @@ static void rf_segment_directory(struct rf_shm_header *hdr)
 {
 	uint32_t i = 0;
 
-#define RF_SEGMENT_SECTION(KIND, member, type, cap)                                     \
-	hdr->sections[i].kind = RF_SHM_SECTION_##KIND;                                  \
-	hdr->sections[i].entry_size = sizeof(type);                                     \
-	hdr->sections[i].offset = offsetof(struct rf_shm_layout, member);               \
-	hdr->sections[i].capacity = (cap);                                              \
-	hdr->sections[i].count = 0;                                                     \
+#define RF_SEGMENT_SECTION(KIND, member, type, cap)                                                \
+	hdr->sections[i].kind = RF_SHM_SECTION_##KIND;                                             \
+	hdr->sections[i].entry_size = sizeof(type);                                                \
+	hdr->sections[i].offset = offsetof(struct rf_shm_layout, member);                          \
+	hdr->sections[i].capacity = (cap);                                                         \
+	hdr->sections[i].count = 0;                                                                \
 	i++;
 	RF_SHM_SECTION_LIST(RF_SEGMENT_SECTION)
 #undef RF_SEGMENT_SECTION
@@ -155,8 +155,7 @@ void rf_segment_mark_exited(struct rf_segment *seg, int status_known, int status
 	hdr->status = RF_SHM_STATUS_EXITED;
 }
 
-void rf_segment_section_count(struct rf_segment *seg, enum rf_shm_section_kind kind,
-			      uint64_t count)
+void rf_segment_section_count(struct rf_segment *seg, enum rf_shm_section_kind kind, uint64_t count)
 {
 	struct rf_shm_section *sec;
 

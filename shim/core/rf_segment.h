@@ -81,8 +81,7 @@ void rf_publication_begin(struct rf_publication *pub, struct rf_segment *seg,
 			  const struct rf_shm_config *config, bool exiting);
 
 /* A gauge (or a total the publisher keeps itself) of this publication. */
-static inline void rf_publication_set(struct rf_publication *pub, enum rf_stat stat,
-				      uint64_t value)
+static inline void rf_publication_set(struct rf_publication *pub, enum rf_stat stat, uint64_t value)
 {
 	if ((unsigned)stat < RF_STAT__COUNT)
 		pub->stats[stat] = value;

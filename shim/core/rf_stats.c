@@ -61,9 +61,9 @@ void rf_stats_reset(void)
 {
 	/* In a fork child: the only thread left is this one; the others' blocks are free. */
 	struct rf_stats_block *mine =
-		rf_stats_tls != NULL
-			? (struct rf_stats_block *)((char *)rf_stats_tls - offsetof(struct rf_stats_block, v))
-			: NULL;
+		rf_stats_tls != NULL ? (struct rf_stats_block *)((char *)rf_stats_tls -
+								 offsetof(struct rf_stats_block, v))
+				     : NULL;
 
 	rf_perthread_fork_child(&rf_stats_blocks, mine);
 	for (struct rf_stats_block *b = rf_perthread_first(&rf_stats_blocks); b != NULL;

@@ -15,7 +15,8 @@
 #include "rf_shm.h"
 
 /* This thread's counters (its block's), or NULL until its first add. */
-extern __thread uint64_t *rf_stats_tls __attribute__((tls_model("initial-exec"), visibility("hidden")));
+extern __thread uint64_t *rf_stats_tls
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
 
 /* The first add of a thread: takes its block. */
 void rf_stats_add_slow(enum rf_stat stat, uint64_t n);

@@ -47,7 +47,8 @@ pid_t rf_tid(void)
 	if (rf_tid_cache == 0) {
 		rf_tid_offset_find();
 		if (rf_tid_offset != 0)
-			memcpy(&rf_tid_cache, (char *)pthread_self() + rf_tid_offset, sizeof(pid_t));
+			memcpy(&rf_tid_cache, (char *)pthread_self() + rf_tid_offset,
+			       sizeof(pid_t));
 		if (rf_tid_cache <= 0)
 			rf_tid_cache = gettid();
 	}

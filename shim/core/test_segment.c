@@ -73,8 +73,8 @@ RF_TEST(create_fills_header)
 		RF_CHECK(sec->offset + sec->capacity * sec->entry_size <= hdr->size);
 		if (i > 0) /* in order, without overlap */
 			RF_CHECK(sec->offset >= hdr->sections[i - 1].offset +
-						hdr->sections[i - 1].capacity *
-							hdr->sections[i - 1].entry_size);
+							hdr->sections[i - 1].capacity *
+								hdr->sections[i - 1].entry_size);
 	}
 	RF_CHECK_INT(hdr->seq % 2, 0);
 	shm_unlink(seg.name);

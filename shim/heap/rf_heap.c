@@ -32,22 +32,22 @@ static struct rf_perthread rf_heap_registry =
 	RF_PERTHREAD_INIT(struct rf_heap_counters, rf_heap_thread_end);
 
 static struct {
-	uint32_t ids;                 /* atomic: heap ids handed to threads, 1 + highest */
+	uint32_t ids; /* atomic: heap ids handed to threads, 1 + highest */
 	/* Counts made without a block (guard held, thread ending, no memory). */
 	struct {
 		uint64_t allocs, frees, bytes;
 		int64_t live[RF_HEAP_IDS];
 	} nested;
-	uint64_t foreign;   /* atomic */
-	int64_t estimate;   /* atomic: flushed net bytes of every thread */
-	uint64_t peak;      /* atomic */
+	uint64_t foreign; /* atomic */
+	int64_t estimate; /* atomic: flushed net bytes of every thread */
+	uint64_t peak;    /* atomic */
 	uint64_t limit, low;
-	uint32_t pressure;  /* atomic */
-	uint32_t wake_due;  /* atomic: pressure went off on the allocation path */
-	uint64_t episodes;  /* atomic */
+	uint32_t pressure; /* atomic */
+	uint32_t wake_due; /* atomic: pressure went off on the allocation path */
+	uint64_t episodes; /* atomic */
 	rf_heap_pressure_fn pressure_fn;
 	int interposed;
-	int cache_off;      /* atomic */
+	int cache_off;  /* atomic */
 } rf_heap = {.ids = 2}; /* 0: none, 1: the overflow group */
 
 uint64_t rf_heap_low_water(uint64_t limit)
@@ -190,9 +190,10 @@ void rf_heap_note_slow(size_t size, uint32_t gid, int alloc)
 			/* A high pthread key allocates with the guard held, which counts
 			 * nested: no recursion. Without the thread end nothing would give
 			 * the cache's blocks back: then the thread never caches. */
-			rf_heap_cache_init(&b->cache,
-					   !b->hdr.ends ||
-						   __atomic_load_n(&rf_heap.cache_off, __ATOMIC_ACQUIRE));
+			int never = !b->hdr.ends ||
+				    __atomic_load_n(&rf_heap.cache_off, __ATOMIC_ACQUIRE);
+
+			rf_heap_cache_init(&b->cache, never);
 			rf_heap_tls.counters = b;
 		}
 		errno = saved;

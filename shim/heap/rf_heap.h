@@ -44,9 +44,9 @@
 struct rf_heap_counters {
 	struct rf_perthread_hdr hdr;
 	uint64_t allocs, frees, bytes;
-	int64_t drift;             /* owner only: net bytes not yet in the shared estimate */
+	int64_t drift;              /* owner only: net bytes not yet in the shared estimate */
 	struct rf_heap_cache cache; /* owner only, under the guard; count[] read by figures */
-	int64_t live[RF_HEAP_IDS]; /* net bytes by heap id: + allocated here, - freed here */
+	int64_t live[RF_HEAP_IDS];  /* net bytes by heap id: + allocated here, - freed here */
 };
 
 struct rf_heap_tls {
@@ -142,7 +142,7 @@ static inline int rf_heap_counters_ok(const struct rf_heap_counters *b)
  * interposers' common paths call these directly and flush off their path.
  */
 static inline __attribute__((always_inline)) int rf_heap_count_alloc(struct rf_heap_counters *b,
-								   size_t size, uint32_t gid)
+								     size_t size, uint32_t gid)
 {
 	RF_HEAP_ADD(b->allocs, 1);
 	RF_HEAP_ADD(b->bytes, size);
@@ -155,7 +155,7 @@ static inline __attribute__((always_inline)) int rf_heap_count_alloc(struct rf_h
 }
 
 static inline __attribute__((always_inline)) int rf_heap_count_free(struct rf_heap_counters *b,
-								  size_t size, uint32_t gid)
+								    size_t size, uint32_t gid)
 {
 	RF_HEAP_ADD(b->frees, 1);
 	RF_HEAP_ADD(b->live[gid], -(int64_t)size);

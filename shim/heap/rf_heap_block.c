@@ -22,7 +22,8 @@ void rf_heap_key_init(void)
 	if (__atomic_load_n(&rf_heap_key, __ATOMIC_ACQUIRE) != 0)
 		return;
 	if (random != NULL)
-		memcpy(&key, random + 4, sizeof(key)); /* glibc's stack guard uses the first bytes */
+		/* glibc's stack guard uses the first bytes. */
+		memcpy(&key, random + 4, sizeof(key));
 	key ^= (uint32_t)((uintptr_t)&rf_heap_boot_used >> 12);
 	if (key == 0)
 		key = 0x5bd1e995u;

@@ -234,8 +234,7 @@ static inline struct rf_heap_hdr *rf_heap_cache_pop(struct rf_heap_cache *cache,
 }
 
 /* Keep the plain block of header h in class c: 1, or 0 when its list is full. */
-static inline int rf_heap_cache_push(struct rf_heap_cache *cache, unsigned c,
-				     struct rf_heap_hdr *h)
+static inline int rf_heap_cache_push(struct rf_heap_cache *cache, unsigned c, struct rf_heap_hdr *h)
 {
 	if (cache->count[c] >= RF_HEAP_CACHE_DEPTH)
 		return 0;

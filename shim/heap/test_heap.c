@@ -235,8 +235,8 @@ RF_TEST(fork_child_figures)
 		rf_heap_fork_child();
 		snap();
 		/* Counts from zero; the inherited live bytes are the child's own. */
-		if (fig.allocs != 0 || fig.frees != 0 || fig.live != 100000 ||
-		    by_id[4] != 100000 || fig.peak != 100000)
+		if (fig.allocs != 0 || fig.frees != 0 || fig.live != 100000 || by_id[4] != 100000 ||
+		    fig.peak != 100000)
 			_exit(1);
 		rf_heap_note_free(1000, 4);
 		snap();
@@ -447,9 +447,9 @@ RF_TEST(boot_arena)
 }
 
 RF_TEST_MAIN(RF_TEST_ENTRY(cache_lists_are_last_in_first_out_and_bounded),
-	     RF_TEST_ENTRY(cache_drain_marks_and_gives_back), RF_TEST_ENTRY(header_roundtrip), RF_TEST_ENTRY(counts_by_thread_and_group),
-	     RF_TEST_ENTRY(blocks_outlive_threads), RF_TEST_ENTRY(nested_and_foreign),
-	     RF_TEST_ENTRY(soft_limit_hysteresis), RF_TEST_ENTRY(fork_child_figures),
-	     RF_TEST_ENTRY(signal_handler_counts), RF_TEST_ENTRY(boot_arena),
-	     RF_TEST_ENTRY(cache_given_back_at_thread_end),
+	     RF_TEST_ENTRY(cache_drain_marks_and_gives_back), RF_TEST_ENTRY(header_roundtrip),
+	     RF_TEST_ENTRY(counts_by_thread_and_group), RF_TEST_ENTRY(blocks_outlive_threads),
+	     RF_TEST_ENTRY(nested_and_foreign), RF_TEST_ENTRY(soft_limit_hysteresis),
+	     RF_TEST_ENTRY(fork_child_figures), RF_TEST_ENTRY(signal_handler_counts),
+	     RF_TEST_ENTRY(boot_arena), RF_TEST_ENTRY(cache_given_back_at_thread_end),
 	     RF_TEST_ENTRY(cache_given_back_in_fork_child))

@@ -170,7 +170,7 @@ static inline struct rf_heap_hdr *rf_alloc_hdr_of(void *p)
  * (rf_heap.h): a handler that allocates at any point here counts as usual.
  */
 static inline __attribute__((always_inline)) void *rf_alloc_account(void *base, size_t offset,
-								     size_t n)
+								    size_t n)
 {
 	uint32_t gid = rf_heap_tls.gid;
 	void *p = rf_heap_hdr_init(base, offset, n, gid);
@@ -296,8 +296,7 @@ static __attribute__((noinline)) void rf_alloc_defer(void *p, struct rf_heap_hdr
  * left. The rare cases are calls of their own, so that the common one needs
  * few registers (free() is the hottest path the shim has).
  */
-static inline __attribute__((always_inline)) void rf_alloc_free_ours(void *p,
-								      struct rf_heap_hdr *h)
+static inline __attribute__((always_inline)) void rf_alloc_free_ours(void *p, struct rf_heap_hdr *h)
 {
 	uint32_t offset = h->offset;
 	size_t size = rf_heap_hdr_size(h);
@@ -316,7 +315,6 @@ static inline __attribute__((always_inline)) void rf_alloc_free_ours(void *p,
 	rf_alloc.free((char *)p - offset);
 	rf_alloc_leave();
 }
-
 
 static __attribute__((noinline)) void rf_alloc_free_ours_slow(void *p, struct rf_heap_hdr *h)
 {
@@ -347,8 +345,7 @@ static __attribute__((noinline)) void rf_alloc_flush_free(struct rf_heap_counter
  * written so that nothing but the real call stays in the way: every other
  * case is a tail call.
  */
-static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p,
-								      struct rf_heap_hdr *h)
+static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p, struct rf_heap_hdr *h)
 {
 	struct rf_heap_counters *b = rf_heap_tls.counters;
 	void *base = (char *)p - RF_HEAP_HDR;
@@ -514,8 +511,8 @@ RF_EXPORT void *malloc(size_t n)
 	unsigned c;
 
 	/* The thread cache first: no call on a hit. state 0 as in rf_malloc_below. */
-	if (__builtin_expect(rf_heap_tls.state != 0 || n > RF_HEAP_CACHE_MAX ||
-				     !rf_heap_counters_ok(b), 0))
+	if (__builtin_expect(rf_heap_tls.state != 0 || n > RF_HEAP_CACHE_MAX, 0) ||
+	    __builtin_expect(!rf_heap_counters_ok(b), 0))
 		return rf_malloc_below(n);
 	c = rf_heap_cache_class(n);
 	rf_heap_hold();
@@ -694,7 +691,8 @@ RF_EXPORT void *realloc(void *p, size_t size)
 		if (p == NULL || rf_heap_boot_owns(p)) {
 			void *q = rf_alloc_boot(size, 16);
 			if (q != NULL && p != NULL)
-				memcpy(q, p, rf_heap_boot_size(p) < size ? rf_heap_boot_size(p) : size);
+				memcpy(q, p,
+				       rf_heap_boot_size(p) < size ? rf_heap_boot_size(p) : size);
 			return q;
 		}
 		errno = ENOMEM;
@@ -821,8 +819,8 @@ RF_EXPORT size_t malloc_usable_size(void *p)
 /* ---- which definitions are in effect ----------------------------------------- */
 
 /* The shim's own definitions, by a local name: &malloc itself would go through the GOT. */
-#define RF_SELF(name, local)                                                           \
-	extern __typeof__(name) local                                                  \
+#define RF_SELF(name, local)                                                                       \
+	extern __typeof__(name) local                                                              \
 		__attribute__((alias(#name), copy(name), visibility("hidden")))
 RF_SELF(malloc, rf_self_malloc);
 RF_SELF(free, rf_self_free);

@@ -15,9 +15,8 @@
 #include "rf_shim.h"
 
 /* glibc's start-up entry point: declared by no header. */
-int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
-		      void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
-		      void *stack_end);
+int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv, void (*init)(void),
+		      void (*fini)(void), void (*rtld_fini)(void), void *stack_end);
 
 static int (*rf_main_real)(int, char **, char **);
 
@@ -30,8 +29,8 @@ static int rf_main_wrapper(int argc, char **argv, char **envp)
 }
 
 RF_EXPORT int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
-				void (*init)(void), void (*fini)(void),
-				void (*rtld_fini)(void), void *stack_end)
+				void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
+				void *stack_end)
 {
 	rf_real___libc_start_main_fn real = RF_REAL(__libc_start_main);
 

@@ -63,7 +63,8 @@ static int rf_produce_admit(struct rf_budget_msg *m, int slot, void **payload, s
 /* The librdkafka error for a refusal by the budget. */
 static rd_kafka_resp_err_t rf_produce_refusal(int rc)
 {
-	return rc == -EMSGSIZE ? RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE : RD_KAFKA_RESP_ERR__QUEUE_FULL;
+	return rc == -EMSGSIZE ? RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+			       : RD_KAFKA_RESP_ERR__QUEUE_FULL;
 }
 
 /*
@@ -118,8 +119,7 @@ RF_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition, int msg
 }
 
 /* The real produceva, its error object turned into a code. */
-static rd_kafka_resp_err_t rf_produceva_call(rd_kafka_t *rk, const rd_kafka_vu_t *vus,
-					     size_t cnt)
+static rd_kafka_resp_err_t rf_produceva_call(rd_kafka_t *rk, const rd_kafka_vu_t *vus, size_t cnt)
 {
 	rf_real_rd_kafka_produceva_fn produceva = RF_REAL(rd_kafka_produceva);
 	rf_real_rd_kafka_error_code_fn error_code = RF_REAL(rd_kafka_error_code);
@@ -152,10 +152,9 @@ static int rf_vus_admit(struct rf_budget_msg *m, rd_kafka_t *rk, rd_kafka_vu_t *
 	flags = msg.msgflags ? msg.msgflags->u.i : 0;
 	*app_payload = payload;
 	*app_flags = flags;
-	rc = rf_produce_admit(m, rf_kafka_handle_slot(rk), &payload,
-			      msg.value ? msg.value->u.mem.size : 0,
-			      rf_budget_msg_extra(msg.keylen, msg.header_count, msg.header_bytes),
-			      &flags);
+	rc = rf_produce_admit(
+		m, rf_kafka_handle_slot(rk), &payload, msg.value ? msg.value->u.mem.size : 0,
+		rf_budget_msg_extra(msg.keylen, msg.header_count, msg.header_bytes), &flags);
 	if (rc == 0 && m->payload != NULL) {
 		msg.value->u.mem.ptr = payload;
 		if (msg.msgflags != NULL) {
@@ -220,8 +219,7 @@ RF_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
 /* Longest vu list charged with a copy; longer ones (many headers) are charged uncopied. */
 #define RF_PRODUCEVA_VUS_MAX 64
 
-RF_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk, const rd_kafka_vu_t *vus,
-					       size_t cnt)
+RF_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk, const rd_kafka_vu_t *vus, size_t cnt)
 {
 	rf_real_rd_kafka_produceva_fn real = RF_REAL(rd_kafka_produceva);
 	rd_kafka_vu_t own[RF_PRODUCEVA_VUS_MAX + 1];
@@ -248,14 +246,13 @@ RF_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk, const rd_kafka_vu
 		if (rc < 0) {
 			rf_real_rd_kafka_error_new_fn error_new = RF_REAL(rd_kafka_error_new);
 			rd_kafka_resp_err_t err = rf_produce_refusal(rc);
+			const char *why =
+				err == RD_KAFKA_RESP_ERR__QUEUE_FULL
+					? "byte budget exhausted (RINGFENCE_BUDGET)"
+					: "message larger than the whole RINGFENCE_BUDGET";
 
 			rf_produce_account(RF_PRODUCE_ENTRY_PRODUCEVA, 0, 1, 0);
-			return error_new != NULL
-				       ? error_new(err, "ringfence: %s",
-						   err == RD_KAFKA_RESP_ERR__QUEUE_FULL
-							   ? "byte budget exhausted (RINGFENCE_BUDGET)"
-							   : "message larger than the whole RINGFENCE_BUDGET")
-				       : NULL;
+			return error_new != NULL ? error_new(err, "ringfence: %s", why) : NULL;
 		}
 		use = own;
 		cnt = n;
@@ -287,7 +284,8 @@ static int rf_batch_run(rf_real_rd_kafka_produce_batch_fn real, rd_kafka_topic_t
 			int32_t partition, int msgflags, rd_kafka_message_t *msgs, int n,
 			struct rf_budget_msg *charges, void **app_payloads, int copies)
 {
-	int app_free = (msgflags & (RD_KAFKA_MSG_F_FREE | RD_KAFKA_MSG_F_COPY)) == RD_KAFKA_MSG_F_FREE;
+	int app_free =
+		(msgflags & (RD_KAFKA_MSG_F_FREE | RD_KAFKA_MSG_F_COPY)) == RD_KAFKA_MSG_F_FREE;
 	int accepted, flags = msgflags;
 
 	if (copies) {
@@ -367,8 +365,8 @@ RF_EXPORT int rd_kafka_produce_batch(rd_kafka_topic_t *rkt, int32_t partition, i
 			}
 			if (n > 0)
 				accepted += rf_batch_run(real, rkt, partition, msgflags,
-							 &rkmessages[start], n, charges, app_payloads,
-							 copies);
+							 &rkmessages[start], n, charges,
+							 app_payloads, copies);
 			start += n + oversized;
 		}
 		for (; start < message_cnt; start++)

@@ -174,7 +174,13 @@ RF_EXPORT void thrd_exit(int res)
 
 /* One join call as the application made it. */
 struct rf_join_call {
-	enum { RF_JOIN, RF_JOIN_TRY, RF_JOIN_TIMED, RF_JOIN_CLOCK, RF_JOIN_C11 } kind;
+	enum {
+		RF_JOIN,
+		RF_JOIN_TRY,
+		RF_JOIN_TIMED,
+		RF_JOIN_CLOCK,
+		RF_JOIN_C11
+	} kind;
 	pthread_t th; /* a thrd_t is a pthread_t in glibc */
 	void **retval;
 	int *res;
@@ -274,7 +280,8 @@ RF_EXPORT int thrd_join(thrd_t thr, int *res)
 	_Static_assert(thrd_success == 0, "rf_join takes 0 for success");
 	if (RF_REAL(thrd_join) == NULL)
 		return thrd_error;
-	return rf_join(&(struct rf_join_call){.kind = RF_JOIN_C11, .th = (pthread_t)thr, .res = res});
+	return rf_join(
+		&(struct rf_join_call){.kind = RF_JOIN_C11, .th = (pthread_t)thr, .res = res});
 }
 
 RF_EXPORT int pthread_detach(pthread_t th)

@@ -13,10 +13,11 @@
 #include "rf_heap.h"
 #include "rf_thread_shim.h"
 
+/* In this order: the thread publisher attributes the heap's figures to its groups. */
 static const rf_publisher_fn rf_publishers[] = {
-	rf_budget_publish,
-	rf_heap_publish,
-	rf_thread_shim_publish, /* after the heap's: it attributes the heap to its groups */
+	rf_budget_publish,      /* shim/budget/rf_budget.c */
+	rf_heap_publish,        /* shim/heap/rf_heap.c */
+	rf_thread_shim_publish, /* shim/preload/rf_thread_shim.c, over shim/threads/ */
 };
 
 void rf_publish(struct rf_segment *seg, const struct rf_shm_config *config, bool exiting,

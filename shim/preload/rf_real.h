@@ -15,93 +15,91 @@
 #include <time.h>
 
 /* X(kind, return type, name, parameter list) */
-#define RF_REAL_SYMBOLS(X)                                                              \
-	X(REQUIRED, int, pthread_create,                                                \
-	  (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))             \
-	X(REQUIRED, void, exit, (int))                                                  \
-	RF_REAL_SYMBOLS_THREADS(X)                                                      \
-	X(REQUIRED, void, _exit, (int))                                                 \
-	X(REQUIRED, void, _Exit, (int))                                                 \
-	X(REQUIRED, int, __libc_start_main,                                             \
-	  (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void), \
-	   void (*)(void), void *))                                                     \
-	X(OPTIONAL, int, rd_kafka_produce,                                              \
-	  (rd_kafka_topic_t *, int32_t, int, void *, size_t, const void *, size_t, void *)) \
-	X(OPTIONAL, rd_kafka_error_t *, rd_kafka_produceva,                             \
-	  (rd_kafka_t *, const rd_kafka_vu_t *, size_t))                                \
-	X(OPTIONAL, int, rd_kafka_produce_batch,                                        \
-	  (rd_kafka_topic_t *, int32_t, int, rd_kafka_message_t *, int))                \
-	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_error_code, (const rd_kafka_error_t *)) \
-	X(OPTIONAL, void, rd_kafka_error_destroy, (rd_kafka_error_t *))                 \
-	X(OPTIONAL, rd_kafka_headers_t *, rd_kafka_headers_new, (size_t))               \
-	X(OPTIONAL, void, rd_kafka_headers_destroy, (rd_kafka_headers_t *))             \
-	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_header_add,                           \
-	  (rd_kafka_headers_t *, const char *, ssize_t, const void *, ssize_t))         \
-	RF_REAL_SYMBOLS_KAFKA(X)                                                        \
+#define RF_REAL_SYMBOLS(X)                                                                         \
+	X(REQUIRED, int, pthread_create,                                                           \
+	  (pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))                        \
+	X(REQUIRED, void, exit, (int))                                                             \
+	RF_REAL_SYMBOLS_THREADS(X)                                                                 \
+	X(REQUIRED, void, _exit, (int))                                                            \
+	X(REQUIRED, void, _Exit, (int))                                                            \
+	X(REQUIRED, int, __libc_start_main,                                                        \
+	  (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void),           \
+	   void (*)(void), void *))                                                                \
+	X(OPTIONAL, int, rd_kafka_produce,                                                         \
+	  (rd_kafka_topic_t *, int32_t, int, void *, size_t, const void *, size_t, void *))        \
+	X(OPTIONAL, rd_kafka_error_t *, rd_kafka_produceva,                                        \
+	  (rd_kafka_t *, const rd_kafka_vu_t *, size_t))                                           \
+	X(OPTIONAL, int, rd_kafka_produce_batch,                                                   \
+	  (rd_kafka_topic_t *, int32_t, int, rd_kafka_message_t *, int))                           \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_error_code, (const rd_kafka_error_t *))          \
+	X(OPTIONAL, void, rd_kafka_error_destroy, (rd_kafka_error_t *))                            \
+	X(OPTIONAL, rd_kafka_headers_t *, rd_kafka_headers_new, (size_t))                          \
+	X(OPTIONAL, void, rd_kafka_headers_destroy, (rd_kafka_headers_t *))                        \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_header_add,                                      \
+	  (rd_kafka_headers_t *, const char *, ssize_t, const void *, ssize_t))                    \
+	RF_REAL_SYMBOLS_KAFKA(X)                                                                   \
 	RF_REAL_SYMBOLS_ALLOC(X)
 
 /* Handle lifecycle, polling and interceptors (hook_kafka.c). */
-#define RF_REAL_SYMBOLS_KAFKA(X)                                                        \
-	X(OPTIONAL, rd_kafka_t *, rd_kafka_new,                                         \
-	  (rd_kafka_type_t, rd_kafka_conf_t *, char *, size_t))                          \
-	X(OPTIONAL, void, rd_kafka_destroy, (rd_kafka_t *))                             \
-	X(OPTIONAL, rd_kafka_topic_t *, rd_kafka_topic_new,                             \
-	  (rd_kafka_t *, const char *, rd_kafka_topic_conf_t *))                         \
-	X(OPTIONAL, int, rd_kafka_poll, (rd_kafka_t *, int))                            \
-	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_flush, (rd_kafka_t *, int))           \
-	X(OPTIONAL, rd_kafka_queue_t *, rd_kafka_queue_get_main, (rd_kafka_t *))        \
-	X(OPTIONAL, rd_kafka_event_t *, rd_kafka_queue_poll, (rd_kafka_queue_t *, int)) \
-	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_last_error, (void))                   \
-	X(OPTIONAL, rd_kafka_conf_t *, rd_kafka_conf_new, (void))                       \
-	X(OPTIONAL, void, rd_kafka_conf_destroy, (rd_kafka_conf_t *))                   \
-	X(OPTIONAL, rd_kafka_conf_res_t, rd_kafka_conf_set,                             \
-	  (rd_kafka_conf_t *, const char *, const char *, char *, size_t))               \
-	X(OPTIONAL, rd_kafka_conf_res_t, rd_kafka_conf_get,                             \
-	  (const rd_kafka_conf_t *, const char *, char *, size_t *))                     \
-	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_conf_interceptor_add_on_new,          \
-	  (rd_kafka_conf_t *, const char *, rd_kafka_interceptor_f_on_new_t *, void *))  \
-	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_interceptor_add_on_acknowledgement,   \
-	  (rd_kafka_t *, const char *, rd_kafka_interceptor_f_on_acknowledgement_t *,   \
-	   void *))                                                                     \
-	X(OPTIONAL, const char *, rd_kafka_name, (const rd_kafka_t *))                  \
-	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_purge, (rd_kafka_t *, int))           \
-	X(OPTIONAL, rd_kafka_error_t *, rd_kafka_error_new,                             \
-	  (rd_kafka_resp_err_t, const char *, ...))                                      \
-	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_message_headers,                      \
-	  (const rd_kafka_message_t *, rd_kafka_headers_t **))                           \
-	X(OPTIONAL, size_t, rd_kafka_header_cnt, (const rd_kafka_headers_t *))          \
-	X(OPTIONAL, rd_kafka_msg_status_t, rd_kafka_message_status,                     \
-	  (const rd_kafka_message_t *))                                                  \
-	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_header_get_all,                       \
+#define RF_REAL_SYMBOLS_KAFKA(X)                                                                   \
+	X(OPTIONAL, rd_kafka_t *, rd_kafka_new,                                                    \
+	  (rd_kafka_type_t, rd_kafka_conf_t *, char *, size_t))                                    \
+	X(OPTIONAL, void, rd_kafka_destroy, (rd_kafka_t *))                                        \
+	X(OPTIONAL, rd_kafka_topic_t *, rd_kafka_topic_new,                                        \
+	  (rd_kafka_t *, const char *, rd_kafka_topic_conf_t *))                                   \
+	X(OPTIONAL, int, rd_kafka_poll, (rd_kafka_t *, int))                                       \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_flush, (rd_kafka_t *, int))                      \
+	X(OPTIONAL, rd_kafka_queue_t *, rd_kafka_queue_get_main, (rd_kafka_t *))                   \
+	X(OPTIONAL, rd_kafka_event_t *, rd_kafka_queue_poll, (rd_kafka_queue_t *, int))            \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_last_error, (void))                              \
+	X(OPTIONAL, rd_kafka_conf_t *, rd_kafka_conf_new, (void))                                  \
+	X(OPTIONAL, void, rd_kafka_conf_destroy, (rd_kafka_conf_t *))                              \
+	X(OPTIONAL, rd_kafka_conf_res_t, rd_kafka_conf_set,                                        \
+	  (rd_kafka_conf_t *, const char *, const char *, char *, size_t))                         \
+	X(OPTIONAL, rd_kafka_conf_res_t, rd_kafka_conf_get,                                        \
+	  (const rd_kafka_conf_t *, const char *, char *, size_t *))                               \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_conf_interceptor_add_on_new,                     \
+	  (rd_kafka_conf_t *, const char *, rd_kafka_interceptor_f_on_new_t *, void *))            \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_interceptor_add_on_acknowledgement,              \
+	  (rd_kafka_t *, const char *, rd_kafka_interceptor_f_on_acknowledgement_t *, void *))     \
+	X(OPTIONAL, const char *, rd_kafka_name, (const rd_kafka_t *))                             \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_purge, (rd_kafka_t *, int))                      \
+	X(OPTIONAL, rd_kafka_error_t *, rd_kafka_error_new,                                        \
+	  (rd_kafka_resp_err_t, const char *, ...))                                                \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_message_headers,                                 \
+	  (const rd_kafka_message_t *, rd_kafka_headers_t **))                                     \
+	X(OPTIONAL, size_t, rd_kafka_header_cnt, (const rd_kafka_headers_t *))                     \
+	X(OPTIONAL, rd_kafka_msg_status_t, rd_kafka_message_status, (const rd_kafka_message_t *))  \
+	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_header_get_all,                                  \
 	  (const rd_kafka_headers_t *, size_t, const char **, const void **, size_t *))
 
 /* The allocator (hook_alloc.c). */
-#define RF_REAL_SYMBOLS_ALLOC(X)                                                        \
-	X(REQUIRED, void, free, (void *))                                               \
-	X(REQUIRED, void *, malloc, (size_t))                                           \
-	X(REQUIRED, void *, realloc, (void *, size_t))                                  \
-	X(REQUIRED, size_t, malloc_usable_size, (void *))                               \
-	X(REQUIRED, void *, calloc, (size_t, size_t))                                   \
-	X(REQUIRED, void *, reallocarray, (void *, size_t, size_t))                     \
-	X(REQUIRED, int, posix_memalign, (void **, size_t, size_t))                     \
-	X(REQUIRED, void *, aligned_alloc, (size_t, size_t))                            \
-	X(REQUIRED, void *, memalign, (size_t, size_t))                                 \
-	X(REQUIRED, void *, valloc, (size_t))                                           \
+#define RF_REAL_SYMBOLS_ALLOC(X)                                                                   \
+	X(REQUIRED, void, free, (void *))                                                          \
+	X(REQUIRED, void *, malloc, (size_t))                                                      \
+	X(REQUIRED, void *, realloc, (void *, size_t))                                             \
+	X(REQUIRED, size_t, malloc_usable_size, (void *))                                          \
+	X(REQUIRED, void *, calloc, (size_t, size_t))                                              \
+	X(REQUIRED, void *, reallocarray, (void *, size_t, size_t))                                \
+	X(REQUIRED, int, posix_memalign, (void **, size_t, size_t))                                \
+	X(REQUIRED, void *, aligned_alloc, (size_t, size_t))                                       \
+	X(REQUIRED, void *, memalign, (size_t, size_t))                                            \
+	X(REQUIRED, void *, valloc, (size_t))                                                      \
 	X(REQUIRED, void *, pvalloc, (size_t))
 
 /* Thread creation, end, join, detach and naming (hook_thread.c). */
-#define RF_REAL_SYMBOLS_THREADS(X)                                                      \
-	X(REQUIRED, void, pthread_exit, (void *))                                       \
-	X(REQUIRED, int, pthread_join, (pthread_t, void **))                            \
-	X(REQUIRED, int, pthread_tryjoin_np, (pthread_t, void **))                      \
-	X(REQUIRED, int, pthread_timedjoin_np, (pthread_t, void **, const struct timespec *)) \
-	X(REQUIRED, int, pthread_clockjoin_np,                                          \
-	  (pthread_t, void **, clockid_t, const struct timespec *))                     \
-	X(REQUIRED, int, pthread_detach, (pthread_t))                                   \
-	X(REQUIRED, int, pthread_setname_np, (pthread_t, const char *))                 \
-	X(REQUIRED, int, thrd_create, (thrd_t *, thrd_start_t, void *))                 \
-	X(REQUIRED, void, thrd_exit, (int))                                             \
-	X(REQUIRED, int, thrd_join, (thrd_t, int *))                                    \
+#define RF_REAL_SYMBOLS_THREADS(X)                                                                 \
+	X(REQUIRED, void, pthread_exit, (void *))                                                  \
+	X(REQUIRED, int, pthread_join, (pthread_t, void **))                                       \
+	X(REQUIRED, int, pthread_tryjoin_np, (pthread_t, void **))                                 \
+	X(REQUIRED, int, pthread_timedjoin_np, (pthread_t, void **, const struct timespec *))      \
+	X(REQUIRED, int, pthread_clockjoin_np,                                                     \
+	  (pthread_t, void **, clockid_t, const struct timespec *))                                \
+	X(REQUIRED, int, pthread_detach, (pthread_t))                                              \
+	X(REQUIRED, int, pthread_setname_np, (pthread_t, const char *))                            \
+	X(REQUIRED, int, thrd_create, (thrd_t *, thrd_start_t, void *))                            \
+	X(REQUIRED, void, thrd_exit, (int))                                                        \
+	X(REQUIRED, int, thrd_join, (thrd_t, int *))                                               \
 	X(REQUIRED, int, thrd_detach, (thrd_t))
 
 enum rf_real_id {

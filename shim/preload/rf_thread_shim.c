@@ -117,9 +117,9 @@ void rf_thread_shim_adopt_self(const char *name, void *(*start_routine)(void *))
 	int n = rf_thread_stack_capture(frames);
 
 	rf_thread_namer_set(rf_thread_symbol_self);
-	rf_thread_current = rf_thread_adopt(frames, n, (uintptr_t)start_routine,
-					    (uint64_t)pthread_self(), rf_tid(), name,
-					    rf_thread_now());
+	rf_thread_current =
+		rf_thread_adopt(frames, n, (uintptr_t)start_routine, (uint64_t)pthread_self(),
+				rf_tid(), name, rf_thread_now());
 	rf_heap_thread_group(rf_thread_heap_id(rf_thread_current));
 }
 

@@ -19,7 +19,7 @@ struct rf_config_var {
 };
 
 static const struct rf_config_var rf_config_vars[] = {
-#define RF_CONFIG_VAR(name, type, env, def, min, max, help) \
+#define RF_CONFIG_VAR(name, type, env, def, min, max, help)                                        \
 	{env, RF_CONFIG_TYPE_##type, def, min, max, offsetof(struct rf_shm_config, name)},
 	RF_CONFIG(RF_CONFIG_VAR)
 #undef RF_CONFIG_VAR
@@ -67,8 +67,8 @@ struct rf_unit {
 };
 
 /* Digits then one of units' suffixes (compared case-insensitively or not). */
-static int rf_units_parse(const char *text, const struct rf_unit *units, size_t n,
-			  int ignore_case, uint64_t *out)
+static int rf_units_parse(const char *text, const struct rf_unit *units, size_t n, int ignore_case,
+			  uint64_t *out)
 {
 	const char *end;
 	uint64_t v;
@@ -80,7 +80,8 @@ static int rf_units_parse(const char *text, const struct rf_unit *units, size_t 
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++)
-		if ((ignore_case ? strcasecmp(end, units[i].suffix) : strcmp(end, units[i].suffix)) == 0)
+		if ((ignore_case ? strcasecmp(end, units[i].suffix)
+				 : strcmp(end, units[i].suffix)) == 0)
 			return rf_scale(v, units[i].unit, out);
 	/* A bare 0 needs no unit, whatever the kind of value. */
 	if (*end == '\0' && v == 0)
@@ -280,8 +281,8 @@ static void rf_config_range_format(const struct rf_config_var *var, char *buf, s
 }
 
 /* Parses and range-checks value for var into *num or name; no side effects. */
-static int rf_config_value_parse(const struct rf_config_var *var, const char *value,
-				 uint64_t *num, char *err, size_t err_len)
+static int rf_config_value_parse(const struct rf_config_var *var, const char *value, uint64_t *num,
+				 char *err, size_t err_len)
 {
 	char quoted[48], range[80];
 	enum rf_policy policy = RF_POLICY_BLOCK;
@@ -378,8 +379,8 @@ void rf_config_defaults(struct rf_shm_config *config)
 					sizeof(ignored));
 }
 
-int rf_config_set(struct rf_shm_config *config, const char *name, const char *value,
-		  char *err, size_t err_len)
+int rf_config_set(struct rf_shm_config *config, const char *name, const char *value, char *err,
+		  size_t err_len)
 {
 	const struct rf_config_var *var = rf_config_var_find(name, strlen(name));
 

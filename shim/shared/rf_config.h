@@ -19,13 +19,18 @@
 #define RF_CONFIG_REPORTER_VARS "RINGFENCE_SHIM"
 
 /* What each kind of value accepts, worded for error messages. */
-#define RF_SIZE_FORMS "bytes as a whole number, or a whole number with K, M or G (KiB, MiB, GiB), e.g. 65536, 64K, 64M, 1G"
-#define RF_DURATION_FORMS "a whole number with a unit ms, s, m or h, e.g. 250ms, 60s, 5m, 1h (0 alone is allowed)"
+#define RF_SIZE_FORMS                                                                              \
+	"bytes as a whole number, or a whole number with K, M or G (KiB, MiB, GiB), e.g. 65536, "  \
+	"64K, 64M, 1G"
+#define RF_DURATION_FORMS                                                                          \
+	"a whole number with a unit ms, s, m or h, e.g. 250ms, 60s, 5m, 1h (0 alone is allowed)"
 #define RF_POLICY_FORMS "block, fail, drop-oldest or observe"
 #define RF_NAME_FORMS "1 to 31 characters from [A-Za-z0-9_-]"
 #define RF_COUNT_FORMS "a whole number, e.g. 256"
 #define RF_BOOL_FORMS "1, 0, yes, no, true, false, on or off"
-#define RF_LIST_FORMS "patterns separated by commas, each of printable characters other than space and comma, * and ? as wildcards, at most 255 characters in all, e.g. rdk:*,my_worker"
+#define RF_LIST_FORMS                                                                              \
+	"patterns separated by commas, each of printable characters other than space and comma, "  \
+	"* and ? as wildcards, at most 255 characters in all, e.g. rdk:*,my_worker"
 
 /* Parse "64M" into bytes. 0, or -EINVAL (bad form), -ERANGE (overflow). */
 int rf_size_parse(const char *text, uint64_t *bytes);
@@ -55,8 +60,8 @@ void rf_config_defaults(struct rf_shm_config *config);
  * one-line message naming the variable, the value and the accepted forms is
  * written to err (always NUL-terminated) and *config is unchanged.
  */
-int rf_config_set(struct rf_shm_config *config, const char *name,
-		  const char *value, char *err, size_t err_len);
+int rf_config_set(struct rf_shm_config *config, const char *name, const char *value, char *err,
+		  size_t err_len);
 
 /*
  * Load every RINGFENCE_* variable of envp over the defaults. The first
@@ -65,8 +70,7 @@ int rf_config_set(struct rf_shm_config *config, const char *name,
  * RINGFENCE_ names are passed to warn_unknown (may be NULL), one call each,
  * and are not errors.
  */
-int rf_config_load(struct rf_shm_config *config, char *const *envp,
-		   char *err, size_t err_len,
+int rf_config_load(struct rf_shm_config *config, char *const *envp, char *err, size_t err_len,
 		   void (*warn_unknown)(const char *assignment, void *arg), void *arg);
 
 /* Format bytes / nanoseconds the way the parsers accept them ("64M", "60s"). */

@@ -27,7 +27,7 @@ int rf_proc_cmdline(pid_t pid, char *buf, size_t len);
 struct rf_proc_thread_state {
 	uint32_t state;  /* the state letter of its stat (R, S, D, ...) */
 	int32_t syscall; /* the system call it is in (its syscall file): -1 running, -2 unknown */
-	char wchan[RF_SHM_WCHAN_MAX];     /* the kernel function it waits in; "" */
+	char wchan[RF_SHM_WCHAN_MAX];      /* the kernel function it waits in; "" */
 	char name[RF_SHM_THREAD_NAME_MAX]; /* its comm */
 };
 

@@ -97,87 +97,97 @@ enum rf_policy {
  * Appending at the end is compatible within a version only if readers are
  * rebuilt too: readers require the exact count, so bump the version.
  */
-#define RF_STATS(X)                                                                     \
-	X(produce_calls, COUNTER, "Calls to rd_kafka_produce")                          \
-	X(produce_msgs, COUNTER, "Messages accepted by rd_kafka_produce")               \
-	X(produce_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produce")         \
-	X(produce_failed, COUNTER, "Messages rd_kafka_produce rejected")                \
-	X(producev_calls, COUNTER, "Calls to rd_kafka_producev")                        \
-	X(producev_msgs, COUNTER, "Messages accepted by rd_kafka_producev")             \
-	X(producev_bytes, COUNTER, "Payload bytes accepted by rd_kafka_producev")       \
-	X(producev_failed, COUNTER, "Messages rd_kafka_producev rejected")              \
-	X(produceva_calls, COUNTER, "Calls to rd_kafka_produceva")                      \
-	X(produceva_msgs, COUNTER, "Messages accepted by rd_kafka_produceva")           \
-	X(produceva_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produceva")     \
-	X(produceva_failed, COUNTER, "Messages rd_kafka_produceva rejected")            \
-	X(produce_batch_calls, COUNTER, "Calls to rd_kafka_produce_batch")              \
-	X(produce_batch_msgs, COUNTER, "Messages accepted by rd_kafka_produce_batch")   \
-	X(produce_batch_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produce_batch") \
-	X(produce_batch_failed, COUNTER, "Messages rd_kafka_produce_batch rejected")    \
-	X(budget_bytes, GAUGE, "Budget charged to buffered messages now (bytes)")      \
-	X(budget_bytes_peak, GAUGE, "Highest budget charge seen (bytes)")                \
-	X(budget_records, GAUGE, "Messages holding budget now")                          \
-	X(budget_ring_bytes, GAUGE, "Ring arena in chunks in use (bytes): fragmentation shows as ring above charge") \
-	X(budget_acked_unfreed_bytes, GAUGE,                                             \
-	  "Budget held by acknowledged messages whose delivery report is not yet served") \
-	X(budget_arena_bytes, GAUGE, "Size of the ring arena once mapped (bytes)")       \
-	X(budget_admitted, COUNTER, "Messages charged to the budget")                    \
-	X(budget_released, COUNTER, "Messages whose charge was given back")              \
-	X(budget_nowait, COUNTER, "Messages admitted without waiting")                   \
-	X(budget_waits, COUNTER, "Messages that waited for budget (block policy)")       \
-	X(budget_wait_ns, COUNTER, "Total time produce calls waited for budget (ns)")    \
-	X(budget_waiting, GAUGE, "Threads waiting for budget now")                       \
-	X(budget_rejected, COUNTER, "Messages refused with __QUEUE_FULL for lack of budget") \
-	X(budget_timeouts, COUNTER, "Refusals after waiting the whole block timeout")    \
-	X(budget_self_refusals, COUNTER,                                                 \
-	  "Refusals at once: the space is held by delivery reports only waiting threads would serve") \
-	X(budget_oversized, COUNTER, "Messages larger than the whole budget, refused with MSG_SIZE_TOO_LARGE") \
-	X(budget_purges, COUNTER, "Queue purges made by the drop-oldest policy")         \
-	X(budget_dropped_msgs, COUNTER, "Messages purged from librdkafka queues (delivery report __PURGE_QUEUE)") \
-	X(budget_dropped_bytes, COUNTER, "Payload bytes of purged messages")             \
-	X(budget_dropped_maybe_sent, COUNTER,                                            \
-	  "Purged messages librdkafka had sent before (status POSSIBLY_PERSISTED): queued again after a lost connection, they may be on the broker") \
-	X(budget_observed_over, COUNTER,                                                 \
+#define RF_STATS(X)                                                                                \
+	X(produce_calls, COUNTER, "Calls to rd_kafka_produce")                                     \
+	X(produce_msgs, COUNTER, "Messages accepted by rd_kafka_produce")                          \
+	X(produce_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produce")                    \
+	X(produce_failed, COUNTER, "Messages rd_kafka_produce rejected")                           \
+	X(producev_calls, COUNTER, "Calls to rd_kafka_producev")                                   \
+	X(producev_msgs, COUNTER, "Messages accepted by rd_kafka_producev")                        \
+	X(producev_bytes, COUNTER, "Payload bytes accepted by rd_kafka_producev")                  \
+	X(producev_failed, COUNTER, "Messages rd_kafka_producev rejected")                         \
+	X(produceva_calls, COUNTER, "Calls to rd_kafka_produceva")                                 \
+	X(produceva_msgs, COUNTER, "Messages accepted by rd_kafka_produceva")                      \
+	X(produceva_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produceva")                \
+	X(produceva_failed, COUNTER, "Messages rd_kafka_produceva rejected")                       \
+	X(produce_batch_calls, COUNTER, "Calls to rd_kafka_produce_batch")                         \
+	X(produce_batch_msgs, COUNTER, "Messages accepted by rd_kafka_produce_batch")              \
+	X(produce_batch_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produce_batch")        \
+	X(produce_batch_failed, COUNTER, "Messages rd_kafka_produce_batch rejected")               \
+	X(budget_bytes, GAUGE, "Budget charged to buffered messages now (bytes)")                  \
+	X(budget_bytes_peak, GAUGE, "Highest budget charge seen (bytes)")                          \
+	X(budget_records, GAUGE, "Messages holding budget now")                                    \
+	X(budget_ring_bytes, GAUGE,                                                                \
+	  "Ring arena in chunks in use (bytes): fragmentation shows as ring above charge")         \
+	X(budget_acked_unfreed_bytes, GAUGE,                                                       \
+	  "Budget held by acknowledged messages whose delivery report is not yet served")          \
+	X(budget_arena_bytes, GAUGE, "Size of the ring arena once mapped (bytes)")                 \
+	X(budget_admitted, COUNTER, "Messages charged to the budget")                              \
+	X(budget_released, COUNTER, "Messages whose charge was given back")                        \
+	X(budget_nowait, COUNTER, "Messages admitted without waiting")                             \
+	X(budget_waits, COUNTER, "Messages that waited for budget (block policy)")                 \
+	X(budget_wait_ns, COUNTER, "Total time produce calls waited for budget (ns)")              \
+	X(budget_waiting, GAUGE, "Threads waiting for budget now")                                 \
+	X(budget_rejected, COUNTER, "Messages refused with __QUEUE_FULL for lack of budget")       \
+	X(budget_timeouts, COUNTER, "Refusals after waiting the whole block timeout")              \
+	X(budget_self_refusals, COUNTER,                                                           \
+	  "Refusals at once: the space is held by delivery reports only waiting threads would "    \
+	  "serve")                                                                                 \
+	X(budget_oversized, COUNTER,                                                               \
+	  "Messages larger than the whole budget, refused with MSG_SIZE_TOO_LARGE")                \
+	X(budget_purges, COUNTER, "Queue purges made by the drop-oldest policy")                   \
+	X(budget_dropped_msgs, COUNTER,                                                            \
+	  "Messages purged from librdkafka queues (delivery report __PURGE_QUEUE)")                \
+	X(budget_dropped_bytes, COUNTER, "Payload bytes of purged messages")                       \
+	X(budget_dropped_maybe_sent, COUNTER,                                                      \
+	  "Purged messages librdkafka had sent before (status POSSIBLY_PERSISTED): queued again "  \
+	  "after a lost connection, they may be on the broker")                                    \
+	X(budget_observed_over, COUNTER,                                                           \
 	  "observe policy: messages admitted past an exhausted budget (would wait, fail or drop)") \
-	X(budget_observed_oversized, COUNTER, "observe policy: messages larger than the whole budget") \
-	X(shim_errors, COUNTER, "Internal failures the shim survived by doing less")    \
-	X(publishes, COUNTER, "Times the shim published this segment")                 \
-	RF_STATS_THREADS(X)                                                             \
+	X(budget_observed_oversized, COUNTER,                                                      \
+	  "observe policy: messages larger than the whole budget")                                 \
+	X(shim_errors, COUNTER, "Internal failures the shim survived by doing less")               \
+	X(publishes, COUNTER, "Times the shim published this segment")                             \
+	RF_STATS_THREADS(X)                                                                        \
 	RF_STATS_HEAP(X)
 
 /* Thread figures (docs/threads.md); gauges are computed at each publish. */
-#define RF_STATS_THREADS(X)                                                             \
-	X(threads_created, COUNTER, "Threads started with pthread_create or thrd_create (and the shim's own)")  \
-	X(threads_exited, COUNTER, "Tracked threads that ended (returned, exited, cancelled)") \
-	X(threads_joined, COUNTER, "Tracked threads joined (pthread_*join*, thrd_join)")     \
-	X(threads_alive, GAUGE, "Tracked threads alive now")                            \
-	X(threads_unjoined, GAUGE, "Threads that ended but nobody joined or detached")  \
-	X(threads_suspect, GAUGE,                                                        \
-	  "Threads judged leaked: stuck while running (age and group rules), alive at exit") \
-	X(threads_untracked, COUNTER, "Threads not tracked because the registry was full") \
-	X(thread_groups, GAUGE, "Distinct creation stacks seen")                         \
+#define RF_STATS_THREADS(X)                                                                        \
+	X(threads_created, COUNTER,                                                                \
+	  "Threads started with pthread_create or thrd_create (and the shim's own)")               \
+	X(threads_exited, COUNTER, "Tracked threads that ended (returned, exited, cancelled)")     \
+	X(threads_joined, COUNTER, "Tracked threads joined (pthread_*join*, thrd_join)")           \
+	X(threads_alive, GAUGE, "Tracked threads alive now")                                       \
+	X(threads_unjoined, GAUGE, "Threads that ended but nobody joined or detached")             \
+	X(threads_suspect, GAUGE,                                                                  \
+	  "Threads judged leaked: stuck while running (age and group rules), alive at exit")       \
+	X(threads_untracked, COUNTER, "Threads not tracked because the registry was full")         \
+	X(thread_groups, GAUGE, "Distinct creation stacks seen")                                   \
 	X(thread_registry_bytes, GAUGE, "Memory mapped by the thread registry (bytes)")
 
 /*
  * Heap figures (docs/heap.md): the allocator interposers count per thread,
  * the publisher sums. Bytes are the sizes callers asked for.
  */
-#define RF_STATS_HEAP(X)                                                                \
-	X(heap_live_bytes, GAUGE, "Heap allocated and not yet freed (bytes asked for)") \
-	X(heap_live_peak_bytes, GAUGE, "Highest live heap seen (within 64 KiB per thread)") \
-	X(heap_alloc_bytes, COUNTER, "Heap allocated in total (bytes asked for)")      \
+#define RF_STATS_HEAP(X)                                                                           \
+	X(heap_live_bytes, GAUGE, "Heap allocated and not yet freed (bytes asked for)")            \
+	X(heap_live_peak_bytes, GAUGE, "Highest live heap seen (within 64 KiB per thread)")        \
+	X(heap_alloc_bytes, COUNTER, "Heap allocated in total (bytes asked for)")                  \
 	X(heap_allocs, COUNTER, "Heap allocations (malloc, calloc, realloc, the memalign family)") \
-	X(heap_frees, COUNTER, "Heap blocks freed (free, realloc)")                     \
-	X(heap_unattributed_bytes, GAUGE,                                                \
-	  "Live heap of no listed thread group: main thread, threads not created through the hooks") \
-	X(heap_interposed, GAUGE, "1 while the shim accounts the heap; 0: another malloc comes first") \
-	X(heap_foreign_frees, COUNTER, "Blocks freed or resized that the shim did not allocate") \
-	X(heap_cached_bytes, GAUGE,                                                      \
-	  "Freed blocks the shim's thread caches keep for reuse (bytes held from the allocator)") \
-	X(heap_limit_pressure, GAUGE, "1 while live heap is above RINGFENCE_HEAP_LIMIT (until its low-water mark)") \
-	X(heap_limit_episodes, COUNTER, "Times heap pressure turned on")                \
-	X(heap_limit_pushbacks, COUNTER,                                                 \
-	  "Produce calls that met heap pressure: waited, refused or dropped by the policy") \
+	X(heap_frees, COUNTER, "Heap blocks freed (free, realloc)")                                \
+	X(heap_unattributed_bytes, GAUGE,                                                          \
+	  "Live heap of no listed thread group: main thread, threads not created through the "     \
+	  "hooks")                                                                                 \
+	X(heap_interposed, GAUGE,                                                                  \
+	  "1 while the shim accounts the heap; 0: another malloc comes first")                     \
+	X(heap_foreign_frees, COUNTER, "Blocks freed or resized that the shim did not allocate")   \
+	X(heap_cached_bytes, GAUGE,                                                                \
+	  "Freed blocks the shim's thread caches keep for reuse (bytes held from the allocator)")  \
+	X(heap_limit_pressure, GAUGE,                                                              \
+	  "1 while live heap is above RINGFENCE_HEAP_LIMIT (until its low-water mark)")            \
+	X(heap_limit_episodes, COUNTER, "Times heap pressure turned on")                           \
+	X(heap_limit_pushbacks, COUNTER,                                                           \
+	  "Produce calls that met heap pressure: waited, refused or dropped by the policy")        \
 	X(heap_limit_observed, COUNTER, "observe policy: messages admitted under heap pressure")
 
 /* Heap attribution ids of thread groups: 0 none (unattributed), 1 the overflow group. */
@@ -211,31 +221,32 @@ enum rf_stat_type {
 #define RF_MS UINT64_C(1000000)
 #define RF_HOUR (RF_MS * 1000 * 3600)
 
-#define RF_CONFIG(X)                                                                    \
-	X(budget, SIZE, "RINGFENCE_BUDGET", "64M", 64 * RF_KIB, 64 * RF_GIB,            \
-	  "Process-wide byte budget on buffered produced messages")                     \
-	X(policy, POLICY, "RINGFENCE_POLICY", "block", RF_POLICY_BLOCK, RF_POLICY_OBSERVE, \
-	  "What a produce call meets when the budget is exhausted")                     \
-	X(block_timeout, DURATION, "RINGFENCE_BLOCK_TIMEOUT", "60s", 0, 24 * RF_HOUR,   \
-	  "Longest wait for budget under the block policy")                             \
-	X(publish_interval, DURATION, "RINGFENCE_PUBLISH_INTERVAL", "200ms", 10 * RF_MS, RF_HOUR, \
-	  "How often the segment is refreshed while the process runs")                  \
-	X(shm_prefix, NAME, "RINGFENCE_SHM_PREFIX", RF_SHM_PREFIX_DEFAULT, 1, 31,       \
-	  "Segment name prefix: the segment is /<prefix>.<pid>")                        \
-	X(thread_age, DURATION, "RINGFENCE_THREAD_AGE", "30s", 10 * RF_MS, 24 * RF_HOUR, \
-	  "Age past which a thread of a growing or oversized group is a stuck suspect")  \
-	X(thread_group, COUNT, "RINGFENCE_THREAD_GROUP", "256", 1, 1000000,             \
-	  "Alive threads of one creation stack above which old ones are stuck suspects")  \
-	X(thread_ignore, LIST, "RINGFENCE_THREAD_IGNORE", "", 0, RF_CONFIG_LIST_MAX - 1, \
-	  "Thread-name or start-routine patterns (* and ?), comma-separated, never leaks") \
-	X(thread_sample, BOOL, "RINGFENCE_THREAD_SAMPLE", "1", 0, 1,                    \
-	  "Answer current-stack requests of `ringfence threads` (a real-time signal)")   \
-	X(report_at_exit, BOOL, "RINGFENCE_REPORT_AT_EXIT", "0", 0, 1,                  \
-	  "Print the thread leak report to stderr when the process exits")              \
-	X(heap_limit, SIZE, "RINGFENCE_HEAP_LIMIT", "0", 0, 1024 * RF_GIB,              \
-	  "Live heap above which producers are pushed back as if the budget were spent; 0: off") \
-	X(heap_cache, BOOL, "RINGFENCE_HEAP_CACHE", "1", 0, 1,                           \
-	  "Keep freed blocks of up to 1 KiB per thread for its next malloc (at most 272 KiB a thread)")
+#define RF_CONFIG(X)                                                                               \
+	X(budget, SIZE, "RINGFENCE_BUDGET", "64M", 64 * RF_KIB, 64 * RF_GIB,                       \
+	  "Process-wide byte budget on buffered produced messages")                                \
+	X(policy, POLICY, "RINGFENCE_POLICY", "block", RF_POLICY_BLOCK, RF_POLICY_OBSERVE,         \
+	  "What a produce call meets when the budget is exhausted")                                \
+	X(block_timeout, DURATION, "RINGFENCE_BLOCK_TIMEOUT", "60s", 0, 24 * RF_HOUR,              \
+	  "Longest wait for budget under the block policy")                                        \
+	X(publish_interval, DURATION, "RINGFENCE_PUBLISH_INTERVAL", "200ms", 10 * RF_MS, RF_HOUR,  \
+	  "How often the segment is refreshed while the process runs")                             \
+	X(shm_prefix, NAME, "RINGFENCE_SHM_PREFIX", RF_SHM_PREFIX_DEFAULT, 1, 31,                  \
+	  "Segment name prefix: the segment is /<prefix>.<pid>")                                   \
+	X(thread_age, DURATION, "RINGFENCE_THREAD_AGE", "30s", 10 * RF_MS, 24 * RF_HOUR,           \
+	  "Age past which a thread of a growing or oversized group is a stuck suspect")            \
+	X(thread_group, COUNT, "RINGFENCE_THREAD_GROUP", "256", 1, 1000000,                        \
+	  "Alive threads of one creation stack above which old ones are stuck suspects")           \
+	X(thread_ignore, LIST, "RINGFENCE_THREAD_IGNORE", "", 0, RF_CONFIG_LIST_MAX - 1,           \
+	  "Thread-name or start-routine patterns (* and ?), comma-separated, never leaks")         \
+	X(thread_sample, BOOL, "RINGFENCE_THREAD_SAMPLE", "1", 0, 1,                               \
+	  "Answer current-stack requests of `ringfence threads` (a real-time signal)")             \
+	X(report_at_exit, BOOL, "RINGFENCE_REPORT_AT_EXIT", "0", 0, 1,                             \
+	  "Print the thread leak report to stderr when the process exits")                         \
+	X(heap_limit, SIZE, "RINGFENCE_HEAP_LIMIT", "0", 0, 1024 * RF_GIB,                         \
+	  "Live heap above which producers are pushed back as if the budget were spent; 0: off")   \
+	X(heap_cache, BOOL, "RINGFENCE_HEAP_CACHE", "1", 0, 1,                                     \
+	  "Keep freed blocks of up to 1 KiB per thread for its next malloc (at most 272 KiB a "    \
+	  "thread)")
 
 #define RF_CONFIG_NAME_MAX 32
 #define RF_CONFIG_LIST_MAX 256
@@ -282,12 +293,12 @@ struct rf_shm_handle {
 	char name[RF_SHM_HANDLE_NAME_MAX];      /* rd_kafka_name(), "rdkafka#producer-1" */
 	char client_id[RF_SHM_HANDLE_NAME_MAX]; /* its client.id */
 	uint32_t state;                         /* enum rf_shm_handle_state */
-	int32_t poller_tid;       /* kernel tid of the thread that last polled it; 0: never */
-	uint64_t bytes_held;      /* budget charged to its messages, not yet released */
-	uint64_t acked_unfreed_bytes; /* acknowledged, payload not yet freed: delivery
+	int32_t poller_tid;             /* kernel tid of the thread that last polled it; 0: never */
+	uint64_t bytes_held;            /* budget charged to its messages, not yet released */
+	uint64_t acked_unfreed_bytes;   /* acknowledged, payload not yet freed: delivery
 				       * reports waiting for a poll */
 	int64_t last_poll_monotonic_ns; /* CLOCK_MONOTONIC_COARSE of its last poll; 0: never */
-	uint64_t dropped_msgs;    /* purged from its queues (delivery report __PURGE_QUEUE) */
+	uint64_t dropped_msgs;          /* purged from its queues (delivery report __PURGE_QUEUE) */
 	uint64_t dropped_bytes;
 };
 
@@ -329,11 +340,12 @@ struct rf_shm_handle {
 
 enum rf_shm_sample_status {
 	RF_SHM_SAMPLE_NONE = 0,
-	RF_SHM_SAMPLE_OK = 1,       /* the frames were taken */
-	RF_SHM_SAMPLE_BLOCKED = 2,  /* the thread blocks the sampling signal */
-	RF_SHM_SAMPLE_TIMEOUT = 3,  /* no answer within the bounded wait */
-	RF_SHM_SAMPLE_GONE = 4,     /* the thread ended first */
-	RF_SHM_SAMPLE_DISABLED = 5, /* RINGFENCE_THREAD_SAMPLE=0, or the signal belongs to the host */
+	RF_SHM_SAMPLE_OK = 1,      /* the frames were taken */
+	RF_SHM_SAMPLE_BLOCKED = 2, /* the thread blocks the sampling signal */
+	RF_SHM_SAMPLE_TIMEOUT = 3, /* no answer within the bounded wait */
+	RF_SHM_SAMPLE_GONE = 4,    /* the thread ended first */
+	RF_SHM_SAMPLE_DISABLED =
+		5, /* RINGFENCE_THREAD_SAMPLE=0, or the signal belongs to the host */
 };
 
 struct rf_shm_thread_info {
@@ -360,11 +372,11 @@ struct rf_shm_thread_group {
 	uint64_t unjoined;                     /* ended, neither joined nor detached */
 	uint64_t created;                      /* since the process started (or forked) */
 	uint64_t exited;
-	uint64_t alive_max;                    /* most alive at once */
-	uint64_t growth;  /* alive now minus the fewest alive within growth_window_ns */
-	int64_t oldest_alive_ns;               /* creation time of its oldest alive thread; 0 */
-	int64_t newest_alive_ns;               /* creation time of its newest alive thread; 0 */
-	uint32_t heap_id;                      /* its heap attribution id (0: none) */
+	uint64_t alive_max;      /* most alive at once */
+	uint64_t growth;         /* alive now minus the fewest alive within growth_window_ns */
+	int64_t oldest_alive_ns; /* creation time of its oldest alive thread; 0 */
+	int64_t newest_alive_ns; /* creation time of its newest alive thread; 0 */
+	uint32_t heap_id;        /* its heap attribution id (0: none) */
 	uint32_t reserved;
 	uint64_t heap_live_bytes; /* heap its threads allocated, not yet freed (docs/heap.md) */
 	char thread_name[RF_SHM_THREAD_NAME_MAX]; /* the last name one of its threads had; "" */
@@ -377,25 +389,25 @@ enum rf_shm_thread_flags {
 };
 
 enum rf_shm_thread_end {
-	RF_SHM_THREAD_END_NONE = 0,     /* still running */
-	RF_SHM_THREAD_END_RETURN = 1,   /* returned from its start routine */
-	RF_SHM_THREAD_END_EXIT = 2,     /* pthread_exit or thrd_exit */
-	RF_SHM_THREAD_END_CANCEL = 3,   /* cancelled (or unwound otherwise) */
+	RF_SHM_THREAD_END_NONE = 0,   /* still running */
+	RF_SHM_THREAD_END_RETURN = 1, /* returned from its start routine */
+	RF_SHM_THREAD_END_EXIT = 2,   /* pthread_exit or thrd_exit */
+	RF_SHM_THREAD_END_CANCEL = 3, /* cancelled (or unwound otherwise) */
 };
 
 struct rf_shm_thread {
-	uint64_t handle;              /* pthread_t */
+	uint64_t handle; /* pthread_t */
 	uint64_t start_routine;
 	int64_t create_ns;
-	int64_t exit_ns;              /* 0 while alive */
-	int64_t state_since_ns;       /* first seen in `state`; 0: not observed */
-	int32_t tid;                  /* kernel thread id; 0 until it ran */
+	int64_t exit_ns;        /* 0 while alive */
+	int64_t state_since_ns; /* first seen in `state`; 0: not observed */
+	int32_t tid;            /* kernel thread id; 0 until it ran */
 	int32_t creator_tid;
-	uint32_t group;               /* index into THREAD_GROUPS */
-	uint32_t flags;               /* enum rf_shm_thread_flags */
-	uint32_t end;                 /* enum rf_shm_thread_end */
-	int32_t syscall;              /* /proc/.../syscall: number, -1 running, -2 unknown */
-	uint32_t state;               /* /proc/.../stat state letter, 0 unknown */
+	uint32_t group;  /* index into THREAD_GROUPS */
+	uint32_t flags;  /* enum rf_shm_thread_flags */
+	uint32_t end;    /* enum rf_shm_thread_end */
+	int32_t syscall; /* /proc/.../syscall: number, -1 running, -2 unknown */
+	uint32_t state;  /* /proc/.../stat state letter, 0 unknown */
 	uint32_t reserved;
 	char name[RF_SHM_THREAD_NAME_MAX];
 	char wchan[RF_SHM_WCHAN_MAX];
@@ -404,9 +416,9 @@ struct rf_shm_thread {
 struct rf_shm_thread_sample {
 	uint64_t frames[RF_SHM_THREAD_FRAMES]; /* frames[0] the interrupted pc */
 	uint32_t nframes;
-	uint32_t group;   /* index into THREAD_GROUPS */
+	uint32_t group; /* index into THREAD_GROUPS */
 	int32_t tid;
-	uint32_t status;  /* enum rf_shm_sample_status */
+	uint32_t status; /* enum rf_shm_sample_status */
 	int64_t taken_ns;
 };
 
@@ -430,16 +442,16 @@ struct rf_shm_module {
  * `count` is published under seq: fixed sections (STATS) keep count ==
  * capacity, tables (HANDLES) publish how many entries are in use.
  */
-#define RF_SHM_SECTION_LIST(X)                                                          \
-	X(STATS, stats, uint64_t, RF_STAT__COUNT)                                       \
-	X(HANDLES, handles, struct rf_shm_handle, RF_SHM_HANDLES_MAX)                   \
+#define RF_SHM_SECTION_LIST(X)                                                                     \
+	X(STATS, stats, uint64_t, RF_STAT__COUNT)                                                  \
+	X(HANDLES, handles, struct rf_shm_handle, RF_SHM_HANDLES_MAX)                              \
 	RF_SHM_SECTION_LIST_THREADS(X)
 
-#define RF_SHM_SECTION_LIST_THREADS(X)                                                  \
-	X(THREAD_INFO, thread_info, struct rf_shm_thread_info, 1)                       \
-	X(THREAD_GROUPS, thread_groups, struct rf_shm_thread_group, RF_SHM_THREAD_GROUPS_MAX) \
-	X(THREADS, threads, struct rf_shm_thread, RF_SHM_THREADS_MAX)                   \
-	X(THREAD_SAMPLES, thread_samples, struct rf_shm_thread_sample, RF_SHM_THREAD_SAMPLES_MAX) \
+#define RF_SHM_SECTION_LIST_THREADS(X)                                                             \
+	X(THREAD_INFO, thread_info, struct rf_shm_thread_info, 1)                                  \
+	X(THREAD_GROUPS, thread_groups, struct rf_shm_thread_group, RF_SHM_THREAD_GROUPS_MAX)      \
+	X(THREADS, threads, struct rf_shm_thread, RF_SHM_THREADS_MAX)                              \
+	X(THREAD_SAMPLES, thread_samples, struct rf_shm_thread_sample, RF_SHM_THREAD_SAMPLES_MAX)  \
 	X(MODULES, modules, struct rf_shm_module, RF_SHM_MODULES_MAX)
 
 enum rf_shm_section_kind {
@@ -473,11 +485,11 @@ struct rf_shm_header {
 	uint32_t header_size; /* sizeof(struct rf_shm_header) */
 	uint64_t size;        /* whole segment, bytes */
 	int32_t pid;
-	uint32_t passive;            /* 0 or 1: configuration error, no enforcement */
-	uint64_t start_ticks;        /* /proc/PID/stat field 22: tells pid reuse */
-	int64_t start_realtime_ns;   /* CLOCK_REALTIME at shim start */
+	uint32_t passive;          /* 0 or 1: configuration error, no enforcement */
+	uint64_t start_ticks;      /* /proc/PID/stat field 22: tells pid reuse */
+	int64_t start_realtime_ns; /* CLOCK_REALTIME at shim start */
 	char shim_version[RF_SHM_VERSION_STR_MAX];
-	char cmdline[RF_SHM_CMDLINE_MAX]; /* argv joined by spaces, truncated */
+	char cmdline[RF_SHM_CMDLINE_MAX];    /* argv joined by spaces, truncated */
 	char config_error[RF_SHM_ERROR_MAX]; /* empty when the configuration was valid */
 	struct rf_shm_config config;
 	uint32_t section_count;
@@ -514,7 +526,7 @@ _Static_assert(sizeof(struct rf_shm_header) == 1784,
  */
 struct rf_shm_layout {
 	struct rf_shm_header header;
-#define RF_SHM_LAYOUT_MEMBER(KIND, member, type, capacity) \
+#define RF_SHM_LAYOUT_MEMBER(KIND, member, type, capacity)                                         \
 	type member[capacity] __attribute__((aligned(64)));
 	RF_SHM_SECTION_LIST(RF_SHM_LAYOUT_MEMBER)
 #undef RF_SHM_LAYOUT_MEMBER

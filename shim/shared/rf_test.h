@@ -17,35 +17,35 @@
 
 #define RF_TEST(name) static void rf_test_##name(void)
 
-#define RF_CHECK(cond)                                                                  \
-	do {                                                                            \
-		if (!(cond)) {                                                          \
-			printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-			fflush(stdout);                                                 \
-			exit(1);                                                        \
-		}                                                                       \
+#define RF_CHECK(cond)                                                                             \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			printf("# %s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);          \
+			fflush(stdout);                                                            \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
-#define RF_CHECK_INT(a, b)                                                              \
-	do {                                                                            \
-		long long rf_a_ = (long long)(a), rf_b_ = (long long)(b);               \
-		if (rf_a_ != rf_b_) {                                                   \
-			printf("# %s:%d: %s == %lld, expected %s == %lld\n", __FILE__,  \
-			       __LINE__, #a, rf_a_, #b, rf_b_);                         \
-			fflush(stdout);                                                 \
-			exit(1);                                                        \
-		}                                                                       \
+#define RF_CHECK_INT(a, b)                                                                         \
+	do {                                                                                       \
+		long long rf_a_ = (long long)(a), rf_b_ = (long long)(b);                          \
+		if (rf_a_ != rf_b_) {                                                              \
+			printf("# %s:%d: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__,   \
+			       #a, rf_a_, #b, rf_b_);                                              \
+			fflush(stdout);                                                            \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
-#define RF_CHECK_STR(a, b)                                                              \
-	do {                                                                            \
-		const char *rf_a_ = (a), *rf_b_ = (b);                                  \
-		if (strcmp(rf_a_, rf_b_) != 0) {                                        \
-			printf("# %s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__,    \
-			       __LINE__, #a, rf_a_, rf_b_);                             \
-			fflush(stdout);                                                 \
-			exit(1);                                                        \
-		}                                                                       \
+#define RF_CHECK_STR(a, b)                                                                         \
+	do {                                                                                       \
+		const char *rf_a_ = (a), *rf_b_ = (b);                                             \
+		if (strcmp(rf_a_, rf_b_) != 0) {                                                   \
+			printf("# %s:%d: %s == \"%s\", expected \"%s\"\n", __FILE__, __LINE__, #a, \
+			       rf_a_, rf_b_);                                                      \
+			fflush(stdout);                                                            \
+			exit(1);                                                                   \
+		}                                                                                  \
 	} while (0)
 
 struct rf_test_case {
@@ -53,7 +53,10 @@ struct rf_test_case {
 	void (*fn)(void);
 };
 
-#define RF_TEST_ENTRY(name) {#name, rf_test_##name}
+#define RF_TEST_ENTRY(name)                                                                        \
+	{                                                                                          \
+#name, rf_test_##name                                                              \
+	}
 
 static inline int rf_test_run(const struct rf_test_case *cases, int n)
 {
@@ -84,11 +87,11 @@ static inline int rf_test_run(const struct rf_test_case *cases, int n)
 	return failed ? 1 : 0;
 }
 
-#define RF_TEST_MAIN(...)                                                               \
-	int main(void)                                                                  \
-	{                                                                               \
-		static const struct rf_test_case cases[] = {__VA_ARGS__};               \
-		return rf_test_run(cases, (int)(sizeof(cases) / sizeof(cases[0])));     \
+#define RF_TEST_MAIN(...)                                                                          \
+	int main(void)                                                                             \
+	{                                                                                          \
+		static const struct rf_test_case cases[] = {__VA_ARGS__};                          \
+		return rf_test_run(cases, (int)(sizeof(cases) / sizeof(cases[0])));                \
 	}
 
 #endif /* RF_TEST_H */

@@ -68,8 +68,7 @@ enum rf_thread_class rf_thread_classify(const struct rf_thread_rules *rules,
 		return f->detached ? RF_THREAD_CLASS_RUNNING : RF_THREAD_CLASS_UNJOINED;
 	if (rules->at_exit)
 		return RF_THREAD_CLASS_LEAKED;
-	if (f->age_ns > rules->age_ns &&
-	    (f->group_growth > 0 || f->group_alive > rules->group_max))
+	if (f->age_ns > rules->age_ns && (f->group_growth > 0 || f->group_alive > rules->group_max))
 		return RF_THREAD_CLASS_STUCK;
 	return RF_THREAD_CLASS_RUNNING;
 }
@@ -83,9 +82,9 @@ bool rf_thread_class_is_leak(enum rf_thread_class cls)
 const char *rf_thread_class_name(enum rf_thread_class cls)
 {
 	static const char *const names[RF_THREAD_CLASS__COUNT] = {
-		[RF_THREAD_CLASS_LEAKED] = "leaked",   [RF_THREAD_CLASS_STUCK] = "stuck",
+		[RF_THREAD_CLASS_LEAKED] = "leaked",     [RF_THREAD_CLASS_STUCK] = "stuck",
 		[RF_THREAD_CLASS_UNJOINED] = "unjoined", [RF_THREAD_CLASS_RUNNING] = "running",
-		[RF_THREAD_CLASS_LIBRARY] = "library", [RF_THREAD_CLASS_IGNORED] = "ignored",
+		[RF_THREAD_CLASS_LIBRARY] = "library",   [RF_THREAD_CLASS_IGNORED] = "ignored",
 	};
 
 	return (unsigned)cls < RF_THREAD_CLASS__COUNT ? names[cls] : "unknown";

@@ -24,23 +24,23 @@ enum rf_thread_class {
 };
 
 struct rf_thread_rules {
-	uint64_t age_ns;    /* RINGFENCE_THREAD_AGE */
-	uint64_t group_max; /* RINGFENCE_THREAD_GROUP */
-	const char *ignore; /* comma-separated patterns, may be NULL */
+	uint64_t age_ns;         /* RINGFENCE_THREAD_AGE */
+	uint64_t group_max;      /* RINGFENCE_THREAD_GROUP */
+	const char *ignore;      /* comma-separated patterns, may be NULL */
 	const char *ignore_more; /* a second list (the reporter's --ignore), may be NULL */
-	bool at_exit;       /* judge by the at-exit rule: the process has ended */
+	bool at_exit;            /* judge by the at-exit rule: the process has ended */
 };
 
 /* What is known of one thread when it is judged. */
 struct rf_thread_facts {
 	bool alive;
 	bool detached;
-	uint64_t age_ns;          /* since creation, at the time of judgement */
-	const char *name;         /* thread name, may be "" */
-	const char *start_name;   /* start routine symbol, may be "" or NULL */
-	const char *start_name2;  /* another spelling of it (demangled), may be NULL */
-	uint64_t group_alive;     /* alive threads of its creation stack */
-	uint64_t group_growth;    /* growth of that group over the window */
+	uint64_t age_ns;         /* since creation, at the time of judgement */
+	const char *name;        /* thread name, may be "" */
+	const char *start_name;  /* start routine symbol, may be "" or NULL */
+	const char *start_name2; /* another spelling of it (demangled), may be NULL */
+	uint64_t group_alive;    /* alive threads of its creation stack */
+	uint64_t group_growth;   /* growth of that group over the window */
 };
 
 /* The verdict on one thread. */

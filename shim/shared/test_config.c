@@ -123,8 +123,7 @@ RF_TEST(set_messages)
 	RF_CHECK(strstr(err, "out of range") != NULL);
 	RF_CHECK(strstr(err, "64K to 64G") != NULL);
 
-	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_BLOCK_TIMEOUT", "60", err, sizeof(err)),
-		     -EINVAL);
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_BLOCK_TIMEOUT", "60", err, sizeof(err)), -EINVAL);
 	RF_CHECK(strstr(err, "unit ms, s, m or h") != NULL);
 
 	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_POLICY", "drop", err, sizeof(err)), -EINVAL);
@@ -132,8 +131,8 @@ RF_TEST(set_messages)
 
 	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_SHM_PREFIX", "a/b", err, sizeof(err)), -EINVAL);
 	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_SHM_PREFIX", "", err, sizeof(err)), -EINVAL);
-	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_SHM_PREFIX",
-				   "abcdefghijklmnopqrstuvwxyz012345", err, sizeof(err)),
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_SHM_PREFIX", "abcdefghijklmnopqrstuvwxyz012345",
+				   err, sizeof(err)),
 		     -EINVAL);
 	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_SHM_PREFIX", "rf-test_1", err, sizeof(err)), 0);
 	RF_CHECK_STR(c.shm_prefix, "rf-test_1");
@@ -208,9 +207,9 @@ RF_TEST(load_reports_first_error_keeps_rest)
 
 	RF_CHECK_INT(rf_config_load(&c, env, err, sizeof(err), NULL, NULL), -EINVAL);
 	RF_CHECK(strstr(err, "RINGFENCE_BUDGET=\"lots\"") != NULL);
-	RF_CHECK_INT(c.budget, 64 * 1024 * 1024);       /* default kept */
-	RF_CHECK_INT(c.policy, RF_POLICY_BLOCK);        /* default kept */
-	RF_CHECK_INT(c.block_timeout, 5000000000LL);    /* valid value applied */
+	RF_CHECK_INT(c.budget, 64 * 1024 * 1024);    /* default kept */
+	RF_CHECK_INT(c.policy, RF_POLICY_BLOCK);     /* default kept */
+	RF_CHECK_INT(c.block_timeout, 5000000000LL); /* valid value applied */
 }
 
 RF_TEST(formats_round_trip)
@@ -270,19 +269,23 @@ RF_TEST(thread_settings)
 	RF_CHECK_INT(c.thread_age, 1000000000);
 	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_AGE", "1ms", err, sizeof(err)), -ERANGE);
 
-	for (const char *const *y = (const char *const[]){"1", "yes", "TRUE", "on", NULL}; *y; y++) {
-		RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_REPORT_AT_EXIT", *y, err, sizeof(err)), 0);
+	for (const char *const *y = (const char *const[]){"1", "yes", "TRUE", "on", NULL}; *y;
+	     y++) {
+		RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_REPORT_AT_EXIT", *y, err, sizeof(err)),
+			     0);
 		RF_CHECK_INT(c.report_at_exit, 1);
 	}
-	for (const char *const *n = (const char *const[]){"0", "no", "false", "Off", NULL}; *n; n++) {
+	for (const char *const *n = (const char *const[]){"0", "no", "false", "Off", NULL}; *n;
+	     n++) {
 		RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_SAMPLE", *n, err, sizeof(err)), 0);
 		RF_CHECK_INT(c.thread_sample, 0);
 	}
 	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_REPORT_AT_EXIT", "2", err, sizeof(err)), -EINVAL);
 	RF_CHECK(strstr(err, "1, 0, yes, no") != NULL);
 
-	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_IGNORE", "rdk:*,my_worker,ns::*::run",
-				   err, sizeof(err)), 0);
+	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_IGNORE", "rdk:*,my_worker,ns::*::run", err,
+				   sizeof(err)),
+		     0);
 	RF_CHECK_STR(c.thread_ignore, "rdk:*,my_worker,ns::*::run");
 	RF_CHECK_INT(rf_config_set(&c, "RINGFENCE_THREAD_IGNORE", "", err, sizeof(err)), 0);
 	RF_CHECK_STR(c.thread_ignore, "");
@@ -300,9 +303,9 @@ RF_TEST(thread_settings)
 	RF_CHECK_STR(c.thread_ignore, "");
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(size_forms), RF_TEST_ENTRY(thread_settings), RF_TEST_ENTRY(size_rejected),
-	     RF_TEST_ENTRY(duration_forms), RF_TEST_ENTRY(duration_rejected),
-	     RF_TEST_ENTRY(policy_names), RF_TEST_ENTRY(defaults), RF_TEST_ENTRY(set_messages),
-	     RF_TEST_ENTRY(message_quotes_hostile_value), RF_TEST_ENTRY(load_environment),
-	     RF_TEST_ENTRY(load_reports_first_error_keeps_rest),
+RF_TEST_MAIN(RF_TEST_ENTRY(size_forms), RF_TEST_ENTRY(thread_settings),
+	     RF_TEST_ENTRY(size_rejected), RF_TEST_ENTRY(duration_forms),
+	     RF_TEST_ENTRY(duration_rejected), RF_TEST_ENTRY(policy_names), RF_TEST_ENTRY(defaults),
+	     RF_TEST_ENTRY(set_messages), RF_TEST_ENTRY(message_quotes_hostile_value),
+	     RF_TEST_ENTRY(load_environment), RF_TEST_ENTRY(load_reports_first_error_keeps_rest),
 	     RF_TEST_ENTRY(formats_round_trip))

@@ -19,9 +19,9 @@ struct rf_pool {
 	size_t size;      /* bytes per record, rounded up to 16 */
 	size_t per_chunk; /* records per chunk */
 	size_t max_chunks;
-	size_t chunks;    /* mapped so far */
+	size_t chunks; /* mapped so far */
 	void *chunk[RF_POOL_CHUNKS_MAX];
-	size_t fresh;     /* records of the last chunk never handed out */
+	size_t fresh; /* records of the last chunk never handed out */
 	void *free_list;
 	size_t in_use;
 	size_t mapped_bytes;

@@ -143,9 +143,10 @@ static int rf_stack_frame_uses_rbp(uintptr_t sp, uintptr_t fp, uintptr_t cfa)
  * read from, and keep the words behind frames[n] when it finds the same
  * frames. noinline: its frame, like note's, lies below the capture's (sp).
  */
-static __attribute__((noinline)) void
-rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0, const uintptr_t *frames, int n,
-		    uintptr_t self_lo, uintptr_t self_hi, uintptr_t top_lo, uintptr_t top_hi)
+static __attribute__((noinline)) void rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0,
+							  const uintptr_t *frames, int n,
+							  uintptr_t self_lo, uintptr_t self_hi,
+							  uintptr_t top_lo, uintptr_t top_hi)
 {
 	struct rf_stack_word words[RF_STACK_MEMO_WORDS];
 	/* Per frame: its stack pointer, its rbp, where that was read from (0: not
@@ -166,14 +167,16 @@ rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0, const uintptr_t *fra
 		uintptr_t fp_slot = 0;
 		int r;
 
-		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 || unw_get_reg(&cur, UNW_REG_SP, &sp) < 0 ||
+		if (unw_get_reg(&cur, UNW_REG_IP, &ip) < 0 ||
+		    unw_get_reg(&cur, UNW_REG_SP, &sp) < 0 ||
 		    unw_get_reg(&cur, UNW_X86_64_RBP, &fp) < 0 || unw_is_signal_frame(&cur) > 0)
 			return;
 		/* Where the walk read this frame's return address. */
 		if (i > 0 && sp - sizeof(uintptr_t) >= sp0) {
 			uintptr_t slot = sp - sizeof(uintptr_t);
 
-			if (rf_stack_word_read(slot) != ip || rf_stack_word_add(words, &nwords, slot, ip) < 0)
+			if (rf_stack_word_read(slot) != ip ||
+			    rf_stack_word_add(words, &nwords, slot, ip) < 0)
 				return;
 			top = slot > top ? slot : top;
 		}
@@ -225,8 +228,9 @@ rf_stack_memo_learn(struct rf_stack_memo *m, uintptr_t sp0, const uintptr_t *fra
 	m->sp = sp0;
 }
 
-static void rf_stack_memo_note(struct rf_stack_memo *m, uintptr_t sp, const uintptr_t *frames, int n,
-			uintptr_t self_lo, uintptr_t self_hi, uintptr_t top_lo, uintptr_t top_hi)
+static void rf_stack_memo_note(struct rf_stack_memo *m, uintptr_t sp, const uintptr_t *frames,
+			       int n, uintptr_t self_lo, uintptr_t self_hi, uintptr_t top_lo,
+			       uintptr_t top_hi)
 {
 	int again = m->last_sp == sp;
 

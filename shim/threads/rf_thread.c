@@ -74,8 +74,8 @@ static inline unsigned rf_thread_hash_word(const void *key)
 }
 
 /* The array's size fails the build for a key of any other length. */
-#define HASH_FUNCTION(keyptr, keylen, hashv)                                   \
-	((void)sizeof(char[(keylen) == sizeof(uint64_t) ? 1 : -1]),             \
+#define HASH_FUNCTION(keyptr, keylen, hashv)                                                       \
+	((void)sizeof(char[(keylen) == sizeof(uint64_t) ? 1 : -1]),                                \
 	 (hashv) = rf_thread_hash_word(keyptr))
 #define HASH_NONFATAL_OOM 1
 #define uthash_malloc(sz) rf_thread_hash_alloc(sz)
@@ -111,7 +111,7 @@ static size_t rf_thread_slots_home(uint64_t handle)
 
 /* The slot of slots[mask + 1] holding handle, or the empty one where it would go. */
 static struct rf_thread_slot *rf_thread_slots_slot(struct rf_thread_slot *slots, size_t mask,
-					      uint64_t handle)
+						   uint64_t handle)
 {
 	for (size_t i = rf_thread_hash_word(&handle) & mask;; i = (i + 1) & mask)
 		if (slots[i].t == NULL || slots[i].handle == handle)
@@ -142,7 +142,8 @@ static bool rf_thread_slots_grow(void)
 			*rf_thread_slots_slot(slots, cap - 1, rf_thread_slots.slots[i].handle) =
 				rf_thread_slots.slots[i];
 	if (rf_thread_slots.slots != NULL)
-		rf_thread_hash_free(rf_thread_slots.slots, (rf_thread_slots.mask + 1) * sizeof(*slots));
+		rf_thread_hash_free(rf_thread_slots.slots,
+				    (rf_thread_slots.mask + 1) * sizeof(*slots));
 	rf_thread_slots.slots = slots;
 	rf_thread_slots.mask = cap - 1;
 	return true;
@@ -151,7 +152,8 @@ static bool rf_thread_slots_grow(void)
 /* Room for one more entry; false when full and it cannot grow. */
 static bool rf_thread_slots_reserve(void)
 {
-	if ((rf_thread_slots.count + 1) * 2 <= (rf_thread_slots.slots ? rf_thread_slots.mask + 1 : 0))
+	if ((rf_thread_slots.count + 1) * 2 <=
+	    (rf_thread_slots.slots ? rf_thread_slots.mask + 1 : 0))
 		return true;
 	/* Short of growing, keep one slot empty, or probes would not end. */
 	return rf_thread_slots_grow() || rf_thread_slots.count + 1 <= rf_thread_slots.mask;
@@ -191,11 +193,11 @@ static void rf_thread_slots_clear(void)
 #define RF_THREAD_CREATING 0x100u /* the creator has not finished create_end */
 #define RF_THREAD_JOINING 0x200u
 #define RF_THREAD_JOINED 0x400u
-#define RF_THREAD_HASHED 0x800u   /* in rf_thread_slots */
+#define RF_THREAD_HASHED 0x800u /* in rf_thread_slots */
 #define RF_THREAD_PUBLIC (RF_SHM_THREAD_EXITED | RF_SHM_THREAD_DETACHED | RF_SHM_THREAD_C11)
 
 struct rf_thread_group {
-	UT_hash_handle hh; /* by key */
+	UT_hash_handle hh;            /* by key */
 	struct rf_thread_group *next; /* every group, in creation order */
 	uint64_t key;
 	uint32_t nframes;
@@ -351,7 +353,8 @@ static void rf_thread_ready(void)
 		return;
 	rf_pool_init(&rf_reg.threads, sizeof(struct rf_thread), 256, RF_THREAD_MAX);
 	/* 17 x 15: one group short of the table, which the overflow group completes. */
-	rf_pool_init(&rf_reg.groups, sizeof(struct rf_thread_group), 15, RF_SHM_THREAD_GROUPS_MAX - 1);
+	rf_pool_init(&rf_reg.groups, sizeof(struct rf_thread_group), 15,
+		     RF_SHM_THREAD_GROUPS_MAX - 1);
 	rf_reg.overflow.flags = RF_SHM_GROUP_OVERFLOW;
 	rf_reg.overflow.named = true;
 	rf_reg.overflow.heap_id = 1;
@@ -566,7 +569,8 @@ struct rf_thread *rf_thread_create_begin(const uintptr_t *frames, int nframes,
 	rf_thread_lock();
 	t = rf_thread_record_new(frames, nframes, start_routine, now_ns);
 	if (t != NULL) {
-		t->flags = RF_THREAD_CREATING | (flags & (RF_SHM_THREAD_DETACHED | RF_SHM_THREAD_C11));
+		t->flags =
+			RF_THREAD_CREATING | (flags & (RF_SHM_THREAD_DETACHED | RF_SHM_THREAD_C11));
 		t->detached = (flags & RF_SHM_THREAD_DETACHED) != 0;
 		t->creator_tid = creator_tid;
 	}
@@ -595,16 +599,15 @@ void rf_thread_create_end(struct rf_thread *t, uint64_t handle, bool created)
 	rf_thread_unlock();
 }
 
-void rf_thread_start_set(struct rf_thread *t, void *(*fn)(void *), int (*fn_c11)(void *),
-			 void *arg)
+void rf_thread_start_set(struct rf_thread *t, void *(*fn)(void *), int (*fn_c11)(void *), void *arg)
 {
 	t->fn = fn;
 	t->fn_c11 = fn_c11;
 	t->arg = arg;
 }
 
-void rf_thread_start_get(const struct rf_thread *t, void *(**fn)(void *),
-			 int (**fn_c11)(void *), void **arg)
+void rf_thread_start_get(const struct rf_thread *t, void *(**fn)(void *), int (**fn_c11)(void *),
+			 void **arg)
 {
 	*fn = t->fn;
 	*fn_c11 = t->fn_c11;
@@ -695,7 +698,8 @@ struct rf_thread *rf_thread_detach_begin(uint64_t handle)
 	t = rf_thread_find(handle);
 	/* With a joiner already waiting, glibc's pthread_detach returns 0 and
 	 * detaches nothing: the joiner settles the record. */
-	if (t != NULL && (t->flags & (RF_THREAD_JOINED | RF_SHM_THREAD_DETACHED | RF_THREAD_JOINING)))
+	if (t != NULL &&
+	    (t->flags & (RF_THREAD_JOINED | RF_SHM_THREAD_DETACHED | RF_THREAD_JOINING)))
 		t = NULL;
 	rf_thread_unlock();
 	return t;
@@ -876,8 +880,7 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 	rf_thread_absorb_all();
 	for (struct rf_thread_group *g = rf_reg.groups_head; g && nn < RF_THREAD_NAME_BATCH;
 	     g = g->next)
-		if (!g->named && namer != NULL)
-		{
+		if (!g->named && namer != NULL) {
 			names[nn].g = g;
 			names[nn].addr = g->start_routine;
 			names[nn].name[0] = '\0';
@@ -901,7 +904,8 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 		 * nearest symbol before a function the file does not name (a static
 		 * one in a stripped library, such as librdkafka's thread mains). */
 		names[i].ok = namer(names[i].addr, names[i].name, sizeof(names[i].name), &off,
-				    NULL) == 0 && off == 0;
+				    NULL) == 0 &&
+			      off == 0;
 	}
 	for (size_t i = 0; i < ns; i++)
 		states[i].ok = rf_proc_thread_state(0, states[i].tid, &states[i].st) == 0;
@@ -1165,7 +1169,8 @@ size_t rf_thread_sample_targets(struct rf_thread_sample_target *targets, size_t 
 	}
 	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL && n < max; g = g->next)
 		if (g->cand_tid != 0)
-			targets[n++] = (struct rf_thread_sample_target){.group = g, .tid = g->cand_tid};
+			targets[n++] =
+				(struct rf_thread_sample_target){.group = g, .tid = g->cand_tid};
 	rf_thread_unlock();
 	return n;
 }

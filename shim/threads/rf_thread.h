@@ -59,8 +59,8 @@ void rf_thread_create_end(struct rf_thread *t, uint64_t handle, bool created);
 /* Where the trampoline keeps what it must call. */
 void rf_thread_start_set(struct rf_thread *t, void *(*fn)(void *), int (*fn_c11)(void *),
 			 void *arg);
-void rf_thread_start_get(const struct rf_thread *t, void *(**fn)(void *),
-			 int (**fn_c11)(void *), void **arg);
+void rf_thread_start_get(const struct rf_thread *t, void *(**fn)(void *), int (**fn_c11)(void *),
+			 void **arg);
 
 /* In the new thread, first thing: its pthread_t and kernel tid. */
 void rf_thread_started(struct rf_thread *t, uint64_t handle, pid_t tid);
@@ -155,7 +155,7 @@ void rf_thread_totals(struct rf_thread_totals *out);
 struct rf_thread_sample_target {
 	const void *group; /* opaque: passed back to rf_thread_sample_store */
 	pid_t tid;
-	uint32_t status;   /* enum rf_shm_sample_status, filled by the sampler */
+	uint32_t status; /* enum rf_shm_sample_status, filled by the sampler */
 	uint32_t nframes;
 	uintptr_t frames[RF_SHM_THREAD_FRAMES];
 	int64_t taken_ns;

@@ -12,8 +12,8 @@
 
 #define RF_THREAD_REPORT_GROUPS 32
 
-static void rf_thread_report_frame(void (*print)(const char *), rf_thread_namer_fn namer,
-				   int i, uintptr_t pc)
+static void rf_thread_report_frame(void (*print)(const char *), rf_thread_namer_fn namer, int i,
+				   uintptr_t pc)
 {
 	char line[512], name[256] = "";
 	const char *module = NULL, *label = NULL;
@@ -60,17 +60,17 @@ uint64_t rf_thread_report(const struct rf_thread_rules *rules, int64_t now_ns,
 		snprintf(age, sizeof(age), "%.1fs", (double)(now_ns - groups[i].oldest_ns) / 1e9);
 		snprintf(line, sizeof(line),
 			 "  group %zu: %" PRIu64 " leaked, %" PRIu64
-			 " unjoined; oldest %s; thread name \"%s\"; start routine %s", i + 1, leaked,
-			 groups[i].counts[RF_THREAD_CLASS_UNJOINED], age, groups[i].name,
-			 groups[i].start_name[0] ? groups[i].start_name : "?");
+			 " unjoined; oldest %s; thread name \"%s\"; start routine %s",
+			 i + 1, leaked, groups[i].counts[RF_THREAD_CLASS_UNJOINED], age,
+			 groups[i].name, groups[i].start_name[0] ? groups[i].start_name : "?");
 		print(line);
 		print("    created at:");
 		for (uint32_t f = 0; f < groups[i].nframes; f++)
 			rf_thread_report_frame(print, namer, (int)f, groups[i].frames[f]);
 	}
 	if (more > 0) {
-		snprintf(line, sizeof(line), "  ... and %zu more leaked thread(s) in further groups",
-			 more);
+		snprintf(line, sizeof(line),
+			 "  ... and %zu more leaked thread(s) in further groups", more);
 		print(line);
 	}
 	print("  (source lines: ringfence threads PID, while the segment exists)");

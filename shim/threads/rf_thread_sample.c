@@ -25,7 +25,7 @@
 #include "rf_thread.h"
 #include "rf_time.h"
 
-#define RF_SAMPLE_WAIT_NS 100000000LL  /* per thread */
+#define RF_SAMPLE_WAIT_NS 100000000LL   /* per thread */
 #define RF_SAMPLE_TOTAL_NS 1000000000LL /* per request */
 
 /* Written by the sampler before the signal, by the handler after it. */
@@ -217,7 +217,8 @@ void rf_thread_sample_poll(const char *segment_name, bool enabled, int64_t now_n
 	}
 	/* Late answers find the round closed and write nothing. */
 	__atomic_store_n(&rf_sample_round, 0, __ATOMIC_RELEASE);
-	rf_thread_sample_store(nonce, RF_SHM_SAMPLE_OK, (uint32_t)sig, targets, n, rf_clock_ns(CLOCK_MONOTONIC));
+	rf_thread_sample_store(nonce, RF_SHM_SAMPLE_OK, (uint32_t)sig, targets, n,
+			       rf_clock_ns(CLOCK_MONOTONIC));
 }
 
 int rf_thread_symbol_self(uintptr_t addr, char *name, size_t len, uintptr_t *offset,
@@ -239,8 +240,8 @@ int rf_thread_symbol_self(uintptr_t addr, char *name, size_t len, uintptr_t *off
 		int rc = acc->get_proc_name(unw_local_addr_space, (unw_word_t)addr, name, len, &off,
 					    NULL);
 		if ((rc == 0 || rc == -UNW_ENOMEM) && name[0] != '\0' &&
-		    unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)addr, &pi,
-					    NULL) == 0 &&
+		    unw_get_proc_info_by_ip(unw_local_addr_space, (unw_word_t)addr, &pi, NULL) ==
+			    0 &&
 		    pi.start_ip == (unw_word_t)addr - off) {
 			name[len - 1] = '\0';
 			*offset = (uintptr_t)off;

@@ -150,10 +150,8 @@ RF_TEST(alloca_depths_never_mislead)
  *   onto a copy of its saved registers whose return address is 0, so that a
  *   walk through the copy ends there.
  */
-void call_with_rbp(struct capture *c, int memo, void (*fn)(struct capture *, int),
-		   uintptr_t value);
-void call_in_frame(struct capture *c, int memo, void (*fn)(struct capture *, int),
-		   uintptr_t shift);
+void call_with_rbp(struct capture *c, int memo, void (*fn)(struct capture *, int), uintptr_t value);
+void call_in_frame(struct capture *c, int memo, void (*fn)(struct capture *, int), uintptr_t shift);
 __asm__(".text\n"
 	".type rbp_stub, @function\n"
 	"rbp_stub:\n"

@@ -31,8 +31,8 @@ static struct rf_segment test_segment(void)
 	struct rf_segment seg = {.shm = calloc(1, sizeof(struct rf_shm_layout))};
 	struct rf_shm_header *hdr = &seg.shm->header;
 
-#define TEST_SECTION(KIND, member, type, cap)                                             \
-	hdr->sections[RF_SHM_SECTION_##KIND - 1].kind = RF_SHM_SECTION_##KIND;            \
+#define TEST_SECTION(KIND, member, type, cap)                                                      \
+	hdr->sections[RF_SHM_SECTION_##KIND - 1].kind = RF_SHM_SECTION_##KIND;                     \
 	hdr->sections[RF_SHM_SECTION_##KIND - 1].capacity = (cap);
 	RF_SHM_SECTION_LIST(TEST_SECTION)
 #undef TEST_SECTION
@@ -119,7 +119,7 @@ RF_TEST(join_releases)
 	rf_thread_totals(&tot);
 	RF_CHECK_INT(tot.unjoined, 0);
 	RF_CHECK_INT(tot.tracked, 0);
-	RF_CHECK(rf_thread_join_begin(11) == NULL); /* gone */
+	RF_CHECK(rf_thread_join_begin(11) == NULL);  /* gone */
 	RF_CHECK(rf_thread_join_begin(999) == NULL); /* never tracked */
 }
 
@@ -131,7 +131,9 @@ RF_TEST(join_releases)
  */
 RF_TEST(handle_table_finds_every_live_thread)
 {
-	enum { N = 3000 };
+	enum {
+		N = 3000
+	};
 	static const uint64_t strides[] = {0x801000, (uint64_t)1 << 20};
 	static struct rf_thread *recs[N];
 	struct rf_thread_totals tot;
@@ -316,8 +318,11 @@ RF_TEST(groups_by_creation_stack)
 RF_TEST(rules)
 {
 	struct rf_thread_rules r = rules_running();
-	struct rf_thread_facts f = {.alive = true, .age_ns = 2 * SEC, .name = "app",
-				    .group_alive = 20, .group_growth = 20};
+	struct rf_thread_facts f = {.alive = true,
+				    .age_ns = 2 * SEC,
+				    .name = "app",
+				    .group_alive = 20,
+				    .group_growth = 20};
 
 	RF_CHECK_INT(rf_thread_classify(&r, &f), RF_THREAD_CLASS_STUCK);
 	f.group_growth = 0; /* a pool of steady size is not a leak */
@@ -444,7 +449,9 @@ static void *race_thread(void *arg)
 RF_TEST(ends_race_joins_and_detaches)
 {
 	struct rf_thread_totals before, after;
-	enum { ROUNDS = 4000 };
+	enum {
+		ROUNDS = 4000
+	};
 
 	rf_thread_totals(&before);
 	for (uint64_t i = 0; i < ROUNDS; i++) {
@@ -510,7 +517,8 @@ RF_TEST(registry_lock_under_contention)
 
 	rf_thread_totals(&before);
 	for (uintptr_t i = 0; i < 4; i++)
-		RF_CHECK_INT(pthread_create(&th[i], NULL, hammer_thread, (void *)((i + 1) << 32)), 0);
+		RF_CHECK_INT(pthread_create(&th[i], NULL, hammer_thread, (void *)((i + 1) << 32)),
+			     0);
 	for (int i = 0; i < 4; i++)
 		pthread_join(th[i], NULL);
 	rf_thread_totals(&after);
@@ -672,12 +680,12 @@ RF_TEST_MAIN(RF_TEST_ENTRY(pool_reuse_and_bound), RF_TEST_ENTRY(join_releases),
 	     RF_TEST_ENTRY(join_before_exit_and_failed_join),
 	     RF_TEST_ENTRY(detach_before_and_after_exit),
 	     RF_TEST_ENTRY(detached_attribute_ends_before_creator),
-	     RF_TEST_ENTRY(joinable_ends_before_creator),
-	     RF_TEST_ENTRY(failed_create_is_forgotten), RF_TEST_ENTRY(groups_by_creation_stack),
-	     RF_TEST_ENTRY(rules), RF_TEST_ENTRY(patterns), RF_TEST_ENTRY(growth_makes_stuck),
+	     RF_TEST_ENTRY(joinable_ends_before_creator), RF_TEST_ENTRY(failed_create_is_forgotten),
+	     RF_TEST_ENTRY(groups_by_creation_stack), RF_TEST_ENTRY(rules), RF_TEST_ENTRY(patterns),
+	     RF_TEST_ENTRY(growth_makes_stuck),
 	     RF_TEST_ENTRY(hundred_thousand_threads_do_not_grow_the_registry),
-	     RF_TEST_ENTRY(ends_race_joins_and_detaches), RF_TEST_ENTRY(registry_lock_under_contention),
-	     RF_TEST_ENTRY(detach_while_a_join_waits),
-	     RF_TEST_ENTRY(full_registry_degrades),
+	     RF_TEST_ENTRY(ends_race_joins_and_detaches),
+	     RF_TEST_ENTRY(registry_lock_under_contention),
+	     RF_TEST_ENTRY(detach_while_a_join_waits), RF_TEST_ENTRY(full_registry_degrades),
 	     RF_TEST_ENTRY(fork_child_keeps_the_forking_thread), RF_TEST_ENTRY(report_at_exit),
 	     RF_TEST_ENTRY(start_routine_named_only_at_its_entry))
