@@ -1,10 +1,10 @@
 /*
- * rp_handles.h - the budget's figures per librdkafka handle, and the ones
+ * rp_print_handles.h - the budget's figures per librdkafka handle, and the ones
  * derived from the counters (the share of messages admitted without waiting).
  * Printed as part of `stat` in every format.
  */
-#ifndef RP_HANDLES_H
-#define RP_HANDLES_H
+#ifndef RP_PRINT_HANDLES_H
+#define RP_PRINT_HANDLES_H
 
 #include <stdint.h>
 #include <stdio.h>
@@ -20,4 +20,4 @@ void rp_print_handles_json(FILE *out, const struct rp_snapshot *snap);
 /* Per-handle families, labelled pid, handle and client_id. */
 void rp_print_handles_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count);
 
-#endif /* RP_HANDLES_H */
+#endif /* RP_PRINT_HANDLES_H */

@@ -3,7 +3,7 @@
  */
 #include "rp_print.h"
 
-#include "rp_handles.h"
+#include "rp_print_handles.h"
 
 #include <inttypes.h>
 #include <stdbool.h>

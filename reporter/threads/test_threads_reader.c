@@ -13,7 +13,7 @@
 #include "rf_segment.h"
 #include "rf_test.h"
 #include "rf_thread.h"
-#include "rp_handles.h"
+#include "rp_print_handles.h"
 #include "rp_print.h"
 #include "rp_segment.h"
 #include "rp_threads.h"

@@ -1,11 +1,11 @@
 /*
- * rp_handles.c - the budget's figures per librdkafka handle.
+ * rp_print_handles.c - the budget's figures per librdkafka handle.
  *
  * Time since a handle's last poll is measured up to the segment's last
  * publish (both stamps come from the writer's CLOCK_MONOTONIC), so it says
  * how the handle stood when the figures were taken, not how stale they are.
  */
-#include "rp_handles.h"
+#include "rp_print_handles.h"
 
 #include <inttypes.h>
 
