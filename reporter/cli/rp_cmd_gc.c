@@ -160,7 +160,7 @@ static int rp_gc_run(const struct rp_command *cmd, int argc, char **argv)
 				    argv[optind]);
 	if (rp_prefix_resolve(prefix_opt, prefix, err, sizeof(err)) < 0)
 		return rp_cli_usage(cmd, "%s", err);
-	rc = rp_list_pids(prefix, &pids, &count);
+	rc = rp_segment_list(prefix, &pids, &count);
 	if (rc < 0) {
 		rp_cli_error(cmd, "cannot list " RP_SHM_DIR ": %s", strerror(-rc));
 		return rp_read_error_status(RP_READ_IO);

@@ -77,7 +77,7 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 				    argv[optind]);
 	if (rp_prefix_resolve(prefix_opt, prefix, err, sizeof(err)) < 0)
 		return rp_cli_usage(cmd, "%s", err);
-	rc = rp_list_pids(prefix, &pids, &count);
+	rc = rp_segment_list(prefix, &pids, &count);
 	if (rc < 0) {
 		rp_cli_error(cmd, "cannot list " RP_SHM_DIR ": %s", strerror(-rc));
 		return rp_read_error_status(RP_READ_IO);
@@ -87,7 +87,7 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 	if (json)
 		fputs("[", stdout);
 	else
-		rp_print_ls_header(stdout);
+		rp_ls_print_header(stdout);
 	for (size_t i = 0; i < count; i++) {
 		enum rp_read_error e = rp_segment_read(prefix, pids[i], &snap, &fail);
 
@@ -97,13 +97,13 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 		if (json) {
 			fputs(shown ? ",\n" : "\n", stdout);
 			if (e == RP_READ_OK)
-				rp_print_ls_json_row(stdout, &snap);
+				rp_ls_print_json_row(stdout, &snap);
 			else
-				rp_print_ls_json_error(stdout, pids[i], snap.path, &fail);
+				rp_ls_print_json_error(stdout, pids[i], snap.path, &fail);
 		} else if (e == RP_READ_OK) {
-			rp_print_ls_row(stdout, &snap, now, width);
+			rp_ls_print_row(stdout, &snap, now, width);
 		} else {
-			rp_print_ls_error(stdout, pids[i], &fail);
+			rp_ls_print_error(stdout, pids[i], &fail);
 		}
 		rp_snapshot_release(&snap);
 		shown++;

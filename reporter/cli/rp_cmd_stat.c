@@ -45,13 +45,13 @@ static void rp_stat_print(enum rp_stat_format format, const struct rp_snapshot *
 		for (size_t i = 0; i < count; i++) {
 			if (i)
 				fputc('\n', stdout);
-			rp_print_stat_text(stdout, &snaps[i], now);
+			rp_stat_print_text(stdout, &snaps[i], now);
 		}
 		break;
 	case RP_STAT_FORMAT_JSON:
 		if (single) {
 			if (count == 1) {
-				rp_print_stat_json(stdout, &snaps[0]);
+				rp_stat_print_json(stdout, &snaps[0]);
 				fputc('\n', stdout);
 			}
 			break;
@@ -59,12 +59,12 @@ static void rp_stat_print(enum rp_stat_format format, const struct rp_snapshot *
 		fputs("[", stdout);
 		for (size_t i = 0; i < count; i++) {
 			fputs(i ? ",\n" : "\n", stdout);
-			rp_print_stat_json(stdout, &snaps[i]);
+			rp_stat_print_json(stdout, &snaps[i]);
 		}
 		fputs(count ? "\n]\n" : "]\n", stdout);
 		break;
 	case RP_STAT_FORMAT_PROMETHEUS:
-		rp_print_prometheus(stdout, snaps, count);
+		rp_stat_print_prometheus(stdout, snaps, count);
 		break;
 	}
 }
@@ -109,7 +109,7 @@ static int rp_stat_run(const struct rp_command *cmd, int argc, char **argv)
 	/* Operands are checked before anything is read: a typo prints nothing. */
 	listed = optind == argc;
 	if (listed) {
-		int rc = rp_list_pids(prefix, &pids, &count);
+		int rc = rp_segment_list(prefix, &pids, &count);
 		if (rc < 0) {
 			rp_cli_error(cmd, "cannot list " RP_SHM_DIR ": %s", strerror(-rc));
 			return rp_read_error_status(RP_READ_IO);

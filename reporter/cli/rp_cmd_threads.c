@@ -187,7 +187,7 @@ static int rp_threads_main(const struct rp_command *cmd, int argc, char **argv, 
 	} else if (a.sample && snap.live.state != RP_STATE_ALIVE) {
 		note = "none: the process has ended";
 	}
-	syms = rp_threads_symbols(&snap);
+	syms = rp_threads_symbols_open(&snap);
 	opts.syms = syms;
 	if (rp_threads_analyse(&snap, &opts, &t) < 0) {
 		rp_symbols_close(syms);

@@ -289,7 +289,7 @@ static void rp_config_json_bool(FILE *out, uint64_t v)
 
 #define RP_LABEL "%-15s"
 
-static void rp_print_when(FILE *out, const char *label, int64_t at_ns, int64_t now_ns,
+static void rp_time_line_print(FILE *out, const char *label, int64_t at_ns, int64_t now_ns,
 			  const char *suffix)
 {
 	char when[96], age[32];
@@ -303,7 +303,7 @@ static void rp_print_when(FILE *out, const char *label, int64_t at_ns, int64_t n
 	fprintf(out, RP_LABEL "%s (%s%s)\n", label, when, age, suffix);
 }
 
-static void rp_print_state_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
+static void rp_state_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
 {
 	char when[96], age[32];
 
@@ -338,7 +338,7 @@ static void rp_print_state_text(FILE *out, const struct rp_snapshot *snap, int64
 	}
 }
 
-void rp_print_stat_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
+void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
 {
 	const struct rf_shm_header *hdr = &snap->hdr;
 	char text[RP_SANITIZED_MAX(RF_SHM_CMDLINE_MAX)];
@@ -347,11 +347,11 @@ void rp_print_stat_text(FILE *out, const struct rp_snapshot *snap, int64_t now_n
 	fprintf(out, RP_LABEL "%s\n", "segment", snap->path);
 	rp_text_sanitize(hdr->cmdline, 0, text, sizeof(text));
 	fprintf(out, RP_LABEL "%s\n", "command", text[0] ? text : "(unknown)");
-	rp_print_state_text(out, snap, now_ns);
+	rp_state_print_text(out, snap, now_ns);
 	rp_text_sanitize(hdr->shim_version, 0, text, sizeof(text));
 	fprintf(out, RP_LABEL "%s\n", "shim version", text);
-	rp_print_when(out, "started", hdr->start_realtime_ns, now_ns, " ago");
-	rp_print_when(out, "published", hdr->publish_realtime_ns, now_ns, " ago");
+	rp_time_line_print(out, "started", hdr->start_realtime_ns, now_ns, " ago");
+	rp_time_line_print(out, "published", hdr->publish_realtime_ns, now_ns, " ago");
 	if (snap->torn)
 		fprintf(out, RP_LABEL "torn: no consistent copy (the process stopped or died "
 				      "while publishing); figures may be inconsistent\n",
@@ -378,7 +378,7 @@ void rp_print_stat_text(FILE *out, const struct rp_snapshot *snap, int64_t now_n
 	for (int i = 0; i < RF_STAT__COUNT; i++)
 		fprintf(out, "  %-*s %20" PRIu64 "  %s\n", width, rp_stats_info[i].name,
 			snap->stats[i], rp_stats_info[i].help);
-	rp_print_handles_text(out, snap, now_ns);
+	rp_handles_print_text(out, snap, now_ns);
 }
 
 /* ---- stat, JSON ------------------------------------------------------- */
@@ -388,7 +388,7 @@ static void rp_json_key(FILE *out, const char *indent, const char *key)
 	fprintf(out, "%s\"%s\": ", indent, key);
 }
 
-void rp_print_stat_json(FILE *out, const struct rp_snapshot *snap)
+void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap)
 {
 	const struct rf_shm_header *hdr = &snap->hdr;
 	const char *sep = "";
@@ -437,7 +437,7 @@ void rp_print_stat_json(FILE *out, const struct rp_snapshot *snap)
 		sep = ",";
 	}
 	fputs("\n  }", out);
-	rp_print_handles_json(out, snap);
+	rp_handles_print_json(out, snap);
 	fputs("\n}", out);
 }
 
@@ -465,7 +465,7 @@ static void rp_prom_seconds(FILE *out, const char *name, const struct rp_snapsho
 	fprintf(out, "ringfence_%s{pid=\"%d\"} %.3f\n", name, (int)snap->pid, (double)ns / 1e9);
 }
 
-void rp_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count)
+void rp_stat_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count)
 {
 	if (count == 0)
 		return;
@@ -504,7 +504,7 @@ void rp_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t coun
 				rp_stats_info[i].name, suffix, (int)snaps[j].pid,
 				snaps[j].stats[i]);
 	}
-	rp_print_handles_prometheus(out, snaps, count);
+	rp_handles_print_prometheus(out, snaps, count);
 }
 
 /* ---- ls --------------------------------------------------------------- */
@@ -513,7 +513,7 @@ void rp_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t coun
 #define RP_LS_FIXED_COLS (8 + 1 + 11 + 1 + 15 + 1 + 12 + 1 + 15 + 2)
 #define RP_LS_COMMAND_MIN 16
 
-void rp_print_ls_header(FILE *out)
+void rp_ls_print_header(FILE *out)
 {
 	fprintf(out, RP_LS_ROW, "PID", "STATE", "SINCE", "MSGS", "BYTES", "COMMAND");
 }
@@ -540,7 +540,7 @@ static void rp_since_format(const struct rp_snapshot *snap, int64_t now_ns, char
 	}
 }
 
-void rp_print_ls_row(FILE *out, const struct rp_snapshot *snap, int64_t now_ns, size_t width)
+void rp_ls_print_row(FILE *out, const struct rp_snapshot *snap, int64_t now_ns, size_t width)
 {
 	char pid[16], state[32], since[48], msgs[24], bytes[24];
 	char command[RP_SANITIZED_MAX(RF_SHM_CMDLINE_MAX)];
@@ -560,7 +560,7 @@ void rp_print_ls_row(FILE *out, const struct rp_snapshot *snap, int64_t now_ns, 
 	fprintf(out, RP_LS_ROW, pid, state, since, msgs, bytes, command);
 }
 
-void rp_print_ls_error(FILE *out, pid_t pid, const struct rp_failure *fail)
+void rp_ls_print_error(FILE *out, pid_t pid, const struct rp_failure *fail)
 {
 	/* Not cut to the width: the end of the message is the useful part. */
 	fprintf(out, "%-8d %-11s %s\n", (int)pid, "error", fail->message);
@@ -572,7 +572,7 @@ static void rp_ls_json_common(FILE *out, pid_t pid, const char *path)
 	rp_json_string(out, path);
 }
 
-void rp_print_ls_json_row(FILE *out, const struct rp_snapshot *snap)
+void rp_ls_print_json_row(FILE *out, const struct rp_snapshot *snap)
 {
 	const struct rf_shm_header *hdr = &snap->hdr;
 
@@ -597,7 +597,7 @@ void rp_print_ls_json_row(FILE *out, const struct rp_snapshot *snap)
 	fputs(", \"error\": null}", out);
 }
 
-void rp_print_ls_json_error(FILE *out, pid_t pid, const char *path, const struct rp_failure *fail)
+void rp_ls_print_json_error(FILE *out, pid_t pid, const char *path, const struct rp_failure *fail)
 {
 	rp_ls_json_common(out, pid, path);
 	fputs(", \"state\": \"error\", \"exit_status\": null, \"start_time_ns\": null, "

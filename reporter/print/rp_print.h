@@ -46,22 +46,22 @@ uint64_t rp_stats_sum(const uint64_t *stats, const char *suffix);
 void rp_state_label(const struct rp_snapshot *snap, char *buf, size_t len);
 
 /* `stat`: one process, for people. now_ns is CLOCK_REALTIME, for ages. */
-void rp_print_stat_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns);
+void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns);
 
 /* `stat --json`: one process as a JSON object (no trailing newline). */
-void rp_print_stat_json(FILE *out, const struct rp_snapshot *snap);
+void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap);
 
 /* `stat --prometheus`: every metric once, one sample per snapshot. */
-void rp_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count);
+void rp_stat_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count);
 
 /* `ls`: header, a row per readable segment, a row per unreadable one.
  * width is the line width to fit the command into; 0 means no limit. */
-void rp_print_ls_header(FILE *out);
-void rp_print_ls_row(FILE *out, const struct rp_snapshot *snap, int64_t now_ns, size_t width);
-void rp_print_ls_error(FILE *out, pid_t pid, const struct rp_failure *fail);
+void rp_ls_print_header(FILE *out);
+void rp_ls_print_row(FILE *out, const struct rp_snapshot *snap, int64_t now_ns, size_t width);
+void rp_ls_print_error(FILE *out, pid_t pid, const struct rp_failure *fail);
 
 /* `ls --json`: one array element (no separator), readable or not. */
-void rp_print_ls_json_row(FILE *out, const struct rp_snapshot *snap);
-void rp_print_ls_json_error(FILE *out, pid_t pid, const char *path, const struct rp_failure *fail);
+void rp_ls_print_json_row(FILE *out, const struct rp_snapshot *snap);
+void rp_ls_print_json_error(FILE *out, pid_t pid, const char *path, const struct rp_failure *fail);
 
 #endif /* RP_PRINT_H */

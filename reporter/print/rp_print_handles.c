@@ -35,7 +35,7 @@ static double rp_nowait_share(const struct rp_snapshot *snap)
 	return admitted == 0 ? -1.0 : (double)snap->stats[RF_STAT_budget_nowait] / (double)admitted;
 }
 
-void rp_print_handles_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
+void rp_handles_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
 {
 	const struct rf_shm_handle *handles;
 	uint64_t count;
@@ -67,7 +67,7 @@ void rp_print_handles_text(FILE *out, const struct rp_snapshot *snap, int64_t no
 	}
 }
 
-void rp_print_handles_json(FILE *out, const struct rp_snapshot *snap)
+void rp_handles_print_json(FILE *out, const struct rp_snapshot *snap)
 {
 	const struct rf_shm_handle *handles;
 	double share = rp_nowait_share(snap);
@@ -137,7 +137,7 @@ static const struct {
 				"Seconds since the handle was last polled (absent: never)"},
 };
 
-void rp_print_handles_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count)
+void rp_handles_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count)
 {
 	for (int m = 0; m < RP_HANDLE__COUNT; m++) {
 		int header = 0;

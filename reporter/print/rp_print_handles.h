@@ -12,12 +12,12 @@
 #include "rp_segment.h"
 
 /* The handle table and derived budget figures, after the counters of `stat`. */
-void rp_print_handles_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns);
+void rp_handles_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns);
 
 /* ",\n  \"budget\": {...},\n  \"handles\": [...]" inside the object of `stat --json`. */
-void rp_print_handles_json(FILE *out, const struct rp_snapshot *snap);
+void rp_handles_print_json(FILE *out, const struct rp_snapshot *snap);
 
 /* Per-handle families, labelled pid, handle and client_id. */
-void rp_print_handles_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count);
+void rp_handles_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count);
 
 #endif /* RP_PRINT_HANDLES_H */

@@ -56,7 +56,7 @@ static int rp_pid_compare(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-int rp_list_pids(const char *prefix, pid_t **pids, size_t *count)
+int rp_segment_list(const char *prefix, pid_t **pids, size_t *count)
 {
 	size_t plen = strlen(prefix), n = 0, cap = 0;
 	pid_t *list = NULL, pid;

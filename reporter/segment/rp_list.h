@@ -32,6 +32,6 @@ int rp_pid_parse(const char *text, pid_t *pid);
  * malloc'd array (*pids is NULL when *count is 0). Entries are not opened:
  * whatever they hold is for rp_segment_read to judge. 0 or -errno.
  */
-int rp_list_pids(const char *prefix, pid_t **pids, size_t *count);
+int rp_segment_list(const char *prefix, pid_t **pids, size_t *count);
 
 #endif /* RP_LIST_H */

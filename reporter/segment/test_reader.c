@@ -166,12 +166,12 @@ RP_TEST(list_none_and_one)
 	size_t count = 1;
 
 	snprintf(rp_prefix, sizeof(rp_prefix), "rp-unit-%d", (int)getpid());
-	RF_CHECK_INT(rp_list_pids(rp_prefix, &pids, &count), 0);
+	RF_CHECK_INT(rp_segment_list(rp_prefix, &pids, &count), 0);
 	RF_CHECK_INT(count, 0);
 	RF_CHECK(pids == NULL);
 	rp_test_valid(rp_buf);
 	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
-	RF_CHECK_INT(rp_list_pids(rp_prefix, &pids, &count), 0);
+	RF_CHECK_INT(rp_segment_list(rp_prefix, &pids, &count), 0);
 	RF_CHECK_INT(count, 1);
 	RF_CHECK_INT(pids[0], getpid());
 	free(pids);
@@ -587,7 +587,7 @@ RP_TEST(stat_json_escapes_segment_strings)
 	strcpy(RP_HDR(rp_buf)->cmdline, "evil \"\x1b[2J\" \xe9");
 	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
 	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
-	RP_CAPTURE(text, rp_print_stat_json(out, &snap));
+	RP_CAPTURE(text, rp_stat_print_json(out, &snap));
 	RF_CHECK(strstr(text, "\"command\": \"evil \\\"\\u001b[2J\\\" \\u00e9\"") != NULL);
 	RF_CHECK(strstr(text, "\"exit_status\": null") != NULL);
 	RF_CHECK(strstr(text, "\"policy\": \"block\"") != NULL);
@@ -631,7 +631,7 @@ RP_TEST(prometheus_groups_families)
 	RF_CHECK_INT(rp_test_read(getpid(), &snaps[0], &fail), RP_READ_OK);
 	snaps[1] = snaps[0];
 	snaps[1].pid = 1;
-	RP_CAPTURE(text, rp_print_prometheus(out, snaps, 2));
+	RP_CAPTURE(text, rp_stat_print_prometheus(out, snaps, 2));
 	for (p = text; (p = strstr(p, "# TYPE ringfence_produce_msgs_total counter\n")); p++)
 		families++;
 	RF_CHECK_INT(families, 1);
@@ -642,7 +642,7 @@ RP_TEST(prometheus_groups_families)
 	RF_CHECK(strstr(text, "ringfence_start_time_seconds{pid=\"1\"} 1700000000.000\n") != NULL);
 	free(text);
 	/* Nothing to expose, nothing printed. */
-	RP_CAPTURE(text, rp_print_prometheus(out, snaps, 0));
+	RP_CAPTURE(text, rp_stat_print_prometheus(out, snaps, 0));
 	RF_CHECK_STR(text, "");
 	free(text);
 }

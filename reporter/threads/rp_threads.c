@@ -784,7 +784,7 @@ void rp_threads_print_json(FILE *out, const struct rp_threads *t, struct rp_symb
 	fputs("\n  ]\n}\n", out);
 }
 
-struct rp_symbols *rp_threads_symbols(const struct rp_snapshot *snap)
+struct rp_symbols *rp_threads_symbols_open(const struct rp_snapshot *snap)
 {
 	uint64_t n;
 	const struct rf_shm_module *mods = rp_snapshot_table(snap, RF_SHM_SECTION_MODULES, &n);

@@ -93,6 +93,6 @@ void rp_threads_print_json(FILE *out, const struct rp_threads *t, struct rp_symb
 			   bool leaks_only);
 
 /* A symboliser for the modules snap recorded (NULL when none). */
-struct rp_symbols *rp_threads_symbols(const struct rp_snapshot *snap);
+struct rp_symbols *rp_threads_symbols_open(const struct rp_snapshot *snap);
 
 #endif /* RP_THREADS_H */

@@ -259,17 +259,17 @@ RF_TEST(mutated_segments_are_refused_or_printed)
 			continue;
 		}
 		accepted++;
-		rp_print_stat_text(sink, &snap, 0);
-		rp_print_stat_json(sink, &snap);
-		rp_print_prometheus(sink, &snap, 1);
-		rp_print_ls_row(sink, &snap, 0, 80);
-		rp_print_ls_json_row(sink, &snap);
-		rp_print_handles_text(sink, &snap, 0);
-		rp_print_handles_json(sink, &snap);
-		rp_print_handles_prometheus(sink, &snap, 1);
+		rp_stat_print_text(sink, &snap, 0);
+		rp_stat_print_json(sink, &snap);
+		rp_stat_print_prometheus(sink, &snap, 1);
+		rp_ls_print_row(sink, &snap, 0, 80);
+		rp_ls_print_json_row(sink, &snap);
+		rp_handles_print_text(sink, &snap, 0);
+		rp_handles_print_json(sink, &snap);
+		rp_handles_print_prometheus(sink, &snap, 1);
 		RF_CHECK_INT(rp_threads_analyse(&snap, NULL, &t), 0);
 		/* Symbolising opens the program's ELF file: every eighth round. */
-		struct rp_symbols *syms = round % 8 == 0 ? rp_threads_symbols(&snap) : NULL;
+		struct rp_symbols *syms = round % 8 == 0 ? rp_threads_symbols_open(&snap) : NULL;
 		rp_threads_print_text(sink, &t, syms, false);
 		rp_threads_print_json(sink, &t, syms, false);
 		rp_symbols_close(syms);
