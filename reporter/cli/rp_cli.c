@@ -7,7 +7,6 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
-#include <time.h>
 
 static void rp_cli_vprint(const struct rp_command *cmd, const char *fmt, va_list ap)
 {
@@ -155,12 +154,4 @@ void rp_cli_help_item(FILE *out, const char *name, const char *help)
 		fprintf(out, "%*s", RP_HELP_COLUMN - n, "");
 	}
 	rp_cli_wrap(out, help, RP_HELP_COLUMN, RP_HELP_COLUMN);
-}
-
-int64_t rp_cli_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }

@@ -7,7 +7,6 @@
 #define RP_CLI_H
 
 #include <getopt.h>
-#include <stdint.h>
 #include <stdio.h>
 
 #include "rf_shm.h"
@@ -82,9 +81,6 @@ void rp_cli_wrap(FILE *out, const char *text, int col, int indent);
 
 /* "  NAME" then help wrapped in the help's second column. */
 void rp_cli_help_item(FILE *out, const char *name, const char *help);
-
-/* CLOCK_REALTIME in nanoseconds. */
-int64_t rp_cli_now_ns(void);
 
 /* Shared help text. */
 #define RP_HELP_PREFIX_OPT "segment name prefix (default: $RINGFENCE_SHM_PREFIX, else \"" RF_SHM_PREFIX_DEFAULT "\")"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "rp_cli.h"
+#include "rp_format.h"
 #include "rp_list.h"
 #include "rp_print.h"
 #include "rp_segment.h"
@@ -83,7 +84,7 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 		return rp_read_error_status(RP_READ_IO);
 	}
 
-	now = rp_cli_now_ns();
+	now = rp_clock_ns(CLOCK_REALTIME);
 	if (json)
 		fputs("[", stdout);
 	else

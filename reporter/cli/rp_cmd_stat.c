@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rp_cli.h"
+#include "rp_format.h"
 #include "rp_list.h"
 #include "rp_print.h"
 #include "rp_segment.h"
@@ -38,7 +39,7 @@ static const struct rp_opt rp_stat_opts[] = {
 static void rp_stat_print(enum rp_stat_format format, const struct rp_snapshot *snaps,
 			  size_t count, bool single)
 {
-	int64_t now = rp_cli_now_ns();
+	int64_t now = rp_clock_ns(CLOCK_REALTIME);
 
 	switch (format) {
 	case RP_STAT_FORMAT_TEXT:

@@ -15,35 +15,8 @@
 
 #include "rp_segment.h"
 
-/* A JSON string literal for s, quotes included; pure ASCII output. */
-void rp_json_string(FILE *out, const char *s);
-
-/*
- * s made safe for a terminal into out (always NUL-terminated): printable
- * ASCII and well-formed UTF-8 pass, every other byte becomes \xNN. With
- * max_cols > 0 the result is cut to that many columns, ending in "...".
- */
-void rp_text_sanitize(const char *s, size_t max_cols, char *out, size_t out_len);
-
-/* Worst-case rp_text_sanitize output for an n-byte string. */
-#define RP_SANITIZED_MAX(n) ((n) * 4 + 4)
-
-/* now_ns - then_ns as "850ms", "12.3s", "5m03s", "2h05m", "3d04h"; a time
- * in the future gets a "-". Any two values, no overflow. */
-void rp_age_format(int64_t now_ns, int64_t then_ns, char *buf, size_t len);
-
-/* How long before now_ns then_ns lies: 0 when not before it, at most
- * INT64_MAX. Any two values (times from a segment are untrusted), no overflow. */
-int64_t rp_ns_since(int64_t now_ns, int64_t then_ns);
-
-/* Local time "2024-05-01 12:00:03.123 CEST", or "unknown" for 0. */
-void rp_time_format(int64_t realtime_ns, char *buf, size_t len);
-
 /* Sum of the counters whose name ends in suffix ("_msgs", "_bytes"). */
 uint64_t rp_stats_sum(const uint64_t *stats, const char *suffix);
-
-/* "alive", "exited(3)", "exited", "dead". */
-void rp_state_label(const struct rp_snapshot *snap, char *buf, size_t len);
 
 /* `stat`: one process, for people. now_ns is CLOCK_REALTIME, for ages. */
 void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns);

@@ -9,7 +9,7 @@
 
 #include <inttypes.h>
 
-#include "rp_print.h"
+#include "rp_format.h"
 
 static const char *const rp_handle_states[] = {
 	[RF_SHM_HANDLE_FREE] = "free",

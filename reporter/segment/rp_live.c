@@ -4,7 +4,9 @@
 #include "rp_live.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "rf_proc.h"
 
@@ -57,4 +59,18 @@ const char *rp_state_name(enum rp_state state)
 		return "dead";
 	}
 	return "unknown";
+}
+
+bool rp_exit_status_known(const struct rp_liveness *live, const struct rf_shm_header *hdr)
+{
+	return live->state == RP_STATE_EXITED && hdr->exit_status_known;
+}
+
+void rp_state_label(const struct rp_liveness *live, const struct rf_shm_header *hdr, char *buf,
+		    size_t len)
+{
+	if (rp_exit_status_known(live, hdr))
+		snprintf(buf, len, "exited(%" PRId32 ")", hdr->exit_status);
+	else
+		snprintf(buf, len, "%s", rp_state_name(live->state));
 }

@@ -10,6 +10,7 @@
 #define RP_LIVE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "rf_shm.h"
@@ -33,5 +34,16 @@ bool rp_pid_exists(pid_t pid);
 
 /* "alive", "exited", "dead". */
 const char *rp_state_name(enum rp_state state);
+
+/*
+ * Whether the process exited with a status the shim saw: only then does
+ * hdr->exit_status mean anything. hdr is the validated header live was
+ * judged from.
+ */
+bool rp_exit_status_known(const struct rp_liveness *live, const struct rf_shm_header *hdr);
+
+/* The state as `ls` and the reports name it: "alive", "exited(3)", "exited", "dead". */
+void rp_state_label(const struct rp_liveness *live, const struct rf_shm_header *hdr, char *buf,
+		    size_t len);
 
 #endif /* RP_LIVE_H */

@@ -17,6 +17,7 @@
 #include "rf_proc.h"
 #include "rf_segment.h"
 #include "rf_test.h"
+#include "rp_format.h"
 #include "rp_list.h"
 #include "rp_print.h"
 #include "rp_segment.h"

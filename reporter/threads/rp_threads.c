@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rp_print.h"
+#include "rp_format.h"
 
 /* ---- validation ---------------------------------------------------------- */
 
@@ -114,14 +114,6 @@ int rp_threads_validate(const unsigned char *buf, const struct rp_snapshot *snap
 
 /* ---- analysis ---------------------------------------------------------- */
 
-static int64_t rp_monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static bool rp_same_state(const struct rp_group_view *v, const struct rf_shm_thread *t)
 {
 	return v->state == t->state && v->syscall == t->syscall && strcmp(v->wchan, t->wchan) == 0;
@@ -158,7 +150,7 @@ int rp_threads_analyse(const struct rp_snapshot *snap, const struct rp_threads_o
 	out->threads = rp_snapshot_table(snap, RF_SHM_SECTION_THREADS, &out->nthreads);
 	out->samples = rp_snapshot_table(snap, RF_SHM_SECTION_THREAD_SAMPLES, &out->nsamples);
 	out->at_exit = snap->live.state != RP_STATE_ALIVE;
-	out->now = out->at_exit ? snap->hdr.publish_monotonic_ns : rp_monotonic_ns();
+	out->now = out->at_exit ? snap->hdr.publish_monotonic_ns : rp_clock_ns(CLOCK_MONOTONIC);
 	out->rules.age_ns = snap->hdr.config.thread_age;
 	out->rules.group_max = snap->hdr.config.thread_group;
 	out->rules.ignore = snap->hdr.config.thread_ignore;
@@ -283,7 +275,7 @@ int rp_threads_sample_request(const char *prefix, struct rp_snapshot *snap, int 
 
 	snprintf(name, sizeof(name), "/%s.%d" RF_SHM_SAMPLE_SUFFIX, prefix, (int)snap->pid);
 	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
-		nonce = (uint64_t)rp_monotonic_ns() ^ ((uint64_t)getpid() << 32);
+		nonce = (uint64_t)rp_clock_ns(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32);
 	if (nonce == 0)
 		nonce = 1;
 	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -550,7 +542,7 @@ void rp_threads_print_text(FILE *out, const struct rp_threads *t, struct rp_symb
 	int n = 0;
 
 	rp_text_sanitize(snap->hdr.cmdline, 0, cmd, sizeof(cmd));
-	rp_state_label(snap, state, sizeof(state));
+	rp_state_label(&snap->live, &snap->hdr, state, sizeof(state));
 	rp_age_text((int64_t)t->rules.age_ns, age, sizeof(age));
 	fprintf(out, "pid %d (%s) %s\n", (int)snap->pid, state, cmd);
 	fprintf(out, "rules: %s (RINGFENCE_THREAD_AGE %s, RINGFENCE_THREAD_GROUP %" PRIu64 ")\n",

@@ -13,6 +13,7 @@
 #include "rf_segment.h"
 #include "rf_test.h"
 #include "rf_thread.h"
+#include "rp_format.h"
 #include "rp_print_handles.h"
 #include "rp_print.h"
 #include "rp_segment.h"
@@ -50,11 +51,8 @@ static void populate(void)
 	struct rf_thread_rules rules = {.age_ns = 1000 * MS, .group_max = 256};
 	static struct rf_publication pub;
 	struct rf_thread *t;
-	struct timespec ts;
-	int64_t now;
+	int64_t now = rp_clock_ns(CLOCK_MONOTONIC);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 	rf_publication_begin(&pub, &seg, NULL, false);
 	for (uint64_t i = 1; i <= 3; i++) {
 		t = rf_thread_create_begin(a, 2, 0x9000, 0, 1, now - 5000 * MS + (int64_t)i * MS);

@@ -1,0 +1,58 @@
+/*
+ * rp_format.h - numbers, times and untrusted strings made into text, and the
+ * clocks those times are measured against.
+ *
+ * A leaf: it knows nothing of segments, so every part of the reporter (the
+ * thread analysis as much as the printers) may use it. Strings from a segment
+ * are untrusted: text output makes them terminal-safe, JSON escapes them
+ * completely. Times from a segment are untrusted numbers too: nothing here
+ * overflows on any value.
+ */
+#ifndef RP_FORMAT_H
+#define RP_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+/*
+ * A JSON string literal for s, quotes included; pure ASCII output. The
+ * segment promises no encoding, so each byte >= 0x80 is escaped as the code
+ * point of the same value (U+00XX).
+ */
+void rp_json_string(FILE *out, const char *s);
+
+/*
+ * s made safe for a terminal into out (always NUL-terminated): printable
+ * ASCII and well-formed UTF-8 pass, every other byte becomes \xNN. With
+ * max_cols > 0 the result is cut to that many columns, ending in "...".
+ */
+void rp_text_sanitize(const char *s, size_t max_cols, char *out, size_t out_len);
+
+/* Worst-case rp_text_sanitize output for an n-byte string. */
+#define RP_SANITIZED_MAX(n) ((n) * 4 + 4)
+
+/*
+ * now_ns - then_ns as "850ms", "12.3s", "5m03s", "2h05m", "3d04h"; a time in
+ * the future gets a "-". Any two values, no overflow.
+ */
+void rp_age_format(int64_t now_ns, int64_t then_ns, char *buf, size_t len);
+
+/*
+ * How long before now_ns then_ns lies: 0 when not before it, at most
+ * INT64_MAX. Any two values (times from a segment are untrusted), no overflow.
+ */
+int64_t rp_ns_since(int64_t now_ns, int64_t then_ns);
+
+/* Local time "2024-05-01 12:00:03.123 CEST", or "unknown" for 0. */
+void rp_time_format(int64_t realtime_ns, char *buf, size_t len);
+
+/*
+ * clock (CLOCK_REALTIME for wall times as the shim publishes them,
+ * CLOCK_MONOTONIC for thread times) now, in nanoseconds: the reporter's one
+ * conversion from a timespec.
+ */
+int64_t rp_clock_ns(clockid_t clock);
+
+#endif /* RP_FORMAT_H */
