@@ -8,7 +8,8 @@
 
 #include "rf_build_config.h"
 #include "rp_cli.h"
-#include "rp_segment.h"
+#include "rp_list.h"
+#include "rp_snapshot.h"
 
 static const struct rp_command *const rp_commands[] = {
 	&rp_cmd_ls,

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "rp_segment.h"
+#include "rp_snapshot.h"
 
 /* Sum of the counters whose name ends in suffix ("_msgs", "_bytes"). */
 uint64_t rp_stats_sum(const uint64_t *stats, const char *suffix);

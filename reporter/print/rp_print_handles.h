@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "rp_segment.h"
+#include "rp_snapshot.h"
 
 /* The handle table and derived budget figures, after the counters of `stat`. */
 void rp_handles_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns);

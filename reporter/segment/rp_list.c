@@ -1,5 +1,5 @@
 /*
- * rp_list.c - which segments exist.
+ * rp_list.c - which segments exist and what they are called.
  */
 #include "rp_list.h"
 
@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include "rf_config.h"
-#include "rp_segment.h"
 
 int rp_prefix_resolve(const char *option, char prefix[RF_CONFIG_NAME_MAX], char *err,
 		      size_t err_len)
@@ -47,6 +46,16 @@ int rp_pid_parse(const char *text, pid_t *pid)
 		return -EINVAL;
 	*pid = (pid_t)v;
 	return 0;
+}
+
+void rp_segment_name(const char *prefix, pid_t pid, char name[RF_SHM_NAME_MAX])
+{
+	snprintf(name, RF_SHM_NAME_MAX, "/%s.%d", prefix, (int)pid);
+}
+
+void rp_segment_path(const char *prefix, pid_t pid, char path[RP_PATH_MAX])
+{
+	snprintf(path, RP_PATH_MAX, RP_SHM_DIR "/%s.%d", prefix, (int)pid);
 }
 
 static int rp_pid_compare(const void *a, const void *b)

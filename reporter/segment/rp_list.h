@@ -1,6 +1,7 @@
 /*
- * rp_list.h - which segments exist: the prefix in force, and the names in
- * /dev/shm that follow "<prefix>.<pid>".
+ * rp_list.h - which segments exist and what they are called: the prefix in
+ * force, a segment's name and path, and the names in /dev/shm that follow
+ * "<prefix>.<pid>".
  */
 #ifndef RP_LIST_H
 #define RP_LIST_H
@@ -11,6 +12,8 @@
 #include "rf_shm.h"
 
 #define RP_PREFIX_ENV "RINGFENCE_SHM_PREFIX"
+#define RP_SHM_DIR "/dev/shm"
+#define RP_PATH_MAX (sizeof(RP_SHM_DIR) + RF_SHM_NAME_MAX)
 
 /*
  * The prefix to use: option if not NULL, else $RINGFENCE_SHM_PREFIX if set,
@@ -26,6 +29,13 @@ int rp_prefix_resolve(const char *option, char prefix[RF_CONFIG_NAME_MAX], char 
  * leading zero, 1 to INT32_MAX. 0 or -EINVAL.
  */
 int rp_pid_parse(const char *text, pid_t *pid);
+
+/*
+ * "/<prefix>.<pid>", the name for shm_open and shm_unlink, and
+ * "/dev/shm/<prefix>.<pid>", the path for people.
+ */
+void rp_segment_name(const char *prefix, pid_t pid, char name[RF_SHM_NAME_MAX]);
+void rp_segment_path(const char *prefix, pid_t pid, char path[RP_PATH_MAX]);
 
 /*
  * Pids of every /dev/shm entry named "<prefix>.<pid>", ascending, in a

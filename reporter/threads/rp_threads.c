@@ -1,6 +1,6 @@
 /*
- * rp_threads.c - the thread figures of a segment: validation, verdicts,
- * groups, the current-stack request, reports.
+ * rp_threads.c - the thread figures of a segment: verdicts, groups, the
+ * current-stack request, reports.
  */
 #define _GNU_SOURCE
 #include "rp_threads.h"
@@ -17,100 +17,7 @@
 #include <unistd.h>
 
 #include "rp_format.h"
-
-/* ---- validation ---------------------------------------------------------- */
-
-static bool rp_terminated(const char *field, size_t size)
-{
-	return memchr(field, '\0', size) != NULL;
-}
-
-#define RP_CHECK_STRING(entry, field, what, i)                                                \
-	do {                                                                                  \
-		if (!rp_terminated((entry)->field, sizeof((entry)->field))) {                 \
-			snprintf(why, len, "%s[%" PRIu64 "]." #field                          \
-				 " is not NUL-terminated within its %zu bytes",               \
-				 what, i, sizeof((entry)->field));                            \
-			return -1;                                                            \
-		}                                                                             \
-	} while (0)
-
-#define RP_CHECK_RANGE(value, max, what, i, field)                                            \
-	do {                                                                                  \
-		if ((uint64_t)(value) > (uint64_t)(max)) {                                    \
-			snprintf(why, len, "%s[%" PRIu64 "]." field " is %" PRIu64            \
-				 ", at most %" PRIu64,                                        \
-				 what, i, (uint64_t)(value), (uint64_t)(max));                \
-			return -1;                                                            \
-		}                                                                             \
-	} while (0)
-
-int rp_threads_validate(const unsigned char *buf, const struct rp_snapshot *snap, char *why,
-			size_t len)
-{
-	const struct rf_shm_section *sg = &snap->sections[RF_SHM_SECTION_THREAD_GROUPS];
-	const struct rf_shm_section *st = &snap->sections[RF_SHM_SECTION_THREADS];
-	const struct rf_shm_section *ss = &snap->sections[RF_SHM_SECTION_THREAD_SAMPLES];
-	const struct rf_shm_section *sm = &snap->sections[RF_SHM_SECTION_MODULES];
-	const struct rf_shm_section *si = &snap->sections[RF_SHM_SECTION_THREAD_INFO];
-
-	for (uint64_t i = 0; i < si->count; i++) {
-		const struct rf_shm_thread_info *e = (const void *)(buf + si->offset + i * si->entry_size);
-		RP_CHECK_RANGE(e->sample_status, RF_SHM_SAMPLE_DISABLED, "thread_info", i,
-			       "sample_status");
-	}
-	for (uint64_t i = 0; i < sg->count; i++) {
-		const struct rf_shm_thread_group *e =
-			(const void *)(buf + sg->offset + i * sg->entry_size);
-#define RP_GROUP_STRING(field) RP_CHECK_STRING(e, field, "thread_groups", i);
-		RF_SHM_THREAD_GROUP_STRINGS(RP_GROUP_STRING)
-#undef RP_GROUP_STRING
-		RP_CHECK_RANGE(e->nframes, RF_SHM_THREAD_FRAMES, "thread_groups", i, "nframes");
-		RP_CHECK_RANGE(e->flags, RF_SHM_GROUP_OVERFLOW, "thread_groups", i, "flags");
-	}
-	for (uint64_t i = 0; i < st->count; i++) {
-		const struct rf_shm_thread *e = (const void *)(buf + st->offset + i * st->entry_size);
-#define RP_THREAD_STRING(field) RP_CHECK_STRING(e, field, "threads", i);
-		RF_SHM_THREAD_STRINGS(RP_THREAD_STRING)
-#undef RP_THREAD_STRING
-		if (e->group >= sg->count) {
-			snprintf(why, len,
-				 "threads[%" PRIu64 "].group is %" PRIu32 ", but only %" PRIu64
-				 " groups are published",
-				 i, e->group, sg->count);
-			return -1;
-		}
-		RP_CHECK_RANGE(e->flags,
-			       RF_SHM_THREAD_EXITED | RF_SHM_THREAD_DETACHED | RF_SHM_THREAD_C11,
-			       "threads", i, "flags");
-		RP_CHECK_RANGE(e->end, RF_SHM_THREAD_END_CANCEL, "threads", i, "end");
-		RP_CHECK_RANGE(e->state, 0x7f, "threads", i, "state");
-	}
-	for (uint64_t i = 0; i < ss->count; i++) {
-		const struct rf_shm_thread_sample *e =
-			(const void *)(buf + ss->offset + i * ss->entry_size);
-		if (e->group >= sg->count) {
-			snprintf(why, len,
-				 "thread_samples[%" PRIu64 "].group is %" PRIu32
-				 ", but only %" PRIu64 " groups are published",
-				 i, e->group, sg->count);
-			return -1;
-		}
-		RP_CHECK_RANGE(e->nframes, RF_SHM_THREAD_FRAMES, "thread_samples", i, "nframes");
-		RP_CHECK_RANGE(e->status, RF_SHM_SAMPLE_DISABLED, "thread_samples", i, "status");
-	}
-	for (uint64_t i = 0; i < sm->count; i++) {
-		const struct rf_shm_module *e = (const void *)(buf + sm->offset + i * sm->entry_size);
-#define RP_MODULE_STRING(field) RP_CHECK_STRING(e, field, "modules", i);
-		RF_SHM_MODULE_STRINGS(RP_MODULE_STRING)
-#undef RP_MODULE_STRING
-		if (e->start > e->end) {
-			snprintf(why, len, "modules[%" PRIu64 "] starts after it ends", i);
-			return -1;
-		}
-	}
-	return 0;
-}
+#include "rp_segment.h"
 
 /* ---- analysis ---------------------------------------------------------- */
 

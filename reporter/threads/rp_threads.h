@@ -1,8 +1,8 @@
 /*
- * rp_threads.h - the thread figures of a segment: validation of its thread
- * sections, the verdict on every thread (the shim's own rules,
- * rf_thread_rules.h), groups sorted leaks first, the current-stack request,
- * and the text and JSON reports of `threads` and `check`.
+ * rp_threads.h - the thread figures of a segment: the verdict on every
+ * thread (the shim's own rules, rf_thread_rules.h), groups sorted leaks
+ * first, the current-stack request, and the text and JSON reports of
+ * `threads` and `check`.
  */
 #ifndef RP_THREADS_H
 #define RP_THREADS_H
@@ -13,17 +13,8 @@
 #include <stdio.h>
 
 #include "rf_thread_rules.h"
-#include "rp_segment.h"
+#include "rp_snapshot.h"
 #include "rp_symbols.h"
-
-/*
- * Checks of the thread sections of a copy whose directory was checked:
- * every string terminated, every index into another section within that
- * section's count, frame counts and enumerations in range. 0, or -1 with
- * the first problem described in why.
- */
-int rp_threads_validate(const unsigned char *buf, const struct rp_snapshot *snap, char *why,
-			size_t len);
 
 struct rp_threads_options {
 	const char *ignore; /* extra patterns (--ignore), comma-separated; may be NULL */
