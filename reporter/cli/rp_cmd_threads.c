@@ -10,6 +10,8 @@
 
 #include "rp_cli.h"
 #include "rp_list.h"
+#include "rp_print_threads.h"
+#include "rp_sample.h"
 #include "rp_segment.h"
 #include "rp_threads.h"
 
@@ -176,7 +178,7 @@ static int rp_threads_main(const struct rp_command *cmd, int argc, char **argv, 
 	if (a.sample && snap.live.state == RP_STATE_ALIVE &&
 	    (snap.stats[RF_STAT_threads_alive] > 0 || published == 0)) {
 		requested = true;
-		rc = rp_threads_sample_request(prefix, &snap, a.timeout_ms);
+		rc = rp_sample_request(prefix, &snap, a.timeout_ms);
 		if (rc == -ETIMEDOUT)
 			note = snap.live.state == RP_STATE_ALIVE
 				       ? "no answer to the sample request in time (is the publisher "

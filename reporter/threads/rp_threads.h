@@ -1,8 +1,8 @@
 /*
- * rp_threads.h - the thread figures of a segment: the verdict on every
- * thread (the shim's own rules, rf_thread_rules.h), groups sorted leaks
- * first, the current-stack request, and the text and JSON reports of
- * `threads` and `check`.
+ * rp_threads.h - the thread figures of a snapshot judged: the verdict on
+ * every thread (the shim's own rules, rf_thread_rules.h) and the groups by
+ * creation stack, sorted leaks first. What `threads` and `check` print
+ * (rp_print_threads.h) and what `check` decides on.
  */
 #ifndef RP_THREADS_H
 #define RP_THREADS_H
@@ -10,7 +10,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "rf_thread_rules.h"
 #include "rp_snapshot.h"
@@ -65,23 +64,6 @@ void rp_threads_release(struct rp_threads *t);
 
 /* Leaked threads the way `check --max-leaked` counts them (leaked + stuck). */
 uint64_t rp_threads_leaked(const struct rp_threads *t);
-
-/*
- * Ask the live process prefix/pid for current stacks and wait (bounded by
- * timeout_ms) until a publish answers; *snap is then re-read. 0 when
- * answered; -ETIMEDOUT, or another negative errno when no request could be
- * made (then *snap is unchanged).
- */
-int rp_threads_sample_request(const char *prefix, struct rp_snapshot *snap, int timeout_ms);
-
-/*
- * The reports. leaks_only: only leak groups (check). syms may be NULL
- * (module+offset only).
- */
-void rp_threads_print_text(FILE *out, const struct rp_threads *t, struct rp_symbols *syms,
-			   bool leaks_only);
-void rp_threads_print_json(FILE *out, const struct rp_threads *t, struct rp_symbols *syms,
-			   bool leaks_only);
 
 /* A symboliser for the modules snap recorded (NULL when none). */
 struct rp_symbols *rp_threads_symbols_open(const struct rp_snapshot *snap);

@@ -14,8 +14,9 @@
 #include "rf_test.h"
 #include "rf_thread.h"
 #include "rp_format.h"
-#include "rp_print_handles.h"
 #include "rp_print.h"
+#include "rp_print_handles.h"
+#include "rp_print_threads.h"
 #include "rp_segment.h"
 #include "rp_threads.h"
 
