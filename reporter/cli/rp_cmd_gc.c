@@ -98,7 +98,8 @@ static void rp_gc_one(struct rp_gc *gc, const char *prefix, pid_t pid)
 	if (e == RP_READ_OK) {
 		if (snap.live.state != RP_STATE_ALIVE) {
 			rp_state_label(&snap.live, &snap.hdr, state, sizeof(state));
-			rp_age_format(rp_clock_ns(CLOCK_REALTIME), snap.hdr.publish_realtime_ns, age, sizeof(age));
+			rp_age_format(rp_clock_ns(CLOCK_REALTIME), snap.hdr.publish_realtime_ns,
+				      age, sizeof(age));
 			snprintf(why, sizeof(why), "%s, last published %s ago", state, age);
 			rp_gc_remove(gc, &snap, why);
 		}

@@ -12,7 +12,7 @@
 #include "rp_cli.h"
 #include "rp_format.h"
 #include "rp_list.h"
-#include "rp_print.h"
+#include "rp_print_ls.h"
 #include "rp_segment.h"
 
 enum {

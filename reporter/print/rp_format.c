@@ -128,6 +128,21 @@ void rp_text_sanitize(const char *s, size_t max_cols, char *out, size_t out_len)
 		memcpy(out + used, "...", 4);
 }
 
+void rp_prom_family(FILE *out, const char *name, const char *suffix, const char *type,
+		    const char *help)
+{
+	fprintf(out, "# HELP ringfence_%s%s ", name, suffix);
+	for (const char *p = help; *p; p++) {
+		if (*p == '\\')
+			fputs("\\\\", out);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else
+			fputc(*p, out);
+	}
+	fprintf(out, "\n# TYPE ringfence_%s%s %s\n", name, suffix, type);
+}
+
 /* ---- numbers and times ------------------------------------------------ */
 
 void rp_age_format(int64_t now_ns, int64_t then_ns, char *buf, size_t len)

@@ -34,6 +34,14 @@ void rp_text_sanitize(const char *s, size_t max_cols, char *out, size_t out_len)
 #define RP_SANITIZED_MAX(n) ((n) * 4 + 4)
 
 /*
+ * The "# HELP" and "# TYPE" lines that open the Prometheus family
+ * ringfence_<name><suffix> (text exposition format 0.0.4): type is "counter"
+ * or "gauge"; help has its backslashes and newlines escaped.
+ */
+void rp_prom_family(FILE *out, const char *name, const char *suffix, const char *type,
+		    const char *help);
+
+/*
  * now_ns - then_ns as "850ms", "12.3s", "5m03s", "2h05m", "3d04h"; a time in
  * the future gets a "-". Any two values, no overflow.
  */

@@ -154,9 +154,9 @@ void rp_handles_print_prometheus(FILE *out, const struct rp_snapshot *snaps, siz
 				if (m == RP_HANDLE_POLL_AGE && since < 0)
 					continue;
 				if (!header++)
-					fprintf(out, "# HELP ringfence_%s %s\n# TYPE ringfence_%s %s\n",
-						rp_handle_metrics[m].name, rp_handle_metrics[m].help,
-						rp_handle_metrics[m].name, rp_handle_metrics[m].type);
+					rp_prom_family(out, rp_handle_metrics[m].name, "",
+						       rp_handle_metrics[m].type,
+						       rp_handle_metrics[m].help);
 				fprintf(out, "ringfence_%s{pid=\"%d\",handle=\"", rp_handle_metrics[m].name,
 					(int)snaps[j].pid);
 				rp_prom_label(out, h->name);

@@ -19,8 +19,9 @@
 #include "rf_test.h"
 #include "rp_format.h"
 #include "rp_list.h"
-#include "rp_print.h"
+#include "rp_print_stat.h"
 #include "rp_segment.h"
+#include "rp_stats.h"
 
 static char rp_prefix[32];
 static char rp_created[8][RF_SHM_NAME_MAX];

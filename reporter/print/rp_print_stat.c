@@ -1,7 +1,8 @@
 /*
- * rp_print.c - what the reporter writes: human text, JSON, Prometheus.
+ * rp_print_stat.c - `stat`: one process's header, configuration and
+ * counters, for people, for programs (JSON) and for Prometheus.
  */
-#include "rp_print.h"
+#include "rp_print_stat.h"
 
 #include <inttypes.h>
 #include <stdbool.h>
@@ -10,31 +11,14 @@
 #include "rf_config.h"
 #include "rp_format.h"
 #include "rp_print_handles.h"
-
-static const struct {
-	const char *name;
-	enum rf_stat_type type;
-	const char *help;
-} rp_stats_info[RF_STAT__COUNT] = {
-#define RP_STAT_INFO(name, type, help) [RF_STAT_##name] = {#name, RF_STAT_TYPE_##type, help},
-	RF_STATS(RP_STAT_INFO)
-#undef RP_STAT_INFO
-};
-
-uint64_t rp_stats_sum(const uint64_t *stats, const char *suffix)
-{
-	size_t slen = strlen(suffix);
-	uint64_t sum = 0;
-
-	for (int i = 0; i < RF_STAT__COUNT; i++) {
-		size_t nlen = strlen(rp_stats_info[i].name);
-		if (nlen >= slen && strcmp(rp_stats_info[i].name + nlen - slen, suffix) == 0)
-			sum += stats[i];
-	}
-	return sum;
-}
+#include "rp_stats.h"
 
 /* ---- configuration values --------------------------------------------- */
+
+/*
+ * A value of each RF_CONFIG type, RP_CONFIG_TEXT_<type> in the text of `stat`
+ * and RP_CONFIG_JSON_<type> in its JSON.
+ */
 
 static void rp_config_text_size(uint64_t v, char *buf, size_t len)
 {
@@ -56,9 +40,6 @@ static void rp_config_text_name(const char *v, char *buf, size_t len)
 	rp_text_sanitize(v, 0, buf, len);
 }
 
-#define RP_CONFIG_TEXT_SIZE rp_config_text_size
-#define RP_CONFIG_TEXT_DURATION rp_config_text_duration
-#define RP_CONFIG_TEXT_POLICY rp_config_text_policy
 static void rp_config_text_count(uint64_t v, char *buf, size_t len)
 {
 	snprintf(buf, len, "%" PRIu64, v);
@@ -69,6 +50,9 @@ static void rp_config_text_list(const char *v, char *buf, size_t len)
 	rp_text_sanitize(v[0] ? v : "(none)", 0, buf, len);
 }
 
+#define RP_CONFIG_TEXT_SIZE rp_config_text_size
+#define RP_CONFIG_TEXT_DURATION rp_config_text_duration
+#define RP_CONFIG_TEXT_POLICY rp_config_text_policy
 #define RP_CONFIG_TEXT_NAME rp_config_text_name
 #define RP_CONFIG_TEXT_COUNT rp_config_text_count
 #define RP_CONFIG_TEXT_BOOL rp_config_text_count
@@ -84,14 +68,14 @@ static void rp_config_json_policy(FILE *out, uint64_t v)
 	rp_json_string(out, rf_policy_name(v));
 }
 
-#define RP_CONFIG_JSON_SIZE rp_config_json_number
-#define RP_CONFIG_JSON_DURATION rp_config_json_number
-#define RP_CONFIG_JSON_POLICY rp_config_json_policy
 static void rp_config_json_bool(FILE *out, uint64_t v)
 {
 	fputs(v ? "true" : "false", out);
 }
 
+#define RP_CONFIG_JSON_SIZE rp_config_json_number
+#define RP_CONFIG_JSON_DURATION rp_config_json_number
+#define RP_CONFIG_JSON_POLICY rp_config_json_policy
 #define RP_CONFIG_JSON_NAME rp_json_string
 #define RP_CONFIG_JSON_COUNT rp_config_json_number
 #define RP_CONFIG_JSON_BOOL rp_config_json_bool
@@ -102,7 +86,7 @@ static void rp_config_json_bool(FILE *out, uint64_t v)
 #define RP_LABEL "%-15s"
 
 static void rp_time_line_print(FILE *out, const char *label, int64_t at_ns, int64_t now_ns,
-			  const char *suffix)
+			       const char *suffix)
 {
 	char when[96], age[32];
 
@@ -245,7 +229,8 @@ void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap)
 	fputs("\n  },\n  \"counters\": {", out);
 	sep = "";
 	for (int i = 0; i < RF_STAT__COUNT; i++) {
-		fprintf(out, "%s\n    \"%s\": %" PRIu64, sep, rp_stats_info[i].name, snap->stats[i]);
+		fprintf(out, "%s\n    \"%s\": %" PRIu64, sep, rp_stats_info[i].name,
+			snap->stats[i]);
 		sep = ",";
 	}
 	fputs("\n  }", out);
@@ -254,22 +239,6 @@ void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap)
 }
 
 /* ---- Prometheus ------------------------------------------------------- */
-
-/* HELP text escapes backslash and newline (text exposition format 0.0.4). */
-static void rp_prom_family(FILE *out, const char *name, const char *suffix, const char *type,
-			   const char *help)
-{
-	fprintf(out, "# HELP ringfence_%s%s ", name, suffix);
-	for (const char *p = help; *p; p++) {
-		if (*p == '\\')
-			fputs("\\\\", out);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*p, out);
-	}
-	fprintf(out, "\n# TYPE ringfence_%s%s %s\n", name, suffix, type);
-}
 
 static void rp_prom_seconds(FILE *out, const char *name, const struct rp_snapshot *snap,
 			    int64_t ns)
@@ -298,7 +267,8 @@ void rp_stat_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t
 	rp_prom_family(out, "start_time_seconds", "", "gauge",
 		       "Start time of the process, seconds since the Unix epoch");
 	for (size_t j = 0; j < count; j++)
-		rp_prom_seconds(out, "start_time_seconds", &snaps[j], snaps[j].hdr.start_realtime_ns);
+		rp_prom_seconds(out, "start_time_seconds", &snaps[j],
+				snaps[j].hdr.start_realtime_ns);
 	rp_prom_family(out, "publish_time_seconds", "", "gauge",
 		       "Time of the last publish of these figures, seconds since the Unix epoch");
 	for (size_t j = 0; j < count; j++)
@@ -317,107 +287,4 @@ void rp_stat_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t
 				snaps[j].stats[i]);
 	}
 	rp_handles_print_prometheus(out, snaps, count);
-}
-
-/* ---- ls --------------------------------------------------------------- */
-
-#define RP_LS_ROW "%-8s %-11s %-15s %12s %15s  %s\n"
-#define RP_LS_FIXED_COLS (8 + 1 + 11 + 1 + 15 + 1 + 12 + 1 + 15 + 2)
-#define RP_LS_COMMAND_MIN 16
-
-void rp_ls_print_header(FILE *out)
-{
-	fprintf(out, RP_LS_ROW, "PID", "STATE", "SINCE", "MSGS", "BYTES", "COMMAND");
-}
-
-/* alive: uptime; exited: time since the exit; dead: since its last sign of life. */
-static void rp_since_format(const struct rp_snapshot *snap, int64_t now_ns, char *buf,
-			    size_t len)
-{
-	char age[32];
-
-	switch (snap->live.state) {
-	case RP_STATE_ALIVE:
-		rp_age_format(now_ns, snap->hdr.start_realtime_ns, age, sizeof(age));
-		snprintf(buf, len, "up %s", age);
-		break;
-	case RP_STATE_EXITED:
-		rp_age_format(now_ns, snap->hdr.exit_realtime_ns, age, sizeof(age));
-		snprintf(buf, len, "%s ago", age);
-		break;
-	case RP_STATE_DEAD:
-		rp_age_format(now_ns, snap->hdr.publish_realtime_ns, age, sizeof(age));
-		snprintf(buf, len, "seen %s ago", age);
-		break;
-	}
-}
-
-void rp_ls_print_row(FILE *out, const struct rp_snapshot *snap, int64_t now_ns, size_t width)
-{
-	char pid[16], state[32], since[48], msgs[24], bytes[24];
-	char command[RP_SANITIZED_MAX(RF_SHM_CMDLINE_MAX)];
-	size_t cols = 0;
-
-	if (width > 0)
-		cols = width > RP_LS_FIXED_COLS + RP_LS_COMMAND_MIN ? width - RP_LS_FIXED_COLS
-								    : RP_LS_COMMAND_MIN;
-	snprintf(pid, sizeof(pid), "%d", (int)snap->pid);
-	rp_state_label(&snap->live, &snap->hdr, state, sizeof(state));
-	if (snap->torn)
-		strcat(state, "*");
-	rp_since_format(snap, now_ns, since, sizeof(since));
-	snprintf(msgs, sizeof(msgs), "%" PRIu64, rp_stats_sum(snap->stats, "_msgs"));
-	snprintf(bytes, sizeof(bytes), "%" PRIu64, rp_stats_sum(snap->stats, "_bytes"));
-	rp_text_sanitize(snap->hdr.cmdline, cols, command, sizeof(command));
-	fprintf(out, RP_LS_ROW, pid, state, since, msgs, bytes, command);
-}
-
-void rp_ls_print_error(FILE *out, pid_t pid, const struct rp_failure *fail)
-{
-	/* Not cut to the width: the end of the message is the useful part. */
-	fprintf(out, "%-8d %-11s %s\n", (int)pid, "error", fail->message);
-}
-
-static void rp_ls_json_common(FILE *out, pid_t pid, const char *path)
-{
-	fprintf(out, "  {\"pid\": %d, \"segment\": ", (int)pid);
-	rp_json_string(out, path);
-}
-
-void rp_ls_print_json_row(FILE *out, const struct rp_snapshot *snap)
-{
-	const struct rf_shm_header *hdr = &snap->hdr;
-
-	rp_ls_json_common(out, snap->pid, snap->path);
-	fputs(", \"state\": ", out);
-	rp_json_string(out, rp_state_name(snap->live.state));
-	if (rp_exit_status_known(&snap->live, &snap->hdr))
-		fprintf(out, ", \"exit_status\": %" PRId32, hdr->exit_status);
-	else
-		fputs(", \"exit_status\": null", out);
-	fprintf(out, ", \"start_time_ns\": %" PRId64 ", \"publish_time_ns\": %" PRId64,
-		hdr->start_realtime_ns, hdr->publish_realtime_ns);
-	if (snap->live.state == RP_STATE_EXITED)
-		fprintf(out, ", \"exit_time_ns\": %" PRId64, hdr->exit_realtime_ns);
-	else
-		fputs(", \"exit_time_ns\": null", out);
-	fprintf(out, ", \"msgs\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"torn\": %s",
-		rp_stats_sum(snap->stats, "_msgs"), rp_stats_sum(snap->stats, "_bytes"),
-		snap->torn ? "true" : "false");
-	fputs(", \"command\": ", out);
-	rp_json_string(out, hdr->cmdline);
-	fputs(", \"error\": null}", out);
-}
-
-void rp_ls_print_json_error(FILE *out, pid_t pid, const char *path, const struct rp_failure *fail)
-{
-	rp_ls_json_common(out, pid, path);
-	fputs(", \"state\": \"error\", \"exit_status\": null, \"start_time_ns\": null, "
-	      "\"publish_time_ns\": null, \"exit_time_ns\": null, \"msgs\": null, "
-	      "\"bytes\": null, \"torn\": null, \"command\": null, \"error\": {\"kind\": ",
-	      out);
-	rp_json_string(out, rp_read_error_kind(fail->error));
-	fprintf(out, ", \"exit_status\": %d, \"message\": ", rp_read_error_status(fail->error));
-	rp_json_string(out, fail->message);
-	fputs("}}", out);
 }

@@ -1,0 +1,27 @@
+/*
+ * rp_print_stat.h - `stat`: one process's header, configuration and
+ * counters, then its handles (rp_print_handles.h), for people, for programs
+ * (JSON) and for Prometheus.
+ *
+ * Every printer walks RF_STATS and RF_CONFIG, so a counter or setting added
+ * to rf_shm.h appears everywhere without a change here.
+ */
+#ifndef RP_PRINT_STAT_H
+#define RP_PRINT_STAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "rp_snapshot.h"
+
+/* `stat`: one process, for people. now_ns is CLOCK_REALTIME, for ages. */
+void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns);
+
+/* `stat --json`: one process as a JSON object (no trailing newline). */
+void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap);
+
+/* `stat --prometheus`: every metric once, one sample per snapshot; nothing for none. */
+void rp_stat_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count);
+
+#endif /* RP_PRINT_STAT_H */
