@@ -1,7 +1,7 @@
 /*
- * rp_cli.h - what the subcommands share: their descriptors (parsing and help
- * come from the same option table, so they cannot disagree), usage errors,
- * exit statuses.
+ * rp_cli.h - what the subcommands share: their descriptors (parsing and help,
+ * rp_help.h, come from the same option table, so they cannot disagree),
+ * option parsing, usage errors, exit statuses.
  */
 #ifndef RP_CLI_H
 #define RP_CLI_H
@@ -68,19 +68,6 @@ __attribute__((format(printf, 2, 3))) int rp_cli_usage(const struct rp_command *
 /* Print "ringfence CMD: message" to stderr. */
 __attribute__((format(printf, 2, 3))) void rp_cli_error(const struct rp_command *cmd,
 							const char *fmt, ...);
-
-/* The full help of cmd (NULL: the program's). */
-void rp_cli_help(FILE *out, const struct rp_command *cmd);
-
-/*
- * text from column col (the cursor is already there), words wrapped at 79
- * columns, continuation lines indented to indent, newline at the end. A
- * '\n' in text starts a new (indented) line.
- */
-void rp_cli_wrap(FILE *out, const char *text, int col, int indent);
-
-/* "  NAME" then help wrapped in the help's second column. */
-void rp_cli_help_item(FILE *out, const char *name, const char *help);
 
 /* Shared help text. */
 #define RP_HELP_PREFIX_OPT "segment name prefix (default: $RINGFENCE_SHM_PREFIX, else \"" RF_SHM_PREFIX_DEFAULT "\")"

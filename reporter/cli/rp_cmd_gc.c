@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "rp_cli.h"
+#include "rp_help.h"
 #include "rp_format.h"
 #include "rp_list.h"
 #include "rp_segment.h"
@@ -150,7 +151,7 @@ static int rp_gc_run(const struct rp_command *cmd, int argc, char **argv)
 			gc.corrupt = true;
 			break;
 		case 'h':
-			rp_cli_help(stdout, cmd);
+			rp_help_command(stdout, cmd);
 			return RP_EXIT_OK;
 		default:
 			return RP_EXIT_USAGE;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "rp_cli.h"
+#include "rp_help.h"
 #include "rp_format.h"
 #include "rp_list.h"
 #include "rp_print_ls.h"
@@ -66,7 +67,7 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 			json = true;
 			break;
 		case 'h':
-			rp_cli_help(stdout, cmd);
+			rp_help_command(stdout, cmd);
 			return RP_EXIT_OK;
 		default:
 			return RP_EXIT_USAGE;

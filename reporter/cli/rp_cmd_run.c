@@ -16,6 +16,7 @@
 #include "rf_build_config.h"
 #include "rf_config.h"
 #include "rp_cli.h"
+#include "rp_help.h"
 #include "rp_list.h"
 #include "rp_preload.h"
 
@@ -73,7 +74,7 @@ static void rp_run_env_more(FILE *out)
 
 #define RP_RUN_ENV_HELP(name, type, env, def, min, max, help)          \
 	snprintf(line, sizeof(line), "%s (default %s)", help, def);     \
-	rp_cli_help_item(out, env, line);
+	rp_help_item(out, env, line);
 	RF_CONFIG(RP_RUN_ENV_HELP)
 #undef RP_RUN_ENV_HELP
 }
@@ -168,7 +169,7 @@ static int rp_run_run(const struct rp_command *cmd, int argc, char **argv)
 			shim_opt = optarg;
 			break;
 		case 'h':
-			rp_cli_help(stdout, cmd);
+			rp_help_command(stdout, cmd);
 			return RP_EXIT_OK;
 		default:
 			return RP_EXIT_USAGE;

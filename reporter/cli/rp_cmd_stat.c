@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rp_cli.h"
+#include "rp_help.h"
 #include "rp_format.h"
 #include "rp_list.h"
 #include "rp_print_stat.h"
@@ -98,7 +99,7 @@ static int rp_stat_run(const struct rp_command *cmd, int argc, char **argv)
 			format = c == RP_STAT_JSON ? RP_STAT_FORMAT_JSON : RP_STAT_FORMAT_PROMETHEUS;
 			break;
 		case 'h':
-			rp_cli_help(stdout, cmd);
+			rp_help_command(stdout, cmd);
 			return RP_EXIT_OK;
 		default:
 			return RP_EXIT_USAGE;

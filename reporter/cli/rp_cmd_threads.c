@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rp_cli.h"
+#include "rp_help.h"
 #include "rp_list.h"
 #include "rp_print_threads.h"
 #include "rp_sample.h"
@@ -129,7 +130,7 @@ static int rp_threads_parse(const struct rp_command *cmd, int argc, char **argv,
 			a->timeout_ms = (int)v;
 			break;
 		case 'h':
-			rp_cli_help(stdout, cmd);
+			rp_help_command(stdout, cmd);
 			return -1;
 		default:
 			return RP_EXIT_USAGE;
