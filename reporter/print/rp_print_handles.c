@@ -35,13 +35,12 @@ static double rp_nowait_share(const struct rp_snapshot *snap)
 	return admitted == 0 ? -1.0 : (double)snap->stats[RF_STAT_budget_nowait] / (double)admitted;
 }
 
-void rp_handles_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
+void rp_handles_print_text(FILE *out, const struct rp_snapshot *snap)
 {
 	const struct rf_shm_handle *handles;
 	uint64_t count;
 	double share = rp_nowait_share(snap);
 
-	(void)now_ns;
 	if (share >= 0)
 		fprintf(out, "budget\n  %-26s %.4f  share of messages admitted without waiting\n",
 			"nowait_share", share);

@@ -6,13 +6,13 @@
 #ifndef RP_PRINT_HANDLES_H
 #define RP_PRINT_HANDLES_H
 
-#include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "rp_snapshot.h"
 
 /* The handle table and derived budget figures, after the counters of `stat`. */
-void rp_handles_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns);
+void rp_handles_print_text(FILE *out, const struct rp_snapshot *snap);
 
 /* ",\n  \"budget\": {...},\n  \"handles\": [...]" inside the object of `stat --json`. */
 void rp_handles_print_json(FILE *out, const struct rp_snapshot *snap);

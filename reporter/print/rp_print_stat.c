@@ -174,7 +174,7 @@ void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_n
 	for (int i = 0; i < RF_STAT__COUNT; i++)
 		fprintf(out, "  %-*s %20" PRIu64 "  %s\n", width, rp_stats_info[i].name,
 			snap->stats[i], rp_stats_info[i].help);
-	rp_handles_print_text(out, snap, now_ns);
+	rp_handles_print_text(out, snap);
 }
 
 /* ---- stat, JSON ------------------------------------------------------- */

@@ -30,7 +30,7 @@ const char *rp_read_error_kind(enum rp_read_error error)
 	return (unsigned)error < RP_READ__COUNT ? rp_read_errors[error].kind : "unknown";
 }
 
-const char *rp_read_error_summary(enum rp_read_error error)
+static const char *rp_read_error_summary(enum rp_read_error error)
 {
 	return (unsigned)error < RP_READ__COUNT ? rp_read_errors[error].summary : "unknown";
 }

@@ -83,13 +83,12 @@ const void *rp_snapshot_table(const struct rp_snapshot *snap, enum rf_shm_sectio
 			      uint64_t *count);
 
 /*
- * Metadata of an error from RP_READ_ERRORS: the exit status, the kind, the
- * summary, whether the bytes are unusable. RP_READ_OK gives 0 / "ok"; a
- * value outside the list, status 1 and "unknown".
+ * Metadata of an error from RP_READ_ERRORS: the exit status, the kind,
+ * whether the bytes are unusable. RP_READ_OK gives 0 / "ok"; a value outside
+ * the list, status 1 and "unknown".
  */
 int rp_read_error_status(enum rp_read_error error);
 const char *rp_read_error_kind(enum rp_read_error error);
-const char *rp_read_error_summary(enum rp_read_error error);
 bool rp_read_error_corrupt(enum rp_read_error error);
 
 /*

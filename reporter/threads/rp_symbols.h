@@ -30,7 +30,10 @@ struct rp_frame {
 	uint64_t module_offset; /* pc - load bias */
 };
 
-/* A symboliser for these modules (entries with a path that exists); NULL on failure. */
+/*
+ * A symboliser for these modules (entries with a path that exists), which
+ * must outlive it; NULL on failure. rp_symbols_close ends it (NULL is fine).
+ */
 struct rp_symbols *rp_symbols_open(const struct rf_shm_module *modules, size_t count);
 void rp_symbols_close(struct rp_symbols *syms);
 

@@ -57,7 +57,11 @@ struct rp_threads {
 	const char *sample_note; /* why there is no sample, or NULL */
 };
 
-/* Judge every thread of snap and build the groups; -ENOMEM or 0. */
+/*
+ * Judge every thread of snap by the rules in force in the process (and opts,
+ * which may be NULL) and build its groups into *out, which points into snap:
+ * snap must outlive it. 0, or -ENOMEM. rp_threads_release frees the groups.
+ */
 int rp_threads_analyse(const struct rp_snapshot *snap, const struct rp_threads_options *opts,
 		       struct rp_threads *out);
 void rp_threads_release(struct rp_threads *t);
@@ -65,7 +69,11 @@ void rp_threads_release(struct rp_threads *t);
 /* Leaked threads the way `check --max-leaked` counts them (leaked + stuck). */
 uint64_t rp_threads_leaked(const struct rp_threads *t);
 
-/* A symboliser for the modules snap recorded (NULL when none). */
+/*
+ * A symboliser for the modules snap recorded (NULL when none could be made),
+ * for rp_symbols_close. Here rather than in rp_symbols.c, which knows
+ * nothing of snapshots.
+ */
 struct rp_symbols *rp_threads_symbols_open(const struct rp_snapshot *snap);
 
 #endif /* RP_THREADS_H */

@@ -264,7 +264,7 @@ RF_TEST(mutated_segments_are_refused_or_printed)
 		rp_stat_print_prometheus(sink, &snap, 1);
 		rp_ls_print_row(sink, &snap, 0, 80);
 		rp_ls_print_json_row(sink, &snap);
-		rp_handles_print_text(sink, &snap, 0);
+		rp_handles_print_text(sink, &snap);
 		rp_handles_print_json(sink, &snap);
 		rp_handles_print_prometheus(sink, &snap, 1);
 		RF_CHECK_INT(rp_threads_analyse(&snap, NULL, &t), 0);
