@@ -175,9 +175,11 @@ static int rp_threads_main(const struct rp_command *cmd, int argc, char **argv, 
 	bool requested = false;
 	uint64_t published;
 	rp_snapshot_table(&snap, RF_SHM_SECTION_THREAD_INFO, &published);
-	/* Threads alive, or not published yet (a process that just started). */
+	/* Threads alive (or their number unknown: an older writer's segment lacks
+	 * the counter), or not published yet (a process that just started). */
 	if (a.sample && snap.live.state == RP_STATE_ALIVE &&
-	    (snap.stats[RF_STAT_threads_alive] > 0 || published == 0)) {
+	    (!rp_snapshot_has_stat(&snap, RF_STAT_threads_alive) ||
+	     snap.stats[RF_STAT_threads_alive] > 0 || published == 0)) {
 		requested = true;
 		rc = rp_sample_request(prefix, &snap, a.timeout_ms);
 		if (rc == -ETIMEDOUT)

@@ -8,6 +8,7 @@
 #include "rp_print_handles.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 
 #include "rp_format.h"
 
@@ -27,6 +28,13 @@ static int64_t rp_handle_poll_age(const struct rp_snapshot *snap, const struct r
 	return ref > h->last_poll_monotonic_ns ? ref - h->last_poll_monotonic_ns : 0;
 }
 
+/* Whether snap has the counters the share is made of (an older writer's may not). */
+static bool rp_nowait_known(const struct rp_snapshot *snap)
+{
+	return rp_snapshot_has_stat(snap, RF_STAT_budget_nowait) &&
+	       rp_snapshot_has_stat(snap, RF_STAT_budget_waits);
+}
+
 /* Share of admitted messages that did not wait, or -1 when none was admitted. */
 static double rp_nowait_share(const struct rp_snapshot *snap)
 {
@@ -41,7 +49,7 @@ void rp_handles_print_text(FILE *out, const struct rp_snapshot *snap)
 	uint64_t count;
 	double share = rp_nowait_share(snap);
 
-	if (share >= 0)
+	if (rp_nowait_known(snap) && share >= 0)
 		fprintf(out, "budget\n  %-26s %.4f  share of messages admitted without waiting\n",
 			"nowait_share", share);
 	handles = rp_snapshot_table(snap, RF_SHM_SECTION_HANDLES, &count);
@@ -72,12 +80,16 @@ void rp_handles_print_json(FILE *out, const struct rp_snapshot *snap)
 	double share = rp_nowait_share(snap);
 	uint64_t count;
 
-	fputs(",\n  \"budget\": {\n    \"nowait_share\": ", out);
-	if (share >= 0)
-		fprintf(out, "%.6f", share);
-	else
-		fputs("null", out);
-	fputs("\n  },\n  \"handles\": [", out);
+	fputs(",\n  \"budget\": {", out);
+	if (rp_nowait_known(snap)) {
+		fputs("\n    \"nowait_share\": ", out);
+		if (share >= 0)
+			fprintf(out, "%.6f", share);
+		else
+			fputs("null", out);
+		fputs("\n  ", out);
+	}
+	fputs("},\n  \"handles\": [", out);
 	handles = rp_snapshot_table(snap, RF_SHM_SECTION_HANDLES, &count);
 	for (uint64_t i = 0; i < count; i++) {
 		const struct rf_shm_handle *h = &handles[i];

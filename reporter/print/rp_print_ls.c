@@ -55,8 +55,8 @@ void rp_ls_print_row(FILE *out, const struct rp_snapshot *snap, int64_t now_ns, 
 	if (snap->torn)
 		strcat(state, "*");
 	rp_since_format(snap, now_ns, since, sizeof(since));
-	snprintf(msgs, sizeof(msgs), "%" PRIu64, rp_stats_sum(snap->stats, "_msgs"));
-	snprintf(bytes, sizeof(bytes), "%" PRIu64, rp_stats_sum(snap->stats, "_bytes"));
+	snprintf(msgs, sizeof(msgs), "%" PRIu64, rp_stats_sum(snap, "_msgs"));
+	snprintf(bytes, sizeof(bytes), "%" PRIu64, rp_stats_sum(snap, "_bytes"));
 	rp_text_sanitize(snap->hdr.cmdline, cols, command, sizeof(command));
 	fprintf(out, RP_LS_ROW, pid, state, since, msgs, bytes, command);
 }
@@ -91,7 +91,7 @@ void rp_ls_print_json_row(FILE *out, const struct rp_snapshot *snap)
 	else
 		fputs(", \"exit_time_ns\": null", out);
 	fprintf(out, ", \"msgs\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"torn\": %s",
-		rp_stats_sum(snap->stats, "_msgs"), rp_stats_sum(snap->stats, "_bytes"),
+		rp_stats_sum(snap, "_msgs"), rp_stats_sum(snap, "_bytes"),
 		snap->torn ? "true" : "false");
 	fputs(", \"command\": ", out);
 	rp_json_string(out, hdr->cmdline);

@@ -166,12 +166,13 @@ void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_n
 	RF_CONFIG(RP_CONFIG_TEXT)
 #undef RP_CONFIG_TEXT
 
+	/* Only the counters the segment has: an older writer's lacks the newest. */
 	fprintf(out, "counters\n");
 	int width = 0;
-	for (int i = 0; i < RF_STAT__COUNT; i++)
+	for (unsigned i = 0; i < snap->stats_count; i++)
 		if ((int)strlen(rp_stats_info[i].name) > width)
 			width = (int)strlen(rp_stats_info[i].name);
-	for (int i = 0; i < RF_STAT__COUNT; i++)
+	for (unsigned i = 0; i < snap->stats_count; i++)
 		fprintf(out, "  %-*s %20" PRIu64 "  %s\n", width, rp_stats_info[i].name,
 			snap->stats[i], rp_stats_info[i].help);
 	rp_handles_print_text(out, snap);
@@ -228,7 +229,7 @@ void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap)
 #undef RP_CONFIG_JSON
 	fputs("\n  },\n  \"counters\": {", out);
 	sep = "";
-	for (int i = 0; i < RF_STAT__COUNT; i++) {
+	for (unsigned i = 0; i < snap->stats_count; i++) {
 		fprintf(out, "%s\n    \"%s\": %" PRIu64, sep, rp_stats_info[i].name,
 			snap->stats[i]);
 		sep = ",";
@@ -275,16 +276,24 @@ void rp_stat_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t
 		rp_prom_seconds(out, "publish_time_seconds", &snaps[j],
 				snaps[j].hdr.publish_realtime_ns);
 
+	/* A counter a segment lacks has no sample; one none has, no family. */
 	for (int i = 0; i < RF_STAT__COUNT; i++) {
 		bool counter = rp_stats_info[i].type == RF_STAT_TYPE_COUNTER;
 		const char *suffix = counter ? "_total" : "";
+		bool family = false;
 
-		rp_prom_family(out, rp_stats_info[i].name, suffix, counter ? "counter" : "gauge",
-			       rp_stats_info[i].help);
-		for (size_t j = 0; j < count; j++)
+		for (size_t j = 0; j < count; j++) {
+			if (!rp_snapshot_has_stat(&snaps[j], (enum rf_stat)i))
+				continue;
+			if (!family)
+				rp_prom_family(out, rp_stats_info[i].name, suffix,
+					       counter ? "counter" : "gauge",
+					       rp_stats_info[i].help);
+			family = true;
 			fprintf(out, "ringfence_%s%s{pid=\"%d\"} %" PRIu64 "\n",
 				rp_stats_info[i].name, suffix, (int)snaps[j].pid,
 				snaps[j].stats[i]);
+		}
 	}
 	rp_handles_print_prometheus(out, snaps, count);
 }

@@ -153,7 +153,8 @@ static void rp_group_text(FILE *out, const struct rp_threads *t, const struct rp
 	fprintf(out, "    alive %" PRIu64 ", unjoined %" PRIu64 ", created %" PRIu64
 		     ", exited %" PRIu64 ", most alive %" PRIu64 ", growth %" PRIu64 "\n",
 		g->alive, g->unjoined, g->created, g->exited, g->alive_max, g->growth);
-	if (t->snap->stats[RF_STAT_heap_interposed])
+	if (rp_snapshot_has_stat(t->snap, RF_STAT_heap_interposed) &&
+	    t->snap->stats[RF_STAT_heap_interposed])
 		fprintf(out, "    heap %" PRIu64 " bytes live (allocated by its threads, not freed)\n",
 			g->heap_live_bytes);
 	if (v->age_min >= 0) {
@@ -207,6 +208,31 @@ static void rp_group_text(FILE *out, const struct rp_threads *t, const struct rp
 	}
 }
 
+/*
+ * Counters are only appended to RF_STATS, so a segment that has
+ * heap_interposed has the heap counters before it: the heap line checks one.
+ */
+_Static_assert(RF_STAT_heap_live_bytes < RF_STAT_heap_interposed &&
+		       RF_STAT_heap_live_peak_bytes < RF_STAT_heap_interposed &&
+		       RF_STAT_heap_unattributed_bytes < RF_STAT_heap_interposed,
+	       "the heap line assumes its counters come before heap_interposed");
+
+/* The process's heap, or nothing when an older writer's segment lacks it. */
+static void rp_heap_text(FILE *out, const struct rp_snapshot *snap)
+{
+	if (!rp_snapshot_has_stat(snap, RF_STAT_heap_interposed))
+		return;
+	if (snap->stats[RF_STAT_heap_interposed])
+		fprintf(out,
+			"heap: %" PRIu64 " bytes live (peak %" PRIu64 "), %" PRIu64
+			" outside the groups (main thread, untracked threads)\n",
+			snap->stats[RF_STAT_heap_live_bytes],
+			snap->stats[RF_STAT_heap_live_peak_bytes],
+			snap->stats[RF_STAT_heap_unattributed_bytes]);
+	else
+		fprintf(out, "heap: not accounted (another allocator's malloc comes first)\n");
+}
+
 void rp_threads_print_text(FILE *out, const struct rp_threads *t, struct rp_symbols *syms,
 			   bool leaks_only)
 {
@@ -225,23 +251,22 @@ void rp_threads_print_text(FILE *out, const struct rp_threads *t, struct rp_symb
 		age, t->rules.group_max);
 	fprintf(out,
 		"threads: %" PRIu64 " listed: %" PRIu64 " leaked, %" PRIu64 " stuck, %" PRIu64
-		" unjoined, %" PRIu64 " running, %" PRIu64 " library, %" PRIu64 " ignored; "
-		"created %" PRIu64 ", exited %" PRIu64 "\n",
+		" unjoined, %" PRIu64 " running, %" PRIu64 " library, %" PRIu64 " ignored",
 		t->nthreads, t->totals[RF_THREAD_CLASS_LEAKED], t->totals[RF_THREAD_CLASS_STUCK],
 		t->totals[RF_THREAD_CLASS_UNJOINED], t->totals[RF_THREAD_CLASS_RUNNING],
-		t->totals[RF_THREAD_CLASS_LIBRARY], t->totals[RF_THREAD_CLASS_IGNORED],
-		snap->stats[RF_STAT_threads_created], snap->stats[RF_STAT_threads_exited]);
+		t->totals[RF_THREAD_CLASS_LIBRARY], t->totals[RF_THREAD_CLASS_IGNORED]);
+	/* Counters an older writer's segment lacks are left out, not shown as 0. */
+	if (rp_snapshot_has_stat(snap, RF_STAT_threads_created))
+		fprintf(out, "; created %" PRIu64, snap->stats[RF_STAT_threads_created]);
+	if (rp_snapshot_has_stat(snap, RF_STAT_threads_exited))
+		fprintf(out, "%sexited %" PRIu64,
+			rp_snapshot_has_stat(snap, RF_STAT_threads_created) ? ", " : "; ",
+			snap->stats[RF_STAT_threads_exited]);
+	fputc('\n', out);
 	if (t->info != NULL && t->info->threads_total > t->nthreads)
 		fprintf(out, "(%" PRIu64 " threads tracked, the first %" PRIu64 " listed)\n",
 			t->info->threads_total, t->nthreads);
-	if (snap->stats[RF_STAT_heap_interposed])
-		fprintf(out,
-			"heap: %" PRIu64 " bytes live (peak %" PRIu64 "), %" PRIu64
-			" outside the groups (main thread, untracked threads)\n",
-			snap->stats[RF_STAT_heap_live_bytes], snap->stats[RF_STAT_heap_live_peak_bytes],
-			snap->stats[RF_STAT_heap_unattributed_bytes]);
-	else
-		fprintf(out, "heap: not accounted (another allocator's malloc comes first)\n");
+	rp_heap_text(out, snap);
 	if (t->sample_note != NULL)
 		fprintf(out, "current stacks: %s\n", t->sample_note);
 	for (uint64_t i = 0; i < t->ngroups; i++)
@@ -398,6 +423,24 @@ static void rp_group_json(FILE *out, const struct rp_threads *t, const struct rp
 	fputs("]}", out);
 }
 
+/*
+ * "key": value of counter stat in a JSON object, after *sep, when snap has
+ * it: an older writer's segment lacks the newest counters, and a key that
+ * cannot be filled is left out rather than shown as 0.
+ */
+static void rp_counter_json(FILE *out, const struct rp_snapshot *snap, enum rf_stat stat,
+			    const char *key, bool boolean, const char **sep)
+{
+	if (!rp_snapshot_has_stat(snap, stat))
+		return;
+	fprintf(out, "%s\"%s\": ", *sep, key);
+	if (boolean)
+		fputs(snap->stats[stat] ? "true" : "false", out);
+	else
+		fprintf(out, "%" PRIu64, snap->stats[stat]);
+	*sep = ", ";
+}
+
 void rp_threads_print_json(FILE *out, const struct rp_threads *t, struct rp_symbols *syms,
 			   bool leaks_only)
 {
@@ -417,19 +460,22 @@ void rp_threads_print_json(FILE *out, const struct rp_threads *t, struct rp_symb
 	}
 	fprintf(out, ", \"listed\": %" PRIu64 ", \"tracked\": %" PRIu64 "},\n", t->nthreads,
 		t->info ? t->info->threads_total : t->nthreads);
-	fprintf(out,
-		"  \"counters\": {\"created\": %" PRIu64 ", \"exited\": %" PRIu64
-		", \"alive\": %" PRIu64 ", \"unjoined\": %" PRIu64 ", \"suspect\": %" PRIu64
-		", \"untracked\": %" PRIu64 "},\n",
-		snap->stats[RF_STAT_threads_created], snap->stats[RF_STAT_threads_exited],
-		snap->stats[RF_STAT_threads_alive], snap->stats[RF_STAT_threads_unjoined],
-		snap->stats[RF_STAT_threads_suspect], snap->stats[RF_STAT_threads_untracked]);
-	fprintf(out,
-		"  \"heap\": {\"interposed\": %s, \"live_bytes\": %" PRIu64
-		", \"peak_bytes\": %" PRIu64 ", \"unattributed_bytes\": %" PRIu64 "},\n",
-		snap->stats[RF_STAT_heap_interposed] ? "true" : "false",
-		snap->stats[RF_STAT_heap_live_bytes], snap->stats[RF_STAT_heap_live_peak_bytes],
-		snap->stats[RF_STAT_heap_unattributed_bytes]);
+	fputs("  \"counters\": {", out);
+	sep = "";
+	rp_counter_json(out, snap, RF_STAT_threads_created, "created", false, &sep);
+	rp_counter_json(out, snap, RF_STAT_threads_exited, "exited", false, &sep);
+	rp_counter_json(out, snap, RF_STAT_threads_alive, "alive", false, &sep);
+	rp_counter_json(out, snap, RF_STAT_threads_unjoined, "unjoined", false, &sep);
+	rp_counter_json(out, snap, RF_STAT_threads_suspect, "suspect", false, &sep);
+	rp_counter_json(out, snap, RF_STAT_threads_untracked, "untracked", false, &sep);
+	fputs("},\n  \"heap\": {", out);
+	sep = "";
+	rp_counter_json(out, snap, RF_STAT_heap_interposed, "interposed", true, &sep);
+	rp_counter_json(out, snap, RF_STAT_heap_live_bytes, "live_bytes", false, &sep);
+	rp_counter_json(out, snap, RF_STAT_heap_live_peak_bytes, "peak_bytes", false, &sep);
+	rp_counter_json(out, snap, RF_STAT_heap_unattributed_bytes, "unattributed_bytes", false,
+			&sep);
+	fputs("},\n", out);
 	fprintf(out, "  \"sample\": {\"requested\": %s, \"answered\": %s, \"note\": ",
 		t->sample_requested ? "true" : "false",
 		t->sample_requested && t->sample_note == NULL ? "true" : "false");

@@ -11,15 +11,15 @@ const struct rp_stat_info rp_stats_info[RF_STAT__COUNT] = {
 #undef RP_STAT_INFO
 };
 
-uint64_t rp_stats_sum(const uint64_t *stats, const char *suffix)
+uint64_t rp_stats_sum(const struct rp_snapshot *snap, const char *suffix)
 {
 	size_t slen = strlen(suffix);
 	uint64_t sum = 0;
 
-	for (int i = 0; i < RF_STAT__COUNT; i++) {
+	for (unsigned i = 0; i < snap->stats_count; i++) {
 		size_t nlen = strlen(rp_stats_info[i].name);
 		if (nlen >= slen && strcmp(rp_stats_info[i].name + nlen - slen, suffix) == 0)
-			sum += stats[i];
+			sum += snap->stats[i];
 	}
 	return sum;
 }

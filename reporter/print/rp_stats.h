@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "rf_shm.h"
+#include "rp_snapshot.h"
 
 struct rp_stat_info {
 	const char *name;
@@ -19,7 +20,7 @@ struct rp_stat_info {
 /* Indexed by enum rf_stat. */
 extern const struct rp_stat_info rp_stats_info[RF_STAT__COUNT];
 
-/* Sum of the counters whose name ends in suffix ("_msgs", "_bytes"). */
-uint64_t rp_stats_sum(const uint64_t *stats, const char *suffix);
+/* Sum of the counters snap has whose name ends in suffix ("_msgs", "_bytes"). */
+uint64_t rp_stats_sum(const struct rp_snapshot *snap, const char *suffix);
 
 #endif /* RP_STATS_H */

@@ -1,17 +1,23 @@
 /*
  * test_print.c - what the printers write: escaping of untrusted strings, ages,
- * Prometheus families, the sums of `ls`, on segments from the real writer.
+ * Prometheus families, the sums of `ls`, and what they leave out of a segment
+ * from an older or newer writer; on segments from the real writer.
  * Each test runs in its own process with its own prefix, and removes what it
  * created even when a check fails.
  */
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "rf_test.h"
 #include "rp_format.h"
+#include "rp_print_ls.h"
 #include "rp_print_stat.h"
+#include "rp_print_threads.h"
 #include "rp_stats.h"
+#include "rp_threads.h"
 #include "test_writer.h"
 
 static unsigned char rp_buf[RF_SHM_SIZE];
@@ -137,11 +143,210 @@ RP_TEST(stats_sum)
 
 	rp_test_valid(rp_buf);
 	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
-	RF_CHECK_INT(rp_stats_sum(snap.stats, "_msgs"), 15);
-	RF_CHECK_INT(rp_stats_sum(snap.stats, "_bytes"), 1000);
+	RF_CHECK_INT(rp_stats_sum(&snap, "_msgs"), 15);
+	RF_CHECK_INT(rp_stats_sum(&snap, "_bytes"), 1000);
 	rp_snapshot_release(&snap);
+}
+
+/* ---- segments of an older or newer writer of the same layout version ---- */
+
+/* Everything the printers write about one segment, the clocks fixed where they can be. */
+struct rp_reports {
+	char *stat_text, *stat_json, *prometheus, *ls_row, *ls_json, *threads_text, *threads_json;
+};
+
+#define RP_NOW_NS INT64_C(1700000100000000000)
+
+/* The reports of len bytes of buf, written as this process's segment. */
+static void rp_reports_take(const unsigned char *buf, size_t len, struct rp_reports *r)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	struct rp_threads t;
+
+	rp_test_write(getpid(), buf, len);
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(rp_threads_analyse(&snap, NULL, &t), 0);
+	RP_CAPTURE(r->stat_text, rp_stat_print_text(out, &snap, RP_NOW_NS));
+	RP_CAPTURE(r->stat_json, rp_stat_print_json(out, &snap));
+	RP_CAPTURE(r->prometheus, rp_stat_print_prometheus(out, &snap, 1));
+	RP_CAPTURE(r->ls_row, rp_ls_print_row(out, &snap, RP_NOW_NS, 0));
+	RP_CAPTURE(r->ls_json, rp_ls_print_json_row(out, &snap));
+	RP_CAPTURE(r->threads_text, rp_threads_print_text(out, &t, NULL, false));
+	RP_CAPTURE(r->threads_json, rp_threads_print_json(out, &t, NULL, false));
+	rp_threads_release(&t);
+	rp_snapshot_release(&snap);
+}
+
+static void rp_reports_free(struct rp_reports *r)
+{
+	free(r->stat_text);
+	free(r->stat_json);
+	free(r->prometheus);
+	free(r->ls_row);
+	free(r->ls_json);
+	free(r->threads_text);
+	free(r->threads_json);
+}
+
+/* The valid segment with a handle and a share of messages admitted without waiting. */
+static void rp_test_full(unsigned char *buf)
+{
+	rp_test_valid(buf);
+	rp_test_handle_add(buf);
+	rp_test_stat_set(buf, RF_STAT_budget_nowait, 3);
+	rp_test_stat_set(buf, RF_STAT_budget_waits, 1);
+}
+
+/* A newer writer's additions change nothing the printers write, in any format. */
+RP_TEST(newer_writer_prints_as_before)
+{
+	static unsigned char newer[RP_TEST_NEWER_MAX];
+	struct rp_reports known, ahead;
+
+	rp_test_full(rp_buf);
+	rp_reports_take(rp_buf, sizeof(rp_buf), &known);
+	rp_reports_take(newer, rp_test_newer(rp_buf, newer), &ahead);
+	RF_CHECK(strstr(known.stat_text, "rdkafka#producer-1") != NULL);
+	RF_CHECK(strstr(known.stat_text, "nowait_share") != NULL);
+	RF_CHECK_STR(ahead.stat_text, known.stat_text);
+	RF_CHECK_STR(ahead.stat_json, known.stat_json);
+	RF_CHECK_STR(ahead.prometheus, known.prometheus);
+	RF_CHECK_STR(ahead.ls_row, known.ls_row);
+	RF_CHECK_STR(ahead.ls_json, known.ls_json);
+	RF_CHECK_STR(ahead.threads_text, known.threads_text);
+	RF_CHECK_STR(ahead.threads_json, known.threads_json);
+	rp_reports_free(&known);
+	rp_reports_free(&ahead);
+}
+
+/* text without its lines that hold one of the words (NULL-terminated), in place. */
+static void rp_lines_drop(char *text, const char *const *words)
+{
+	char *line = text, *to = text;
+
+	while (*line) {
+		char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line + 1) : strlen(line);
+		bool drop = false;
+
+		for (const char *const *w = words; *w && !drop; w++)
+			drop = memmem(line, len, *w, strlen(*w)) != NULL;
+		if (!drop) {
+			memmove(to, line, len);
+			to += len;
+		}
+		line += len;
+	}
+	*to = '\0';
+}
+
+/* Runs of spaces as one: the text's counter column is as wide as its longest name. */
+static void rp_spaces_squeeze(char *text)
+{
+	char *to = text;
+
+	for (const char *p = text; *p; p++)
+		if (!(*p == ' ' && p[1] == ' '))
+			*to++ = *p;
+	*to = '\0';
+}
+
+/*
+ * An older writer's segment lacks the newest counters: every printer leaves
+ * them out (no text line, no JSON key, no Prometheus family) and shows the
+ * others as before.
+ */
+RP_TEST(older_writer_counters_left_out)
+{
+	enum { MISSING = 3 };
+	char words[3 * MISSING][96];
+	const char *text_words[MISSING + 1] = {NULL}, *json_words[MISSING + 1] = {NULL};
+	const char *prom_words[MISSING + 1] = {NULL};
+	struct rp_reports full, older;
+	char *comma;
+
+	rp_test_full(rp_buf);
+	rp_reports_take(rp_buf, sizeof(rp_buf), &full);
+	rp_test_section(rp_buf, RF_SHM_SECTION_STATS)->count = RF_STAT__COUNT - MISSING;
+	rp_reports_take(rp_buf, sizeof(rp_buf), &older);
+	for (int k = 0; k < MISSING; k++) {
+		const struct rp_stat_info *info = &rp_stats_info[RF_STAT__COUNT - MISSING + k];
+		const char *suffix = info->type == RF_STAT_TYPE_COUNTER ? "_total" : "";
+
+		snprintf(words[3 * k], sizeof(words[0]), "  %s ", info->name);
+		snprintf(words[3 * k + 1], sizeof(words[0]), "\"%s\":", info->name);
+		snprintf(words[3 * k + 2], sizeof(words[0]), "ringfence_%s%s", info->name, suffix);
+		text_words[k] = words[3 * k];
+		json_words[k] = words[3 * k + 1];
+		/* In the HELP and TYPE lines, and the sample's. */
+		prom_words[k] = words[3 * k + 2];
+		RF_CHECK(strstr(older.stat_text, info->name) == NULL);
+		RF_CHECK(strstr(older.stat_json, info->name) == NULL);
+		RF_CHECK(strstr(older.prometheus, info->name) == NULL);
+		RF_CHECK(strstr(full.prometheus, words[3 * k + 2]) != NULL);
+	}
+	rp_lines_drop(full.stat_text, text_words);
+	rp_spaces_squeeze(full.stat_text);
+	rp_spaces_squeeze(older.stat_text);
+	RF_CHECK_STR(older.stat_text, full.stat_text);
+	/* The last counter left loses its comma. */
+	rp_lines_drop(full.stat_json, json_words);
+	comma = strstr(full.stat_json, ",\n  },\n  \"budget\"");
+	RF_CHECK(comma != NULL);
+	memmove(comma, comma + 1, strlen(comma + 1) + 1);
+	RF_CHECK_STR(older.stat_json, full.stat_json);
+	rp_lines_drop(full.prometheus, prom_words);
+	RF_CHECK_STR(older.prometheus, full.prometheus);
+	RF_CHECK_STR(older.threads_text, full.threads_text);
+	RF_CHECK_STR(older.threads_json, full.threads_json);
+	rp_reports_free(&full);
+	rp_reports_free(&older);
+}
+
+/* The reports built on particular counters leave out what they cannot say. */
+RP_TEST(older_writer_reports_say_less)
+{
+	struct rp_reports full, older;
+
+	rp_test_full(rp_buf);
+	rp_reports_take(rp_buf, sizeof(rp_buf), &full);
+	RF_CHECK(strstr(full.stat_text, "budget\n  nowait_share") != NULL);
+	RF_CHECK(strstr(full.stat_json, "\"nowait_share\": 0.750000") != NULL);
+	RF_CHECK(strstr(full.threads_text, " ignored; created 0, exited 0\n") != NULL);
+	RF_CHECK(strstr(full.threads_text, "\nheap: not accounted") != NULL);
+	RF_CHECK(strstr(full.threads_json, "\"counters\": {\"created\": 0, \"exited\": 0,") !=
+		 NULL);
+	RF_CHECK(strstr(full.threads_json, "\"heap\": {\"interposed\": false,") != NULL);
+
+	/* threads_created but not threads_exited. */
+	rp_test_section(rp_buf, RF_SHM_SECTION_STATS)->count = RF_STAT_threads_exited;
+	rp_reports_take(rp_buf, sizeof(rp_buf), &older);
+	RF_CHECK(strstr(older.threads_text, " ignored; created 0\n") != NULL);
+	RF_CHECK(strstr(older.threads_json, "\"counters\": {\"created\": 0},\n") != NULL);
+	RF_CHECK(strstr(older.threads_json, "\"heap\": {},\n") != NULL);
+	RF_CHECK(strstr(older.threads_text, "heap:") == NULL);
+	rp_reports_free(&older);
+
+	/* Nothing from the budget's share of non-waiting admissions on. */
+	rp_test_section(rp_buf, RF_SHM_SECTION_STATS)->count = RF_STAT_budget_nowait;
+	rp_reports_take(rp_buf, sizeof(rp_buf), &older);
+	RF_CHECK(strstr(older.stat_text, "nowait_share") == NULL);
+	RF_CHECK(strstr(older.stat_json, ",\n  \"budget\": {},\n  \"handles\": [") != NULL);
+	RF_CHECK(strstr(older.prometheus, "ringfence_budget_nowait_total") == NULL);
+	RF_CHECK(strstr(older.prometheus, "ringfence_budget_admitted_total{") != NULL);
+	RF_CHECK(strstr(older.threads_text, " ignored\n") != NULL);
+	RF_CHECK(strstr(older.threads_json, "\"counters\": {},\n  \"heap\": {},\n") != NULL);
+	/* What does not come from the counters stays. */
+	RF_CHECK(strstr(older.stat_text, "rdkafka#producer-1") != NULL);
+	RF_CHECK_STR(older.ls_row, full.ls_row);
+	rp_reports_free(&older);
+	rp_reports_free(&full);
 }
 
 RF_TEST_MAIN(RF_TEST_ENTRY(json_string_escaping), RF_TEST_ENTRY(stat_json_escapes_segment_strings),
 	     RF_TEST_ENTRY(text_sanitize), RF_TEST_ENTRY(prometheus_groups_families),
-	     RF_TEST_ENTRY(age_format), RF_TEST_ENTRY(stats_sum))
+	     RF_TEST_ENTRY(age_format), RF_TEST_ENTRY(stats_sum),
+	     RF_TEST_ENTRY(newer_writer_prints_as_before),
+	     RF_TEST_ENTRY(older_writer_counters_left_out),
+	     RF_TEST_ENTRY(older_writer_reports_say_less))

@@ -79,7 +79,11 @@ static enum rp_read_error rp_config_check(const struct rf_shm_config *cfg, const
 	return RP_READ_OK;
 }
 
-/* Rule 1 of rf_shm.h: identity and size, in the order that explains best. */
+/*
+ * Rule 1 of rf_shm.h: identity and size, in the order that explains best. A
+ * newer writer of this version may have a longer header: its first
+ * sizeof(*hdr) bytes are the header this reader knows.
+ */
 static enum rp_read_error rp_header_check(const unsigned char *buf, size_t len, const char *path,
 					  struct rf_shm_header *hdr, struct rp_failure *fail)
 {
@@ -113,10 +117,10 @@ static enum rp_read_error rp_header_check(const unsigned char *buf, size_t len, 
 						 "writer that failed"
 					       : "");
 	memcpy(hdr, buf, sizeof(*hdr));
-	if (hdr->header_size != sizeof(*hdr))
+	if (hdr->header_size < sizeof(*hdr))
 		return rp_failure_set(fail, RP_READ_LAYOUT, path,
-				      "header_size is %" PRIu32 ", expected %zu", hdr->header_size,
-				      sizeof(*hdr));
+				      "header_size is %" PRIu32 ", expected at least %zu",
+				      hdr->header_size, sizeof(*hdr));
 	if (hdr->size > len)
 		return rp_failure_set(fail, RP_READ_TRUNCATED, path,
 				      "size %zu bytes, header says %" PRIu64, len, hdr->size);
@@ -124,6 +128,11 @@ static enum rp_read_error rp_header_check(const unsigned char *buf, size_t len, 
 		return rp_failure_set(fail, RP_READ_LAYOUT, path,
 				      "size field is %" PRIu64 ", but the segment has %zu bytes",
 				      hdr->size, len);
+	if (hdr->header_size > hdr->size)
+		return rp_failure_set(fail, RP_READ_LAYOUT, path,
+				      "header_size is %" PRIu32
+				      ", beyond the segment size %" PRIu64,
+				      hdr->header_size, hdr->size);
 	return RP_READ_OK;
 }
 
@@ -142,13 +151,19 @@ static const struct {
 #define RP_SECTION_ALIGN 8
 #define RP_SECTION_ALIGN_CHECK(KIND, member, type, capacity) \
 	_Static_assert(RP_SECTION_ALIGN % _Alignof(type) == 0, \
-		       #type " needs a larger alignment");
+		       #type " needs a larger alignment"); \
+	_Static_assert(sizeof(type) % RP_SECTION_ALIGN == 0, \
+		       #type " would not keep the next entry aligned");
 RF_SHM_SECTION_LIST(RP_SECTION_ALIGN_CHECK)
 #undef RP_SECTION_ALIGN_CHECK
 
-/* Rule 3: the section directory; every kind once, each within the segment. */
-static enum rp_read_error rp_sections_check(const unsigned char *buf,
-					    const struct rf_shm_header *hdr, const char *path,
+/*
+ * Rule 3: the section directory. Every kind this reader knows once, each
+ * within the segment; kinds it does not know (a newer writer's) are skipped
+ * unread, and entries may be larger than it knows (a newer writer appended
+ * fields), never smaller.
+ */
+static enum rp_read_error rp_sections_check(const struct rf_shm_header *hdr, const char *path,
 					    struct rp_snapshot *snap, struct rp_failure *fail)
 {
 	if (hdr->section_count > RF_SHM_SECTIONS_MAX)
@@ -159,21 +174,30 @@ static enum rp_read_error rp_sections_check(const unsigned char *buf,
 		const struct rf_shm_section *sec = &hdr->sections[i];
 		size_t entry_size;
 
-		if (sec->kind <= RF_SHM_SECTION__NONE || sec->kind >= RF_SHM_SECTION__END)
+		if (sec->kind == RF_SHM_SECTION__NONE)
 			return rp_failure_set(fail, RP_READ_LAYOUT, path,
-					      "sections[%" PRIu32 "].kind is %" PRIu32
-					      ", expected 1 to %d",
-					      i, sec->kind, RF_SHM_SECTION_KINDS);
+					      "sections[%" PRIu32
+					      "].kind is 0, which no section has",
+					      i);
+		if (sec->kind >= RF_SHM_SECTION__END)
+			continue;
 		if (snap->sections[sec->kind].kind != 0)
 			return rp_failure_set(fail, RP_READ_LAYOUT, path,
 					      "sections[%" PRIu32 "] is a second %s section", i,
 					      rp_section_kinds[sec->kind].name);
 		entry_size = rp_section_kinds[sec->kind].entry_size;
-		if (sec->entry_size != entry_size)
+		if (sec->entry_size < entry_size)
 			return rp_failure_set(fail, RP_READ_LAYOUT, path,
 					      "sections[%" PRIu32 "].entry_size is %" PRIu32
-					      ", expected %zu",
+					      ", expected at least %zu",
 					      i, sec->entry_size, entry_size);
+		/* Entries hold 8-byte fields: a size that is not a multiple of 8
+		 * would misalign every entry after the first. */
+		if (sec->entry_size % RP_SECTION_ALIGN != 0)
+			return rp_failure_set(fail, RP_READ_LAYOUT, path,
+					      "sections[%" PRIu32 "].entry_size is %" PRIu32
+					      ", not a multiple of %d",
+					      i, sec->entry_size, RP_SECTION_ALIGN);
 		if (sec->offset < hdr->header_size)
 			return rp_failure_set(fail, RP_READ_LAYOUT, path,
 					      "sections[%" PRIu32 "].offset is %" PRIu64
@@ -200,11 +224,6 @@ static enum rp_read_error rp_sections_check(const unsigned char *buf,
 					      "sections[%" PRIu32 "].count is %" PRIu64
 					      ", above its capacity %" PRIu64,
 					      i, sec->count, sec->capacity);
-		if (sec->kind == RF_SHM_SECTION_STATS && sec->count != RF_STAT__COUNT)
-			return rp_failure_set(fail, RP_READ_LAYOUT, path,
-					      "sections[%" PRIu32 "].count is %" PRIu64
-					      ", expected %d stats",
-					      i, sec->count, RF_STAT__COUNT);
 		snap->sections[sec->kind] = *sec;
 	}
 	for (int kind = 1; kind < RF_SHM_SECTION__END; kind++)
@@ -212,9 +231,41 @@ static enum rp_read_error rp_sections_check(const unsigned char *buf,
 			return rp_failure_set(fail, RP_READ_LAYOUT, path,
 					      "no %s section among its %" PRIu32 " sections",
 					      rp_section_kinds[kind].name, hdr->section_count);
-	memcpy(snap->stats, buf + snap->sections[RF_SHM_SECTION_STATS].offset,
-	       RF_STAT__COUNT * sizeof(uint64_t));
 	return RP_READ_OK;
+}
+
+/*
+ * Entries of the size this reader knows, in place: a newer writer's larger
+ * entries are cut to their first sizeof(type) bytes (fields are only ever
+ * appended), so that every table reads as an array of its type. Moving
+ * entry i from i * entry_size to i * sizeof(type) only ever moves it down,
+ * over bytes already moved or not needed.
+ */
+static void rp_entries_compact(unsigned char *buf, struct rp_snapshot *snap)
+{
+	for (int kind = 1; kind < RF_SHM_SECTION__END; kind++) {
+		struct rf_shm_section *sec = &snap->sections[kind];
+		size_t size = rp_section_kinds[kind].entry_size;
+		unsigned char *base = buf + sec->offset;
+
+		if (sec->entry_size == size)
+			continue;
+		for (uint64_t i = 1; i < sec->count; i++)
+			memmove(base + i * size, base + i * sec->entry_size, size);
+		sec->entry_size = (uint32_t)size;
+	}
+}
+
+/*
+ * The counters: those of a newer writer beyond RF_STAT__COUNT are ignored,
+ * those an older writer lacks are absent (stats_count tells which).
+ */
+static void rp_stats_copy(const unsigned char *buf, struct rp_snapshot *snap)
+{
+	const struct rf_shm_section *sec = &snap->sections[RF_SHM_SECTION_STATS];
+
+	snap->stats_count = sec->count < RF_STAT__COUNT ? (unsigned)sec->count : RF_STAT__COUNT;
+	memcpy(snap->stats, buf + sec->offset, snap->stats_count * sizeof(snap->stats[0]));
 }
 
 /* ---- tables: the entries in use of each section ---------------------- */
@@ -385,16 +436,19 @@ static enum rp_read_error rp_fields_check(const struct rf_shm_header *hdr, const
 	return rp_config_check(&hdr->config, path, fail);
 }
 
-enum rp_read_error rp_segment_check(const unsigned char *buf, size_t len, pid_t pid,
+enum rp_read_error rp_segment_check(unsigned char *buf, size_t len, pid_t pid,
 				    struct rp_snapshot *snap, struct rp_failure *fail)
 {
 	enum rp_read_error rc;
 
 	rc = rp_header_check(buf, len, snap->path, &snap->hdr, fail);
 	if (rc == RP_READ_OK)
-		rc = rp_sections_check(buf, &snap->hdr, snap->path, snap, fail);
-	if (rc == RP_READ_OK)
+		rc = rp_sections_check(&snap->hdr, snap->path, snap, fail);
+	if (rc == RP_READ_OK) {
+		rp_entries_compact(buf, snap);
+		rp_stats_copy(buf, snap);
 		rc = rp_tables_check(buf, snap, snap->path, fail);
+	}
 	if (rc == RP_READ_OK)
 		rc = rp_fields_check(&snap->hdr, snap->path, fail);
 	if (rc == RP_READ_OK && snap->hdr.pid != (int32_t)pid)

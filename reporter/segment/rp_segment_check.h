@@ -17,12 +17,16 @@
 
 /*
  * Checks the len bytes of buf, copied from the segment of pid, and fills
- * snap->hdr, stats and sections from them as it goes (snap->path names the
- * segment in messages). RP_READ_OK when every field a printer will use may
- * be trusted; else the first problem found, described in *fail, and snap
- * must not be used.
+ * snap->hdr, stats, stats_count and sections from them as it goes
+ * (snap->path names the segment in messages). What a newer writer of the
+ * same version adds is ignored: a longer header, more counters, section
+ * kinds this reader does not know, fields appended to entries; buf is
+ * rewritten so that every table holds entries of the size this reader
+ * knows. RP_READ_OK when every field a printer will use may be trusted;
+ * else the first problem found, described in *fail, and snap must not be
+ * used.
  */
-enum rp_read_error rp_segment_check(const unsigned char *buf, size_t len, pid_t pid,
+enum rp_read_error rp_segment_check(unsigned char *buf, size_t len, pid_t pid,
 				    struct rp_snapshot *snap, struct rp_failure *fail);
 
 #endif /* RP_SEGMENT_CHECK_H */

@@ -57,6 +57,11 @@ enum rp_read_error rp_failure_set(struct rp_failure *fail, enum rp_read_error er
 	return error;
 }
 
+bool rp_snapshot_has_stat(const struct rp_snapshot *snap, enum rf_stat stat)
+{
+	return (unsigned)stat < snap->stats_count;
+}
+
 void rp_snapshot_release(struct rp_snapshot *snap)
 {
 	free(snap->buf);

@@ -58,11 +58,17 @@ struct rp_snapshot {
 	char path[RP_PATH_MAX];    /* "/dev/shm/<prefix>.<pid>", for people */
 	dev_t dev;                 /* the file that was read: gc unlinks only that one */
 	ino_t ino;
-	/* Validated copy: strings are NUL-terminated, enums and config in range. */
+	/* Validated copy of the header this reader knows (a newer writer's may
+	 * be longer): strings are NUL-terminated, enums and config in range. */
 	struct rf_shm_header hdr;
+	/* The counters this reader knows, the first stats_count of them present
+	 * in the segment: an older writer of this version publishes fewer, and
+	 * the others are absent (0 here, and left out by every printer). */
 	uint64_t stats[RF_STAT__COUNT];
+	unsigned stats_count;
 	/* The whole validated copy, and where each section of RF_SHM_SECTION_LIST
-	 * lies in it (bounds and count checked); owned, see rp_snapshot_release. */
+	 * lies in it (bounds and count checked; entries of the size this reader
+	 * knows, see rp_segment_check); owned, see rp_snapshot_release. */
 	unsigned char *buf;
 	size_t len;
 	struct rf_shm_section sections[RF_SHM_SECTION__END];
@@ -72,12 +78,20 @@ struct rp_snapshot {
 	struct rp_liveness live;
 };
 
+/*
+ * Whether the segment has counter stat: an older writer of the same layout
+ * version publishes fewer counters than this reader knows, and a counter it
+ * does not have is absent, not 0.
+ */
+bool rp_snapshot_has_stat(const struct rp_snapshot *snap, enum rf_stat stat);
+
 /* Free what a successful rp_segment_read allocated; safe on any snapshot. */
 void rp_snapshot_release(struct rp_snapshot *snap);
 
 /*
- * The entries of a table section of a validated snapshot, *count of them
- * (count <= capacity, each entry_size bytes, as the directory promised).
+ * The entries of a table section of a validated snapshot, *count of them, an
+ * array of the section's entry type (whatever size a newer writer gave its
+ * entries).
  */
 const void *rp_snapshot_table(const struct rp_snapshot *snap, enum rf_shm_section_kind kind,
 			      uint64_t *count);

@@ -124,11 +124,19 @@ RP_TEST(wrong_version)
 	rp_test_expect(rp_buf, 64, RP_READ_VERSION, NULL);
 }
 
-RP_TEST(header_size_mismatch)
+/* A longer header is a newer writer's (newer_writer_is_read); a shorter one is wrong. */
+RP_TEST(header_size_out_of_range)
 {
+	struct rf_shm_header *hdr = RP_HDR(rp_buf);
+
 	rp_test_valid(rp_buf);
-	RP_HDR(rp_buf)->header_size += 8;
-	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "header_size");
+	hdr->header_size = sizeof(*hdr) - 8;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "expected at least");
+	/* Longer, over the first section. */
+	hdr->header_size = sizeof(*hdr) + 16;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "inside the header");
+	hdr->header_size = UINT32_MAX;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "beyond the segment size");
 }
 
 RP_TEST(size_field_mismatch)
@@ -189,15 +197,98 @@ RP_TEST(count_above_capacity)
 	rp_test_valid(rp_buf);
 	sec->count = sec->capacity + 1;
 	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "above its capacity");
-	sec->count = RF_STAT__COUNT - 1;
-	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "expected");
 }
 
-RP_TEST(unknown_section_kind)
+/* A kind this reader does not know is skipped, so a known one it replaces is missing. */
+RP_TEST(section_kind_zero_or_missing)
 {
 	rp_test_valid(rp_buf);
+	RP_HDR(rp_buf)->sections[0].kind = 0;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "kind is 0");
 	RP_HDR(rp_buf)->sections[0].kind = 99;
-	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "kind is 99");
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "no stats section");
+}
+
+/* Entries of a newer writer may be longer; shorter, or misaligned, they are wrong. */
+RP_TEST(entry_size_out_of_range)
+{
+	struct rf_shm_section *sec;
+
+	rp_test_valid(rp_buf);
+	sec = rp_test_section(rp_buf, RF_SHM_SECTION_HANDLES);
+	sec->entry_size = sizeof(struct rf_shm_handle) - 8;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "expected at least 176");
+	sec->entry_size = sizeof(struct rf_shm_handle) + 4;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "not a multiple of 8");
+	/* Longer, but the capacity no longer fits. */
+	sec->entry_size = sizeof(struct rf_shm_handle) + 1024 * 1024;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "ends past");
+}
+
+/*
+ * What a newer writer of this layout version adds is ignored: a longer
+ * header, counters and a section kind this reader does not know, fields
+ * appended to entries. The figures are the ones it knows, read where the
+ * directory says.
+ */
+RP_TEST(newer_writer_is_read)
+{
+	static unsigned char newer[RP_TEST_NEWER_MAX];
+	const struct rf_shm_handle *h;
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	uint64_t count;
+	size_t len;
+
+	rp_test_valid(rp_buf);
+	rp_test_handle_add(rp_buf);
+	len = rp_test_newer(rp_buf, newer);
+	rp_test_write(getpid(), newer, len);
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.len, len);
+	RF_CHECK_INT(snap.stats_count, RF_STAT__COUNT);
+	RF_CHECK_INT(snap.stats[RF_STAT_produce_msgs], 10);
+	RF_CHECK_INT(snap.stats[RF_STAT_producev_msgs], 5);
+	RF_CHECK_INT(snap.stats[RF_STAT_produce_bytes], 1000);
+	RF_CHECK_INT(snap.stats[RF_STAT__COUNT - 1], 0);
+	RF_CHECK(rp_snapshot_has_stat(&snap, RF_STAT__COUNT - 1));
+	h = rp_snapshot_table(&snap, RF_SHM_SECTION_HANDLES, &count);
+	RF_CHECK_INT(count, 1);
+	RF_CHECK_STR(h[0].name, "rdkafka#producer-1");
+	RF_CHECK_STR(h[0].client_id, "app");
+	RF_CHECK_INT(h[0].bytes_held, 4096);
+	RF_CHECK_INT(h[0].dropped_bytes, 200);
+	RF_CHECK_STR(snap.hdr.cmdline, "test-reader --flag");
+	rp_snapshot_release(&snap);
+}
+
+/*
+ * An older writer of this layout version publishes fewer counters than this
+ * reader knows: they are absent, and the ones it has are read as they are.
+ */
+RP_TEST(older_writer_counters_absent)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+
+	rp_test_valid(rp_buf);
+	rp_test_section(rp_buf, RF_SHM_SECTION_STATS)->count = RF_STAT_publishes + 1;
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.stats_count, RF_STAT_publishes + 1);
+	RF_CHECK(rp_snapshot_has_stat(&snap, RF_STAT_publishes));
+	RF_CHECK(!rp_snapshot_has_stat(&snap, RF_STAT_publishes + 1));
+	RF_CHECK(!rp_snapshot_has_stat(&snap, RF_STAT__COUNT - 1));
+	RF_CHECK_INT(snap.stats[RF_STAT_publishes], 1);
+	RF_CHECK_INT(snap.stats[RF_STAT_produce_msgs], 10);
+	rp_snapshot_release(&snap);
+	/* None at all. */
+	rp_test_section(rp_buf, RF_SHM_SECTION_STATS)->count = 0;
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.stats_count, 0);
+	RF_CHECK(!rp_snapshot_has_stat(&snap, 0));
+	rp_snapshot_release(&snap);
 }
 
 RP_TEST(unterminated_strings)
@@ -477,9 +568,11 @@ RF_TEST_MAIN(RF_TEST_ENTRY(valid), RF_TEST_ENTRY(missing), RF_TEST_ENTRY(list_no
 	     RF_TEST_ENTRY(truncated_empty),
 	     RF_TEST_ENTRY(truncated_half_header), RF_TEST_ENTRY(truncated_stats_cut),
 	     RF_TEST_ENTRY(bad_magic), RF_TEST_ENTRY(wrong_version),
-	     RF_TEST_ENTRY(header_size_mismatch), RF_TEST_ENTRY(size_field_mismatch),
+	     RF_TEST_ENTRY(header_size_out_of_range), RF_TEST_ENTRY(size_field_mismatch),
 	     RF_TEST_ENTRY(section_out_of_range), RF_TEST_ENTRY(count_above_capacity),
-	     RF_TEST_ENTRY(unknown_section_kind), RF_TEST_ENTRY(unterminated_strings),
+	     RF_TEST_ENTRY(section_kind_zero_or_missing), RF_TEST_ENTRY(entry_size_out_of_range),
+	     RF_TEST_ENTRY(newer_writer_is_read), RF_TEST_ENTRY(older_writer_counters_absent),
+	     RF_TEST_ENTRY(unterminated_strings),
 	     RF_TEST_ENTRY(config_out_of_range), RF_TEST_ENTRY(status_and_flags_out_of_range),
 	     RF_TEST_ENTRY(pid_mismatch), RF_TEST_ENTRY(odd_seq_is_torn),
 	     RF_TEST_ENTRY(too_large_is_refused), RF_TEST_ENTRY(fifo_is_not_a_segment),

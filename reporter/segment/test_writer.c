@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "rf_config.h"
@@ -89,4 +91,103 @@ enum rp_read_error rp_test_read(pid_t pid, struct rp_snapshot *snap, struct rp_f
 
 	printf("# verdict %s: %s\n", rp_read_error_kind(e), fail->message);
 	return e;
+}
+
+/* buf holds bytes, not a struct rf_shm_layout: fields are copied, never cast to. */
+void rp_test_handle_add(unsigned char *buf)
+{
+	struct rf_shm_section *sec = rp_test_section(buf, RF_SHM_SECTION_HANDLES);
+	struct rf_shm_handle h = {
+		.state = RF_SHM_HANDLE_OPEN,
+		.poller_tid = 77,
+		.bytes_held = 4096,
+		.acked_unfreed_bytes = 100,
+		.dropped_msgs = 2,
+		.dropped_bytes = 200,
+	};
+	int64_t published;
+
+	memcpy(&published, buf + offsetof(struct rf_shm_header, publish_monotonic_ns),
+	       sizeof(published));
+	h.last_poll_monotonic_ns = published - INT64_C(5000000000);
+	snprintf(h.name, sizeof(h.name), "rdkafka#producer-1");
+	snprintf(h.client_id, sizeof(h.client_id), "app");
+	memcpy(buf + sec->offset, &h, sizeof(h));
+	sec->count = 1;
+}
+
+void rp_test_stat_set(unsigned char *buf, enum rf_stat stat, uint64_t value)
+{
+	struct rf_shm_section *sec = rp_test_section(buf, RF_SHM_SECTION_STATS);
+
+	memcpy(buf + sec->offset + (size_t)stat * sec->entry_size, &value, sizeof(value));
+}
+
+struct rf_shm_section *rp_test_section(unsigned char *buf, enum rf_shm_section_kind kind)
+{
+	struct rf_shm_header *hdr = (struct rf_shm_header *)(void *)buf;
+
+	for (uint32_t i = 0; i < hdr->section_count && i < RF_SHM_SECTIONS_MAX; i++)
+		if (hdr->sections[i].kind == (uint32_t)kind)
+			return &hdr->sections[i];
+	RF_CHECK(!"no such section");
+	return NULL;
+}
+
+/* n rounded up to the 64 bytes the writer aligns sections to. */
+static size_t rp_test_align(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+size_t rp_test_newer(const unsigned char *valid, unsigned char *out)
+{
+	struct rf_shm_header *hdr = (struct rf_shm_header *)(void *)out;
+	struct rf_shm_section *stats, *handles, *extra;
+	const size_t nstats = RF_STAT__COUNT + RP_TEST_NEWER_STATS;
+	const size_t handle_size = sizeof(struct rf_shm_handle) + RP_TEST_NEWER_HANDLE_TAIL;
+	const uint64_t *known;
+	size_t len = RF_SHM_SIZE;
+
+	memcpy(out, valid, RF_SHM_SIZE);
+	memset(out + RF_SHM_SIZE, 0xee, RP_TEST_NEWER_MAX - RF_SHM_SIZE);
+	/* A longer header: the first section still lies past it. */
+	hdr->header_size = sizeof(*hdr) + 8;
+	memset(out + sizeof(*hdr), 0xee, 8);
+
+	/* The counters, moved to the end: 16 bytes each, the first 8 the count. */
+	stats = rp_test_section(out, RF_SHM_SECTION_STATS);
+	known = (const uint64_t *)(const void *)(valid + stats->offset);
+	for (size_t i = 0; i < nstats; i++) {
+		uint64_t v = i < RF_STAT__COUNT ? known[i] : 1000 + i;
+
+		memcpy(out + len + i * 16, &v, sizeof(v));
+	}
+	memset(out + stats->offset, 0xff, stats->capacity * stats->entry_size);
+	stats->offset = len;
+	stats->entry_size = 16;
+	stats->capacity = stats->count = nstats;
+	len = rp_test_align(len + nstats * 16);
+
+	/* The handles, moved to the end with a longer entry. */
+	handles = rp_test_section(out, RF_SHM_SECTION_HANDLES);
+	RF_CHECK(len + handles->capacity * handle_size < RP_TEST_NEWER_MAX);
+	for (uint64_t i = 0; i < handles->count; i++)
+		memcpy(out + len + i * handle_size,
+		       valid + handles->offset + i * sizeof(struct rf_shm_handle),
+		       sizeof(struct rf_shm_handle));
+	memset(out + handles->offset, 0xff, handles->capacity * handles->entry_size);
+	handles->offset = len;
+	handles->entry_size = (uint32_t)handle_size;
+	len = rp_test_align(len + handles->capacity * handle_size);
+
+	/* A kind of section this reader does not know. */
+	RF_CHECK(hdr->section_count < RF_SHM_SECTIONS_MAX);
+	extra = &hdr->sections[hdr->section_count++];
+	*extra = (struct rf_shm_section){.kind = RF_SHM_SECTION__END + 3, .entry_size = 12,
+					 .offset = len, .capacity = 3, .count = 3};
+	len = rp_test_align(len + 3 * 12);
+	RF_CHECK(len <= RP_TEST_NEWER_MAX);
+	hdr->size = len;
+	return len;
 }

@@ -8,6 +8,7 @@
 #define TEST_WRITER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "rf_shm.h"
@@ -28,6 +29,37 @@ void rp_test_prefix_set(void);
  * under rp_test_prefix and this pid.
  */
 void rp_test_valid(unsigned char *buf);
+
+/*
+ * Gives the valid segment buf one handle in use: "rdkafka#producer-1",
+ * client.id "app", open, 4096 bytes held, 100 acknowledged and unserved,
+ * 2 messages (200 bytes) dropped, polled by tid 77 five seconds before the
+ * publish.
+ */
+void rp_test_handle_add(unsigned char *buf);
+
+/* Sets counter stat of the segment bytes buf to value. */
+void rp_test_stat_set(unsigned char *buf, enum rf_stat stat, uint64_t value);
+
+/* The directory entry of kind in the segment bytes buf. */
+struct rf_shm_section *rp_test_section(unsigned char *buf, enum rf_shm_section_kind kind);
+
+/* Room for what rp_test_newer writes. */
+#define RP_TEST_NEWER_MAX (RF_SHM_SIZE + 64 * 1024)
+#define RP_TEST_NEWER_STATS 5        /* counters this reader does not know */
+#define RP_TEST_NEWER_HANDLE_TAIL 24 /* bytes appended to every handle */
+
+/*
+ * valid (RF_SHM_SIZE bytes) as a newer writer of the same layout version
+ * could have written it, into out (RP_TEST_NEWER_MAX bytes): a header 8
+ * bytes longer, RP_TEST_NEWER_STATS counters more of 16 bytes each instead
+ * of 8, handles RP_TEST_NEWER_HANDLE_TAIL bytes longer, and a section of a
+ * kind this reader does not know, with entries of 12 bytes (a size a known
+ * kind may not have). What a newer writer adds is filled with 0xee; the old
+ * places of the counters and handles with 0xff, so only a reader that follows
+ * the directory finds the figures. Returns the length written.
+ */
+size_t rp_test_newer(const unsigned char *valid, unsigned char *out);
 
 /* Replaces /<rp_test_prefix>.<pid> with len bytes of buf. */
 void rp_test_write(pid_t pid, const void *buf, size_t len);

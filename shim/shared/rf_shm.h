@@ -3,7 +3,8 @@
  *
  * This header is the only definition of the segment. The shim (writer) and
  * the reporter (readers) both include it; nothing else may describe the
- * layout. Bump RF_SHM_VERSION on every incompatible change.
+ * layout. Bump RF_SHM_VERSION on every incompatible change (what is
+ * compatible: "Growing within a version" below).
  *
  * THE PROTOCOL
  *
@@ -25,8 +26,19 @@
  *
  * Fixed forever: `magic` at offset 0 and `version` at offset 8, in every
  * version, so a reader can tell "not ours" and "another version" before it
- * knows anything else. Every other offset belongs to its version. A new
- * section kind is an incompatible change (readers refuse unknown kinds).
+ * knows anything else. Every other offset belongs to its version.
+ *
+ * Growing within a version. A version's layout only grows at its ends:
+ * counters are appended to RF_STATS, section kinds to RF_SHM_SECTION_LIST,
+ * fields to the end of an entry type (entry_size grows) and to the end of
+ * struct rf_shm_header (header_size grows). Removing, reordering or resizing
+ * anything else is a new version. Readers ignore what they do not know:
+ * counters past those they know, section kinds they do not know, the tail
+ * of a longer entry or header; so a reader built before a writer reads the
+ * writer's segment. A reader built after a writer finds fewer counters than
+ * it knows: the missing ones are absent, not zero, and printers leave them
+ * out. (A reader that learns an appended section kind must likewise take it
+ * as absent from an older writer's segment; today every kind is required.)
  *
  * Publication (writer, repeatedly). Everything below `seq` in struct
  * rf_shm_header that changes after creation (status, exit fields, publish
@@ -41,15 +53,21 @@
  * memory with pread() (never mmap: a hostile or broken writer could shrink
  * the file and turn every access into SIGBUS), then:
  *   1. checks st_size >= sizeof(struct rf_shm_header), magic, version,
- *      header_size == sizeof(struct rf_shm_header), size == st_size;
+ *      sizeof(struct rf_shm_header) <= header_size <= size, size == st_size,
+ *      and reads the first sizeof(struct rf_shm_header) bytes as the header;
  *   2. reads seq before and after the copy: odd, or changed, means a publish
  *      was under way: copy again (a bounded number of times). A seq that
  *      stays odd in a segment whose process is gone means the process died in
  *      the middle of a publish: the figures may be torn, say so;
- *   3. checks every section: known kind, entry_size as expected,
+ *   3. checks the section directory: kind 0 is refused, a kind it does not
+ *      know is skipped unread, every kind it knows appears once with
+ *      entry_size at least the size it knows and a multiple of 8 (each
+ *      entry is read up to the size it knows),
  *      offset >= header_size and a multiple of 8,
- *      offset + capacity * entry_size <= size,
- *      count <= capacity, and all strings NUL-terminated within their field;
+ *      offset + capacity * entry_size <= size, count <= capacity; then
+ *      every string of an entry in use is NUL-terminated within its field.
+ *      The STATS count may differ from the counters it knows: extra ones
+ *      are ignored, missing ones absent;
  *   4. checks pid == the pid in the segment's name.
  * Only then may fields be trusted, and still only as numbers: a reader must
  * never index memory with a value from the segment without a bound check.
