@@ -18,6 +18,7 @@
 #include "rp_format.h"
 #include "rp_list.h"
 #include "rp_segment.h"
+#include "rf_time.h"
 
 enum {
 	RP_GC_PREFIX = 256,
@@ -99,7 +100,7 @@ static void rp_gc_one(struct rp_gc *gc, const char *prefix, pid_t pid)
 	if (e == RP_READ_OK) {
 		if (snap.live.state != RP_STATE_ALIVE) {
 			rp_state_label(&snap.live, &snap.hdr, state, sizeof(state));
-			rp_age_format(rp_clock_ns(CLOCK_REALTIME), snap.hdr.publish_realtime_ns,
+			rp_age_format(rf_clock_ns(CLOCK_REALTIME), snap.hdr.publish_realtime_ns,
 				      age, sizeof(age));
 			snprintf(why, sizeof(why), "%s, last published %s ago", state, age);
 			rp_gc_remove(gc, &snap, why);

@@ -15,6 +15,7 @@
 #include "rp_list.h"
 #include "rp_print_ls.h"
 #include "rp_segment.h"
+#include "rf_time.h"
 
 enum {
 	RP_LS_PREFIX = 256,
@@ -85,7 +86,7 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 		return rp_read_error_status(RP_READ_IO);
 	}
 
-	now = rp_clock_ns(CLOCK_REALTIME);
+	now = rf_clock_ns(CLOCK_REALTIME);
 	if (json)
 		fputs("[", stdout);
 	else

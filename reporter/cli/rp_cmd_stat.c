@@ -13,6 +13,7 @@
 #include "rp_list.h"
 #include "rp_print_stat.h"
 #include "rp_segment.h"
+#include "rf_time.h"
 
 enum {
 	RP_STAT_PREFIX = 256,
@@ -40,7 +41,7 @@ static const struct rp_opt rp_stat_opts[] = {
 static void rp_stat_print(enum rp_stat_format format, const struct rp_snapshot *snaps,
 			  size_t count, bool single)
 {
-	int64_t now = rp_clock_ns(CLOCK_REALTIME);
+	int64_t now = rf_clock_ns(CLOCK_REALTIME);
 
 	switch (format) {
 	case RP_STAT_FORMAT_TEXT:

@@ -194,13 +194,3 @@ void rp_time_format(int64_t realtime_ns, char *buf, size_t len)
 		zone[0] = '\0';
 	snprintf(buf, len, "%s.%03d%s%s", date, (int)msec, zone[0] ? " " : "", zone);
 }
-
-/* ---- clocks ----------------------------------------------------------- */
-
-int64_t rp_clock_ns(clockid_t clock)
-{
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}

@@ -56,11 +56,4 @@ int64_t rp_ns_since(int64_t now_ns, int64_t then_ns);
 /* Local time "2024-05-01 12:00:03.123 CEST", or "unknown" for 0. */
 void rp_time_format(int64_t realtime_ns, char *buf, size_t len);
 
-/*
- * clock (CLOCK_REALTIME for wall times as the shim publishes them,
- * CLOCK_MONOTONIC for thread times) now, in nanoseconds: the reporter's one
- * conversion from a timespec.
- */
-int64_t rp_clock_ns(clockid_t clock);
-
 #endif /* RP_FORMAT_H */

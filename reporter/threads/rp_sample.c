@@ -16,6 +16,7 @@
 
 #include "rp_format.h"
 #include "rp_segment.h"
+#include "rf_time.h"
 
 int rp_sample_request(const char *prefix, struct rp_snapshot *snap, int timeout_ms)
 {
@@ -26,7 +27,7 @@ int rp_sample_request(const char *prefix, struct rp_snapshot *snap, int timeout_
 
 	snprintf(name, sizeof(name), "/%s.%d" RF_SHM_SAMPLE_SUFFIX, prefix, (int)snap->pid);
 	if (getrandom(&nonce, sizeof(nonce), 0) != (ssize_t)sizeof(nonce))
-		nonce = (uint64_t)rp_clock_ns(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32);
+		nonce = (uint64_t)rf_clock_ns(CLOCK_MONOTONIC) ^ ((uint64_t)getpid() << 32);
 	if (nonce == 0)
 		nonce = 1;
 	fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL, 0600);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rp_format.h"
+#include "rf_time.h"
 
 static bool rp_same_state(const struct rp_group_view *v, const struct rf_shm_thread *t)
 {
@@ -45,7 +46,7 @@ int rp_threads_analyse(const struct rp_snapshot *snap, const struct rp_threads_o
 	out->threads = rp_snapshot_table(snap, RF_SHM_SECTION_THREADS, &out->nthreads);
 	out->samples = rp_snapshot_table(snap, RF_SHM_SECTION_THREAD_SAMPLES, &out->nsamples);
 	out->at_exit = snap->live.state != RP_STATE_ALIVE;
-	out->now = out->at_exit ? snap->hdr.publish_monotonic_ns : rp_clock_ns(CLOCK_MONOTONIC);
+	out->now = out->at_exit ? snap->hdr.publish_monotonic_ns : rf_clock_ns(CLOCK_MONOTONIC);
 	out->rules.age_ns = snap->hdr.config.thread_age;
 	out->rules.group_max = snap->hdr.config.thread_group;
 	out->rules.ignore = snap->hdr.config.thread_ignore;

@@ -20,6 +20,7 @@
 #include "rp_print_threads.h"
 #include "rp_segment.h"
 #include "rp_threads.h"
+#include "rf_time.h"
 
 #define MS 1000000LL
 
@@ -53,7 +54,7 @@ static void populate(void)
 	struct rf_thread_rules rules = {.age_ns = 1000 * MS, .group_max = 256};
 	static struct rf_publication pub;
 	struct rf_thread *t;
-	int64_t now = rp_clock_ns(CLOCK_MONOTONIC);
+	int64_t now = rf_clock_ns(CLOCK_MONOTONIC);
 
 	rf_publication_begin(&pub, &seg, NULL, false);
 	for (uint64_t i = 1; i <= 3; i++) {

@@ -112,8 +112,9 @@ enum rf_policy {
  *   name  identifier; JSON key; Prometheus name "ringfence_<name>"
  *         (counters get the "_total" suffix there)
  *   type  COUNTER (only grows) or GAUGE
- * Appending at the end is compatible within a version only if readers are
- * rebuilt too: readers require the exact count, so bump the version.
+ * Counters are only appended, at the end (see "Growing within a version"):
+ * readers ignore counters past those they know, and take the ones an older
+ * writer lacks for absent.
  */
 #define RF_STATS(X)                                                                                \
 	X(produce_calls, COUNTER, "Calls to rd_kafka_produce")                                     \
@@ -136,10 +137,10 @@ enum rf_policy {
 	X(budget_bytes_peak, GAUGE, "Highest budget charge seen (bytes)")                          \
 	X(budget_records, GAUGE, "Messages holding budget now")                                    \
 	X(budget_ring_bytes, GAUGE,                                                                \
-	  "Ring arena in chunks in use (bytes): fragmentation shows as ring above charge")         \
+	  "Arena in chunks in use (bytes): fragmentation shows as this above the charge")          \
 	X(budget_acked_unfreed_bytes, GAUGE,                                                       \
 	  "Budget held by acknowledged messages whose delivery report is not yet served")          \
-	X(budget_arena_bytes, GAUGE, "Size of the ring arena once mapped (bytes)")                 \
+	X(budget_arena_bytes, GAUGE, "Size of the budget's arena once mapped (bytes)")             \
 	X(budget_admitted, COUNTER, "Messages charged to the budget")                              \
 	X(budget_released, COUNTER, "Messages whose charge was given back")                        \
 	X(budget_nowait, COUNTER, "Messages admitted without waiting")                             \
@@ -536,7 +537,7 @@ struct rf_shm_header {
 _Static_assert(offsetof(struct rf_shm_header, magic) == 0, "magic moved");
 _Static_assert(offsetof(struct rf_shm_header, version) == 8, "version moved");
 _Static_assert(sizeof(struct rf_shm_header) == 1784,
-	       "rf_shm_header changed: bump RF_SHM_VERSION, then this size");
+	       "rf_shm_header changed: append only (then this size), or bump RF_SHM_VERSION");
 
 /*
  * The writer's typed view of a whole segment. Readers never use it: they go
