@@ -10,12 +10,7 @@
 #include "rp_help.h"
 
 static const struct rp_command *const rp_commands[] = {
-	&rp_cmd_ls,
-	&rp_cmd_stat,
-	&rp_cmd_run,
-	&rp_cmd_gc,
-	&rp_cmd_threads,
-	&rp_cmd_check,
+	&rp_cmd_ls, &rp_cmd_stat, &rp_cmd_run, &rp_cmd_gc, &rp_cmd_threads, &rp_cmd_check,
 };
 
 #define RP_COMMAND_COUNT (sizeof(rp_commands) / sizeof(rp_commands[0]))
@@ -80,10 +75,11 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "help") == 0)
 		return rp_help_run(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
-		return rp_cli_usage(NULL,
-				    "unknown option '%s'; before a command only --help and --version "
-				    "are accepted; commands: %s",
-				    argv[1], names);
+		return rp_cli_usage(
+			NULL,
+			"unknown option '%s'; before a command only --help and --version "
+			"are accepted; commands: %s",
+			argv[1], names);
 	cmd = rp_command_find(argv[1]);
 	if (cmd == NULL)
 		return rp_cli_usage(NULL, "unknown command '%s'; commands: %s", argv[1], names);

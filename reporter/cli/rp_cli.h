@@ -33,8 +33,8 @@ struct rp_command {
 	const char *summary;  /* one line, for the command list */
 	const char *description;
 	const struct rp_opt *opts;
-	const char *notes; /* output fields and the like, after the options */
-	const char *env;   /* the environment section */
+	const char *notes;           /* output fields and the like, after the options */
+	const char *env;             /* the environment section */
 	void (*env_more)(FILE *out); /* generated environment lines, or NULL */
 	int (*run)(const struct rp_command *cmd, int argc, char **argv);
 };
@@ -70,9 +70,10 @@ __attribute__((format(printf, 2, 3))) void rp_cli_error(const struct rp_command 
 							const char *fmt, ...);
 
 /* Shared help text. */
-#define RP_HELP_PREFIX_OPT "segment name prefix (default: $RINGFENCE_SHM_PREFIX, else \"" RF_SHM_PREFIX_DEFAULT "\")"
-#define RP_HELP_PREFIX_ENV                                                              \
-	"  RINGFENCE_SHM_PREFIX        segment name prefix when --prefix is not given;\n"  \
+#define RP_HELP_PREFIX_OPT                                                                         \
+	"segment name prefix (default: $RINGFENCE_SHM_PREFIX, else \"" RF_SHM_PREFIX_DEFAULT "\")"
+#define RP_HELP_PREFIX_ENV                                                                         \
+	"  RINGFENCE_SHM_PREFIX        segment name prefix when --prefix is not given;\n"          \
 	"                              segments are /dev/shm/<prefix>.<pid>\n"
 
 #endif /* RP_CLI_H */

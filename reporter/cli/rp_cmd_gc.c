@@ -77,7 +77,7 @@ static void rp_gc_remove(struct rp_gc *gc, const struct rp_snapshot *snap, const
 	rp_cli_error(gc->cmd, "cannot remove %s: %s", snap->path, strerror(err));
 	if (gc->status == RP_EXIT_OK)
 		gc->status = rp_read_error_status(err == EACCES || err == EPERM ? RP_READ_PERMISSION
-										 : RP_READ_IO);
+										: RP_READ_IO);
 }
 
 /* The message without the path it starts with: the line names the path already. */

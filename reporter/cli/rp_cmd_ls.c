@@ -75,8 +75,9 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return rp_cli_usage(cmd, "unexpected argument '%s': ls takes no operands (for one "
-					 "process, use 'ringfence stat PID')",
+		return rp_cli_usage(cmd,
+				    "unexpected argument '%s': ls takes no operands (for one "
+				    "process, use 'ringfence stat PID')",
 				    argv[optind]);
 	if (rp_prefix_resolve(prefix_opt, prefix, err, sizeof(err)) < 0)
 		return rp_cli_usage(cmd, "%s", err);
@@ -114,7 +115,8 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 	if (json)
 		fputs(shown ? "\n]\n" : "]\n", stdout);
 	else if (shown == 0)
-		fprintf(stderr, "ringfence ls: no segments named " RP_SHM_DIR "/%s.<pid>\n", prefix);
+		fprintf(stderr, "ringfence ls: no segments named " RP_SHM_DIR "/%s.<pid>\n",
+			prefix);
 	free(pids);
 	return RP_EXIT_OK;
 }
@@ -128,26 +130,26 @@ const struct rp_command rp_cmd_ls = {
 		"or not. A segment that cannot be read is listed with the reason instead\n"
 		"of its figures; ls still exits 0.",
 	.opts = rp_ls_opts,
-	.notes =
-		"Columns:\n"
-		"  PID      the process\n"
-		"  STATE    alive; exited(N) after exit status N, or exited when the status\n"
-		"           is unknown; dead when it ended without an exit (killed by a\n"
-		"           signal, e.g. SIGKILL or the OOM killer; its pid may now belong\n"
-		"           to another process); error when the segment could not be read\n"
-		"           (the reason follows). A '*' marks torn figures (the process\n"
-		"           stopped or died while publishing).\n"
-		"  SINCE    alive: 'up' and its age; exited: time since the exit; dead: time\n"
-		"           since its last publish ('seen ... ago')\n"
-		"  MSGS     messages accepted by every produce entry point (sum of *_msgs)\n"
-		"  BYTES    payload bytes accepted (sum of *_bytes)\n"
-		"  COMMAND  its command line, cut to the terminal width (else $COLUMNS);\n"
-		"           bytes that are not printable are shown as \\xNN\n"
-		"\n"
-		"With --json, each object has: pid, segment, state (alive, exited, dead or\n"
-		"error), exit_status, start_time_ns, publish_time_ns, exit_time_ns, msgs,\n"
-		"bytes, torn, command, and error (null, or {kind, exit_status, message});\n"
-		"fields that are unknown are null.",
-	.env = RP_HELP_PREFIX_ENV "  COLUMNS                     line width when stdout is not a terminal\n",
+	.notes = "Columns:\n"
+		 "  PID      the process\n"
+		 "  STATE    alive; exited(N) after exit status N, or exited when the status\n"
+		 "           is unknown; dead when it ended without an exit (killed by a\n"
+		 "           signal, e.g. SIGKILL or the OOM killer; its pid may now belong\n"
+		 "           to another process); error when the segment could not be read\n"
+		 "           (the reason follows). A '*' marks torn figures (the process\n"
+		 "           stopped or died while publishing).\n"
+		 "  SINCE    alive: 'up' and its age; exited: time since the exit; dead: time\n"
+		 "           since its last publish ('seen ... ago')\n"
+		 "  MSGS     messages accepted by every produce entry point (sum of *_msgs)\n"
+		 "  BYTES    payload bytes accepted (sum of *_bytes)\n"
+		 "  COMMAND  its command line, cut to the terminal width (else $COLUMNS);\n"
+		 "           bytes that are not printable are shown as \\xNN\n"
+		 "\n"
+		 "With --json, each object has: pid, segment, state (alive, exited, dead or\n"
+		 "error), exit_status, start_time_ns, publish_time_ns, exit_time_ns, msgs,\n"
+		 "bytes, torn, command, and error (null, or {kind, exit_status, message});\n"
+		 "fields that are unknown are null.",
+	.env = RP_HELP_PREFIX_ENV
+	"  COLUMNS                     line width when stdout is not a terminal\n",
 	.run = rp_ls_run,
 };

@@ -72,8 +72,8 @@ static void rp_run_env_more(FILE *out)
 {
 	char line[256];
 
-#define RP_RUN_ENV_HELP(name, type, env, def, min, max, help)          \
-	snprintf(line, sizeof(line), "%s (default %s)", help, def);     \
+#define RP_RUN_ENV_HELP(name, type, env, def, min, max, help)                                      \
+	snprintf(line, sizeof(line), "%s (default %s)", help, def);                                \
 	rp_help_item(out, env, line);
 	RF_CONFIG(RP_RUN_ENV_HELP)
 #undef RP_RUN_ENV_HELP
@@ -125,10 +125,11 @@ static int rp_run_prepare(const struct rp_command *cmd, const char **values, con
 	existing = getenv("LD_PRELOAD");
 	rc = rp_preload_compose(shim, existing, &preload);
 	if (rc == -EINVAL)
-		return rp_cli_usage(cmd,
-				    "the shim path %s contains a space or a colon, which LD_PRELOAD "
-				    "cannot carry; use a path without them",
-				    shim);
+		return rp_cli_usage(
+			cmd,
+			"the shim path %s contains a space or a colon, which LD_PRELOAD "
+			"cannot carry; use a path without them",
+			shim);
 	if (rc < 0)
 		goto nomem;
 	rc = setenv("LD_PRELOAD", preload, 1);
@@ -158,7 +159,8 @@ static int rp_run_run(const struct rp_command *cmd, int argc, char **argv)
 			if (rp_run_vars[i].key != c)
 				continue;
 			matched = true;
-			if (rf_config_set(&scratch, rp_run_vars[i].env, optarg, err, sizeof(err)) < 0)
+			if (rf_config_set(&scratch, rp_run_vars[i].env, optarg, err, sizeof(err)) <
+			    0)
 				return rp_cli_usage(cmd, "--%s: %s", rp_run_opt_name(c), err);
 			values[i] = optarg;
 		}
@@ -176,7 +178,8 @@ static int rp_run_run(const struct rp_command *cmd, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return rp_cli_usage(cmd, "no command given: ringfence run [OPTIONS] -- CMD [ARGS...]");
+		return rp_cli_usage(cmd,
+				    "no command given: ringfence run [OPTIONS] -- CMD [ARGS...]");
 	rc = rp_run_prepare(cmd, values, shim_opt);
 	if (rc != RP_EXIT_OK)
 		return rc;
@@ -191,25 +194,23 @@ const struct rp_command rp_cmd_run = {
 	.name = "run",
 	.synopsis = "[OPTIONS] [--] CMD [ARGS...]",
 	.summary = "run a command under the shim",
-	.description =
-		"Runs CMD with libringfence.so preloaded: each option sets its RINGFENCE_*\n"
-		"variable, the shim's absolute path goes in front of LD_PRELOAD (entries\n"
-		"already there are kept; one naming the shim, however spelt, is dropped so\n"
-		"the shim loads once), then CMD replaces ringfence (exec), so its exit\n"
-		"status is CMD's.\n"
-		"\n"
-		"Values are checked before CMD starts, options and inherited RINGFENCE_*\n"
-		"variables alike, by the shim's own rules: a shim given a bad value would\n"
-		"run passive (count, enforce nothing).",
+	.description = "Runs CMD with libringfence.so preloaded: each option sets its RINGFENCE_*\n"
+		       "variable, the shim's absolute path goes in front of LD_PRELOAD (entries\n"
+		       "already there are kept; one naming the shim, however spelt, is dropped so\n"
+		       "the shim loads once), then CMD replaces ringfence (exec), so its exit\n"
+		       "status is CMD's.\n"
+		       "\n"
+		       "Values are checked before CMD starts, options and inherited RINGFENCE_*\n"
+		       "variables alike, by the shim's own rules: a shim given a bad value would\n"
+		       "run passive (count, enforce nothing).",
 	.opts = rp_run_opts,
-	.notes =
-		"The shim is looked for as given by --shim, else $RINGFENCE_SHIM; else\n"
-		"<dir of ringfence>/../shim/libringfence.so (build tree), then\n"
-		"<dir of ringfence>/" RF_SHIM_RELPATH_INSTALLED " (installed).\n"
-		"\n"
-		"Exit status: CMD's own once it runs; 2 for a bad option or value or a\n"
-		"shim that cannot be found; 126 when CMD cannot be executed; 127 when\n"
-		"CMD is not found.",
+	.notes = "The shim is looked for as given by --shim, else $RINGFENCE_SHIM; else\n"
+		 "<dir of ringfence>/../shim/libringfence.so (build tree), then\n"
+		 "<dir of ringfence>/" RF_SHIM_RELPATH_INSTALLED " (installed).\n"
+		 "\n"
+		 "Exit status: CMD's own once it runs; 2 for a bad option or value or a\n"
+		 "shim that cannot be found; 126 when CMD cannot be executed; 127 when\n"
+		 "CMD is not found.",
 	.env = RP_HELP_PREFIX_ENV
 	"  RINGFENCE_SHIM              the shim to preload when --shim is not given;\n"
 	"                              removed from CMD's environment\n"

@@ -38,8 +38,8 @@ static const struct rp_opt rp_stat_opts[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-static void rp_stat_print(enum rp_stat_format format, const struct rp_snapshot *snaps,
-			  size_t count, bool single)
+static void rp_stat_print(enum rp_stat_format format, const struct rp_snapshot *snaps, size_t count,
+			  bool single)
 {
 	int64_t now = rf_clock_ns(CLOCK_REALTIME);
 
@@ -93,11 +93,13 @@ static int rp_stat_run(const struct rp_command *cmd, int argc, char **argv)
 		case RP_STAT_JSON:
 		case RP_STAT_PROMETHEUS:
 			if (format_opt != NULL && strcmp(format_opt, argv[optind - 1]) != 0)
-				return rp_cli_usage(cmd, "%s and %s exclude each other: choose one "
-							 "output format",
+				return rp_cli_usage(cmd,
+						    "%s and %s exclude each other: choose one "
+						    "output format",
 						    format_opt, argv[optind - 1]);
 			format_opt = argv[optind - 1];
-			format = c == RP_STAT_JSON ? RP_STAT_FORMAT_JSON : RP_STAT_FORMAT_PROMETHEUS;
+			format =
+				c == RP_STAT_JSON ? RP_STAT_FORMAT_JSON : RP_STAT_FORMAT_PROMETHEUS;
 			break;
 		case 'h':
 			rp_help_command(stdout, cmd);
@@ -127,8 +129,9 @@ static int rp_stat_run(const struct rp_command *cmd, int argc, char **argv)
 		for (size_t i = 0; i < count; i++)
 			if (rp_pid_parse(argv[optind + (int)i], &pids[i]) < 0) {
 				free(pids);
-				return rp_cli_usage(cmd, "'%s' is not a pid: expected a decimal "
-							 "number from 1 to 2147483647",
+				return rp_cli_usage(cmd,
+						    "'%s' is not a pid: expected a decimal "
+						    "number from 1 to 2147483647",
 						    argv[optind + (int)i]);
 			}
 	}
@@ -155,7 +158,8 @@ static int rp_stat_run(const struct rp_command *cmd, int argc, char **argv)
 	}
 	rp_stat_print(format, snaps, nread, !listed && count == 1);
 	if (listed && count == 0 && format == RP_STAT_FORMAT_TEXT)
-		fprintf(stderr, "ringfence stat: no segments named " RP_SHM_DIR "/%s.<pid>\n", prefix);
+		fprintf(stderr, "ringfence stat: no segments named " RP_SHM_DIR "/%s.<pid>\n",
+			prefix);
 	for (size_t i = 0; i < nread; i++)
 		rp_snapshot_release(&snaps[i]);
 	free(snaps);
@@ -176,29 +180,28 @@ const struct rp_command rp_cmd_stat = {
 		"Without PIDs, unreadable segments are reported on stderr and the exit\n"
 		"status stays 0.",
 	.opts = rp_stat_opts,
-	.notes =
-		"Text output: pid, segment, command, state (alive; exited with its status and\n"
-		"time; dead: ended without an exit, killed by a signal such as SIGKILL or\n"
-		"the OOM killer; its pid may have been reused), shim version, start and\n"
-		"last publish times, 'torn' when no consistent copy could be taken,\n"
-		"'passive' and the configuration error when the shim enforces nothing,\n"
-		"then the configuration and every counter with its meaning.\n"
-		"\n"
-		"JSON keys: pid, segment, command, state (alive, exited or dead),\n"
-		"exit_status (null unless exited with a known status), shim_version,\n"
-		"start_time_ns, publish_time_ns, exit_time_ns (null unless exited),\n"
-		"torn, passive, config_error (null when none), config {name: value, sizes\n"
-		"in bytes, durations in nanoseconds, policy and shm_prefix as strings},\n"
-		"counters {name: value}. Strings are escaped byte by byte: control\n"
-		"characters and bytes >= 0x7f as \\u00XX.\n"
-		"\n"
-		"Prometheus metrics, one sample per process labelled pid=\"N\":\n"
-		"  ringfence_up                   gauge: 1 while the process lives\n"
-		"  ringfence_exited               gauge: 1 once it published its exit\n"
-		"  ringfence_passive              gauge: 1 when the shim enforces nothing\n"
-		"  ringfence_start_time_seconds   gauge: process start, Unix time\n"
-		"  ringfence_publish_time_seconds gauge: last publish, Unix time\n"
-		"  ringfence_<counter>_total      counter: each counter (see 'stat PID')",
+	.notes = "Text output: pid, segment, command, state (alive; exited with its status and\n"
+		 "time; dead: ended without an exit, killed by a signal such as SIGKILL or\n"
+		 "the OOM killer; its pid may have been reused), shim version, start and\n"
+		 "last publish times, 'torn' when no consistent copy could be taken,\n"
+		 "'passive' and the configuration error when the shim enforces nothing,\n"
+		 "then the configuration and every counter with its meaning.\n"
+		 "\n"
+		 "JSON keys: pid, segment, command, state (alive, exited or dead),\n"
+		 "exit_status (null unless exited with a known status), shim_version,\n"
+		 "start_time_ns, publish_time_ns, exit_time_ns (null unless exited),\n"
+		 "torn, passive, config_error (null when none), config {name: value, sizes\n"
+		 "in bytes, durations in nanoseconds, policy and shm_prefix as strings},\n"
+		 "counters {name: value}. Strings are escaped byte by byte: control\n"
+		 "characters and bytes >= 0x7f as \\u00XX.\n"
+		 "\n"
+		 "Prometheus metrics, one sample per process labelled pid=\"N\":\n"
+		 "  ringfence_up                   gauge: 1 while the process lives\n"
+		 "  ringfence_exited               gauge: 1 once it published its exit\n"
+		 "  ringfence_passive              gauge: 1 when the shim enforces nothing\n"
+		 "  ringfence_start_time_seconds   gauge: process start, Unix time\n"
+		 "  ringfence_publish_time_seconds gauge: last publish, Unix time\n"
+		 "  ringfence_<counter>_total      counter: each counter (see 'stat PID')",
 	.env = RP_HELP_PREFIX_ENV,
 	.run = rp_stat_run,
 };

@@ -27,8 +27,8 @@ enum {
 	RP_THREADS_TIMEOUT,
 };
 
-#define RP_THREADS_IGNORE_HELP                                                          \
-	"also treat threads whose name or start routine matches PATTERN (* and ?) as "   \
+#define RP_THREADS_IGNORE_HELP                                                                     \
+	"also treat threads whose name or start routine matches PATTERN (* and ?) as "             \
 	"ignored, like RINGFENCE_THREAD_IGNORE; repeatable, or comma-separated"
 
 static const struct rp_opt rp_threads_opts[] = {
@@ -107,8 +107,9 @@ static int rp_threads_parse(const struct rp_command *cmd, int argc, char **argv,
 			break;
 		case RP_THREADS_IGNORE:
 			if (strlen(a->ignore) + strlen(optarg) + 2 > sizeof(a->ignore))
-				return rp_cli_usage(cmd, "--ignore: at most %zu characters of patterns in all",
-						    sizeof(a->ignore) - 1);
+				return rp_cli_usage(
+					cmd, "--ignore: at most %zu characters of patterns in all",
+					sizeof(a->ignore) - 1);
 			if (a->ignore[0])
 				strcat(a->ignore, ",");
 			strcat(a->ignore, optarg);
@@ -139,8 +140,9 @@ static int rp_threads_parse(const struct rp_command *cmd, int argc, char **argv,
 	if (optind + 1 != argc)
 		return rp_cli_usage(cmd, "expected one PID, got %d operands", argc - optind);
 	if (rp_pid_parse(argv[optind], &a->pid) < 0)
-		return rp_cli_usage(cmd, "'%s' is not a pid: expected a decimal number from 1 to "
-					 "2147483647",
+		return rp_cli_usage(cmd,
+				    "'%s' is not a pid: expected a decimal number from 1 to "
+				    "2147483647",
 				    argv[optind]);
 	return RP_EXIT_OK;
 }
@@ -239,14 +241,14 @@ static int rp_check_run(const struct rp_command *cmd, int argc, char **argv)
 	return rp_threads_main(cmd, argc, argv, true);
 }
 
-#define RP_THREADS_RULES_NOTE                                                           \
-	"Verdicts (docs/threads.md):\n"                                                 \
-	"  leaked    alive when the process ended (exited, or killed: dead)\n"         \
-	"  stuck     live process: alive longer than RINGFENCE_THREAD_AGE in a group\n" \
-	"            (creation stack) that grew within that time or holds more than\n"  \
-	"            RINGFENCE_THREAD_GROUP alive threads\n"                            \
-	"  unjoined  ended, but neither joined nor detached\n"                          \
-	"  running   alive, not a suspect; library: librdkafka's (rdk:*) and the\n"    \
+#define RP_THREADS_RULES_NOTE                                                                      \
+	"Verdicts (docs/threads.md):\n"                                                            \
+	"  leaked    alive when the process ended (exited, or killed: dead)\n"                     \
+	"  stuck     live process: alive longer than RINGFENCE_THREAD_AGE in a group\n"            \
+	"            (creation stack) that grew within that time or holds more than\n"             \
+	"            RINGFENCE_THREAD_GROUP alive threads\n"                                       \
+	"  unjoined  ended, but neither joined nor detached\n"                                     \
+	"  running   alive, not a suspect; library: librdkafka's (rdk:*) and the\n"                \
 	"            shim's (rf:*) threads; ignored: RINGFENCE_THREAD_IGNORE, --ignore\n"
 
 const struct rp_command rp_cmd_threads = {

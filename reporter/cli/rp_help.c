@@ -86,7 +86,7 @@ static void rp_help_exit_statuses(FILE *out)
 	fprintf(out, "  %-4d check: a thread-leak threshold was crossed\n", RP_EXIT_CHECK);
 	fprintf(out, "  %-4d usage: unknown command or option, bad value, no shim found (run)\n",
 		RP_EXIT_USAGE);
-#define RP_HELP_STATUS(name, status, corrupt, kind, summary) \
+#define RP_HELP_STATUS(name, status, corrupt, kind, summary)                                       \
 	fprintf(out, "  %-4d %s: %s\n", status, kind, summary);
 	RP_READ_ERRORS(RP_HELP_STATUS)
 #undef RP_HELP_STATUS
@@ -104,8 +104,8 @@ void rp_help_program(FILE *out, const struct rp_command *const *commands, size_t
 		"       ringfence --help | --version\n"
 		"\n"
 		"Reports what librdkafka producers running under libringfence.so are doing.\n"
-		"The shim publishes each process's figures in a shared-memory segment\n"
-		RP_SHM_DIR "/<prefix>.<pid> (mode 0600), which stays after the process ends.\n"
+		"The shim publishes each process's figures in a shared-memory segment\n" RP_SHM_DIR
+		"/<prefix>.<pid> (mode 0600), which stays after the process ends.\n"
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < count; i++)

@@ -31,8 +31,8 @@ static int rp_shim_try(const char *candidate, char *path, size_t len)
 	return 0;
 }
 
-int rp_shim_find(const char *option, const char *env, const char *exe_dir, char *path,
-		 size_t len, char *err, size_t err_len)
+int rp_shim_find(const char *option, const char *env, const char *exe_dir, char *path, size_t len,
+		 char *err, size_t err_len)
 {
 	char candidates[2][PATH_MAX];
 	const char *origin[2];
@@ -58,8 +58,8 @@ int rp_shim_find(const char *option, const char *env, const char *exe_dir, char 
 	}
 	used = (size_t)snprintf(err, err_len, "cannot find the shim libringfence.so; tried");
 	for (size_t i = 0; i < n && used < err_len; i++)
-		used += (size_t)snprintf(err + used, err_len - used, "%s %s (%s: %s)",
-					 i ? "," : "", candidates[i], origin[i], strerror(-rc[i]));
+		used += (size_t)snprintf(err + used, err_len - used, "%s %s (%s: %s)", i ? "," : "",
+					 candidates[i], origin[i], strerror(-rc[i]));
 	if (used < err_len)
 		snprintf(err + used, err_len - used,
 			 n ? "; give its path with --shim PATH or " RP_SHIM_ENV

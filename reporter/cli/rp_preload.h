@@ -16,8 +16,8 @@
  * "<exe_dir>/" RF_SHIM_RELPATH_INSTALLED (an installed tree).
  * 0, or -ENOENT with err naming every path tried and why it failed.
  */
-int rp_shim_find(const char *option, const char *env, const char *exe_dir, char *path,
-		 size_t len, char *err, size_t err_len);
+int rp_shim_find(const char *option, const char *env, const char *exe_dir, char *path, size_t len,
+		 char *err, size_t err_len);
 
 /*
  * LD_PRELOAD with shim (absolute, no space or colon) first, followed by the

@@ -135,9 +135,9 @@ RF_TEST(missing_shim_lists_paths_tried)
 {
 	char shim[PATH_MAX], err[2048];
 
-	RF_CHECK_INT(rp_shim_find(NULL, NULL, "/nonexistent/bin", shim, sizeof(shim), err,
-				  sizeof(err)),
-		     -ENOENT);
+	RF_CHECK_INT(
+		rp_shim_find(NULL, NULL, "/nonexistent/bin", shim, sizeof(shim), err, sizeof(err)),
+		-ENOENT);
 	printf("# %s\n", err);
 	RF_CHECK(strstr(err, "/nonexistent/bin/../shim/libringfence.so (build tree") != NULL);
 	RF_CHECK(strstr(err, "(installed") != NULL);

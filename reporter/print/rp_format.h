@@ -31,7 +31,7 @@ void rp_json_string(FILE *out, const char *s);
 void rp_text_sanitize(const char *s, size_t max_cols, char *out, size_t out_len);
 
 /* Worst-case rp_text_sanitize output for an n-byte string. */
-#define RP_SANITIZED_MAX(n) ((n) * 4 + 4)
+#define RP_SANITIZED_MAX(n) ((n)*4 + 4)
 
 /*
  * The "# HELP" and "# TYPE" lines that open the Prometheus family

@@ -68,7 +68,8 @@ void rp_handles_print_text(FILE *out, const struct rp_snapshot *snap)
 		rp_text_sanitize(h->client_id, 16, client, sizeof(client));
 		if (since >= 0)
 			rp_age_format(since, 0, age, sizeof(age));
-		fprintf(out, "  %-24s %-16s %-9s %14" PRIu64 " %14" PRIu64 " %10" PRIu64 " %10s %8d\n",
+		fprintf(out,
+			"  %-24s %-16s %-9s %14" PRIu64 " %14" PRIu64 " %10" PRIu64 " %10s %8d\n",
 			name, client, rp_handle_states[h->state], h->bytes_held,
 			h->acked_unfreed_bytes, h->dropped_msgs, age, (int)h->poller_tid);
 	}
@@ -168,8 +169,8 @@ void rp_handles_print_prometheus(FILE *out, const struct rp_snapshot *snaps, siz
 					rp_prom_family(out, rp_handle_metrics[m].name, "",
 						       rp_handle_metrics[m].type,
 						       rp_handle_metrics[m].help);
-				fprintf(out, "ringfence_%s{pid=\"%d\",handle=\"", rp_handle_metrics[m].name,
-					(int)snaps[j].pid);
+				fprintf(out, "ringfence_%s{pid=\"%d\",handle=\"",
+					rp_handle_metrics[m].name, (int)snaps[j].pid);
 				rp_prom_label(out, h->name);
 				fputs("\",client_id=\"", out);
 				rp_prom_label(out, h->client_id);

@@ -20,8 +20,7 @@ void rp_ls_print_header(FILE *out)
 }
 
 /* alive: uptime; exited: time since the exit; dead: since its last sign of life. */
-static void rp_since_format(const struct rp_snapshot *snap, int64_t now_ns, char *buf,
-			    size_t len)
+static void rp_since_format(const struct rp_snapshot *snap, int64_t now_ns, char *buf, size_t len)
 {
 	char age[32];
 

@@ -149,8 +149,9 @@ void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_n
 	rp_time_line_print(out, "started", hdr->start_realtime_ns, now_ns, " ago");
 	rp_time_line_print(out, "published", hdr->publish_realtime_ns, now_ns, " ago");
 	if (snap->torn)
-		fprintf(out, RP_LABEL "torn: no consistent copy (the process stopped or died "
-				      "while publishing); figures may be inconsistent\n",
+		fprintf(out,
+			RP_LABEL "torn: no consistent copy (the process stopped or died "
+				 "while publishing); figures may be inconsistent\n",
 			"figures");
 	if (hdr->passive)
 		fprintf(out, RP_LABEL "yes: the shim counts but enforces nothing\n", "passive");
@@ -160,8 +161,8 @@ void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_n
 	}
 
 	fprintf(out, "configuration\n");
-#define RP_CONFIG_TEXT(name, type, env, def, min, max, help)                              \
-	RP_CONFIG_TEXT_##type(hdr->config.name, text, sizeof(text));                      \
+#define RP_CONFIG_TEXT(name, type, env, def, min, max, help)                                       \
+	RP_CONFIG_TEXT_##type(hdr->config.name, text, sizeof(text));                               \
 	fprintf(out, "  %-22s %-12s %s: %s\n", #name, text, env, help);
 	RF_CONFIG(RP_CONFIG_TEXT)
 #undef RP_CONFIG_TEXT
@@ -221,9 +222,9 @@ void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap)
 	else
 		fputs("null", out);
 	fputs(",\n  \"config\": {", out);
-#define RP_CONFIG_JSON(name, type, env, def, min, max, help)                            \
-	fprintf(out, "%s\n    \"%s\": ", sep, #name);                                   \
-	RP_CONFIG_JSON_##type(out, hdr->config.name);                                   \
+#define RP_CONFIG_JSON(name, type, env, def, min, max, help)                                       \
+	fprintf(out, "%s\n    \"%s\": ", sep, #name);                                              \
+	RP_CONFIG_JSON_##type(out, hdr->config.name);                                              \
 	sep = ",";
 	RF_CONFIG(RP_CONFIG_JSON)
 #undef RP_CONFIG_JSON
@@ -241,8 +242,7 @@ void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap)
 
 /* ---- Prometheus ------------------------------------------------------- */
 
-static void rp_prom_seconds(FILE *out, const char *name, const struct rp_snapshot *snap,
-			    int64_t ns)
+static void rp_prom_seconds(FILE *out, const char *name, const struct rp_snapshot *snap, int64_t ns)
 {
 	fprintf(out, "ringfence_%s{pid=\"%d\"} %.3f\n", name, (int)snap->pid, (double)ns / 1e9);
 }

@@ -15,13 +15,27 @@ static const char *rp_syscall_name(int32_t nr)
 		int nr;
 		const char *name;
 	} names[] = {
-		{0, "read"},        {1, "write"},          {7, "poll"},
-		{23, "select"},     {24, "sched_yield"},   {34, "pause"},
-		{35, "nanosleep"},  {42, "connect"},       {43, "accept"},
-		{45, "recvfrom"},   {47, "recvmsg"},       {61, "wait4"},
-		{128, "rt_sigtimedwait"}, {130, "rt_sigsuspend"}, {202, "futex"},
-		{230, "clock_nanosleep"}, {232, "epoll_wait"}, {270, "pselect6"},
-		{271, "ppoll"},     {281, "epoll_pwait"},  {288, "accept4"},
+		{0, "read"},
+		{1, "write"},
+		{7, "poll"},
+		{23, "select"},
+		{24, "sched_yield"},
+		{34, "pause"},
+		{35, "nanosleep"},
+		{42, "connect"},
+		{43, "accept"},
+		{45, "recvfrom"},
+		{47, "recvmsg"},
+		{61, "wait4"},
+		{128, "rt_sigtimedwait"},
+		{130, "rt_sigsuspend"},
+		{202, "futex"},
+		{230, "clock_nanosleep"},
+		{232, "epoll_wait"},
+		{270, "pselect6"},
+		{271, "ppoll"},
+		{281, "epoll_pwait"},
+		{288, "accept4"},
 	};
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -121,8 +135,8 @@ static void rp_frame_text(FILE *out, int i, const struct rp_frame *f)
 	fputc('\n', out);
 }
 
-static void rp_stack_text(FILE *out, struct rp_symbols *syms, const uint64_t *frames,
-			  uint32_t n, bool first_is_pc)
+static void rp_stack_text(FILE *out, struct rp_symbols *syms, const uint64_t *frames, uint32_t n,
+			  bool first_is_pc)
 {
 	struct rp_frame f;
 
@@ -150,12 +164,14 @@ static void rp_group_text(FILE *out, const struct rp_threads *t, const struct rp
 		if (v->counts[c] > 0 && c != (int)v->cls)
 			fprintf(out, ", %" PRIu64 " %s", v->counts[c], rf_thread_class_name(c));
 	fputc('\n', out);
-	fprintf(out, "    alive %" PRIu64 ", unjoined %" PRIu64 ", created %" PRIu64
-		     ", exited %" PRIu64 ", most alive %" PRIu64 ", growth %" PRIu64 "\n",
+	fprintf(out,
+		"    alive %" PRIu64 ", unjoined %" PRIu64 ", created %" PRIu64 ", exited %" PRIu64
+		", most alive %" PRIu64 ", growth %" PRIu64 "\n",
 		g->alive, g->unjoined, g->created, g->exited, g->alive_max, g->growth);
 	if (rp_snapshot_has_stat(t->snap, RF_STAT_heap_interposed) &&
 	    t->snap->stats[RF_STAT_heap_interposed])
-		fprintf(out, "    heap %" PRIu64 " bytes live (allocated by its threads, not freed)\n",
+		fprintf(out,
+			"    heap %" PRIu64 " bytes live (allocated by its threads, not freed)\n",
 			g->heap_live_bytes);
 	if (v->age_min >= 0) {
 		rp_age_text(v->age_min, a, sizeof(a));
@@ -402,11 +418,12 @@ static void rp_group_json(FILE *out, const struct rp_threads *t, const struct rp
 
 		if (th->group != v->index)
 			continue;
-		fprintf(out, "%s{\"tid\": %" PRId32 ", \"creator_tid\": %" PRId32 ", \"name\": ", sep,
+		fprintf(out,
+			"%s{\"tid\": %" PRId32 ", \"creator_tid\": %" PRId32 ", \"name\": ", sep,
 			th->tid, th->creator_tid);
 		rp_json_string(out, th->name);
-		fprintf(out, ", \"age_ns\": %" PRId64 ", \"end\": ",
-			rp_ns_since(t->now, th->create_ns));
+		fprintf(out,
+			", \"age_ns\": %" PRId64 ", \"end\": ", rp_ns_since(t->now, th->create_ns));
 		rp_json_string(out, rp_end_name(th->end));
 		fprintf(out, ", \"detached\": %s, \"c11\": %s, \"state\": ",
 			(th->flags & RF_SHM_THREAD_DETACHED) ? "true" : "false",
@@ -451,8 +468,9 @@ void rp_threads_print_json(FILE *out, const struct rp_threads *t, struct rp_symb
 	rp_json_string(out, rp_state_name(snap->live.state));
 	fputs(",\n  \"command\": ", out);
 	rp_json_string(out, snap->hdr.cmdline);
-	fprintf(out, ",\n  \"rule\": \"%s\",\n  \"thread_age_ns\": %" PRIu64
-		     ",\n  \"thread_group\": %" PRIu64 ",\n  \"totals\": {",
+	fprintf(out,
+		",\n  \"rule\": \"%s\",\n  \"thread_age_ns\": %" PRIu64
+		",\n  \"thread_group\": %" PRIu64 ",\n  \"totals\": {",
 		t->at_exit ? "at-exit" : "running", t->rules.age_ns, t->rules.group_max);
 	for (int c = 0; c < RF_THREAD_CLASS__COUNT; c++) {
 		fprintf(out, "%s\"%s\": %" PRIu64, sep, rf_thread_class_name(c), t->totals[c]);
@@ -483,8 +501,7 @@ void rp_threads_print_json(FILE *out, const struct rp_threads *t, struct rp_symb
 		rp_json_string(out, t->sample_note);
 	else
 		fputs("null", out);
-	fprintf(out, ", \"signal\": %u},\n  \"groups\": [",
-		t->info ? t->info->sample_signal : 0);
+	fprintf(out, ", \"signal\": %u},\n  \"groups\": [", t->info ? t->info->sample_signal : 0);
 	sep = "\n";
 	for (uint64_t i = 0; i < t->ngroups; i++) {
 		if (leaks_only && !t->groups[i].leak)

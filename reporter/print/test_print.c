@@ -23,13 +23,13 @@
 static unsigned char rp_buf[RF_SHM_SIZE];
 
 /* What a printer wrote, as a string (the caller frees it). */
-#define RP_CAPTURE(text, call)                                                          \
-	do {                                                                            \
-		size_t rp_len_;                                                         \
-		FILE *out = open_memstream(&(text), &rp_len_);                          \
-		RF_CHECK(out != NULL);                                                  \
-		call;                                                                   \
-		fclose(out);                                                            \
+#define RP_CAPTURE(text, call)                                                                     \
+	do {                                                                                       \
+		size_t rp_len_;                                                                    \
+		FILE *out = open_memstream(&(text), &rp_len_);                                     \
+		RF_CHECK(out != NULL);                                                             \
+		call;                                                                              \
+		fclose(out);                                                                       \
 	} while (0)
 
 RP_TEST(json_string_escaping)
@@ -75,7 +75,9 @@ RP_TEST(text_sanitize)
 	RF_CHECK_STR(out, "\\x1b[31mred\\x0a");
 	rp_text_sanitize("caf\xc3\xa9", 0, out, sizeof(out)); /* UTF-8 passes */
 	RF_CHECK_STR(out, "caf\xc3\xa9");
-	rp_text_sanitize("\xc2\x9b" "2J", 0, out, sizeof(out)); /* C1 CSI does not */
+	rp_text_sanitize("\xc2\x9b"
+			 "2J",
+			 0, out, sizeof(out)); /* C1 CSI does not */
 	RF_CHECK_STR(out, "\\xc2\\x9b2J");
 	rp_text_sanitize("\xe0\x80\x80", 0, out, sizeof(out)); /* overlong */
 	RF_CHECK_STR(out, "\\xe0\\x80\\x80");
@@ -259,7 +261,9 @@ static void rp_spaces_squeeze(char *text)
  */
 RP_TEST(older_writer_counters_left_out)
 {
-	enum { MISSING = 3 };
+	enum {
+		MISSING = 3
+	};
 	char words[3 * MISSING][96];
 	const char *text_words[MISSING + 1] = {NULL}, *json_words[MISSING + 1] = {NULL};
 	const char *prom_words[MISSING + 1] = {NULL};

@@ -22,8 +22,8 @@ int rp_prefix_resolve(const char *option, char prefix[RF_CONFIG_NAME_MAX], char 
 
 	rf_config_defaults(&config);
 	if (value != NULL && rf_config_set(&config, RP_PREFIX_ENV, value, why, sizeof(why)) < 0) {
-		snprintf(err, err_len, "%s: %s", option ? "invalid --prefix" : "invalid environment",
-			 why);
+		snprintf(err, err_len, "%s: %s",
+			 option ? "invalid --prefix" : "invalid environment", why);
 		return -EINVAL;
 	}
 	memcpy(prefix, config.shm_prefix, RF_CONFIG_NAME_MAX);

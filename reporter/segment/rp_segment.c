@@ -98,8 +98,8 @@ static uint64_t rp_seq_read(int fd, size_t size)
 	const size_t off = offsetof(struct rf_shm_header, seq);
 	uint64_t seq;
 
-	if (size < off + sizeof(seq) || rp_pread_full(fd, &seq, sizeof(seq), (off_t)off) !=
-						     (ssize_t)sizeof(seq))
+	if (size < off + sizeof(seq) ||
+	    rp_pread_full(fd, &seq, sizeof(seq), (off_t)off) != (ssize_t)sizeof(seq))
 		return 1;
 	return seq;
 }

@@ -54,12 +54,12 @@ static enum rp_read_error rp_config_check_name(const char *value, size_t size, c
 	return RP_READ_OK;
 }
 
-#define RP_CONFIG_CHECK_NUMBER(cfg, name, env, min, max) \
+#define RP_CONFIG_CHECK_NUMBER(cfg, name, env, min, max)                                           \
 	rp_config_check_number((cfg)->name, #name, (uint64_t)(min), (uint64_t)(max), path, fail)
 #define RP_CONFIG_CHECK_SIZE RP_CONFIG_CHECK_NUMBER
 #define RP_CONFIG_CHECK_DURATION RP_CONFIG_CHECK_NUMBER
 #define RP_CONFIG_CHECK_POLICY RP_CONFIG_CHECK_NUMBER
-#define RP_CONFIG_CHECK_NAME(cfg, name, env, min, max) \
+#define RP_CONFIG_CHECK_NAME(cfg, name, env, min, max)                                             \
 	rp_config_check_name((cfg)->name, sizeof((cfg)->name), #name, env, path, fail)
 #define RP_CONFIG_CHECK_COUNT RP_CONFIG_CHECK_NUMBER
 #define RP_CONFIG_CHECK_BOOL RP_CONFIG_CHECK_NUMBER
@@ -70,9 +70,9 @@ static enum rp_read_error rp_config_check(const struct rf_shm_config *cfg, const
 {
 	enum rp_read_error rc;
 
-#define RP_CONFIG_CHECK(name, type, env, def, min, max, help)           \
-	rc = RP_CONFIG_CHECK_##type(cfg, name, env, min, max);          \
-	if (rc != RP_READ_OK)                                           \
+#define RP_CONFIG_CHECK(name, type, env, def, min, max, help)                                      \
+	rc = RP_CONFIG_CHECK_##type(cfg, name, env, min, max);                                     \
+	if (rc != RP_READ_OK)                                                                      \
 		return rc;
 	RF_CONFIG(RP_CONFIG_CHECK)
 #undef RP_CONFIG_CHECK
@@ -141,7 +141,7 @@ static const struct {
 	const char *name;
 	size_t entry_size;
 } rp_section_kinds[RF_SHM_SECTION__END] = {
-#define RP_SECTION_KIND(KIND, member, type, capacity) \
+#define RP_SECTION_KIND(KIND, member, type, capacity)                                              \
 	[RF_SHM_SECTION_##KIND] = {#member, sizeof(type)},
 	RF_SHM_SECTION_LIST(RP_SECTION_KIND)
 #undef RP_SECTION_KIND
@@ -149,10 +149,9 @@ static const struct {
 
 /* Every entry type's alignment divides this (the writer uses 64). */
 #define RP_SECTION_ALIGN 8
-#define RP_SECTION_ALIGN_CHECK(KIND, member, type, capacity) \
-	_Static_assert(RP_SECTION_ALIGN % _Alignof(type) == 0, \
-		       #type " needs a larger alignment"); \
-	_Static_assert(sizeof(type) % RP_SECTION_ALIGN == 0, \
+#define RP_SECTION_ALIGN_CHECK(KIND, member, type, capacity)                                       \
+	_Static_assert(RP_SECTION_ALIGN % _Alignof(type) == 0, #type " needs a larger alignment"); \
+	_Static_assert(sizeof(type) % RP_SECTION_ALIGN == 0,                                       \
 		       #type " would not keep the next entry aligned");
 RF_SHM_SECTION_LIST(RP_SECTION_ALIGN_CHECK)
 #undef RP_SECTION_ALIGN_CHECK
@@ -175,10 +174,9 @@ static enum rp_read_error rp_sections_check(const struct rf_shm_header *hdr, con
 		size_t entry_size;
 
 		if (sec->kind == RF_SHM_SECTION__NONE)
-			return rp_failure_set(fail, RP_READ_LAYOUT, path,
-					      "sections[%" PRIu32
-					      "].kind is 0, which no section has",
-					      i);
+			return rp_failure_set(
+				fail, RP_READ_LAYOUT, path,
+				"sections[%" PRIu32 "].kind is 0, which no section has", i);
 		if (sec->kind >= RF_SHM_SECTION__END)
 			continue;
 		if (snap->sections[sec->kind].kind != 0)
@@ -213,12 +211,11 @@ static enum rp_read_error rp_sections_check(const struct rf_shm_header *hdr, con
 		/* Divide instead of multiplying: capacity * entry_size may overflow. */
 		if (sec->offset > hdr->size ||
 		    sec->capacity > (hdr->size - sec->offset) / sec->entry_size)
-			return rp_failure_set(fail, RP_READ_LAYOUT, path,
-					      "sections[%" PRIu32 "] (offset %" PRIu64
-					      ", capacity %" PRIu64 " x %" PRIu32
-					      " bytes) ends past the segment size %" PRIu64,
-					      i, sec->offset, sec->capacity, sec->entry_size,
-					      hdr->size);
+			return rp_failure_set(
+				fail, RP_READ_LAYOUT, path,
+				"sections[%" PRIu32 "] (offset %" PRIu64 ", capacity %" PRIu64
+				" x %" PRIu32 " bytes) ends past the segment size %" PRIu64,
+				i, sec->offset, sec->capacity, sec->entry_size, hdr->size);
 		if (sec->count > sec->capacity)
 			return rp_failure_set(fail, RP_READ_LAYOUT, path,
 					      "sections[%" PRIu32 "].count is %" PRIu64
@@ -277,34 +274,33 @@ static const void *rp_entry(const unsigned char *buf, const struct rf_shm_sectio
 }
 
 /* In a table check: entry->field, a char array, holds a NUL. */
-#define RP_CHECK_STRING(table, i, entry, field)                                                \
-	do {                                                                                   \
-		if (!rp_string_terminated((entry)->field, sizeof((entry)->field)))              \
-			return rp_failure_set(fail, RP_READ_LAYOUT, path,                      \
-					      "%s[%" PRIu64 "]." #field                         \
-					      " is not NUL-terminated within its %zu bytes",    \
-					      table, i, sizeof((entry)->field));                \
+#define RP_CHECK_STRING(table, i, entry, field)                                                    \
+	do {                                                                                       \
+		if (!rp_string_terminated((entry)->field, sizeof((entry)->field)))                 \
+			return rp_failure_set(fail, RP_READ_LAYOUT, path,                          \
+					      "%s[%" PRIu64 "]." #field                            \
+					      " is not NUL-terminated within its %zu bytes",       \
+					      table, i, sizeof((entry)->field));                   \
 	} while (0)
 
 /* In a table check: entry->field, a number, is at most max. */
-#define RP_CHECK_AT_MOST(table, i, entry, field, max)                                          \
-	do {                                                                                   \
-		if ((uint64_t)(entry)->field > (uint64_t)(max))                                 \
-			return rp_failure_set(fail, RP_READ_LAYOUT, path,                      \
-					      "%s[%" PRIu64 "]." #field " is %" PRIu64         \
-					      ", at most %" PRIu64,                             \
-					      table, i, (uint64_t)(entry)->field,               \
-					      (uint64_t)(max));                                 \
+#define RP_CHECK_AT_MOST(table, i, entry, field, max)                                              \
+	do {                                                                                       \
+		if ((uint64_t)(entry)->field > (uint64_t)(max))                                    \
+			return rp_failure_set(                                                     \
+				fail, RP_READ_LAYOUT, path,                                        \
+				"%s[%" PRIu64 "]." #field " is %" PRIu64 ", at most %" PRIu64,     \
+				table, i, (uint64_t)(entry)->field, (uint64_t)(max));              \
 	} while (0)
 
 /* In a table check: entry->group indexes THREAD_GROUPS of the same publish. */
-#define RP_CHECK_GROUP(table, i, entry, ngroups)                                               \
-	do {                                                                                   \
-		if ((entry)->group >= (ngroups))                                                \
-			return rp_failure_set(fail, RP_READ_LAYOUT, path,                      \
-					      "%s[%" PRIu64 "].group is %" PRIu32               \
-					      ", but only %" PRIu64 " groups are published",    \
-					      table, i, (entry)->group, (uint64_t)(ngroups));   \
+#define RP_CHECK_GROUP(table, i, entry, ngroups)                                                   \
+	do {                                                                                       \
+		if ((entry)->group >= (ngroups))                                                   \
+			return rp_failure_set(fail, RP_READ_LAYOUT, path,                          \
+					      "%s[%" PRIu64 "].group is %" PRIu32                  \
+					      ", but only %" PRIu64 " groups are published",       \
+					      table, i, (entry)->group, (uint64_t)(ngroups));      \
 	} while (0)
 
 static enum rp_read_error rp_handles_check(const unsigned char *buf, const struct rp_snapshot *snap,
@@ -332,8 +328,8 @@ static enum rp_read_error rp_handles_check(const unsigned char *buf, const struc
  * section into another, frame counts and enumerations in range.
  */
 static enum rp_read_error rp_thread_sections_check(const unsigned char *buf,
-						   const struct rp_snapshot *snap,
-						   const char *path, struct rp_failure *fail)
+						   const struct rp_snapshot *snap, const char *path,
+						   struct rp_failure *fail)
 {
 	const struct rf_shm_section *si = &snap->sections[RF_SHM_SECTION_THREAD_INFO];
 	const struct rf_shm_section *sg = &snap->sections[RF_SHM_SECTION_THREAD_GROUPS];
@@ -411,7 +407,7 @@ static enum rp_read_error rp_fields_check(const struct rf_shm_header *hdr, const
 		size_t offset;
 		size_t size;
 	} strings[] = {
-#define RP_HEADER_STRING(field) \
+#define RP_HEADER_STRING(field)                                                                    \
 	{#field, offsetof(struct rf_shm_header, field), sizeof(((struct rf_shm_header *)0)->field)},
 		RF_SHM_HEADER_STRINGS(RP_HEADER_STRING)
 #undef RP_HEADER_STRING
@@ -457,4 +453,3 @@ enum rp_read_error rp_segment_check(unsigned char *buf, size_t len, pid_t pid,
 				    (int)pid, snap->hdr.pid);
 	return rc;
 }
-

@@ -12,11 +12,10 @@ static const struct {
 	bool corrupt;
 	const char *kind;
 	const char *summary;
-} rp_read_errors[RP_READ__COUNT] = {
-	[RP_READ_OK] = {0, false, "ok", "ok"},
-#define RP_READ_ERROR_INFO(name, status, corrupt, kind, summary) \
+} rp_read_errors[RP_READ__COUNT] = {[RP_READ_OK] = {0, false, "ok", "ok"},
+#define RP_READ_ERROR_INFO(name, status, corrupt, kind, summary)                                   \
 	[RP_READ_##name] = {status, corrupt, kind, summary},
-	RP_READ_ERRORS(RP_READ_ERROR_INFO)
+				    RP_READ_ERRORS(RP_READ_ERROR_INFO)
 #undef RP_READ_ERROR_INFO
 };
 

@@ -27,14 +27,14 @@
  *   kind         short identifier, used in JSON output
  *   summary      the start of every message of this error
  */
-#define RP_READ_ERRORS(X)                                                               \
-	X(MISSING, 3, 0, "missing", "no such segment")                                  \
-	X(PERMISSION, 4, 0, "permission", "permission denied")                          \
-	X(NOT_RINGFENCE, 5, 1, "not-ringfence", "not a ringfence segment")              \
-	X(VERSION, 6, 1, "version", "unsupported layout version")                       \
-	X(TRUNCATED, 7, 1, "truncated", "truncated")                                    \
-	X(LAYOUT, 8, 1, "layout", "out-of-range layout")                                \
-	X(PID_MISMATCH, 9, 1, "pid-mismatch", "pid mismatch")                           \
+#define RP_READ_ERRORS(X)                                                                          \
+	X(MISSING, 3, 0, "missing", "no such segment")                                             \
+	X(PERMISSION, 4, 0, "permission", "permission denied")                                     \
+	X(NOT_RINGFENCE, 5, 1, "not-ringfence", "not a ringfence segment")                         \
+	X(VERSION, 6, 1, "version", "unsupported layout version")                                  \
+	X(TRUNCATED, 7, 1, "truncated", "truncated")                                               \
+	X(LAYOUT, 8, 1, "layout", "out-of-range layout")                                           \
+	X(PID_MISMATCH, 9, 1, "pid-mismatch", "pid mismatch")                                      \
 	X(IO, 10, 0, "io", "cannot read")
 
 enum rp_read_error {
@@ -53,10 +53,10 @@ struct rp_failure {
 };
 
 struct rp_snapshot {
-	pid_t pid;                 /* from the name, equal to hdr.pid */
+	pid_t pid;                  /* from the name, equal to hdr.pid */
 	char name[RF_SHM_NAME_MAX]; /* "/<prefix>.<pid>", for shm_open and shm_unlink */
-	char path[RP_PATH_MAX];    /* "/dev/shm/<prefix>.<pid>", for people */
-	dev_t dev;                 /* the file that was read: gc unlinks only that one */
+	char path[RP_PATH_MAX];     /* "/dev/shm/<prefix>.<pid>", for people */
+	dev_t dev;                  /* the file that was read: gc unlinks only that one */
 	ino_t ino;
 	/* Validated copy of the header this reader knows (a newer writer's may
 	 * be longer): strings are NUL-terminated, enums and config in range. */
@@ -111,8 +111,9 @@ bool rp_read_error_corrupt(enum rp_read_error error);
  * message of the reader starts with the segment's path and its error's
  * summary this way.
  */
-__attribute__((format(printf, 4, 5))) enum rp_read_error
-rp_failure_set(struct rp_failure *fail, enum rp_read_error error, const char *path,
-	       const char *fmt, ...);
+__attribute__((format(printf, 4, 5))) enum rp_read_error rp_failure_set(struct rp_failure *fail,
+									enum rp_read_error error,
+									const char *path,
+									const char *fmt, ...);
 
 #endif /* RP_SNAPSHOT_H */

@@ -103,7 +103,8 @@ RP_TEST(truncated_half_header)
 RP_TEST(truncated_stats_cut)
 {
 	rp_test_valid(rp_buf);
-	rp_test_expect(rp_buf, offsetof(struct rf_shm_layout, stats) + 8, RP_READ_TRUNCATED, "header says");
+	rp_test_expect(rp_buf, offsetof(struct rf_shm_layout, stats) + 8, RP_READ_TRUNCATED,
+		       "header says");
 }
 
 RP_TEST(bad_magic)
@@ -514,8 +515,10 @@ RP_TEST(concurrent_publish_copies_are_consistent)
 		struct rf_segment seg;
 
 		rf_config_defaults(&config);
-		id = (struct rf_segment_identity){
-			.pid = getpid(), .cmdline = "writer", .config_error = "", .config = &config};
+		id = (struct rf_segment_identity){.pid = getpid(),
+						  .cmdline = "writer",
+						  .config_error = "",
+						  .config = &config};
 		if (rf_proc_start_ticks(getpid(), &id.start_ticks) < 0 ||
 		    rf_segment_create(&seg, rp_test_prefix, &id) < 0)
 			_exit(1);
@@ -565,14 +568,13 @@ RP_TEST(error_statuses_distinct)
 }
 
 RF_TEST_MAIN(RF_TEST_ENTRY(valid), RF_TEST_ENTRY(missing), RF_TEST_ENTRY(list_none_and_one),
-	     RF_TEST_ENTRY(truncated_empty),
-	     RF_TEST_ENTRY(truncated_half_header), RF_TEST_ENTRY(truncated_stats_cut),
-	     RF_TEST_ENTRY(bad_magic), RF_TEST_ENTRY(wrong_version),
-	     RF_TEST_ENTRY(header_size_out_of_range), RF_TEST_ENTRY(size_field_mismatch),
-	     RF_TEST_ENTRY(section_out_of_range), RF_TEST_ENTRY(count_above_capacity),
-	     RF_TEST_ENTRY(section_kind_zero_or_missing), RF_TEST_ENTRY(entry_size_out_of_range),
-	     RF_TEST_ENTRY(newer_writer_is_read), RF_TEST_ENTRY(older_writer_counters_absent),
-	     RF_TEST_ENTRY(unterminated_strings),
+	     RF_TEST_ENTRY(truncated_empty), RF_TEST_ENTRY(truncated_half_header),
+	     RF_TEST_ENTRY(truncated_stats_cut), RF_TEST_ENTRY(bad_magic),
+	     RF_TEST_ENTRY(wrong_version), RF_TEST_ENTRY(header_size_out_of_range),
+	     RF_TEST_ENTRY(size_field_mismatch), RF_TEST_ENTRY(section_out_of_range),
+	     RF_TEST_ENTRY(count_above_capacity), RF_TEST_ENTRY(section_kind_zero_or_missing),
+	     RF_TEST_ENTRY(entry_size_out_of_range), RF_TEST_ENTRY(newer_writer_is_read),
+	     RF_TEST_ENTRY(older_writer_counters_absent), RF_TEST_ENTRY(unterminated_strings),
 	     RF_TEST_ENTRY(config_out_of_range), RF_TEST_ENTRY(status_and_flags_out_of_range),
 	     RF_TEST_ENTRY(pid_mismatch), RF_TEST_ENTRY(odd_seq_is_torn),
 	     RF_TEST_ENTRY(too_large_is_refused), RF_TEST_ENTRY(fifo_is_not_a_segment),

@@ -184,8 +184,11 @@ size_t rp_test_newer(const unsigned char *valid, unsigned char *out)
 	/* A kind of section this reader does not know. */
 	RF_CHECK(hdr->section_count < RF_SHM_SECTIONS_MAX);
 	extra = &hdr->sections[hdr->section_count++];
-	*extra = (struct rf_shm_section){.kind = RF_SHM_SECTION__END + 3, .entry_size = 12,
-					 .offset = len, .capacity = 3, .count = 3};
+	*extra = (struct rf_shm_section){.kind = RF_SHM_SECTION__END + 3,
+					 .entry_size = 12,
+					 .offset = len,
+					 .capacity = 3,
+					 .count = 3};
 	len = rp_test_align(len + 3 * 12);
 	RF_CHECK(len <= RP_TEST_NEWER_MAX);
 	hdr->size = len;

@@ -77,13 +77,13 @@ void rp_test_cleanup(void);
  * RF_TEST with the cleanup: the harness ends a passing test with _exit(),
  * which skips atexit handlers (they still run for a failing check).
  */
-#define RP_TEST(name)                                                                   \
-	static void rp_body_##name(void);                                               \
-	RF_TEST(name)                                                                   \
-	{                                                                               \
-		rp_body_##name();                                                       \
-		rp_test_cleanup();                                                      \
-	}                                                                               \
+#define RP_TEST(name)                                                                              \
+	static void rp_body_##name(void);                                                          \
+	RF_TEST(name)                                                                              \
+	{                                                                                          \
+		rp_body_##name();                                                                  \
+		rp_test_cleanup();                                                                 \
+	}                                                                                          \
 	static void rp_body_##name(void)
 
 /* The header of a segment's bytes. */

@@ -22,12 +22,12 @@ struct rp_symbols;
 
 struct rp_frame {
 	uint64_t pc;
-	char function[512];   /* demangled; "" when unknown */
-	uint64_t offset;      /* pc - start of function */
-	char file[512];       /* source file; "" when no line information */
-	int line;             /* 0 when unknown */
+	char function[512];                  /* demangled; "" when unknown */
+	uint64_t offset;                     /* pc - start of function */
+	char file[512];                      /* source file; "" when no line information */
+	int line;                            /* 0 when unknown */
 	char module[RF_SHM_MODULE_PATH_MAX]; /* "" when pc is in no recorded module */
-	uint64_t module_offset; /* pc - load bias */
+	uint64_t module_offset;              /* pc - load bias */
 };
 
 /*

@@ -16,35 +16,35 @@
 #include "rp_symbols.h"
 
 struct rp_threads_options {
-	const char *ignore; /* extra patterns (--ignore), comma-separated; may be NULL */
+	const char *ignore;      /* extra patterns (--ignore), comma-separated; may be NULL */
 	struct rp_symbols *syms; /* to match ignore patterns against start routines as
 				  * the reporter names them too; may be NULL */
 };
 
 struct rp_group_view {
-	uint32_t index;                      /* in THREAD_GROUPS */
+	uint32_t index; /* in THREAD_GROUPS */
 	const struct rf_shm_thread_group *g;
 	uint64_t counts[RF_THREAD_CLASS__COUNT]; /* listed threads by verdict */
-	enum rf_thread_class cls;            /* the most serious verdict present */
-	uint64_t count;                      /* threads with that verdict */
+	enum rf_thread_class cls;                /* the most serious verdict present */
+	uint64_t count;                          /* threads with that verdict */
 	bool leak;
-	int64_t age_min, age_max;            /* of its listed alive threads; -1 none */
+	int64_t age_min, age_max; /* of its listed alive threads; -1 none */
 	/* The most common /proc state of its alive threads. */
 	uint32_t state;
 	int32_t syscall;
 	char wchan[RF_SHM_WCHAN_MAX];
 	uint64_t state_threads;
-	int64_t state_for;                   /* longest time in that state; -1 unknown */
-	char name[RF_SHM_THREAD_NAME_MAX];   /* of one of its threads, else the group's last */
-	char start_name[256];                /* start routine as the reporter names it */
+	int64_t state_for;                 /* longest time in that state; -1 unknown */
+	char name[RF_SHM_THREAD_NAME_MAX]; /* of one of its threads, else the group's last */
+	char start_name[256];              /* start routine as the reporter names it */
 	const struct rf_shm_thread_sample *sample;
 };
 
 struct rp_threads {
 	const struct rp_snapshot *snap;
 	struct rf_thread_rules rules;
-	bool at_exit;            /* judged by the at-exit rule (the process ended) */
-	int64_t now;             /* the monotonic time ages are measured at */
+	bool at_exit;                          /* judged by the at-exit rule (the process ended) */
+	int64_t now;                           /* the monotonic time ages are measured at */
 	const struct rf_shm_thread_info *info; /* NULL before the first publish */
 	const struct rf_shm_thread *threads;
 	uint64_t nthreads;

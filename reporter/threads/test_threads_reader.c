@@ -30,8 +30,8 @@ static struct rf_segment seg;
 static void segment_new(void)
 {
 	struct rf_shm_config config;
-	struct rf_segment_identity id = {.pid = getpid(), .cmdline = "test", .config_error = "",
-					  .config = &config};
+	struct rf_segment_identity id = {
+		.pid = getpid(), .cmdline = "test", .config_error = "", .config = &config};
 
 	rf_config_defaults(&config);
 	config.thread_age = 1000 * MS;
@@ -193,10 +193,24 @@ static size_t mutate_offset(const struct rf_shm_header *hdr)
  */
 RF_TEST(mutated_segments_are_refused_or_printed)
 {
-	static const uint64_t boundary[] = {0, 1, 7, 8, 0x7f, 0x80, 0xff, 0xffff, 0x7fffffff,
-					    0x80000000, 0xffffffff, UINT64_C(1) << 32,
-					    (uint64_t)INT64_MAX, (uint64_t)INT64_MIN, UINT64_MAX};
-	enum { ROUNDS = 10000 };
+	static const uint64_t boundary[] = {0,
+					    1,
+					    7,
+					    8,
+					    0x7f,
+					    0x80,
+					    0xff,
+					    0xffff,
+					    0x7fffffff,
+					    0x80000000,
+					    0xffffffff,
+					    UINT64_C(1) << 32,
+					    (uint64_t)INT64_MAX,
+					    (uint64_t)INT64_MIN,
+					    UINT64_MAX};
+	enum {
+		ROUNDS = 10000
+	};
 	struct rf_shm_layout *shm;
 	unsigned char *good;
 	unsigned accepted = 0, refused = 0;
@@ -233,7 +247,8 @@ RF_TEST(mutated_segments_are_refused_or_printed)
 		memcpy(shm, good, RF_SHM_SIZE);
 		for (int k = 0; k < changes; k++) {
 			size_t at = mutate_offset((const struct rf_shm_header *)good);
-			uint64_t r = mutate_next(), v = boundary[r % (sizeof(boundary) / sizeof(boundary[0]))];
+			uint64_t r = mutate_next(),
+				 v = boundary[r % (sizeof(boundary) / sizeof(boundary[0]))];
 			unsigned char *p = (unsigned char *)shm;
 
 			switch ((r >> 8) % 4) {
@@ -404,5 +419,6 @@ RF_TEST(symbols_skip_a_fifo)
 }
 
 RF_TEST_MAIN(RF_TEST_ENTRY(read_and_judge), RF_TEST_ENTRY(extreme_times_saturate),
-	     RF_TEST_ENTRY(corruption_refused), RF_TEST_ENTRY(mutated_segments_are_refused_or_printed),
+	     RF_TEST_ENTRY(corruption_refused),
+	     RF_TEST_ENTRY(mutated_segments_are_refused_or_printed),
 	     RF_TEST_ENTRY(symbols_of_this_program), RF_TEST_ENTRY(symbols_skip_a_fifo))
