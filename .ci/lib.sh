@@ -10,6 +10,7 @@ RF_PACKAGES=(
 	gcc g++ pkg-config meson ninja-build
 	librdkafka-dev libunwind-dev uthash-dev libdw-dev
 	kcat python3 python3-confluent-kafka
+	clang-format # .ci/test checks the layout of every C and C++ file
 	libjemalloc2 libtcmalloc-minimal4 # other allocators preloaded with the shim (heap tests)
 	shellcheck # .ci/test checks the scripts in .ci/ and test-apps/
 )
@@ -92,6 +93,37 @@ rf_shellcheck() {
 	if [ ${#failed[@]} -gt 0 ]; then
 		for file in "${failed[@]}"; do
 			echo "error: shellcheck: warnings in $file (see above)" >&2
+		done
+		exit 1
+	fi
+}
+
+# rf_c_sources: the C and C++ files of the tree, NUL-separated (git's list in
+# a checkout, else every such file outside the build directories).
+rf_c_sources() {
+	if git -C "$RF_ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+		git -C "$RF_ROOT" ls-files -z -- '*.c' '*.h' '*.cc' '*.cpp'
+	else
+		(cd "$RF_ROOT" && find shim reporter test-apps -type f \( -name '*.c' -o -name '*.h' \
+			-o -name '*.cc' -o -name '*.cpp' \) -print0)
+	fi
+}
+
+# rf_clang_format: every C and C++ file of the tree must be laid out as
+# .clang-format says; name each one that is not and exit 1.
+rf_clang_format() {
+	local files=() failed=() file
+	while IFS= read -r -d '' file; do
+		files+=("$file")
+	done < <(rf_c_sources)
+	rf_say "clang-format: ${#files[@]} C and C++ files"
+	for file in "${files[@]}"; do
+		(cd "$RF_ROOT" && clang-format --dry-run --Werror "$file" 2>/dev/null) || failed+=("$file")
+	done
+	if [ ${#failed[@]} -gt 0 ]; then
+		for file in "${failed[@]}"; do
+			echo "error: clang-format: $file is not laid out as .clang-format says" \
+				"(clang-format -i $file shows how)" >&2
 		done
 		exit 1
 	fi
