@@ -227,8 +227,10 @@ RF_TEST(mutated_segments_are_refused_or_printed)
 	shm->handles[0].state = RF_SHM_HANDLE_OPEN;
 	shm->handles[0].bytes_held = 4096;
 	shm->handles[0].last_poll_monotonic_ns = 1;
+	RF_CHECK_INT(rf_segment_room(&seg, RF_SHM_SECTION_MODULES, 1), 1);
 	rf_segment_section_count(&seg, RF_SHM_SECTION_MODULES, 1);
 	module_of_self(&shm->modules[0]);
+	RF_CHECK_INT(rf_segment_room(&seg, RF_SHM_SECTION_THREAD_SAMPLES, 1), 1);
 	rf_segment_section_count(&seg, RF_SHM_SECTION_THREAD_SAMPLES, 1);
 	shm->thread_samples[0].frames[0] = (uint64_t)(uintptr_t)populate + 4;
 	shm->thread_samples[0].nframes = 1;
@@ -345,6 +347,7 @@ RF_TEST(corruption_refused)
 	expect_layout("thread_groups[0].start_name");
 	shm->thread_groups[0].start_name[0] = '\0';
 
+	RF_CHECK_INT(rf_segment_room(&seg, RF_SHM_SECTION_THREAD_SAMPLES, 1), 1);
 	rf_segment_section_count(&seg, RF_SHM_SECTION_THREAD_SAMPLES, 1);
 	shm->thread_samples[0].group = 7;
 	expect_layout("thread_samples[0].group is 7");
@@ -353,6 +356,7 @@ RF_TEST(corruption_refused)
 	expect_layout("thread_samples[0].nframes is 40");
 	shm->thread_samples[0].nframes = 0;
 
+	RF_CHECK_INT(rf_segment_room(&seg, RF_SHM_SECTION_MODULES, 1), 1);
 	rf_segment_section_count(&seg, RF_SHM_SECTION_MODULES, 1);
 	memset(shm->modules[0].path, 'z', sizeof(shm->modules[0].path));
 	expect_layout("modules[0].path");

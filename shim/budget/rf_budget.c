@@ -696,12 +696,13 @@ void rf_budget_handle_close(int slot)
 void rf_budget_publish(struct rf_publication *pub)
 {
 	struct rf_shm_layout *shm = pub->seg->shm;
-	uint64_t acked, chunks = 0, charged, banked;
+	uint64_t acked, chunks = 0, charged, banked, room;
 	uint32_t count;
 
 	if (shm == NULL)
 		return;
-	count = rf_kafka_handle_publish(shm->handles, &acked);
+	room = rf_segment_room(pub->seg, RF_SHM_SECTION_HANDLES, rf_kafka_handle_listed());
+	count = rf_kafka_handle_publish(shm->handles, (uint32_t)room, &acked);
 	rf_segment_section_count(pub->seg, RF_SHM_SECTION_HANDLES, count);
 	pthread_mutex_lock(&rf_budget.lock);
 	if (rf_budget_bounds.base != 0)

@@ -239,7 +239,17 @@ int rf_kafka_topic_slot(const void *rkt)
 	return RF_KAFKA_SLOT_UNKNOWN;
 }
 
-uint32_t rf_kafka_handle_publish(struct rf_shm_handle *out, uint64_t *acked)
+uint32_t rf_kafka_handle_listed(void)
+{
+	uint32_t listed = 0;
+
+	for (int i = 1; i < RF_KAFKA_HANDLES; i++)
+		listed += __atomic_load_n(&rf_kafka.handles[i].state, __ATOMIC_ACQUIRE) !=
+			  RF_SHM_HANDLE_FREE;
+	return listed;
+}
+
+uint32_t rf_kafka_handle_publish(struct rf_shm_handle *out, uint32_t max, uint64_t *acked)
 {
 	uint32_t count = 0;
 
@@ -251,7 +261,7 @@ uint32_t rf_kafka_handle_publish(struct rf_shm_handle *out, uint64_t *acked)
 		struct rf_shm_handle *e;
 
 		*acked += rf_kafka_handle_acked(h);
-		if (i == 0 || state == RF_SHM_HANDLE_FREE)
+		if (i == 0 || state == RF_SHM_HANDLE_FREE || count == max)
 			continue;
 		e = &out[count++];
 		memcpy(e->name, h->name, sizeof(e->name));

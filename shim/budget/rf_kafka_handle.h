@@ -113,12 +113,15 @@ void rf_kafka_topic_bind(const void *rkt, int slot);
 /* The slot of the handle a topic object belongs to, or RF_KAFKA_SLOT_UNKNOWN. */
 int rf_kafka_topic_slot(const void *rkt);
 
+/* How many handles are listed: open, or destroyed and not yet reused. */
+uint32_t rf_kafka_handle_listed(void);
+
 /*
- * Copy every listed handle into out[RF_SHM_HANDLES_MAX] (in slot order) and
- * return how many; *acked gets the acknowledged-but-unfreed budget of every
- * slot, the unknown handle's included.
+ * Copy up to max listed handles into out (in slot order) and return how
+ * many; *acked gets the acknowledged-but-unfreed budget of every slot, the
+ * unknown handle's included.
  */
-uint32_t rf_kafka_handle_publish(struct rf_shm_handle *out, uint64_t *acked);
+uint32_t rf_kafka_handle_publish(struct rf_shm_handle *out, uint32_t max, uint64_t *acked);
 
 /* After fork: the child's registry lock is free (its other threads are gone). */
 void rf_kafka_handle_fork_child(void);

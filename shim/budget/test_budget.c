@@ -44,10 +44,10 @@ static struct rf_shm_layout *rf_publish(void)
 {
 	static struct rf_shm_layout shm;
 	static struct rf_publication pub;
-	struct rf_segment seg = {.shm = &shm};
+	struct rf_segment seg;
 
 	memset(&shm, 0, sizeof(shm));
-	shm.header.sections[RF_SHM_SECTION_HANDLES - 1].capacity = RF_SHM_HANDLES_MAX;
+	rf_segment_attach_memory(&seg, &shm);
 	rf_publication_begin(&pub, &seg, NULL, false);
 	rf_budget_publish(&pub);
 	rf_publication_end(&pub);

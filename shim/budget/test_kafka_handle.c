@@ -106,7 +106,8 @@ RF_TEST(published_table)
 	rf_kafka_handle_at(a)->acked_in = 100;
 	rf_kafka_handle_at(0)->acked_in = 7; /* the unknown handle counts in the total only */
 	rf_kafka_handle_close(b);
-	RF_CHECK_INT(rf_kafka_handle_publish(out, &acked), 2);
+	RF_CHECK_INT(rf_kafka_handle_listed(), 2);
+	RF_CHECK_INT(rf_kafka_handle_publish(out, RF_SHM_HANDLES_MAX, &acked), 2);
 	RF_CHECK_INT(acked, 107);
 	RF_CHECK_STR(out[0].name, "rdkafka#producer-1");
 	RF_CHECK_STR(out[0].client_id, "orders");

@@ -3,8 +3,10 @@
  *
  * Return from main() reaches exit() inside libc, past any PLT, so main is
  * wrapped through __libc_start_main to see its return value. exit() called
- * by the program is seen directly; _exit() and _Exit() skip atexit handlers
- * and destructors, so they mark the segment themselves.
+ * by the program is seen directly; _exit(), _Exit() and quick_exit() skip
+ * atexit handlers and destructors, so they mark the segment themselves
+ * (quick_exit's own handlers then run, and it ends in libc's _exit, past any
+ * PLT).
  */
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -58,6 +60,16 @@ RF_EXPORT void exit(int status)
 RF_EXPORT void _exit(int status)
 {
 	rf_real__exit_fn real = RF_REAL(_exit);
+
+	rf_shim_exit_now(status);
+	if (real != NULL)
+		real(status);
+	rf_exit_fallback(status);
+}
+
+RF_EXPORT void quick_exit(int status)
+{
+	rf_real_quick_exit_fn real = RF_REAL(quick_exit);
 
 	rf_shim_exit_now(status);
 	if (real != NULL)

@@ -117,12 +117,17 @@ RF_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 	t = rf_thread_hook_begin((uintptr_t)start_routine,
 				 detach == PTHREAD_CREATE_DETACHED ? RF_THREAD_F_DETACHED : 0);
 	errno = saved;
-	if (t == NULL)
-		return real(thread, attr, start_routine, arg);
-	rf_thread_start_set(t, start_routine, NULL, arg);
-	rc = real(thread, attr, rf_thread_trampoline, t);
-	saved = errno;
-	rf_thread_create_end(t, rc == 0 ? (uint64_t)*thread : 0, rc == 0);
+	if (t == NULL) {
+		rc = real(thread, attr, start_routine, arg);
+		saved = errno;
+	} else {
+		rf_thread_start_set(t, start_routine, NULL, arg);
+		rc = real(thread, attr, rf_thread_trampoline, t);
+		saved = errno;
+		rf_thread_create_end(t, rc == 0 ? (uint64_t)*thread : 0, rc == 0);
+	}
+	if (rc == 0)
+		rf_shim_publisher_need();
 	errno = saved;
 	return rc;
 }
@@ -138,12 +143,18 @@ RF_EXPORT int thrd_create(thrd_t *thr, thrd_start_t func, void *arg)
 	rf_shim_init();
 	t = rf_thread_hook_begin((uintptr_t)func, RF_THREAD_F_C11);
 	errno = saved;
-	if (t == NULL)
-		return real(thr, func, arg);
-	rf_thread_start_set(t, NULL, func, arg);
-	rc = real(thr, rf_thread_trampoline_c11, t);
-	saved = errno;
-	rf_thread_create_end(t, rc == thrd_success ? (uint64_t)*thr : 0, rc == thrd_success);
+	if (t == NULL) {
+		rc = real(thr, func, arg);
+		saved = errno;
+	} else {
+		rf_thread_start_set(t, NULL, func, arg);
+		rc = real(thr, rf_thread_trampoline_c11, t);
+		saved = errno;
+		rf_thread_create_end(t, rc == thrd_success ? (uint64_t)*thr : 0,
+				     rc == thrd_success);
+	}
+	if (rc == thrd_success)
+		rf_shim_publisher_need();
 	errno = saved;
 	return rc;
 }

@@ -22,6 +22,8 @@
 	RF_REAL_SYMBOLS_THREADS(X)                                                                 \
 	X(REQUIRED, void, _exit, (int))                                                            \
 	X(REQUIRED, void, _Exit, (int))                                                            \
+	X(REQUIRED, void, quick_exit, (int))                                                       \
+	RF_REAL_SYMBOLS_CRED(X)                                                                    \
 	X(REQUIRED, int, __libc_start_main,                                                        \
 	  (int (*)(int, char **, char **), int, char **, void (*)(void), void (*)(void),           \
 	   void (*)(void), void *))                                                                \
@@ -86,6 +88,17 @@
 	X(REQUIRED, void *, memalign, (size_t, size_t))                                            \
 	X(REQUIRED, void *, valloc, (size_t))                                                      \
 	X(REQUIRED, void *, pvalloc, (size_t))
+
+/* The calls that change the process's user (hook_cred.c). */
+#define RF_REAL_SYMBOLS_CRED(X)                                                                    \
+	X(REQUIRED, int, setuid, (uid_t))                                                          \
+	X(REQUIRED, int, seteuid, (uid_t))                                                         \
+	X(REQUIRED, int, setreuid, (uid_t, uid_t))                                                 \
+	X(REQUIRED, int, setresuid, (uid_t, uid_t, uid_t))                                         \
+	X(REQUIRED, int, setgid, (gid_t))                                                          \
+	X(REQUIRED, int, setegid, (gid_t))                                                         \
+	X(REQUIRED, int, setregid, (gid_t, gid_t))                                                 \
+	X(REQUIRED, int, setresgid, (gid_t, gid_t, gid_t))
 
 /* Thread creation, end, join, detach and naming (hook_thread.c). */
 #define RF_REAL_SYMBOLS_THREADS(X)                                                                 \

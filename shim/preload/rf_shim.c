@@ -65,9 +65,11 @@ static struct {
 	int passive;
 	int exit_status_known; /* atomic; first recorder wins */
 	int exit_status;
-	int exited; /* atomic: the segment was marked exited */
+	int exited;    /* atomic: the segment was marked exited */
+	int publisher; /* atomic: the publisher thread was started (or tried) */
 } rf_shim = {
 	.publish_lock = PTHREAD_MUTEX_INITIALIZER,
+	.segment = RF_SEGMENT_NONE,
 };
 
 const struct rf_shm_config *rf_shim_config(void)
@@ -123,6 +125,13 @@ static void *rf_shim_publisher_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The publisher thread, started only once the process has threads of its
+ * own (rf_shim_publisher_need): a thread of ours would turn a
+ * single-threaded program into a multi-threaded one, and glibc applies a
+ * set*id call to every thread, where ours may lack the capabilities the
+ * program arranged for its own (setpriv aborts then).
+ */
 static void rf_shim_publisher_start(void)
 {
 	rf_real_pthread_create_fn create = RF_REAL(pthread_create);
@@ -149,6 +158,27 @@ static void rf_shim_publisher_start(void)
 	}
 }
 
+void rf_shim_segment_owner(uid_t uid, gid_t gid)
+{
+	rf_shim_init();
+	if (rf_shim.segment_pid == getpid())
+		rf_segment_owner(&rf_shim.segment, uid, gid);
+}
+
+void rf_shim_publisher_need(void)
+{
+	int expected = 0;
+
+	/* Once, and only once start-up is over (a hook may run during it). */
+	if (__atomic_load_n(&rf_shim.publisher, __ATOMIC_ACQUIRE) != 0 ||
+	    __atomic_load_n(&rf_shim.state, __ATOMIC_ACQUIRE) != RF_SHIM_READY ||
+	    rf_shim.segment_pid != getpid() ||
+	    !__atomic_compare_exchange_n(&rf_shim.publisher, &expected, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return;
+	rf_shim_publisher_start();
+}
+
 static int rf_shim_segment_create(pid_t pid)
 {
 	struct rf_segment_identity id = {
@@ -166,12 +196,15 @@ static int rf_shim_segment_create(pid_t pid)
 	id.cmdline = cmdline;
 	if (rf_proc_start_ticks(pid, &id.start_ticks) < 0)
 		id.start_ticks = 0;
+	/* Before ours: what ended processes left may be what fills /dev/shm. */
+	rf_segment_prune(rf_shim.config.shm_prefix, rf_shim.config.dead_max);
 	rc = rf_segment_create(&rf_shim.segment, rf_shim.config.shm_prefix, &id);
 	if (rc < 0) {
 		rf_stats_add(RF_STAT_shim_errors, 1);
 		rf_log("cannot create the shared-memory segment %s (%s); figures will not be "
 		       "published, the process runs on unchanged",
-		       rf_shim.segment.name, strerrordesc_np(-rc));
+		       rf_shim.segment.name,
+		       rc == -ENOSPC ? "/dev/shm is full" : strerrordesc_np(-rc));
 	}
 	rf_shim.segment_pid = pid;
 	return rc;
@@ -205,8 +238,9 @@ static void rf_shim_fork_child(void)
 	rf_heap_fork_child(); /* after the budget: it may wake its (new) waiters */
 	rf_shim.exit_status_known = 0;
 	rf_shim.exited = 0;
-	if (rf_shim_segment_create(getpid()) == 0)
-		rf_shim_publisher_start();
+	rf_shim.publisher = 0; /* the child has one thread: none of ours until it has more */
+	if (rf_shim_segment_create(getpid()) == 0 && rf_shim.config.publish_thread)
+		rf_shim_publisher_need();
 	pthread_setcancelstate(cancel_state, NULL);
 }
 
@@ -282,8 +316,9 @@ void rf_shim_init(void)
 	rf_shim_heap_setup();
 	rf_shim_segment_create(getpid());
 	pthread_atfork(rf_shim_fork_prepare, rf_shim_fork_parent, rf_shim_fork_child);
-	rf_shim_publisher_start();
 	__atomic_store_n(&rf_shim.state, RF_SHIM_READY, __ATOMIC_RELEASE);
+	if (rf_shim.config.publish_thread)
+		rf_shim_publisher_need();
 	pthread_setcancelstate(cancel_state, NULL);
 }
 

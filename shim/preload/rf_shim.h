@@ -5,6 +5,8 @@
 #ifndef RF_SHIM_H
 #define RF_SHIM_H
 
+#include <sys/types.h>
+
 #include "rf_shm.h"
 
 /*
@@ -19,11 +21,26 @@ void rf_shim_init(void);
 /* The effective configuration (defaults until rf_shim_init has run). */
 const struct rf_shm_config *rf_shim_config(void);
 
+/*
+ * The process has threads of its own now (a thread was created, a producer
+ * handle made): start the publisher thread, once. Until then figures are
+ * published at start-up and at exit only, and a single-threaded program
+ * stays single-threaded.
+ */
+void rf_shim_publisher_need(void);
+
+/*
+ * The process's effective user or group is about to change (hook_cred.c):
+ * give the segment to uid and gid ((uid_t)-1, (gid_t)-1: unchanged) while
+ * the process may still do so. Best effort, errno kept.
+ */
+void rf_shim_segment_owner(uid_t uid, gid_t gid);
+
 /* Record the exit status seen by an exit path (first one wins). */
 void rf_shim_exit_record(int status);
 
 /*
- * The process is ending without atexit handlers (_exit, _Exit): mark the
+ * The process is ending without atexit handlers (_exit, _Exit, quick_exit): mark the
  * segment exited now. Async-signal-safe; does nothing in a vfork child,
  * which shares the parent's memory but is not the parent.
  */

@@ -5,9 +5,14 @@
 #include "rf_thread_shim.h"
 
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,10 +103,77 @@ static void rf_thread_stack_top_window(uintptr_t sp, uintptr_t *top_lo, uintptr_
 	}
 }
 
+/*
+ * Stack a capture may use below the hook's frame: libunwind's context and
+ * cursor and its DWARF walk, measured under 16 KiB (a thread of 16 KiB
+ * creates threads under the shim), with a margin. glibc's own
+ * pthread_create needs under 4 KiB.
+ */
+#define RF_CAPTURE_STACK ((uintptr_t)24 * 1024)
+#define RF_PAGE ((uintptr_t)4096)
+
+/* The lowest page of the main thread's stack found mapped: it never shrinks. */
+static uintptr_t rf_main_stack_mapped;
+
+/* Virtual size of this process in bytes (statm's first field), or UINT64_MAX when unknown. */
+static uint64_t rf_vm_size(void)
+{
+	char buf[128];
+	ssize_t n;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return UINT64_MAX;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return UINT64_MAX;
+	buf[n] = '\0';
+	return strtoull(buf, NULL, 10) * RF_PAGE;
+}
+
+/*
+ * Whether a capture may run on this stack. Threads' stacks are mapped
+ * whole; the main thread's grows on demand, and under RLIMIT_AS (or
+ * RLIMIT_STACK) it may not be able to: a capture that touched a page it
+ * cannot grow to would kill the host where glibc's own pthread_create would
+ * only fail with EAGAIN. Then the thread is recorded without a stack.
+ */
+static bool rf_thread_stack_room(uintptr_t sp)
+{
+	uintptr_t end = (uintptr_t)__libc_stack_end, need, known;
+	struct rlimit as, stack;
+	unsigned char vec;
+	int saved = errno;
+	bool room;
+
+	if (sp >= end || end - sp >= RF_MAIN_STACK_REACH || sp < RF_CAPTURE_STACK + RF_PAGE)
+		return true; /* not the main thread's stack */
+	need = (sp - RF_CAPTURE_STACK) & ~(RF_PAGE - 1);
+	known = __atomic_load_n(&rf_main_stack_mapped, __ATOMIC_RELAXED);
+	if (known != 0 && need >= known)
+		return true;
+	if (mincore((void *)need, RF_PAGE, &vec) == 0) {
+		room = true; /* mapped already */
+	} else if (getrlimit(RLIMIT_STACK, &stack) == 0 && stack.rlim_cur != RLIM_INFINITY &&
+		   end - need > stack.rlim_cur) {
+		room = false;
+	} else {
+		room = getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY ||
+		       rf_vm_size() + (sp - need) + RF_PAGE <= as.rlim_cur;
+	}
+	if (room && (known == 0 || need < known))
+		__atomic_store_n(&rf_main_stack_mapped, need, __ATOMIC_RELAXED);
+	errno = saved;
+	return room;
+}
+
 int rf_thread_stack_capture(uintptr_t *frames)
 {
 	uintptr_t top_lo, top_hi, here = (uintptr_t)__builtin_frame_address(0);
 
+	if (!rf_thread_stack_room(here))
+		return 0;
 	rf_self_locate();
 	rf_thread_stack_top_window(here, &top_lo, &top_hi);
 	/* Our frames say nothing about the program: the hook on top, and main's

@@ -90,7 +90,7 @@
 #include <stdint.h>
 
 #define RF_SHM_MAGIC UINT64_C(0x31454e4546474e52) /* "RNGFENE1" little-endian */
-#define RF_SHM_VERSION 6 /* increased on every backward incompatible change */
+#define RF_SHM_VERSION 7 /* increased on every backward incompatible change */
 #define RF_SHM_PREFIX_DEFAULT "ringfence"
 #define RF_SHM_NAME_MAX 64 /* "/" prefix "." pid NUL */
 
@@ -265,7 +265,13 @@ enum rf_stat_type {
 	  "Live heap above which producers are pushed back as if the budget were spent; 0: off")   \
 	X(heap_cache, BOOL, "RINGFENCE_HEAP_CACHE", "1", 0, 1,                                     \
 	  "Keep freed blocks of up to 1 KiB per thread for its next malloc (at most 272 KiB a "    \
-	  "thread)")
+	  "thread)")                                                                               \
+	X(publish_thread, BOOL, "RINGFENCE_PUBLISH_THREAD", "0", 0, 1,                             \
+	  "1: start the publisher thread at start-up; 0: once the program has threads of its own " \
+	  "(until then figures are published at exit)")                                            \
+	X(dead_max, COUNT, "RINGFENCE_DEAD_MAX", "256", 0, 1000000,                                \
+	  "Segments of ended processes kept under the prefix: a new segment removes the oldest "   \
+	  "beyond it (0: no bound)")
 
 #define RF_CONFIG_NAME_MAX 32
 #define RF_CONFIG_LIST_MAX 256
@@ -536,7 +542,7 @@ struct rf_shm_header {
 /* A layout change without a version bump fails the build here. */
 _Static_assert(offsetof(struct rf_shm_header, magic) == 0, "magic moved");
 _Static_assert(offsetof(struct rf_shm_header, version) == 8, "version moved");
-_Static_assert(sizeof(struct rf_shm_header) == 1784,
+_Static_assert(sizeof(struct rf_shm_header) == 1800,
 	       "rf_shm_header changed: append only (then this size), or bump RF_SHM_VERSION");
 
 /*

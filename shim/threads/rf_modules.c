@@ -92,6 +92,7 @@ void rf_modules_publish(struct rf_publication *pub)
 {
 	struct rf_modules_walk w = {.first = true, .mods = rf_modules.mods};
 	struct rf_segment *seg = pub->seg;
+	uint64_t count;
 
 	if (seg->shm == NULL)
 		return;
@@ -104,8 +105,9 @@ void rf_modules_publish(struct rf_publication *pub)
 		dl_iterate_phdr(rf_modules_collect, &w);
 		rf_modules.count = w.count;
 	}
-	memcpy(seg->shm->modules, rf_modules.mods, rf_modules.count * sizeof(rf_modules.mods[0]));
-	rf_segment_section_count(seg, RF_SHM_SECTION_MODULES, rf_modules.count);
+	count = rf_segment_room(seg, RF_SHM_SECTION_MODULES, rf_modules.count);
+	memcpy(seg->shm->modules, rf_modules.mods, count * sizeof(rf_modules.mods[0]));
+	rf_segment_section_count(seg, RF_SHM_SECTION_MODULES, count);
 	rf_modules.written_for = seg->shm;
 	rf_modules.written_pid = getpid();
 }

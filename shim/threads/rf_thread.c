@@ -1039,7 +1039,7 @@ void rf_thread_publish(struct rf_publication *pub, const struct rf_thread_rules 
 	struct rf_segment *seg = pub->seg;
 	struct rf_shm_layout *shm = seg->shm;
 	uint64_t nthreads = 0, ngroups = 0, nsamples = 0, suspects = 0, alive = 0, unjoined = 0;
-	uint64_t attributed = 0;
+	uint64_t attributed = 0, listed = 0, room_groups, room_threads, room_samples;
 	struct rf_shm_thread_info *info;
 
 	if (shm == NULL)
@@ -1053,8 +1053,16 @@ void rf_thread_publish(struct rf_publication *pub, const struct rf_thread_rules 
 	rf_thread_ready();
 	rf_thread_absorb_all();
 	rf_thread_growth_tick(rules, now_ns);
+	/* Entries are written only where the segment's pages could be allocated. */
+	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next)
+		listed++;
+	room_groups = rf_segment_room(seg, RF_SHM_SECTION_THREAD_GROUPS, listed);
+	room_threads = rf_segment_room(seg, RF_SHM_SECTION_THREADS, rf_reg.tracked);
+	room_samples = rf_segment_room(seg, RF_SHM_SECTION_THREAD_SAMPLES, rf_reg.nsamples);
+	info = rf_segment_room(seg, RF_SHM_SECTION_THREAD_INFO, 1) == 1 ? &shm->thread_info[0]
+									: NULL;
 	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next) {
-		g->index = ngroups < RF_SHM_THREAD_GROUPS_MAX ? (uint32_t)ngroups++ : UINT32_MAX;
+		g->index = ngroups < room_groups ? (uint32_t)ngroups++ : UINT32_MAX;
 		g->growth = rf_thread_growth(g, rules, now_ns);
 		g->oldest = g->newest = 0;
 		alive += g->alive;
@@ -1071,7 +1079,7 @@ void rf_thread_publish(struct rf_publication *pub, const struct rf_thread_rules 
 		}
 		if (rf_thread_class_is_leak(rf_thread_judge(t, rules, now_ns)))
 			suspects++;
-		if (nthreads < RF_SHM_THREADS_MAX && g->index != UINT32_MAX)
+		if (nthreads < room_threads && g->index != UINT32_MAX)
 			rf_thread_entry_fill(&shm->threads[nthreads++], t);
 	}
 	for (struct rf_thread_group *g = rf_reg.groups_head; g != NULL; g = g->next)
@@ -1083,7 +1091,7 @@ void rf_thread_publish(struct rf_publication *pub, const struct rf_thread_rules 
 		const struct rf_thread_sample *s = &rf_reg.samples[i];
 		struct rf_shm_thread_sample *e = &shm->thread_samples[nsamples];
 
-		if (s->group->index == UINT32_MAX)
+		if (s->group->index == UINT32_MAX || nsamples == room_samples)
 			continue;
 		memset(e, 0, sizeof(*e));
 		memcpy(e->frames, s->frames, s->nframes * sizeof(s->frames[0]));
@@ -1094,14 +1102,15 @@ void rf_thread_publish(struct rf_publication *pub, const struct rf_thread_rules 
 		e->taken_ns = s->taken_ns;
 		nsamples++;
 	}
-	info = &shm->thread_info[0];
-	info->sample_request = rf_reg.sample_nonce;
-	info->sample_monotonic_ns = rf_reg.sample_ns;
-	info->sample_signal = rf_reg.sample_signal;
-	info->sample_status = rf_reg.sample_status;
-	info->groups_total = rf_reg.ngroups;
-	info->threads_total = rf_reg.tracked;
-	info->growth_window_ns = (int64_t)rules->age_ns;
+	if (info != NULL) {
+		info->sample_request = rf_reg.sample_nonce;
+		info->sample_monotonic_ns = rf_reg.sample_ns;
+		info->sample_signal = rf_reg.sample_signal;
+		info->sample_status = rf_reg.sample_status;
+		info->groups_total = rf_reg.ngroups;
+		info->threads_total = rf_reg.tracked;
+		info->growth_window_ns = (int64_t)rules->age_ns;
+	}
 
 	rf_publication_set(pub, RF_STAT_threads_created, rf_reg.created);
 	rf_publication_set(pub, RF_STAT_threads_exited, rf_reg.exited);

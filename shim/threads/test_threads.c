@@ -28,14 +28,9 @@ static struct rf_thread_rules rules_running(void)
 /* A segment in private memory with the directory the real writer makes. */
 static struct rf_segment test_segment(void)
 {
-	struct rf_segment seg = {.shm = calloc(1, sizeof(struct rf_shm_layout))};
-	struct rf_shm_header *hdr = &seg.shm->header;
+	struct rf_segment seg;
 
-#define TEST_SECTION(KIND, member, type, cap)                                                      \
-	hdr->sections[RF_SHM_SECTION_##KIND - 1].kind = RF_SHM_SECTION_##KIND;                     \
-	hdr->sections[RF_SHM_SECTION_##KIND - 1].capacity = (cap);
-	RF_SHM_SECTION_LIST(TEST_SECTION)
-#undef TEST_SECTION
+	rf_segment_attach_memory(&seg, calloc(1, sizeof(struct rf_shm_layout)));
 	return seg;
 }
 
