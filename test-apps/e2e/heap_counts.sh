@@ -16,6 +16,9 @@ SHIM=$RF_BUILD_ROOT/shim/libringfence.so
 APP=$RF_BUILD_ROOT/test-apps/rf-heap-app
 export RINGFENCE_SHM_PREFIX=rf-e2e-heap-counts-$$
 export RINGFENCE_PUBLISH_INTERVAL=10ms
+# rf-heap-app reads its own figures as they are published, also in its
+# single-threaded modes: the publisher thread from the start.
+export RINGFENCE_PUBLISH_THREAD=1
 rf_cleanup_add "rm -f /dev/shm/$RINGFENCE_SHM_PREFIX.*"
 
 for mode in counts calls fork signal cache; do
