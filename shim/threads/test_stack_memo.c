@@ -40,19 +40,20 @@ static __attribute__((noinline)) void capture(struct capture *c, int memo)
 	__asm__ volatile("" ::: "memory"); /* not a tail call: keep this frame */
 }
 
-static volatile int sink;
+/* Stored to by several threads at once (threads_keep_their_own_memo): atomic. */
+static int sink;
 
 /* Two callers alike in frame size, unlike in code (so they are not merged). */
 static __attribute__((noinline)) void via_a(struct capture *c, int memo)
 {
 	capture(c, memo);
-	sink = 1;
+	__atomic_store_n(&sink, 1, __ATOMIC_RELAXED);
 }
 
 static __attribute__((noinline)) void via_b(struct capture *c, int memo)
 {
 	capture(c, memo);
-	sink = 2;
+	__atomic_store_n(&sink, 2, __ATOMIC_RELAXED);
 }
 
 static __attribute__((noinline)) void via_alloca(struct capture *c, int memo, size_t n)
