@@ -186,10 +186,11 @@ static size_t mutate_offset(const struct rf_shm_header *hdr)
 
 /*
  * The reader's promise (rf_shm.h, "Reading"): any bytes at all are either
- * refused with a message or printed by every printer. Thousands of copies
- * of a full segment, each with a few fields changed to random or boundary
- * values; the unit suite also runs under ASan and UBSan, which turn any
- * out-of-bounds access, misaligned access or overflow into a failure.
+ * refused with a message or printed by every printer. Ten thousand copies
+ * of a full segment (a tenth under TSan: one thread, see RF_TEST_ROUNDS),
+ * each with a few fields changed to random or boundary values; the unit
+ * suite also runs under ASan and UBSan, which turn any out-of-bounds
+ * access, misaligned access or overflow into a failure.
  */
 RF_TEST(mutated_segments_are_refused_or_printed)
 {
@@ -208,9 +209,7 @@ RF_TEST(mutated_segments_are_refused_or_printed)
 					    (uint64_t)INT64_MAX,
 					    (uint64_t)INT64_MIN,
 					    UINT64_MAX};
-	enum {
-		ROUNDS = 10000
-	};
+	const unsigned rounds = RF_TEST_ROUNDS(10000);
 	struct rf_shm_layout *shm;
 	unsigned char *good;
 	unsigned accepted = 0, refused = 0;
@@ -240,7 +239,7 @@ RF_TEST(mutated_segments_are_refused_or_printed)
 	RF_CHECK(good != NULL);
 	memcpy(good, shm, RF_SHM_SIZE);
 
-	for (int round = 0; round < ROUNDS; round++) {
+	for (unsigned round = 0; round < rounds; round++) {
 		struct rp_snapshot snap;
 		struct rp_failure fail;
 		struct rp_threads t;
@@ -296,8 +295,8 @@ RF_TEST(mutated_segments_are_refused_or_printed)
 	}
 	printf("# %u mutated copies accepted, %u refused\n", accepted, refused);
 	/* Both paths were exercised, not only the refusals. */
-	RF_CHECK(accepted > ROUNDS / 10);
-	RF_CHECK(refused > ROUNDS / 10);
+	RF_CHECK(accepted > rounds / 10);
+	RF_CHECK(refused > rounds / 10);
 	free(good);
 	fclose(sink);
 	segment_drop();

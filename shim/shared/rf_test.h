@@ -48,6 +48,26 @@
 		}                                                                                  \
 	} while (0)
 
+/*
+ * Under ThreadSanitizer every byte a test copies is also recorded in shadow
+ * memory: a loop over large copies runs about twenty times slower than in a
+ * plain build. A long loop of one thread, there to meet many inputs rather
+ * than threads, runs RF_TEST_ROUNDS(n) rounds: n, or a tenth of n under TSan,
+ * which is there for what threads do to each other. Assertions on a count of
+ * rounds are written in terms of the rounds run.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define RF_TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RF_TEST_TSAN 1
+#endif
+#endif
+#ifndef RF_TEST_TSAN
+#define RF_TEST_TSAN 0
+#endif
+#define RF_TEST_ROUNDS(n) (RF_TEST_TSAN ? (n) / 10 : (n))
+
 struct rf_test_case {
 	const char *name;
 	void (*fn)(void);
