@@ -401,7 +401,7 @@ static void usage(FILE *f)
 		"  --threads N            producing threads, spread over the handles (default 1)\n"
 		"  --batch N              messages per produce_batch call (default 100)\n"
 		"  --headers              add two headers (producev only)\n"
-		"  --linger-ms MS         stay alive this long after flushing (default 0)\n"
+		"  --linger-ms MS         stay alive this long after flushing, handles up (default 0)\n"
 		"  --flush-ms MS          flush timeout (default 60000)\n"
 		"  --poll-thread          one thread per handle polls; producers never do\n"
 		"  --no-dr                no delivery callback (delivered counts stay 0)\n"
@@ -554,8 +554,9 @@ int main(int argc, char **argv)
 	for (int h = 0; h < opt.handles; h++)
 		rd_kafka_poll(handles[h], 100);
 	long rss_idle = status_kib("VmRSS");
-	struct timespec t0, t1;
+	struct timespec t0, t1, cpu0, cpu1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
 	for (int t = 0; t < opt.threads; t++) {
 		workers[t].idx = t;
 		workers[t].rk = handles[t % opt.handles];
@@ -572,11 +573,15 @@ int main(int argc, char **argv)
 		if (rd_kafka_flush(handles[h], (int)opt.flush_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
 			unflushed += rd_kafka_outq_len(handles[h]);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
 	double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	double cpu =
+		(double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
 	if (opt.linger_ms > 0) {
 		struct timespec ts = {opt.linger_ms / 1000, (opt.linger_ms % 1000) * 1000000};
 		nanosleep(&ts, NULL);
 	}
+	long rss_linger = status_kib("VmRSS"); /* handles still alive */
 	for (int t = 0; t < opt.threads; t++)
 		rd_kafka_topic_destroy(workers[t].rkt);
 	/* The copy limit in force (a preloaded shim may have chosen it). */
@@ -590,11 +595,12 @@ int main(int argc, char **argv)
 	printf("{\"copy_max_bytes\":\"%s\",", copy_max);
 	printf("\"produced\":%" PRIu64 ",\"produce_failed\":%" PRIu64 ",\"delivered\":%" PRIu64
 	       ",\"dr_failed\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"bytes\":%" PRIu64
-	       ",\"unflushed\":%d,\"rss_idle_kib\":%ld,\"rss_peak_kib\":%ld,\"elapsed_s\":%.3f,"
-	       "\"msgs_per_s\":%.0f,\"sum_produced\":\"%016" PRIx64
+	       ",\"unflushed\":%d,\"rss_idle_kib\":%ld,\"rss_peak_kib\":%ld,\"rss_linger_kib\":%ld,"
+	       "\"elapsed_s\":%.3f,"
+	       "\"cpu_s\":%.3f,\"msgs_per_s\":%.0f,\"sum_produced\":\"%016" PRIx64
 	       "\",\"sum_delivered\":\"%016" PRIx64 "\",\"sum_dr_failed\":\"%016" PRIx64 "\"}\n",
 	       tot.produced, tot.produce_failed, tot.delivered, tot.dr_failed, tot.retries,
-	       tot.bytes, unflushed, rss_idle, status_kib("VmHWM"), elapsed,
+	       tot.bytes, unflushed, rss_idle, status_kib("VmHWM"), rss_linger, elapsed, cpu,
 	       elapsed > 0 ? (double)tot.produced / elapsed : 0.0, tot.sum_produced,
 	       tot.sum_delivered, tot.sum_dr_failed);
 	free(pollers);

@@ -8,14 +8,18 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "rf_time.h"
+
 enum rf_arena_chunk_kind {
-	RF_CHUNK_FREE = 0,    /* in the pool */
-	RF_CHUNK_OPEN = 1,    /* a cursor carves from it */
-	RF_CHUNK_CLOSED = 2,  /* no cursor: back to the pool when drained */
-	RF_CHUNK_SPAN = 3,    /* first chunk of a multi-chunk record */
-	RF_CHUNK_SPANNED = 4, /* later chunk of such a span */
-	RF_CHUNK_KIND = 0x7f,
-	RF_CHUNK_POOLED = 0x80, /* flag: on the pool stack (at most once) */
+	RF_CHUNK_FREE = 0,      /* in the pool */
+	RF_CHUNK_OPEN = 1,      /* a cursor carves from it */
+	RF_CHUNK_CLOSED = 2,    /* no cursor: back to the pool when drained */
+	RF_CHUNK_SPAN = 3,      /* first chunk of a multi-chunk record */
+	RF_CHUNK_SPANNED = 4,   /* later chunk of such a span */
+	RF_CHUNK_RETURNING = 5, /* free, its pages being given back: not to be taken */
+	RF_CHUNK_KIND = 0x3f,
+	RF_CHUNK_RESIDENT = 0x40, /* flag: handed out since its pages were last given back */
+	RF_CHUNK_POOLED = 0x80,   /* flag: on the pool stack (at most once) */
 };
 
 static unsigned rf_arena_kind(const struct rf_arena *arena, uint32_t c)
@@ -23,10 +27,22 @@ static unsigned rf_arena_kind(const struct rf_arena *arena, uint32_t c)
 	return arena->kind[c] & RF_CHUNK_KIND;
 }
 
-/* Set a chunk's kind, keeping its pooled flag. */
+/* Set a chunk's kind, keeping its flags. */
 static void rf_arena_set_kind(struct rf_arena *arena, uint32_t c, unsigned kind)
 {
-	arena->kind[c] = (uint8_t)((arena->kind[c] & RF_CHUNK_POOLED) | kind);
+	arena->kind[c] = (uint8_t)((arena->kind[c] & ~RF_CHUNK_KIND) | kind);
+}
+
+/* A chunk about to be written: its pages will be resident. */
+static void rf_arena_hand_out(struct rf_arena *arena, uint32_t c, unsigned kind)
+{
+	arena->kind[c] = (uint8_t)((arena->kind[c] & RF_CHUNK_POOLED) | RF_CHUNK_RESIDENT | kind);
+}
+
+/* Milliseconds of the coarse monotonic clock: when a chunk joined the pool. */
+static uint32_t rf_arena_now_ms(void)
+{
+	return (uint32_t)(rf_clock_ns(CLOCK_MONOTONIC_COARSE) / 1000000);
 }
 
 #define RF_ARENA_CHUNK_MIN ((size_t)4 * 1024)
@@ -72,7 +88,7 @@ static void *rf_arena_map(size_t len)
 
 static size_t rf_arena_table_size(size_t nchunks)
 {
-	return nchunks * (3 * sizeof(uint32_t) + sizeof(uint8_t));
+	return nchunks * (4 * sizeof(uint32_t) + sizeof(uint8_t));
 }
 
 int rf_arena_init(struct rf_arena *arena, size_t size)
@@ -104,7 +120,8 @@ int rf_arena_init(struct rf_arena *arena, size_t size)
 	arena->live = (uint32_t *)meta;
 	arena->span = arena->live + nchunks;
 	arena->pool = arena->span + nchunks;
-	arena->kind = (uint8_t *)(arena->pool + nchunks);
+	arena->freed_ms = arena->pool + nchunks;
+	arena->kind = (uint8_t *)(arena->freed_ms + nchunks);
 	arena->free_chunks = arena->nchunks;
 	return 0;
 }
@@ -159,6 +176,7 @@ void rf_arena_reclaim(struct rf_arena *arena, uint32_t c)
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		rf_arena_set_kind(arena, c + i, RF_CHUNK_FREE);
+		arena->freed_ms[c + i] = rf_arena_now_ms();
 		if (!(arena->kind[c + i] & RF_CHUNK_POOLED)) {
 			arena->kind[c + i] |= RF_CHUNK_POOLED;
 			arena->pool[arena->pooled++] = c + i;
@@ -254,7 +272,7 @@ void *rf_arena_refill(struct rf_arena *arena, struct rf_arena_cursor *cur, size_
 			if (c == RF_ARENA_NONE)
 				return NULL; /* keep the open chunk: its tail may serve smaller records */
 			rf_arena_cursor_close(arena, cur);
-			rf_arena_set_kind(arena, c, RF_CHUNK_OPEN);
+			rf_arena_hand_out(arena, c, RF_CHUNK_OPEN);
 			arena->free_chunks--;
 			__atomic_store_n(&arena->live[c], RF_ARENA_OPEN_BIAS, __ATOMIC_RELEASE);
 			cur->chunk = c;
@@ -270,10 +288,10 @@ void *rf_arena_refill(struct rf_arena *arena, struct rf_arena_cursor *cur, size_
 	c = rf_arena_find_span(arena, n);
 	if (c == RF_ARENA_NONE)
 		return NULL;
-	rf_arena_set_kind(arena, c, RF_CHUNK_SPAN);
+	rf_arena_hand_out(arena, c, RF_CHUNK_SPAN);
 	arena->span[c] = n;
 	for (uint32_t i = 1; i < n; i++)
-		rf_arena_set_kind(arena, c + i, RF_CHUNK_SPANNED);
+		rf_arena_hand_out(arena, c + i, RF_CHUNK_SPANNED);
 	arena->free_chunks -= n;
 	arena->cursor = c + n;
 	__atomic_store_n(&arena->live[c], 1, __ATOMIC_RELEASE);
@@ -291,6 +309,57 @@ uint32_t rf_arena_release(struct rf_arena *arena, void *payload)
 uint32_t rf_arena_chunks_in_use(const struct rf_arena *arena)
 {
 	return arena->nchunks - arena->free_chunks;
+}
+
+uint32_t rf_arena_idle_take(struct rf_arena *arena, uint32_t idle_ms, uint32_t *chunks,
+			    uint32_t max)
+{
+	uint32_t now = rf_arena_now_ms(), n = 0;
+
+	/* From the bottom of the pool: the longest free first. */
+	for (uint32_t i = 0; i < arena->pooled && n < max; i++) {
+		uint32_t c = arena->pool[i];
+
+		if (arena->kind[c] == (RF_CHUNK_POOLED | RF_CHUNK_RESIDENT | RF_CHUNK_FREE) &&
+		    now - arena->freed_ms[c] >= idle_ms) {
+			rf_arena_set_kind(arena, c, RF_CHUNK_RETURNING);
+			chunks[n++] = c;
+		}
+	}
+	return n;
+}
+
+void rf_arena_idle_give(struct rf_arena *arena, const uint32_t *chunks, uint32_t n)
+{
+	int saved = errno;
+
+	for (uint32_t i = 0; i < n; i++)
+		madvise(rf_arena_chunk_base(arena, chunks[i]), arena->chunk, MADV_DONTNEED);
+	errno = saved;
+}
+
+void rf_arena_idle_done(struct rf_arena *arena, const uint32_t *chunks, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t c = chunks[i];
+
+		arena->kind[c] &= (uint8_t)~RF_CHUNK_RESIDENT;
+		rf_arena_set_kind(arena, c, RF_CHUNK_FREE);
+		/* Dropped from the pool by a refill that met it returning: back in. */
+		if (!(arena->kind[c] & RF_CHUNK_POOLED)) {
+			arena->kind[c] |= RF_CHUNK_POOLED;
+			arena->pool[arena->pooled++] = c;
+		}
+	}
+}
+
+uint64_t rf_arena_resident_bytes(const struct rf_arena *arena)
+{
+	uint64_t resident = 0;
+
+	for (uint32_t c = 0; c < arena->nchunks; c++)
+		resident += (arena->kind[c] & RF_CHUNK_RESIDENT) != 0;
+	return resident * arena->chunk;
 }
 
 int rf_arena_check(const struct rf_arena *arena, const struct rf_arena_cursor *const *cursors,

@@ -74,12 +74,13 @@ struct rf_arena {
 	size_t chunk; /* bytes per chunk, a power of two */
 	unsigned chunk_shift;
 	uint32_t nchunks;
-	uint8_t *kind;   /* per chunk: enum rf_arena_chunk_kind (under the lock) */
-	uint32_t *live;  /* per chunk: live records, + BIAS - carved while open (atomic) */
-	uint32_t *span;  /* per span start: chunks in the span (under the lock) */
-	uint32_t *pool;  /* stack of free chunks, last freed on top (under the lock) */
-	uint32_t pooled; /* entries on the stack */
-	uint32_t cursor; /* where the scan for unpooled free chunks resumes */
+	uint8_t *kind;      /* per chunk: enum rf_arena_chunk_kind (under the lock) */
+	uint32_t *live;     /* per chunk: live records, + BIAS - carved while open (atomic) */
+	uint32_t *span;     /* per span start: chunks in the span (under the lock) */
+	uint32_t *pool;     /* stack of free chunks, last freed on top (under the lock) */
+	uint32_t *freed_ms; /* per chunk: when it last joined the pool (under the lock) */
+	uint32_t pooled;    /* entries on the stack */
+	uint32_t cursor;    /* where the scan for unpooled free chunks resumes */
 	uint32_t free_chunks;
 };
 
@@ -150,6 +151,28 @@ static inline int rf_arena_contains(const struct rf_arena *arena, const void *p)
 
 /* Chunks not in the pool: open, holding records, or spanned (figures). */
 uint32_t rf_arena_chunks_in_use(const struct rf_arena *arena);
+
+/*
+ * Giving idle memory back. A chunk that stayed in the pool for idle_ms has
+ * its pages given back to the kernel (madvise), so that resident memory
+ * follows the load; a busy arena reuses its chunks long before (last freed
+ * first) and never pays for it. In three steps, so that the system calls
+ * run outside the caller's lock:
+ *   rf_arena_idle_take  under the lock: up to max chunks free for idle_ms
+ *                       and resident, the longest free first, marked so that
+ *                       no refill takes them; returns how many
+ *   rf_arena_idle_give  without the lock: their pages go back
+ *   rf_arena_idle_done  under the lock: free again, not resident
+ * A chunk given back is handed out again as any other; its pages come back
+ * zeroed at their first touch.
+ */
+uint32_t rf_arena_idle_take(struct rf_arena *arena, uint32_t idle_ms, uint32_t *chunks,
+			    uint32_t max);
+void rf_arena_idle_give(struct rf_arena *arena, const uint32_t *chunks, uint32_t n);
+void rf_arena_idle_done(struct rf_arena *arena, const uint32_t *chunks, uint32_t n);
+
+/* Under the lock: bytes of the chunks handed out since their pages were last given back. */
+uint64_t rf_arena_resident_bytes(const struct rf_arena *arena);
 
 /* Check every invariant (tests, quiescent arena): 0, or -EINVAL after printing what broke. */
 int rf_arena_check(const struct rf_arena *arena, const struct rf_arena_cursor *const *cursors,

@@ -691,22 +691,63 @@ void rf_budget_handle_close(int slot)
 	rf_budget_wake(0);
 }
 
+/* ---- Giving memory back --------------------------------------------------------- */
+
+/*
+ * Arena chunks free this long give their pages back. A producer under load
+ * reuses its chunks within milliseconds (last freed first), so only memory
+ * left over from a burst goes; a burst after a longer pause faults its pages
+ * in again (about a microsecond per 4 KiB page).
+ */
+#define RF_ARENA_IDLE_MS 1000
+#define RF_ARENA_RETURN_BATCH 64 /* chunks per hold of the lock */
+
+static uint64_t rf_budget_arena_returned; /* bytes given back; the publisher's own */
+
+/* On the publisher's thread: madvise runs outside the lock, a batch at a time. */
+static void rf_budget_arena_return(void)
+{
+	uint32_t chunks[RF_ARENA_RETURN_BATCH], n;
+
+	if (__atomic_load_n(&rf_budget_bounds.base, __ATOMIC_ACQUIRE) == 0)
+		return;
+	do {
+		pthread_mutex_lock(&rf_budget.lock);
+		n = rf_arena_idle_take(&rf_budget.arena, RF_ARENA_IDLE_MS, chunks,
+				       RF_ARENA_RETURN_BATCH);
+		pthread_mutex_unlock(&rf_budget.lock);
+		if (n == 0)
+			return;
+		rf_arena_idle_give(&rf_budget.arena, chunks, n);
+		pthread_mutex_lock(&rf_budget.lock);
+		rf_arena_idle_done(&rf_budget.arena, chunks, n);
+		/* A refill may have passed them by meanwhile and gone to wait. */
+		rf_budget_wake(1);
+		pthread_mutex_unlock(&rf_budget.lock);
+		rf_budget_arena_returned += (uint64_t)n * rf_budget.arena.chunk;
+	} while (n == RF_ARENA_RETURN_BATCH);
+}
+
 /* ---- Figures ------------------------------------------------------------------- */
 
 void rf_budget_publish(struct rf_publication *pub)
 {
 	struct rf_shm_layout *shm = pub->seg->shm;
-	uint64_t acked, chunks = 0, charged, banked, room;
+	uint64_t acked, chunks = 0, resident = 0, charged, banked, room;
 	uint32_t count;
 
 	if (shm == NULL)
 		return;
+	if (!pub->exiting)
+		rf_budget_arena_return();
 	room = rf_segment_room(pub->seg, RF_SHM_SECTION_HANDLES, rf_kafka_handle_listed());
 	count = rf_kafka_handle_publish(shm->handles, (uint32_t)room, &acked);
 	rf_segment_section_count(pub->seg, RF_SHM_SECTION_HANDLES, count);
 	pthread_mutex_lock(&rf_budget.lock);
-	if (rf_budget_bounds.base != 0)
+	if (rf_budget_bounds.base != 0) {
 		chunks = rf_arena_chunks_in_use(&rf_budget.arena);
+		resident = rf_arena_resident_bytes(&rf_budget.arena);
+	}
 	pthread_mutex_unlock(&rf_budget.lock);
 	charged = __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST);
 	banked = rf_bank_total();
@@ -722,6 +763,8 @@ void rf_budget_publish(struct rf_publication *pub)
 	rf_publication_set(pub, RF_STAT_budget_arena_bytes, rf_budget_bounds.size);
 	rf_publication_set(pub, RF_STAT_budget_waiting,
 			   __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST));
+	rf_publication_set(pub, RF_STAT_budget_arena_resident_bytes, resident);
+	rf_publication_set(pub, RF_STAT_budget_arena_returned_bytes, rf_budget_arena_returned);
 }
 
 void rf_budget_fork_child(void)

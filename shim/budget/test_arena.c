@@ -1,9 +1,12 @@
 /*
  * test_arena.c - the arena: alignment, out-of-order release, spans,
- * cursors, no overlap under random use (also from several threads), and
- * the whole arena back once all is released.
+ * cursors, no overlap under random use (also from several threads), the
+ * whole arena back once all is released, and idle chunks' pages given back.
  */
 #include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "rf_arena.h"
 #include "rf_test.h"
@@ -254,7 +257,118 @@ RF_TEST(chunk_size_scales)
 	RF_CHECK_INT(rf_arena_record_size(17), 48);
 }
 
+/* Resident 4 KiB pages of chunk c, by mincore. */
+static size_t rf_chunk_resident_pages(const struct rf_arena *arena, uint32_t c)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = arena->chunk / page, resident = 0;
+	unsigned char vec[64];
+
+	if (n > sizeof(vec) || mincore(arena->base + (size_t)c * arena->chunk, arena->chunk, vec))
+		return SIZE_MAX;
+	for (size_t i = 0; i < n; i++)
+		resident += vec[i] & 1;
+	return resident;
+}
+
+static uint32_t rf_chunk_of(const struct rf_arena *arena, const void *p)
+{
+	return (uint32_t)(((const unsigned char *)p - arena->base) / arena->chunk);
+}
+
+RF_TEST(idle_chunks_give_pages_back)
+{
+	struct rf_arena arena;
+	struct rf_arena_cursor cur = RF_ARENA_CURSOR_INIT, other = RF_ARENA_CURSOR_INIT;
+	const struct rf_arena_cursor *curs[] = {&cur, &other};
+	uint32_t taken[16];
+	unsigned char *recs[8], *p;
+
+	RF_CHECK_INT(rf_arena_init(&arena, 4 * MIB), 0); /* 256 chunks of 16 KiB */
+	RF_CHECK_INT(arena.chunk, 16 * 1024);
+	RF_CHECK_INT(rf_arena_resident_bytes(&arena), 0);
+	for (int i = 0; i < 8; i++) { /* one whole-chunk record each, written */
+		recs[i] = rf_reserve(&arena, &cur, arena.chunk - 16);
+		RF_CHECK(recs[i] != NULL);
+		memset(recs[i], 0xab, arena.chunk - 16);
+		RF_CHECK_INT(rf_chunk_resident_pages(&arena, rf_chunk_of(&arena, recs[i])), 4);
+	}
+	RF_CHECK_INT(rf_arena_resident_bytes(&arena), 8 * arena.chunk);
+	/* Nothing free yet, then nothing free long enough. */
+	RF_CHECK_INT(rf_arena_idle_take(&arena, 0, taken, 16), 0);
+	for (int i = 0; i < 8; i++)
+		rf_release(&arena, recs[i]);
+	rf_close(&arena, &cur);
+	RF_CHECK_INT(rf_arena_idle_take(&arena, 60 * 1000, taken, 16), 0);
+	/* Taken, batch by batch: the longest free first. */
+	RF_CHECK_INT(rf_arena_idle_take(&arena, 0, taken, 3), 3);
+	RF_CHECK_INT(rf_arena_idle_take(&arena, 0, taken + 3, 16), 5);
+	RF_CHECK_INT(taken[0], rf_chunk_of(&arena, recs[0]));
+	/* While they are being given back no refill takes them. */
+	p = rf_reserve(&arena, &other, 100);
+	RF_CHECK(p != NULL);
+	for (int i = 0; i < 8; i++)
+		RF_CHECK(rf_chunk_of(&arena, p) != taken[i]);
+	rf_arena_idle_give(&arena, taken, 8);
+	rf_arena_idle_done(&arena, taken, 8);
+	for (int i = 0; i < 8; i++)
+		RF_CHECK_INT(rf_chunk_resident_pages(&arena, taken[i]), 0);
+	RF_CHECK_INT(rf_arena_resident_bytes(&arena), arena.chunk); /* other's chunk */
+	RF_CHECK_INT(rf_arena_check(&arena, curs, 2), 0);
+	RF_CHECK_INT(rf_arena_idle_take(&arena, 0, taken, 16), 0); /* none resident and free */
+	/* Handed out again: last freed first, written and read as any chunk. */
+	for (int i = 0; i < 8; i++) {
+		recs[i] = rf_reserve(&arena, &cur, arena.chunk - 16);
+		RF_CHECK(recs[i] != NULL);
+		memset(recs[i], i, arena.chunk - 16);
+	}
+	RF_CHECK_INT(rf_arena_resident_bytes(&arena), 9 * arena.chunk);
+	for (int i = 0; i < 8; i++) {
+		int reused = 0;
+
+		for (int j = 0; j < 8; j++)
+			reused |= rf_chunk_of(&arena, recs[i]) == taken[j];
+		RF_CHECK(reused);
+		RF_CHECK(recs[i][0] == i && recs[i][arena.chunk - 17] == i);
+		rf_release(&arena, recs[i]);
+	}
+	rf_release(&arena, p);
+	rf_close(&arena, &cur);
+	rf_close(&arena, &other);
+	RF_CHECK_INT(rf_arena_check(&arena, curs, 2), 0);
+	RF_CHECK_INT(arena.free_chunks, arena.nchunks);
+	rf_arena_destroy(&arena);
+}
+
+/* A refill that meets a chunk being given back drops it from the pool; done puts it back. */
+RF_TEST(idle_chunk_met_by_refill_returns_to_pool)
+{
+	struct rf_arena arena;
+	struct rf_arena_cursor cur = RF_ARENA_CURSOR_INIT;
+	const struct rf_arena_cursor *curs[] = {&cur};
+	uint32_t taken[1];
+	void *p;
+
+	RF_CHECK_INT(rf_arena_init(&arena, 1 * MIB), 0); /* 256 chunks of 4 KiB */
+	for (uint32_t i = 0; i < arena.nchunks; i++)
+		RF_CHECK(rf_reserve(&arena, &cur, arena.chunk - 16) != NULL);
+	p = rf_reserve(&arena, &cur, 1);
+	RF_CHECK(p == NULL); /* full */
+	p = arena.base + 16; /* chunk 0's record */
+	rf_release(&arena, p);
+	RF_CHECK_INT(rf_arena_idle_take(&arena, 0, taken, 1), 1);
+	RF_CHECK_INT(taken[0], 0);
+	RF_CHECK(rf_reserve(&arena, &cur, 1) == NULL); /* the only free chunk is being given back */
+	rf_arena_idle_give(&arena, taken, 1);
+	rf_arena_idle_done(&arena, taken, 1);
+	p = rf_reserve(&arena, &cur, 1);
+	RF_CHECK(p != NULL && rf_chunk_of(&arena, p) == 0);
+	RF_CHECK_INT(rf_arena_check(&arena, curs, 1), 0);
+	rf_arena_destroy(&arena);
+}
+
 RF_TEST_MAIN(RF_TEST_ENTRY(reserve_release_basics),
 	     RF_TEST_ENTRY(out_of_order_release_reuses_space),
 	     RF_TEST_ENTRY(random_use_never_overlaps_and_drains),
-	     RF_TEST_ENTRY(threads_share_the_ring), RF_TEST_ENTRY(chunk_size_scales))
+	     RF_TEST_ENTRY(threads_share_the_ring), RF_TEST_ENTRY(chunk_size_scales),
+	     RF_TEST_ENTRY(idle_chunks_give_pages_back),
+	     RF_TEST_ENTRY(idle_chunk_met_by_refill_returns_to_pool))

@@ -168,7 +168,11 @@ enum rf_policy {
 	X(shim_errors, COUNTER, "Internal failures the shim survived by doing less")               \
 	X(publishes, COUNTER, "Times the shim published this segment")                             \
 	RF_STATS_THREADS(X)                                                                        \
-	RF_STATS_HEAP(X)
+	RF_STATS_HEAP(X)                                                                           \
+	X(budget_arena_resident_bytes, GAUGE,                                                      \
+	  "Arena bytes in chunks written since their pages were last given back")                  \
+	X(budget_arena_returned_bytes, COUNTER,                                                    \
+	  "Arena bytes whose pages were given back to the kernel after a second unused")
 
 /* Thread figures (docs/threads.md); gauges are computed at each publish. */
 #define RF_STATS_THREADS(X)                                                                        \
