@@ -21,6 +21,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "rf_heap_trim.h"
+
 __thread struct rf_heap_tls rf_heap_tls __attribute__((tls_model("initial-exec"))) = {
 	.state = RF_HEAP_SLOW,
 };
@@ -47,8 +49,10 @@ static struct {
 	uint64_t episodes; /* atomic */
 	rf_heap_pressure_fn pressure_fn;
 	int interposed;
-	int cache_off;  /* atomic */
-} rf_heap = {.ids = 2}; /* 0: none, 1: the overflow group */
+	int cache_off;                             /* atomic */
+	bool trim_on;                              /* set before the publisher runs */
+	struct rf_heap_trim trim;                  /* the publisher's */
+} rf_heap = {.ids = 2, .trim = RF_HEAP_TRIM_INIT}; /* ids 0: none, 1: the overflow group */
 
 uint64_t rf_heap_low_water(uint64_t limit)
 {
@@ -68,6 +72,11 @@ void rf_heap_setup(uint64_t limit, rf_heap_pressure_fn pressure, int interposed)
 	__atomic_store_n(&rf_heap.limit, limit, __ATOMIC_RELEASE);
 	if (limit == 0 && __atomic_exchange_n(&rf_heap.pressure, 0, __ATOMIC_ACQ_REL) && pressure)
 		pressure(0, 1);
+}
+
+void rf_heap_trim_on(void)
+{
+	rf_heap.trim_on = true;
 }
 
 int rf_heap_pressure(void)
@@ -294,6 +303,14 @@ void rf_heap_publish(struct rf_publication *pub)
 	rf_publication_set(pub, RF_STAT_heap_interposed, (uint64_t)rf_heap.interposed);
 	rf_publication_set(pub, RF_STAT_heap_limit_pressure, f.pressure);
 	rf_publication_set(pub, RF_STAT_heap_limit_episodes, f.episodes);
+	/* After the budget's publisher: its arena's resident bytes are known. */
+	if (rf_heap.trim_on && rf_heap.interposed && !pub->exiting)
+		rf_heap_trim_look(&rf_heap.trim,
+				  f.live + pub->stats[RF_STAT_budget_arena_resident_bytes],
+				  pub->now_ns);
+	rf_publication_set(pub, RF_STAT_heap_trims, rf_heap.trim.trims);
+	rf_publication_set(pub, RF_STAT_heap_trimmed_bytes, rf_heap.trim.trimmed);
+	rf_publication_set(pub, RF_STAT_heap_trim_ns_max, rf_heap.trim.longest_ns);
 }
 
 void rf_heap_fork_child(void)

@@ -212,6 +212,13 @@ void rf_heap_setup(uint64_t limit, rf_heap_pressure_fn pressure, int interposed)
  */
 void rf_heap_cache_off(void);
 
+/*
+ * Give the allocator's free memory back when resident memory stays well
+ * above live heap and the budget's arena (RINGFENCE_HEAP_TRIM,
+ * rf_heap_trim.h). Call at start-up.
+ */
+void rf_heap_trim_on(void);
+
 /* The calling thread's allocations belong to heap id gid from now on (0: none). */
 void rf_heap_thread_group(uint32_t gid);
 

@@ -267,6 +267,8 @@ static void rf_shim_heap_setup(void)
 		      interposed);
 	if (!rf_shim.config.heap_cache)
 		rf_heap_cache_off();
+	if (rf_shim.config.heap_trim)
+		rf_heap_trim_on();
 	if (!interposed) {
 		rf_budget_arena_forbid();
 		rf_log("another object's malloc and free come before the shim's (an allocator "

@@ -19,6 +19,7 @@
 #include "rf_heap.h"
 #include "rf_modules.h"
 #include "rf_log.h"
+#include "rf_proc.h"
 #include "rf_stack_memo.h"
 #include "rf_thread_sample.h"
 #include "rf_tid.h"
@@ -115,23 +116,6 @@ static void rf_thread_stack_top_window(uintptr_t sp, uintptr_t *top_lo, uintptr_
 /* The lowest page of the main thread's stack found mapped: it never shrinks. */
 static uintptr_t rf_main_stack_mapped;
 
-/* Virtual size of this process in bytes (statm's first field), or UINT64_MAX when unknown. */
-static uint64_t rf_vm_size(void)
-{
-	char buf[128];
-	ssize_t n;
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return UINT64_MAX;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return UINT64_MAX;
-	buf[n] = '\0';
-	return strtoull(buf, NULL, 10) * RF_PAGE;
-}
-
 /*
  * Whether a capture may run on this stack. Threads' stacks are mapped
  * whole; the main thread's grows on demand, and under RLIMIT_AS (or
@@ -159,8 +143,12 @@ static bool rf_thread_stack_room(uintptr_t sp)
 		   end - need > stack.rlim_cur) {
 		room = false;
 	} else {
+		uint64_t vm, rss;
+
+		/* Unknown size under a limit: no capture rather than a fault. */
 		room = getrlimit(RLIMIT_AS, &as) != 0 || as.rlim_cur == RLIM_INFINITY ||
-		       rf_vm_size() + (sp - need) + RF_PAGE <= as.rlim_cur;
+		       (rf_proc_self_memory(&vm, &rss) == 0 &&
+			vm + (sp - need) + RF_PAGE <= as.rlim_cur);
 	}
 	if (room && (known == 0 || need < known))
 		__atomic_store_n(&rf_main_stack_mapped, need, __ATOMIC_RELAXED);

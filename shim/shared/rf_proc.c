@@ -71,6 +71,29 @@ int rf_proc_start_ticks(pid_t pid, uint64_t *ticks)
 	return 0;
 }
 
+int rf_proc_self_memory(uint64_t *vm_bytes, uint64_t *rss_bytes)
+{
+	char buf[128];
+	ssize_t n = rf_proc_read(0, "statm", buf, sizeof(buf));
+	uint64_t field[2] = {0, 0};
+	const char *p = buf;
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (n < 0)
+		return (int)n;
+	for (int i = 0; i < 2; i++) {
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++)
+			field[i] = field[i] * 10 + (uint64_t)(*p - '0');
+		if (*p == ' ')
+			p++;
+	}
+	*vm_bytes = field[0] * (uint64_t)page;
+	*rss_bytes = field[1] * (uint64_t)page;
+	return 0;
+}
+
 int rf_proc_cmdline(pid_t pid, char *buf, size_t len)
 {
 	ssize_t n = rf_proc_read(pid, "cmdline", buf, len);

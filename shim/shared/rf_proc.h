@@ -23,6 +23,12 @@ int rf_proc_start_ticks(pid_t pid, uint64_t *ticks);
 /* argv of pid joined by spaces into buf (truncated, NUL-terminated). */
 int rf_proc_cmdline(pid_t pid, char *buf, size_t len);
 
+/*
+ * This process's virtual size and resident memory in bytes
+ * (/proc/self/statm). 0, or a negative errno.
+ */
+int rf_proc_self_memory(uint64_t *vm_bytes, uint64_t *rss_bytes);
+
 /* What /proc says of one thread now. */
 struct rf_proc_thread_state {
 	uint32_t state;  /* the state letter of its stat (R, S, D, ...) */

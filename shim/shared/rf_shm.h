@@ -90,7 +90,7 @@
 #include <stdint.h>
 
 #define RF_SHM_MAGIC UINT64_C(0x31454e4546474e52) /* "RNGFENE1" little-endian */
-#define RF_SHM_VERSION 7 /* increased on every backward incompatible change */
+#define RF_SHM_VERSION 8 /* increased on every backward incompatible change */
 #define RF_SHM_PREFIX_DEFAULT "ringfence"
 #define RF_SHM_NAME_MAX 64 /* "/" prefix "." pid NUL */
 
@@ -172,7 +172,11 @@ enum rf_policy {
 	X(budget_arena_resident_bytes, GAUGE,                                                      \
 	  "Arena bytes in chunks written since their pages were last given back")                  \
 	X(budget_arena_returned_bytes, COUNTER,                                                    \
-	  "Arena bytes whose pages were given back to the kernel after a second unused")
+	  "Arena bytes whose pages were given back to the kernel after a second unused")           \
+	X(heap_trims, COUNTER, "Times the allocator's free memory was given back (heap_trim)")     \
+	X(heap_trimmed_bytes, COUNTER, "Resident bytes those trims gave back")                     \
+	X(heap_trim_ns_max, GAUGE,                                                                 \
+	  "Longest trim (ns): an allocation waits at most this long for its arena's lock")
 
 /* Thread figures (docs/threads.md); gauges are computed at each publish. */
 #define RF_STATS_THREADS(X)                                                                        \
@@ -244,38 +248,41 @@ enum rf_stat_type {
 #define RF_MS UINT64_C(1000000)
 #define RF_HOUR (RF_MS * 1000 * 3600)
 
-#define RF_CONFIG(X)                                                                               \
-	X(budget, SIZE, "RINGFENCE_BUDGET", "64M", 64 * RF_KIB, 64 * RF_GIB,                       \
-	  "Process-wide byte budget on buffered produced messages")                                \
-	X(policy, POLICY, "RINGFENCE_POLICY", "block", RF_POLICY_BLOCK, RF_POLICY_OBSERVE,         \
-	  "What a produce call meets when the budget is exhausted")                                \
-	X(block_timeout, DURATION, "RINGFENCE_BLOCK_TIMEOUT", "60s", 0, 24 * RF_HOUR,              \
-	  "Longest wait for budget under the block policy")                                        \
-	X(publish_interval, DURATION, "RINGFENCE_PUBLISH_INTERVAL", "200ms", 10 * RF_MS, RF_HOUR,  \
-	  "How often the segment is refreshed while the process runs")                             \
-	X(shm_prefix, NAME, "RINGFENCE_SHM_PREFIX", RF_SHM_PREFIX_DEFAULT, 1, 31,                  \
-	  "Segment name prefix: the segment is /<prefix>.<pid>")                                   \
-	X(thread_age, DURATION, "RINGFENCE_THREAD_AGE", "30s", 10 * RF_MS, 24 * RF_HOUR,           \
-	  "Age past which a thread of a growing or oversized group is a stuck suspect")            \
-	X(thread_group, COUNT, "RINGFENCE_THREAD_GROUP", "256", 1, 1000000,                        \
-	  "Alive threads of one creation stack above which old ones are stuck suspects")           \
-	X(thread_ignore, LIST, "RINGFENCE_THREAD_IGNORE", "", 0, RF_CONFIG_LIST_MAX - 1,           \
-	  "Thread-name or start-routine patterns (* and ?), comma-separated, never leaks")         \
-	X(thread_sample, BOOL, "RINGFENCE_THREAD_SAMPLE", "1", 0, 1,                               \
-	  "Answer current-stack requests of `ringfence threads` (a real-time signal)")             \
-	X(report_at_exit, BOOL, "RINGFENCE_REPORT_AT_EXIT", "0", 0, 1,                             \
-	  "Print the thread leak report to stderr when the process exits")                         \
-	X(heap_limit, SIZE, "RINGFENCE_HEAP_LIMIT", "0", 0, 1024 * RF_GIB,                         \
-	  "Live heap above which producers are pushed back as if the budget were spent; 0: off")   \
-	X(heap_cache, BOOL, "RINGFENCE_HEAP_CACHE", "1", 0, 1,                                     \
-	  "Keep freed blocks of up to 1 KiB per thread for its next malloc (at most 272 KiB a "    \
-	  "thread)")                                                                               \
-	X(publish_thread, BOOL, "RINGFENCE_PUBLISH_THREAD", "0", 0, 1,                             \
-	  "1: start the publisher thread at start-up; 0: once the program has threads of its own " \
-	  "(until then figures are published at exit)")                                            \
-	X(dead_max, COUNT, "RINGFENCE_DEAD_MAX", "256", 0, 1000000,                                \
-	  "Segments of ended processes kept under the prefix: a new segment removes the oldest "   \
-	  "beyond it (0: no bound)")
+#define RF_CONFIG(X)                                                                                \
+	X(budget, SIZE, "RINGFENCE_BUDGET", "64M", 64 * RF_KIB, 64 * RF_GIB,                        \
+	  "Process-wide byte budget on buffered produced messages")                                 \
+	X(policy, POLICY, "RINGFENCE_POLICY", "block", RF_POLICY_BLOCK, RF_POLICY_OBSERVE,          \
+	  "What a produce call meets when the budget is exhausted")                                 \
+	X(block_timeout, DURATION, "RINGFENCE_BLOCK_TIMEOUT", "60s", 0, 24 * RF_HOUR,               \
+	  "Longest wait for budget under the block policy")                                         \
+	X(publish_interval, DURATION, "RINGFENCE_PUBLISH_INTERVAL", "200ms", 10 * RF_MS, RF_HOUR,   \
+	  "How often the segment is refreshed while the process runs")                              \
+	X(shm_prefix, NAME, "RINGFENCE_SHM_PREFIX", RF_SHM_PREFIX_DEFAULT, 1, 31,                   \
+	  "Segment name prefix: the segment is /<prefix>.<pid>")                                    \
+	X(thread_age, DURATION, "RINGFENCE_THREAD_AGE", "30s", 10 * RF_MS, 24 * RF_HOUR,            \
+	  "Age past which a thread of a growing or oversized group is a stuck suspect")             \
+	X(thread_group, COUNT, "RINGFENCE_THREAD_GROUP", "256", 1, 1000000,                         \
+	  "Alive threads of one creation stack above which old ones are stuck suspects")            \
+	X(thread_ignore, LIST, "RINGFENCE_THREAD_IGNORE", "", 0, RF_CONFIG_LIST_MAX - 1,            \
+	  "Thread-name or start-routine patterns (* and ?), comma-separated, never leaks")          \
+	X(thread_sample, BOOL, "RINGFENCE_THREAD_SAMPLE", "1", 0, 1,                                \
+	  "Answer current-stack requests of `ringfence threads` (a real-time signal)")              \
+	X(report_at_exit, BOOL, "RINGFENCE_REPORT_AT_EXIT", "0", 0, 1,                              \
+	  "Print the thread leak report to stderr when the process exits")                          \
+	X(heap_limit, SIZE, "RINGFENCE_HEAP_LIMIT", "0", 0, 1024 * RF_GIB,                          \
+	  "Live heap above which producers are pushed back as if the budget were spent; 0: off")    \
+	X(heap_cache, BOOL, "RINGFENCE_HEAP_CACHE", "1", 0, 1,                                      \
+	  "Keep freed blocks of up to 1 KiB per thread for its next malloc (at most 272 KiB a "     \
+	  "thread)")                                                                                \
+	X(publish_thread, BOOL, "RINGFENCE_PUBLISH_THREAD", "0", 0, 1,                              \
+	  "1: start the publisher thread at start-up; 0: once the program has threads of its own "  \
+	  "(until then figures are published at exit)")                                             \
+	X(dead_max, COUNT, "RINGFENCE_DEAD_MAX", "256", 0, 1000000,                                 \
+	  "Segments of ended processes kept under the prefix: a new segment removes the oldest "    \
+	  "beyond it (0: no bound)")                                                                \
+	X(heap_trim, BOOL, "RINGFENCE_HEAP_TRIM", "0", 0, 1,                                        \
+	  "Give glibc's free memory back (malloc_trim) when resident memory stays well above live " \
+	  "heap and the budget's arena")
 
 #define RF_CONFIG_NAME_MAX 32
 #define RF_CONFIG_LIST_MAX 256
@@ -546,7 +553,7 @@ struct rf_shm_header {
 /* A layout change without a version bump fails the build here. */
 _Static_assert(offsetof(struct rf_shm_header, magic) == 0, "magic moved");
 _Static_assert(offsetof(struct rf_shm_header, version) == 8, "version moved");
-_Static_assert(sizeof(struct rf_shm_header) == 1800,
+_Static_assert(sizeof(struct rf_shm_header) == 1808,
 	       "rf_shm_header changed: append only (then this size), or bump RF_SHM_VERSION");
 
 /*

@@ -1,10 +1,13 @@
 /*
  * test_proc.c - what /proc says: this process's start time and command
- * line, and the state of one of its threads blocked in a known call.
+ * line, its memory, and the state of one of its threads blocked in a known
+ * call.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -72,4 +75,23 @@ RF_TEST(thread_blocked_in_read)
 	RF_CHECK_INT(st.state, 'R');
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(start_ticks_and_cmdline), RF_TEST_ENTRY(thread_blocked_in_read))
+RF_TEST(self_memory_follows_a_mapping)
+{
+	const size_t len = 32 << 20;
+	uint64_t vm0, rss0, vm1, rss1, vm2, rss2;
+	void *p;
+
+	RF_CHECK_INT(rf_proc_self_memory(&vm0, &rss0), 0);
+	RF_CHECK(rss0 > 0 && vm0 >= rss0);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	RF_CHECK(p != MAP_FAILED);
+	RF_CHECK_INT(rf_proc_self_memory(&vm1, &rss1), 0);
+	RF_CHECK(vm1 >= vm0 + len);
+	memset(p, 1, len);
+	RF_CHECK_INT(rf_proc_self_memory(&vm2, &rss2), 0);
+	RF_CHECK(rss2 >= rss1 + len - (1 << 20));
+	munmap(p, len);
+}
+
+RF_TEST_MAIN(RF_TEST_ENTRY(start_ticks_and_cmdline), RF_TEST_ENTRY(thread_blocked_in_read),
+	     RF_TEST_ENTRY(self_memory_follows_a_mapping))
