@@ -76,6 +76,9 @@ RF_TEST(a_look_trims_glibc)
 	static void *blocks[N];
 	uint64_t vm, rss0, rss1;
 
+	if (RF_TEST_SANITIZED_HEAP)
+		RF_SKIP("a sanitizer's allocator, not glibc's, serves malloc");
+
 	/* Small blocks: from the main arena's heap, not mmap. */
 	RF_CHECK_INT(rf_proc_self_memory(&vm, &rss0), 0);
 	rf_heap_trim_look(&t, 0, 0);
