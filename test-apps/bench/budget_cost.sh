@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# What the budget costs a producer that it does not bind: the same program
+# (rf-producer) in the same run, three sides per cell, each round starting
+# with the next side so that machine noise falls on all alike:
+#   refs   librdkafka alone with message.copy.max.bytes 0, configured as the
+#          shim configures every handle (docs/budget.md)
+#   shim   under libringfence.so, RINGFENCE_BUDGET=4G (never binding)
+#   plain  librdkafka alone with its defaults
+# For every message size (100 B, 1 KiB, 16 KiB), payload ownership (copy:
+# F_COPY, free: F_FREE, none: no flag), entry point (produce, producev,
+# produceva, batch) and loop shape (inline: poll(0) after every produce on
+# the producing thread; thread: a separate poll thread; 4x2: 4 producing
+# threads over 2 handles), the medians of the rounds and the ratios
+#   tput  shim/refs messages per second (the target: at least 0.97)
+#   cpu   refs/shim process CPU time per message (at least 0.97: shim no
+#         more than 3% above refs)
+#   plain shim/plain messages per second, for reference
+#
+#   test-apps/bench/budget_cost.sh [BUILD_DIR] [ROUNDS] [SIZES] [PAYLOADS] [ENTRIES] [SHAPES]
+#   test-apps/bench/budget_cost.sh build 5 "100 1024 16384" "copy free none" \
+#       "produce producev produceva batch" "inline thread 4x2"
+set -euo pipefail
+build=${1:-build}
+rounds=${2:-3}
+read -r -a sizes <<<"${3:-100 1024 16384}"
+read -r -a payloads <<<"${4:-copy free none}"
+read -r -a entries <<<"${5:-produce producev produceva batch}"
+read -r -a shapes <<<"${6:-inline thread 4x2}"
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "$build" && pwd)
+RF_BUILD_ROOT=$build
+# shellcheck source=../e2e/lib.sh
+source "$root/test-apps/e2e/lib.sh"
+
+rf_broker_start --brokers 3 --lifetime 0
+shim=$build/shim/libringfence.so
+producer=$build/test-apps/rf-producer
+prefix=rf-bench-cost-$$
+rf_cleanup_add "rm -f /dev/shm/$prefix.*"
+
+# run SIDE SIZE PAYLOAD ENTRY SHAPE: "msgs_per_s cpu_s_per_msg" of one run
+run() {
+	local side=$1 size=$2 payload=$3 entry=$4 shape=$5 env=() args=() count
+	case $size in
+	100) count=200000 ;;
+	1024) count=100000 ;;
+	*) count=20000 ;;
+	esac
+	case $shape in
+	thread) args+=(--poll-thread) ;;
+	4x2) args+=(--threads 4 --handles 2) count=$((count / 4)) ;;
+	esac
+	case $side in
+	refs) args+=(-X message.copy.max.bytes=0) ;;
+	shim) env=(LD_PRELOAD="$shim" RINGFENCE_BUDGET=4G RINGFENCE_SHM_PREFIX="$prefix") ;;
+	esac
+	env "${env[@]}" "$producer" --bootstrap "$RF_BOOTSTRAP" --topic "cost-$side-$RANDOM" \
+		--count "$count" --size "$size" --payload "$payload" --entry "$entry" "${args[@]}" |
+		python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["msgs_per_s"], r["cpu_s"] / max(r["produced"], 1))'
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
+
+sides=(refs shim plain)
+printf '%-6s %-9s %-7s %-6s %10s %10s %7s %7s %7s\n' shape entry payload size refs/s shim/s \
+	tput cpu plain
+worst_tput=9 worst_cpu=9
+for shape in "${shapes[@]}"; do
+for entry in "${entries[@]}"; do
+for payload in "${payloads[@]}"; do
+for size in "${sizes[@]}"; do
+	declare -A rate=() cpu=()
+	for ((r = 0; r < rounds; r++)); do
+		for ((k = 0; k < ${#sides[@]}; k++)); do
+			side=${sides[(r + k) % ${#sides[@]}]}
+			read -r m c < <(run "$side" "$size" "$payload" "$entry" "$shape")
+			rate[$side]+="$m "
+			cpu[$side]+="$c "
+		done
+	done
+	# shellcheck disable=SC2086 # lists of numbers
+	{
+		refs=$(median ${rate[refs]}) shim_rate=$(median ${rate[shim]}) plain=$(median ${rate[plain]})
+		cpu_refs=$(median ${cpu[refs]}) cpu_shim=$(median ${cpu[shim]})
+	}
+	tput=$(ratio "$shim_rate" "$refs") cpur=$(ratio "$cpu_refs" "$cpu_shim")
+	printf '%-6s %-9s %-7s %-6s %10.0f %10.0f %7s %7s %7s\n' "$shape" "$entry" "$payload" "$size" \
+		"$refs" "$shim_rate" "$tput" "$cpur" "$(ratio "$shim_rate" "$plain")"
+	worst_tput=$(awk -v a="$worst_tput" -v b="$tput" 'BEGIN {print (b < a) ? b : a}')
+	worst_cpu=$(awk -v a="$worst_cpu" -v b="$cpur" 'BEGIN {print (b < a) ? b : a}')
+	unset rate cpu
+done
+done
+done
+done
+echo "worst shim/refs: throughput $worst_tput, CPU per message $worst_cpu (target: at least 0.97 each)"
