@@ -64,6 +64,12 @@ enum {
  * lock a waiting Producer.produce holds).
  */
 #define RF_POLL_STALL_NS ((int64_t)(500 * RF_MS))
+/*
+ * The threads that polled a handle within this of its last poll are the ones
+ * that serve it: one thread in most programs, several where each producing
+ * thread polls, whichever thread the runtime picks in Go.
+ */
+#define RF_POLL_RECENT_NS RF_POLL_STALL_NS
 
 /* A thread's banked credit: budget it released and has not paid back yet. */
 struct rf_bank {
@@ -355,32 +361,62 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
 	return 1;
 }
 
-/*
- * Whether the reports of h wait for a poll that cannot come while we wait:
- * its poller waits here itself, has ended, or has left ready reports
- * unserved for RF_POLL_STALL_NS.
- */
-static int rf_budget_poller_unavailable(const struct rf_kafka_handle *h, int64_t now)
+/* Whether tid waits for budget here. Lock held. */
+static int rf_budget_is_waiter(pid_t tid)
 {
-	pid_t tid = __atomic_load_n(&h->poller, __ATOMIC_RELAXED);
-	int saved = errno, gone;
-
 	for (struct rf_waiter *w = rf_budget.head; w != NULL; w = w->next)
 		if (w->tid == tid)
 			return 1;
-	if (rf_kafka_handle_acked(h) > 0 &&
-	    now - __atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED) > RF_POLL_STALL_NS)
-		return 1;
+	return 0;
+}
+
+/* Whether thread tid of this process has ended. */
+static int rf_budget_thread_gone(pid_t tid)
+{
+	int saved = errno, gone;
+
 	gone = tid > 0 && syscall(SYS_tgkill, getpid(), tid, 0) < 0 && errno == ESRCH;
 	errno = saved;
 	return gone;
 }
 
 /*
+ * Whether the reports of h wait for a poll that cannot come while we wait.
+ * Judged on what was observed, not on which thread polled last (Go moves
+ * the goroutine that polls from thread to thread):
+ *   - ready reports left unserved for RF_POLL_STALL_NS: whoever polls cannot
+ *     run now;
+ *   - otherwise, for a caller that asked to block (RD_KAFKA_MSG_F_BLOCK),
+ *     never: librdkafka blocks such a call as long as it takes, and polls
+ *     that keep coming serve the reports;
+ *   - otherwise, when every thread that polled h lately (RF_POLL_RECENT_NS
+ *     of its last poll; the creator when none has) waits here itself or has
+ *     ended: the single-threaded produce-then-poll loop, threads that each
+ *     produce and poll all waiting, a poller gone. Its reports then wait for
+ *     a poll that only a waiter would make: refused at once.
+ * Lock held.
+ */
+static int rf_budget_poller_unavailable(const struct rf_kafka_handle *h, int64_t now, int block)
+{
+	pid_t tids[RF_KAFKA_POLLERS];
+	int n;
+
+	if (rf_kafka_handle_acked(h) > 0 &&
+	    now - __atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED) > RF_POLL_STALL_NS)
+		return 1;
+	if (block)
+		return 0;
+	n = rf_kafka_handle_pollers(h, RF_POLL_RECENT_NS, tids);
+	for (int i = 0; i < n; i++)
+		if (!rf_budget_is_waiter(tids[i]) && !rf_budget_thread_gone(tids[i]))
+			return 0;
+	return 1;
+}
+
+/*
  * Budget that only waiting threads can give back: what is held by handles
- * whose delivery reports are served by a thread that is itself waiting here
- * (it cannot poll while it waits), by a thread that has ended, or by one
- * that leaves ready reports unserved (see RF_POLL_STALL_NS). Waiting is hopeless when that plus what m
+ * whose delivery reports wait for a poll that cannot come while m waits
+ * (rf_budget_poller_unavailable). Waiting is hopeless when that plus what m
  * needs exceeds the budget, or when nothing else is left to be released:
  * then the arena stays as it is (fragmented or full) until a waiter polls.
  * Anything else will be released by someone, and is re-judged at each
@@ -398,11 +434,11 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 		uint64_t bytes = rf_kafka_handle_held(h);
 
 		if (rf_kafka_handle_needs_poll(h) && bytes > 0 &&
-		    rf_budget_poller_unavailable(h, now))
+		    rf_budget_poller_unavailable(h, now, m->block))
 			stuck += bytes;
 		/* Under heap pressure, reports only a waiter would serve may hold the heap. */
 		if (__atomic_load_n(&rf_budget_heap_on, __ATOMIC_ACQUIRE) && !heap_stuck &&
-		    rf_kafka_handle_needs_poll(h) && rf_budget_poller_unavailable(h, now))
+		    rf_kafka_handle_needs_poll(h) && rf_budget_poller_unavailable(h, now, m->block))
 			heap_stuck = 1;
 	}
 	return heap_stuck || stuck + m->charge > rf_budget.config.budget ||

@@ -24,7 +24,10 @@
  *
  * Waiting never deadlocks: a waiter whose space is held by delivery reports
  * that only waiting threads (itself included) would serve is refused at once,
- * which tells the application to poll, as a full librdkafka queue does.
+ * which tells the application to poll, as a full librdkafka queue does. A
+ * caller that asked to block (RD_KAFKA_MSG_F_BLOCK) waits as long as polls
+ * keep coming, from whichever thread, and is refused once ready reports
+ * stay unserved.
  *
  * Knows nothing of preloading: the interposers call it, and the unit tests.
  */
@@ -80,6 +83,7 @@ struct rf_budget_msg {
 	size_t len;   /* payload bytes */
 	size_t extra; /* key, headers, overhead: rf_budget_msg_extra() */
 	int copy;     /* 1: copy into the arena; 0: charge only */
+	int block;    /* the caller asked to block (RD_KAFKA_MSG_F_BLOCK) */
 	/* Filled by rf_budget_admit: */
 	void *payload; /* where the payload is copied, in the arena */
 	size_t charge; /* what was charged */

@@ -73,6 +73,7 @@ int rf_kafka_handle_open(void *rk, int needs_poll, pid_t creator_tid)
 		h->rk = rk;
 		h->needs_poll = needs_poll;
 		h->poller = creator_tid;
+		h->pollers[0] = RF_KAFKA_POLLER(creator_tid, 0);
 		__atomic_store_n(&h->state, RF_SHM_HANDLE_OPEN, __ATOMIC_RELEASE);
 		__atomic_add_fetch(&rf_kafka.generation, 1, __ATOMIC_RELEASE);
 	} else {
@@ -177,9 +178,25 @@ void *rf_kafka_handle_rk(int slot)
 		       : NULL;
 }
 
+/* The millisecond of a CLOCK_MONOTONIC_COARSE time, as the poller words keep it (wrapping). */
+static uint32_t rf_kafka_poll_ms(int64_t ns)
+{
+	return (uint32_t)((uint64_t)ns / 1000000);
+}
+
+/* Whether poller word a should give way before b: empty first, then the one polled longest ago. */
+static int rf_kafka_poller_older(uint64_t a, uint64_t b)
+{
+	if (a == 0 || b == 0)
+		return a == 0 && b != 0;
+	return (int32_t)(RF_KAFKA_POLLER_MS(a) - RF_KAFKA_POLLER_MS(b)) < 0;
+}
+
 void rf_kafka_handle_polled(int slot, pid_t tid, int64_t now_ns)
 {
+	uint64_t word = RF_KAFKA_POLLER(tid, rf_kafka_poll_ms(now_ns)), victim_word;
 	struct rf_kafka_handle *h;
+	int mine = 0;
 
 	if (!rf_kafka_slot_valid(slot))
 		return;
@@ -189,6 +206,39 @@ void rf_kafka_handle_polled(int slot, pid_t tid, int64_t now_ns)
 		__atomic_store_n(&h->poller, tid, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED) != now_ns)
 		__atomic_store_n(&h->last_poll_ns, now_ns, __ATOMIC_RELAXED);
+	/* This thread's word, else the one that gives way first. */
+	victim_word = __atomic_load_n(&h->pollers[0], __ATOMIC_RELAXED);
+	for (int i = 0; i < RF_KAFKA_POLLERS; i++) {
+		uint64_t w = __atomic_load_n(&h->pollers[i], __ATOMIC_RELAXED);
+
+		if (RF_KAFKA_POLLER_TID(w) == tid && w != 0) {
+			mine = i;
+			victim_word = w;
+			break;
+		}
+		if (rf_kafka_poller_older(w, victim_word)) {
+			mine = i;
+			victim_word = w;
+		}
+	}
+	if (victim_word != word)
+		__atomic_store_n(&h->pollers[mine], word, __ATOMIC_RELAXED);
+}
+
+int rf_kafka_handle_pollers(const struct rf_kafka_handle *h, int64_t window_ns, pid_t *tids)
+{
+	uint32_t last = rf_kafka_poll_ms(__atomic_load_n(&h->last_poll_ns, __ATOMIC_RELAXED));
+	uint32_t window = rf_kafka_poll_ms(window_ns);
+	int n = 0;
+
+	for (int i = 0; i < RF_KAFKA_POLLERS; i++) {
+		uint64_t w = __atomic_load_n(&h->pollers[i], __ATOMIC_RELAXED);
+
+		/* Unsigned difference: right across the millisecond count's wrap. */
+		if (w != 0 && last - RF_KAFKA_POLLER_MS(w) <= window)
+			tids[n++] = RF_KAFKA_POLLER_TID(w);
+	}
+	return n;
 }
 
 void rf_kafka_topic_bind(const void *rkt, int slot)

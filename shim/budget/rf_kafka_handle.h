@@ -30,6 +30,20 @@
 #define RF_KAFKA_CACHELINE 64
 
 /*
+ * The threads that polled a handle lately, each with the time of its last
+ * poll: a program may poll one handle from several threads (threads that
+ * each produce and poll), or from whichever thread its runtime picks (Go
+ * moves goroutines between threads). Kept in RF_KAFKA_POLLERS words, each a
+ * thread id and the millisecond of its last poll packed into one 64-bit
+ * word so that a reader never sees one without the other (RF_KAFKA_POLLER).
+ * A hint, written without a lock: racing polls may lose an entry.
+ */
+#define RF_KAFKA_POLLERS 4
+#define RF_KAFKA_POLLER(tid, ms) (((uint64_t)(uint32_t)(tid) << 32) | (uint32_t)(ms))
+#define RF_KAFKA_POLLER_TID(word) ((pid_t)(uint32_t)((word) >> 32))
+#define RF_KAFKA_POLLER_MS(word) ((uint32_t)(word))
+
+/*
  * One producer handle. held = bytes_in - bytes_out: budget charged to its
  * messages and not yet released; acked_in - acked_out: the part of it that
  * librdkafka acknowledged but whose payload waits for a poll to be freed.
@@ -40,6 +54,8 @@ struct rf_kafka_handle {
 	int needs_poll; /* delivery reports are served by rd_kafka_poll/flush */
 	pid_t poller;   /* last thread to poll it; the creator until then */
 	int64_t last_poll_ns;
+	/* The last threads to poll it (the creator at time 0 until one does). */
+	uint64_t pollers[RF_KAFKA_POLLERS];
 	size_t copy_limit;                      /* fixed at creation: see rf_kafka_handle_copies */
 	char name[RF_SHM_HANDLE_NAME_MAX];      /* under the registry's lock */
 	char client_id[RF_SHM_HANDLE_NAME_MAX]; /* under the registry's lock */
@@ -99,6 +115,13 @@ struct rf_kafka_handle *rf_kafka_handle_at(int slot);
 
 /* tid polled (or flushed) slot's handle at now_ns (CLOCK_MONOTONIC_COARSE). */
 void rf_kafka_handle_polled(int slot, pid_t tid, int64_t now_ns);
+
+/*
+ * The threads that polled h within window_ns of its last poll (the last
+ * poller among them), up to RF_KAFKA_POLLERS into tids; returns how many.
+ * A handle never polled gives its creator.
+ */
+int rf_kafka_handle_pollers(const struct rf_kafka_handle *h, int64_t window_ns, pid_t *tids);
 
 /* Budget held by h's messages now, and the acknowledged part of it. */
 uint64_t rf_kafka_handle_held(const struct rf_kafka_handle *h);

@@ -348,7 +348,8 @@ RF_TEST(wait_on_reports_nobody_serves_is_refused_soon)
 
 struct rf_waiter_run {
 	int result;
-	int done; /* atomic */
+	int done;  /* atomic */
+	pid_t tid; /* atomic */
 };
 
 static void *rf_waiter_main(void *arg)
@@ -356,6 +357,7 @@ static void *rf_waiter_main(void *arg)
 	struct rf_waiter_run *w = arg;
 	struct rf_budget_msg m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 20 * 1000, 1);
 
+	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
 	w->result = rf_budget_admit(&m);
 	__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 	return NULL;
@@ -366,6 +368,183 @@ static void rf_sleep_ms(int ms)
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
 
 	nanosleep(&ts, NULL);
+}
+
+/* The waiting thread's id, once it started. */
+static pid_t rf_waiter_tid(struct rf_waiter_run *w)
+{
+	while (__atomic_load_n(&w->tid, __ATOMIC_ACQUIRE) == 0)
+		rf_sleep_ms(1);
+	return w->tid;
+}
+
+/*
+ * A thread that polls a handle once (after delay_ms), serves nserve of its
+ * reports (frees their payloads), then stays alive until *stop, as a Go
+ * runtime thread does (they never end).
+ */
+struct rf_poller_run {
+	int slot;
+	int delay_ms;
+	struct rf_budget_msg *serve;
+	int nserve;
+	int polled; /* atomic */
+	int *stop;  /* atomic */
+};
+
+static void *rf_poller_main(void *arg)
+{
+	struct rf_poller_run *p = arg;
+	struct timespec ts = {p->delay_ms / 1000, (long)(p->delay_ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+	rf_kafka_handle_polled(p->slot, gettid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+	for (int i = 0; i < p->nserve; i++)
+		rf_budget_free(p->serve[i].payload);
+	__atomic_store_n(&p->polled, 1, __ATOMIC_RELEASE);
+	while (!__atomic_load_n(p->stop, __ATOMIC_ACQUIRE)) {
+		struct timespec tick = {0, 10 * 1000000};
+		nanosleep(&tick, NULL);
+	}
+	return NULL;
+}
+
+/* Fill the budget with slot's messages, all acknowledged: their reports wait for a poll. */
+static int rf_fill_acked(int slot, struct rf_budget_msg *msgs, int max)
+{
+	int n = rf_fill(slot, msgs, max);
+
+	for (int i = 0; i < n; i++)
+		rf_budget_ack(slot, msgs[i].payload, msgs[i].len, 0, 0, 0);
+	return n;
+}
+
+/*
+ * Go: the goroutine that polls hops between threads, and the thread that
+ * polled last may be the one that now produces and waits. Another thread
+ * polled lately and is free: its next poll serves the reports, so the
+ * waiter waits (it was refused at once while the last poller's identity
+ * decided).
+ */
+RF_TEST(poller_hopping_threads_is_waited_for)
+{
+	struct rf_budget_msg msgs[200], extra;
+	struct rf_poller_run before = {0}, after = {0};
+	pthread_t t1, t2;
+	int slot, stop = 0;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	slot = rf_kafka_handle_open((void *)0x7000, 1, gettid());
+	rf_fill_acked(slot, msgs, 200);
+	before = (struct rf_poller_run){.slot = slot, .stop = &stop};
+	pthread_create(&t1, NULL, rf_poller_main, &before);
+	while (!__atomic_load_n(&before.polled, __ATOMIC_ACQUIRE))
+		rf_sleep_ms(1);
+	/* The poll moves to this thread, then on: it will come from a third one. */
+	rf_kafka_handle_polled(slot, gettid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+	after = (struct rf_poller_run){
+		.slot = slot, .delay_ms = 100, .serve = msgs, .nserve = 24, .stop = &stop};
+	pthread_create(&t2, NULL, rf_poller_main, &after);
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	extra = rf_msg(slot, 1000, 1);
+	RF_CHECK_INT(rf_budget_admit(&extra), 0);
+	RF_CHECK(extra.waited);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_self_refusals), 0);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+}
+
+/*
+ * Threads that each produce and poll one handle, all waiting: only a
+ * waiter's poll would serve the reports. The last to come is refused at
+ * once, whoever polled last.
+ */
+RF_TEST(wait_on_reports_only_waiters_serve_is_refused_at_once)
+{
+	struct rf_budget_msg msgs[200], extra;
+	struct rf_waiter_run w = {0};
+	pthread_t other;
+	int slot;
+	int64_t t0;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	slot = rf_kafka_handle_open((void *)0x7000, 1, gettid());
+	rf_fill(slot, msgs, 200); /* in flight: the other waiter's wait is not hopeless */
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	pthread_create(&other, NULL, rf_waiter_main, &w);
+	rf_sleep_ms(100);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_waiting], 1);
+	/* Both polled the handle; the waiting one last. */
+	rf_kafka_handle_polled(slot, gettid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+	rf_kafka_handle_polled(slot, rf_waiter_tid(&w), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+	for (int i = 0; i < 200 && msgs[i].payload != NULL; i++)
+		rf_budget_ack(slot, msgs[i].payload, msgs[i].len, 0, 0, 0);
+	extra = rf_msg(slot, 1000, 1);
+	t0 = rf_ms();
+	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
+	RF_CHECK(rf_ms() - t0 < 300);
+	RF_CHECK(rf_stat(RF_STAT_budget_self_refusals) >= 1);
+	for (int i = 0; i < 200 && msgs[i].payload != NULL; i++)
+		rf_budget_free(msgs[i].payload);
+	pthread_join(other, NULL);
+}
+
+/*
+ * RD_KAFKA_MSG_F_BLOCK: librdkafka blocks such a call until its queue has
+ * room, however long. Only this thread has polled the handle so far, and
+ * another one polls while it waits (Go's ProduceChannel: the producing
+ * goroutine blocks, the polling one goes on from another thread): waited,
+ * not refused.
+ */
+RF_TEST(blocking_caller_waits_while_another_thread_polls)
+{
+	struct rf_budget_msg msgs[200], extra;
+	struct rf_poller_run after = {0};
+	pthread_t t;
+	int slot, stop = 0;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	slot = rf_kafka_handle_open((void *)0x7000, 1, gettid());
+	rf_fill_acked(slot, msgs, 200);
+	rf_kafka_handle_polled(slot, gettid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+	after = (struct rf_poller_run){
+		.slot = slot, .delay_ms = 100, .serve = msgs, .nserve = 24, .stop = &stop};
+	pthread_create(&t, NULL, rf_poller_main, &after);
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	extra = rf_msg(slot, 1000, 1);
+	extra.block = 1;
+	RF_CHECK_INT(rf_budget_admit(&extra), 0);
+	RF_CHECK(extra.waited);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_self_refusals), 0);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+}
+
+/* A blocking caller whose reports nobody serves: refused once they stay unserved. */
+RF_TEST(blocking_caller_nobody_serves_is_refused_soon)
+{
+	struct rf_budget_msg msgs[200], extra;
+	int slot;
+	int64_t t0;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	slot = rf_kafka_handle_open((void *)0x7000, 1, gettid());
+	rf_fill_acked(slot, msgs, 200);
+	rf_kafka_handle_polled(slot, gettid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	extra = rf_msg(slot, 1000, 1);
+	extra.block = 1;
+	t0 = rf_ms();
+	RF_CHECK_INT(rf_budget_admit(&extra), -ENOBUFS);
+	RF_CHECK(rf_ms() - t0 >= 400);
+	RF_CHECK(rf_ms() - t0 < 2000);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_self_refusals), 1);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_timeouts), 0);
 }
 
 /* Two waiters: space for one goes to the one that came first. */
@@ -648,6 +827,10 @@ RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle),
 	     RF_TEST_ENTRY(wait_on_handle_without_reports_times_out),
 	     RF_TEST_ENTRY(wait_on_reports_of_an_ended_poller_is_refused_at_once),
 	     RF_TEST_ENTRY(wait_on_reports_nobody_serves_is_refused_soon),
+	     RF_TEST_ENTRY(poller_hopping_threads_is_waited_for),
+	     RF_TEST_ENTRY(wait_on_reports_only_waiters_serve_is_refused_at_once),
+	     RF_TEST_ENTRY(blocking_caller_waits_while_another_thread_polls),
+	     RF_TEST_ENTRY(blocking_caller_nobody_serves_is_refused_soon),
 	     RF_TEST_ENTRY(waiters_served_first_come_first_served),
 	     RF_TEST_ENTRY(cancelled_waiter_leaves_the_budget_usable),
 	     RF_TEST_ENTRY(observe_never_interferes),

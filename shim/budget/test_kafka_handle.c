@@ -119,7 +119,54 @@ RF_TEST(published_table)
 	RF_CHECK_INT(strlen(out[1].client_id), RF_SHM_HANDLE_NAME_MAX - 1);
 }
 
+#define MS(n) ((int64_t)(n)*1000000)
+
+/* Whether tid is among the n pollers. */
+static int has(const pid_t *tids, int n, pid_t tid)
+{
+	for (int i = 0; i < n; i++)
+		if (tids[i] == tid)
+			return 1;
+	return 0;
+}
+
+/* The threads that polled lately: the deadlock guard's evidence (rf_budget.c). */
+RF_TEST(pollers_seen_lately)
+{
+	int a = rf_kafka_handle_open(RK(1), 1, 42);
+	const struct rf_kafka_handle *h = rf_kafka_handle_at(a);
+	pid_t tids[RF_KAFKA_POLLERS];
+	int n;
+
+	/* Never polled: the creator stands for the poller. */
+	n = rf_kafka_handle_pollers(h, MS(500), tids);
+	RF_CHECK_INT(n, 1);
+	RF_CHECK_INT(tids[0], 42);
+	/* Polls that hop between threads (Go): each thread once. */
+	rf_kafka_handle_polled(a, 100, MS(10000));
+	rf_kafka_handle_polled(a, 101, MS(10100));
+	rf_kafka_handle_polled(a, 100, MS(10200));
+	rf_kafka_handle_polled(a, 102, MS(10300));
+	n = rf_kafka_handle_pollers(h, MS(500), tids);
+	RF_CHECK_INT(n, 3);
+	RF_CHECK(has(tids, n, 100) && has(tids, n, 101) && has(tids, n, 102));
+	RF_CHECK(!has(tids, n, 42)); /* the creator's stand-in is long past */
+	/* Only those within the window of the last poll count. */
+	n = rf_kafka_handle_pollers(h, MS(150), tids);
+	RF_CHECK_INT(n, 2);
+	RF_CHECK(has(tids, n, 100) && has(tids, n, 102));
+	/* A fifth thread takes the place of the one that polled longest ago. */
+	rf_kafka_handle_polled(a, 103, MS(10400));
+	rf_kafka_handle_polled(a, 104, MS(10500));
+	n = rf_kafka_handle_pollers(h, MS(10000), tids);
+	RF_CHECK_INT(n, RF_KAFKA_POLLERS);
+	RF_CHECK(!has(tids, n, 101));
+	RF_CHECK(has(tids, n, 104) && has(tids, n, 100));
+	RF_CHECK_INT(h->poller, 104);
+}
+
 RF_TEST_MAIN(RF_TEST_ENTRY(open_bind_and_find),
 	     RF_TEST_ENTRY(close_forgets_the_handle_and_its_topics),
 	     RF_TEST_ENTRY(destroyed_slots_are_reused_once_released),
-	     RF_TEST_ENTRY(request_buffer_copies), RF_TEST_ENTRY(published_table))
+	     RF_TEST_ENTRY(request_buffer_copies), RF_TEST_ENTRY(published_table),
+	     RF_TEST_ENTRY(pollers_seen_lately))

@@ -48,6 +48,7 @@ static int rf_produce_admit(struct rf_budget_msg *m, int slot, void **payload, s
 
 	m->slot = slot;
 	m->len = len;
+	m->block = (*msgflags & RD_KAFKA_MSG_F_BLOCK) != 0;
 	m->copy = rf_budget_copies() && *payload != NULL && len > 0 &&
 		  (*msgflags & (RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_FREE));
 	m->extra = extra + rf_kafka_handle_extra(slot, len);
@@ -344,7 +345,7 @@ RF_EXPORT int rd_kafka_produce_batch(rd_kafka_topic_t *rkt, int32_t partition, i
 
 			while (start + n < message_cnt && n < RF_BATCH_RUN) {
 				rd_kafka_message_t *msg = &rkmessages[start + n];
-				int flags = copies ? msgflags : 0;
+				int flags = copies ? msgflags : msgflags & RD_KAFKA_MSG_F_BLOCK;
 				void *p = msg->payload;
 				int rc = rf_produce_admit(&charges[n], slot, &p, msg->len,
 							  rf_budget_msg_extra(msg->key_len, 0, 0),
