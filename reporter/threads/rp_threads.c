@@ -66,6 +66,11 @@ int rp_threads_analyse(const struct rp_snapshot *snap, const struct rp_threads_o
 			rp_symbols_lookup(opts->syms, v->g->start_routine, false, &f);
 			memcpy(v->start_name, f.function, sizeof(v->start_name));
 			v->start_name[sizeof(v->start_name) - 1] = '\0';
+			if (v->g->nframes > 0) {
+				rp_symbols_lookup(opts->syms, v->g->frames[0], true, &f);
+				memcpy(v->creator, f.function, sizeof(v->creator));
+				v->creator[sizeof(v->creator) - 1] = '\0';
+			}
 		}
 	}
 	for (uint64_t i = 0; i < out->nthreads; i++) {
@@ -80,6 +85,7 @@ int rp_threads_analyse(const struct rp_snapshot *snap, const struct rp_threads_o
 			.name = t->name,
 			.start_name = v->g->start_name,
 			.start_name2 = v->start_name,
+			.creator = v->creator,
 			.group_alive = v->g->alive,
 			.group_growth = v->g->growth,
 		};

@@ -37,6 +37,7 @@ struct rp_group_view {
 	int64_t state_for;                 /* longest time in that state; -1 unknown */
 	char name[RF_SHM_THREAD_NAME_MAX]; /* of one of its threads, else the group's last */
 	char start_name[256];              /* start routine as the reporter names it */
+	char creator[256]; /* the function that called pthread_create, as the reporter names it */
 	const struct rf_shm_thread_sample *sample;
 };
 

@@ -51,6 +51,16 @@ bool rf_thread_name_is_library(const char *name)
 	return name != NULL && (strncmp(name, "rdk:", 4) == 0 || strncmp(name, "rf:", 3) == 0);
 }
 
+bool rf_thread_is_go_runtime(const char *start_name, const char *creator)
+{
+	/* Both names, as neither alone is Go's: threadentry is a static function
+	 * of runtime/cgo (a C program may have one), the creator its exported
+	 * helper. A stripped Go binary names neither: its threads stay the
+	 * program's. */
+	return start_name != NULL && creator != NULL && strcmp(start_name, "threadentry") == 0 &&
+	       strcmp(creator, "_cgo_try_pthread_create") == 0;
+}
+
 static bool rf_thread_ignored(const char *list, const struct rf_thread_facts *f)
 {
 	return rf_pattern_list_match(list, f->name) || rf_pattern_list_match(list, f->start_name) ||
@@ -60,7 +70,9 @@ static bool rf_thread_ignored(const char *list, const struct rf_thread_facts *f)
 enum rf_thread_class rf_thread_classify(const struct rf_thread_rules *rules,
 					const struct rf_thread_facts *f)
 {
-	if (rf_thread_name_is_library(f->name))
+	if (rf_thread_name_is_library(f->name) ||
+	    rf_thread_is_go_runtime(f->start_name, f->creator) ||
+	    rf_thread_is_go_runtime(f->start_name2, f->creator))
 		return RF_THREAD_CLASS_LIBRARY;
 	if (rf_thread_ignored(rules->ignore, f) || rf_thread_ignored(rules->ignore_more, f))
 		return RF_THREAD_CLASS_IGNORED;

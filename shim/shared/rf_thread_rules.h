@@ -18,7 +18,7 @@ enum rf_thread_class {
 	RF_THREAD_CLASS_STUCK = 1,    /* running rule: old, in a growing or oversized group */
 	RF_THREAD_CLASS_UNJOINED = 2, /* ended, neither joined nor detached */
 	RF_THREAD_CLASS_RUNNING = 3,  /* alive, not (yet) a suspect */
-	RF_THREAD_CLASS_LIBRARY = 4,  /* librdkafka's or the shim's own: long-lived by design */
+	RF_THREAD_CLASS_LIBRARY = 4,  /* librdkafka's, the Go runtime's or the shim's own */
 	RF_THREAD_CLASS_IGNORED = 5,  /* matches RINGFENCE_THREAD_IGNORE or --ignore */
 	RF_THREAD_CLASS__COUNT
 };
@@ -39,6 +39,8 @@ struct rf_thread_facts {
 	const char *name;        /* thread name, may be "" */
 	const char *start_name;  /* start routine symbol, may be "" or NULL */
 	const char *start_name2; /* another spelling of it (demangled), may be NULL */
+	const char *creator;     /* function that called pthread_create (innermost frame of the
+				  * creation stack), may be "" or NULL */
 	uint64_t group_alive;    /* alive threads of its creation stack */
 	uint64_t group_growth;   /* growth of that group over the window */
 };
@@ -55,6 +57,13 @@ const char *rf_thread_class_name(enum rf_thread_class cls);
 
 /* Names of librdkafka's threads ("rdk:...") and the shim's own ("rf:..."). */
 bool rf_thread_name_is_library(const char *name);
+
+/*
+ * A thread of the Go runtime (cgo): started at runtime/cgo's threadentry by
+ * _cgo_try_pthread_create. The runtime's threads (its Ms) serve every
+ * goroutine and live as long as the process.
+ */
+bool rf_thread_is_go_runtime(const char *start_name, const char *creator);
 
 /* Glob match of s against pattern[0..len): '*' any run, '?' one character. */
 bool rf_pattern_match(const char *pattern, size_t len, const char *s);

@@ -205,6 +205,7 @@ struct rf_thread_group {
 	uintptr_t frames[RF_SHM_THREAD_FRAMES];
 	uintptr_t start_routine;
 	char start_name[RF_SHM_SYMBOL_MAX];
+	char creator[RF_SHM_SYMBOL_MAX]; /* the function that called pthread_create */
 	bool named;
 	char thread_name[RF_SHM_THREAD_NAME_MAX]; /* the last its threads had: kept once they end */
 	uint32_t heap_id; /* heap attribution (docs/heap.md): never reused, 0 once all are taken */
@@ -858,9 +859,9 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 {
 	struct {
 		struct rf_thread_group *g;
-		uintptr_t addr;
-		char name[RF_SHM_SYMBOL_MAX];
-		int ok;
+		uintptr_t addr, caller;
+		char name[RF_SHM_SYMBOL_MAX], creator[RF_SHM_SYMBOL_MAX];
+		int ok, creator_ok;
 	} names[RF_THREAD_NAME_BATCH];
 	struct {
 		struct rf_thread *t;
@@ -883,7 +884,9 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 		if (!g->named && namer != NULL) {
 			names[nn].g = g;
 			names[nn].addr = g->start_routine;
+			names[nn].caller = g->nframes > 0 ? g->frames[0] : 0;
 			names[nn].name[0] = '\0';
+			names[nn].creator[0] = '\0';
 			nn++;
 		}
 	for (struct rf_thread *t = rf_reg.head; t && ns < RF_THREAD_STATE_BATCH; t = t->next) {
@@ -906,6 +909,10 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 		names[i].ok = namer(names[i].addr, names[i].name, sizeof(names[i].name), &off,
 				    NULL) == 0 &&
 			      off == 0;
+		/* frames[0] is a return address: the call is the byte before it. */
+		names[i].creator_ok =
+			names[i].caller != 0 && namer(names[i].caller - 1, names[i].creator,
+						      sizeof(names[i].creator), &off, NULL) == 0;
 	}
 	for (size_t i = 0; i < ns; i++)
 		states[i].ok = rf_proc_thread_state(0, states[i].tid, &states[i].st) == 0;
@@ -916,6 +923,8 @@ void rf_thread_maintain(const struct rf_thread_rules *rules, int64_t now_ns)
 		names[i].g->named = true;
 		if (names[i].ok)
 			memcpy(names[i].g->start_name, names[i].name, sizeof(names[i].name));
+		if (names[i].creator_ok)
+			memcpy(names[i].g->creator, names[i].creator, sizeof(names[i].creator));
 	}
 	for (size_t i = 0; i < ns; i++) {
 		struct rf_thread *t = states[i].t;
@@ -978,6 +987,7 @@ static enum rf_thread_class rf_thread_judge(const struct rf_thread *t,
 		.age_ns = now_ns > t->create_ns ? (uint64_t)(now_ns - t->create_ns) : 0,
 		.name = t->name,
 		.start_name = t->group->start_name,
+		.creator = t->group->creator,
 		.group_alive = t->group->alive,
 		.group_growth = t->group->growth,
 	};

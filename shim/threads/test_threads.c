@@ -354,6 +354,30 @@ RF_TEST(rules)
 	RF_CHECK_STR(rf_thread_class_name(RF_THREAD_CLASS_STUCK), "stuck");
 }
 
+/* The Go runtime's threads (cgo): library threads, like librdkafka's. */
+RF_TEST(go_runtime_threads_are_library)
+{
+	struct rf_thread_rules r = rules_running();
+	struct rf_thread_facts f = {.alive = true, .age_ns = 2 * SEC, .name = "prog"};
+
+	r.at_exit = true;
+	f.start_name = "threadentry";
+	f.creator = "_cgo_try_pthread_create";
+	RF_CHECK_INT(rf_thread_classify(&r, &f), RF_THREAD_CLASS_LIBRARY);
+	f.start_name = "";
+	f.start_name2 = "threadentry"; /* named by the reporter only */
+	RF_CHECK_INT(rf_thread_classify(&r, &f), RF_THREAD_CLASS_LIBRARY);
+	/* Neither name alone: a C program's own threadentry, or an unnamed creator. */
+	f.creator = "main";
+	RF_CHECK_INT(rf_thread_classify(&r, &f), RF_THREAD_CLASS_LEAKED);
+	f.start_name2 = "worker";
+	f.creator = "_cgo_try_pthread_create";
+	RF_CHECK_INT(rf_thread_classify(&r, &f), RF_THREAD_CLASS_LEAKED);
+	f.start_name2 = "threadentry";
+	f.creator = NULL; /* a stripped binary */
+	RF_CHECK_INT(rf_thread_classify(&r, &f), RF_THREAD_CLASS_LEAKED);
+}
+
 RF_TEST(patterns)
 {
 	RF_CHECK(rf_pattern_match("rdk:*", 5, "rdk:main"));
@@ -676,7 +700,8 @@ RF_TEST_MAIN(RF_TEST_ENTRY(pool_reuse_and_bound), RF_TEST_ENTRY(join_releases),
 	     RF_TEST_ENTRY(detach_before_and_after_exit),
 	     RF_TEST_ENTRY(detached_attribute_ends_before_creator),
 	     RF_TEST_ENTRY(joinable_ends_before_creator), RF_TEST_ENTRY(failed_create_is_forgotten),
-	     RF_TEST_ENTRY(groups_by_creation_stack), RF_TEST_ENTRY(rules), RF_TEST_ENTRY(patterns),
+	     RF_TEST_ENTRY(groups_by_creation_stack), RF_TEST_ENTRY(rules),
+	     RF_TEST_ENTRY(go_runtime_threads_are_library), RF_TEST_ENTRY(patterns),
 	     RF_TEST_ENTRY(growth_makes_stuck),
 	     RF_TEST_ENTRY(hundred_thousand_threads_do_not_grow_the_registry),
 	     RF_TEST_ENTRY(ends_race_joins_and_detaches),
