@@ -54,6 +54,7 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 	struct rp_failure fail;
 	struct rp_getopt g = {0};
 	size_t count = 0, shown = 0, width = rp_ls_width();
+	const char *dead_note = NULL;
 	bool json = false;
 	int64_t now;
 	pid_t *pids;
@@ -106,6 +107,8 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 				rp_ls_print_json_error(stdout, pids[i], snap.path, &fail);
 		} else if (e == RP_READ_OK) {
 			rp_ls_print_row(stdout, &snap, now, width);
+			if (snap.live.state == RP_STATE_DEAD && !snap.live.pid_reused)
+				dead_note = rp_end_note(&snap.live);
 		} else {
 			rp_ls_print_error(stdout, pids[i], &fail);
 		}
@@ -114,7 +117,9 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 	}
 	if (json)
 		fputs(shown ? "\n]\n" : "]\n", stdout);
-	else if (shown == 0)
+	else if (dead_note != NULL) /* what the state cannot say in its column */
+		printf("\ndead: %s\n", dead_note);
+	if (!json && shown == 0)
 		fprintf(stderr, "ringfence ls: no segments named " RP_SHM_DIR "/%s.<pid>\n",
 			prefix);
 	free(pids);
@@ -133,11 +138,12 @@ const struct rp_command rp_cmd_ls = {
 	.notes = "Columns:\n"
 		 "  PID      the process\n"
 		 "  STATE    alive; exited(N) after exit status N, or exited when the status\n"
-		 "           is unknown; dead when it ended without an exit (killed by a\n"
-		 "           signal, e.g. SIGKILL or the OOM killer; its pid may now belong\n"
-		 "           to another process); error when the segment could not be read\n"
-		 "           (the reason follows). A '*' marks torn figures (the process\n"
-		 "           stopped or died while publishing).\n"
+		 "           is unknown; killed(SIG) when `ringfence run` saw signal SIG end\n"
+		 "           it; dead when it ended without exit() and nobody recorded how\n"
+		 "           (killed by a signal, or exit_group as Go programs do; its pid\n"
+		 "           may now belong to another process); error when the segment\n"
+		 "           could not be read (the reason follows). A '*' marks torn\n"
+		 "           figures (the process stopped or died while publishing).\n"
 		 "  SINCE    alive: 'up' and its age; exited: time since the exit; dead: time\n"
 		 "           since its last publish ('seen ... ago')\n"
 		 "  MSGS     messages accepted by every produce entry point (sum of *_msgs)\n"

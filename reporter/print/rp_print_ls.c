@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rp_format.h"
+#include "rp_print_stat.h"
 #include "rp_stats.h"
 
 #define RP_LS_ROW "%-8s %-11s %-15s %12s %15s  %s\n"
@@ -30,6 +31,7 @@ static void rp_since_format(const struct rp_snapshot *snap, int64_t now_ns, char
 		snprintf(buf, len, "up %s", age);
 		break;
 	case RP_STATE_EXITED:
+	case RP_STATE_KILLED:
 		rp_age_format(now_ns, snap->hdr.exit_realtime_ns, age, sizeof(age));
 		snprintf(buf, len, "%s ago", age);
 		break;
@@ -79,16 +81,10 @@ void rp_ls_print_json_row(FILE *out, const struct rp_snapshot *snap)
 	rp_ls_json_common(out, snap->pid, snap->path);
 	fputs(", \"state\": ", out);
 	rp_json_string(out, rp_state_name(snap->live.state));
-	if (rp_exit_status_known(&snap->live, &snap->hdr))
-		fprintf(out, ", \"exit_status\": %" PRId32, hdr->exit_status);
-	else
-		fputs(", \"exit_status\": null", out);
+	fputs(", ", out);
+	rp_stat_print_end_json(out, snap, ", ");
 	fprintf(out, ", \"start_time_ns\": %" PRId64 ", \"publish_time_ns\": %" PRId64,
 		hdr->start_realtime_ns, hdr->publish_realtime_ns);
-	if (snap->live.state == RP_STATE_EXITED)
-		fprintf(out, ", \"exit_time_ns\": %" PRId64, hdr->exit_realtime_ns);
-	else
-		fputs(", \"exit_time_ns\": null", out);
 	fprintf(out, ", \"msgs\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"torn\": %s",
 		rp_stats_sum(snap, "_msgs"), rp_stats_sum(snap, "_bytes"),
 		snap->torn ? "true" : "false");

@@ -101,37 +101,64 @@ static void rp_time_line_print(FILE *out, const char *label, int64_t at_ns, int6
 
 static void rp_state_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
 {
-	char when[96], age[32];
+	char when[96], age[32], sig[16];
+	const char *note;
 
 	switch (snap->live.state) {
 	case RP_STATE_ALIVE:
 		fprintf(out, RP_LABEL "alive\n", "state");
 		break;
 	case RP_STATE_EXITED:
+	case RP_STATE_KILLED:
 		rp_time_format(snap->hdr.exit_realtime_ns, when, sizeof(when));
 		rp_age_format(now_ns, snap->hdr.exit_realtime_ns, age, sizeof(age));
-		if (snap->hdr.exit_status_known)
-			fprintf(out, RP_LABEL "exited with status %" PRId32 " at %s (%s ago)\n",
+		if (snap->live.state == RP_STATE_KILLED) {
+			rp_signal_name(snap->hdr.exit_signal, sig, sizeof(sig));
+			fprintf(out, RP_LABEL "killed by signal %" PRId32 " (SIG%s) at %s (%s ago)",
+				"state", snap->hdr.exit_signal, sig, when, age);
+		} else if (snap->hdr.exit_status_known) {
+			fprintf(out, RP_LABEL "exited with status %" PRId32 " at %s (%s ago)",
 				"state", snap->hdr.exit_status, when, age);
-		else
-			fprintf(out, RP_LABEL "exited, status unknown, at %s (%s ago)\n", "state",
+		} else {
+			fprintf(out, RP_LABEL "exited, status unknown, at %s (%s ago)", "state",
 				when, age);
+		}
+		note = rp_end_note(&snap->live);
+		fprintf(out, "%s%s\n", note != NULL ? ", " : "", note != NULL ? note : "");
 		break;
 	case RP_STATE_DEAD:
-		if (snap->live.pid_reused)
-			fprintf(out,
-				RP_LABEL "dead: ended without an exit (killed by a signal, e.g. "
-					 "SIGKILL or the OOM killer), and pid %d now belongs to "
-					 "another process; figures are from its last publish\n",
-				"state", (int)snap->pid);
-		else
-			fprintf(out,
-				RP_LABEL "dead: gone without an exit (killed by a signal, e.g. "
-					 "SIGKILL or the OOM killer); figures are from its last "
-					 "publish\n",
-				"state");
+		fprintf(out, RP_LABEL "dead: %s\n", "state", rp_end_note(&snap->live));
 		break;
 	}
+}
+
+void rp_stat_print_end_json(FILE *out, const struct rp_snapshot *snap, const char *between)
+{
+	const struct rf_shm_header *hdr = &snap->hdr;
+	const char *recorder = rp_exit_recorder_name(&snap->live), *note = rp_end_note(&snap->live);
+
+	if (rp_exit_status_known(&snap->live, hdr))
+		fprintf(out, "\"exit_status\": %" PRId32, hdr->exit_status);
+	else
+		fputs("\"exit_status\": null", out);
+	if (snap->live.state == RP_STATE_KILLED)
+		fprintf(out, "%s\"exit_signal\": %" PRId32, between, hdr->exit_signal);
+	else
+		fprintf(out, "%s\"exit_signal\": null", between);
+	fprintf(out, "%s\"exit_recorded_by\": ", between);
+	if (recorder != NULL)
+		rp_json_string(out, recorder);
+	else
+		fputs("null", out);
+	if (recorder != NULL)
+		fprintf(out, "%s\"exit_time_ns\": %" PRId64, between, hdr->exit_realtime_ns);
+	else
+		fprintf(out, "%s\"exit_time_ns\": null", between);
+	fprintf(out, "%s\"state_note\": ", between);
+	if (note != NULL)
+		rp_json_string(out, note);
+	else
+		fputs("null", out);
 }
 
 void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
@@ -200,20 +227,14 @@ void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap)
 	fputs(",\n", out);
 	rp_json_key(out, "  ", "state");
 	rp_json_string(out, rp_state_name(snap->live.state));
+	fputs(",\n  ", out);
+	rp_stat_print_end_json(out, snap, ",\n  ");
 	fputs(",\n", out);
-	if (rp_exit_status_known(&snap->live, &snap->hdr))
-		fprintf(out, "  \"exit_status\": %" PRId32 ",\n", hdr->exit_status);
-	else
-		fputs("  \"exit_status\": null,\n", out);
 	rp_json_key(out, "  ", "shim_version");
 	rp_json_string(out, hdr->shim_version);
 	fputs(",\n", out);
 	fprintf(out, "  \"start_time_ns\": %" PRId64 ",\n", hdr->start_realtime_ns);
 	fprintf(out, "  \"publish_time_ns\": %" PRId64 ",\n", hdr->publish_realtime_ns);
-	if (snap->live.state == RP_STATE_EXITED)
-		fprintf(out, "  \"exit_time_ns\": %" PRId64 ",\n", hdr->exit_realtime_ns);
-	else
-		fputs("  \"exit_time_ns\": null,\n", out);
 	fprintf(out, "  \"torn\": %s,\n", snap->torn ? "true" : "false");
 	fprintf(out, "  \"passive\": %s,\n", hdr->passive ? "true" : "false");
 	rp_json_key(out, "  ", "config_error");

@@ -21,6 +21,14 @@ void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_n
 /* `stat --json`: one process as a JSON object (no trailing newline). */
 void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap);
 
+/*
+ * How the process ended, as JSON members (no braces): exit_status,
+ * exit_signal, exit_recorded_by ("process", "parent" or null), exit_time_ns
+ * and state_note (rp_end_note, or null), separated by between. `stat --json`
+ * and `ls --json` share them.
+ */
+void rp_stat_print_end_json(FILE *out, const struct rp_snapshot *snap, const char *between);
+
 /* `stat --prometheus`: every metric once, one sample per snapshot; nothing for none. */
 void rp_stat_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count);
 

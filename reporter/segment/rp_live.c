@@ -1,12 +1,14 @@
 /*
- * rp_live.c - is the process behind a segment alive, exited, or dead?
+ * rp_live.c - is the process behind a segment alive, exited, killed, or dead?
  */
+#define _GNU_SOURCE
 #include "rp_live.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "rf_proc.h"
 
@@ -16,9 +18,13 @@ void rp_live_assess(const struct rf_shm_header *hdr, struct rp_liveness *live)
 	int rc;
 
 	live->pid_reused = false;
-	/* An exit is published by the process itself: nothing in /proc outranks it. */
+	live->by_parent = false;
+	/* An exit is published by the process itself, or by its parent once it
+	 * had ended: nothing in /proc outranks it. */
 	if (hdr->status == RF_SHM_STATUS_EXITED) {
-		live->state = RP_STATE_EXITED;
+		live->by_parent = hdr->exit_recorder == RF_SHM_EXIT_BY_PARENT;
+		live->state =
+			live->by_parent && hdr->exit_signal > 0 ? RP_STATE_KILLED : RP_STATE_EXITED;
 		return;
 	}
 	rc = rf_proc_start_ticks((pid_t)hdr->pid, &ticks);
@@ -57,8 +63,51 @@ const char *rp_state_name(enum rp_state state)
 		return "exited";
 	case RP_STATE_DEAD:
 		return "dead";
+	case RP_STATE_KILLED:
+		return "killed";
 	}
 	return "unknown";
+}
+
+const char *rp_exit_recorder_name(const struct rp_liveness *live)
+{
+	if (live->state != RP_STATE_EXITED && live->state != RP_STATE_KILLED)
+		return NULL;
+	return live->by_parent ? "parent" : "process";
+}
+
+void rp_signal_name(int sig, char *buf, size_t len)
+{
+	const char *abbrev = sigabbrev_np(sig);
+
+	if (abbrev != NULL)
+		snprintf(buf, len, "%s", abbrev);
+	else
+		snprintf(buf, len, "%d", sig);
+}
+
+const char *rp_end_note(const struct rp_liveness *live)
+{
+	switch (live->state) {
+	case RP_STATE_ALIVE:
+		return NULL;
+	case RP_STATE_EXITED:
+		return live->by_parent
+			       ? "recorded by its parent (ringfence run): it ended without "
+				 "exit(), by exit_group as Go programs do; figures are from "
+				 "its last publish"
+			       : NULL;
+	case RP_STATE_KILLED:
+		return "recorded by its parent (ringfence run); figures are from its last publish";
+	case RP_STATE_DEAD:
+		return live->pid_reused
+			       ? "ended without exit(): killed by a signal, or exit_group as Go "
+				 "programs do, and its pid now belongs to another process; figures "
+				 "are from its last publish"
+			       : "ended without exit(): killed by a signal, or exit_group as Go "
+				 "programs do; figures are from its last publish";
+	}
+	return NULL;
 }
 
 bool rp_exit_status_known(const struct rp_liveness *live, const struct rf_shm_header *hdr)
@@ -69,8 +118,14 @@ bool rp_exit_status_known(const struct rp_liveness *live, const struct rf_shm_he
 void rp_state_label(const struct rp_liveness *live, const struct rf_shm_header *hdr, char *buf,
 		    size_t len)
 {
-	if (rp_exit_status_known(live, hdr))
+	char sig[16];
+
+	if (rp_exit_status_known(live, hdr)) {
 		snprintf(buf, len, "exited(%" PRId32 ")", hdr->exit_status);
-	else
+	} else if (live->state == RP_STATE_KILLED) {
+		rp_signal_name(hdr->exit_signal, sig, sizeof(sig));
+		snprintf(buf, len, "killed(%s)", sig);
+	} else {
 		snprintf(buf, len, "%s", rp_state_name(live->state));
+	}
 }

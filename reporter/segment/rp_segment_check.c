@@ -82,7 +82,9 @@ static enum rp_read_error rp_config_check(const struct rf_shm_config *cfg, const
 /*
  * Rule 1 of rf_shm.h: identity and size, in the order that explains best. A
  * newer writer of this version may have a longer header: its first
- * sizeof(*hdr) bytes are the header this reader knows.
+ * sizeof(*hdr) bytes are the header this reader knows. An older one may have
+ * a shorter one, down to RF_SHM_HEADER_SIZE_FIRST: the fields it lacks read
+ * as zero, which is what they meant to it.
  */
 static enum rp_read_error rp_header_check(const unsigned char *buf, size_t len, const char *path,
 					  struct rf_shm_header *hdr, struct rp_failure *fail)
@@ -109,18 +111,21 @@ static enum rp_read_error rp_header_check(const unsigned char *buf, size_t len, 
 					      "use the ringfence built with that shim",
 					      version, RF_SHM_VERSION);
 	}
-	if (len < sizeof(*hdr))
+	if (len < RF_SHM_HEADER_SIZE_FIRST)
 		return rp_failure_set(fail, RP_READ_TRUNCATED, path,
-				      "size %zu bytes, expected at least %zu (the header)%s", len,
-				      sizeof(*hdr),
+				      "size %zu bytes, expected at least %d (the header)%s", len,
+				      RF_SHM_HEADER_SIZE_FIRST,
 				      len == 0 ? "; an empty segment is one being created, or a "
 						 "writer that failed"
 					       : "");
-	memcpy(hdr, buf, sizeof(*hdr));
-	if (hdr->header_size < sizeof(*hdr))
+	memset(hdr, 0, sizeof(*hdr));
+	memcpy(hdr, buf, len < sizeof(*hdr) ? len : sizeof(*hdr));
+	if (hdr->header_size < RF_SHM_HEADER_SIZE_FIRST)
 		return rp_failure_set(fail, RP_READ_LAYOUT, path,
-				      "header_size is %" PRIu32 ", expected at least %zu",
-				      hdr->header_size, sizeof(*hdr));
+				      "header_size is %" PRIu32 ", expected at least %d",
+				      hdr->header_size, RF_SHM_HEADER_SIZE_FIRST);
+	if (hdr->header_size < sizeof(*hdr))
+		memset((unsigned char *)hdr + hdr->header_size, 0, sizeof(*hdr) - hdr->header_size);
 	if (hdr->size > len)
 		return rp_failure_set(fail, RP_READ_TRUNCATED, path,
 				      "size %zu bytes, header says %" PRIu64, len, hdr->size);
@@ -429,6 +434,15 @@ static enum rp_read_error rp_fields_check(const struct rf_shm_header *hdr, const
 		return rp_failure_set(fail, RP_READ_LAYOUT, path,
 				      "exit_status_known is %" PRIu32 ", expected 0 or 1",
 				      hdr->exit_status_known);
+	if (hdr->exit_recorder > RF_SHM_EXIT_BY_PARENT)
+		return rp_failure_set(fail, RP_READ_LAYOUT, path,
+				      "exit_recorder is %" PRIu32 ", expected 0 (the process) or 1 "
+				      "(its parent)",
+				      hdr->exit_recorder);
+	if (hdr->exit_signal < 0 || hdr->exit_signal >= 128)
+		return rp_failure_set(fail, RP_READ_LAYOUT, path,
+				      "exit_signal is %" PRId32 ", expected 0 to 127",
+				      hdr->exit_signal);
 	return rp_config_check(&hdr->config, path, fail);
 }
 

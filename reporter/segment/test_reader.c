@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "rf_build_config.h"
 #include "rf_config.h"
@@ -19,6 +20,7 @@
 #include "rf_test.h"
 #include "rp_list.h"
 #include "rp_segment.h"
+#include "rp_segment_exit.h"
 #include "test_writer.h"
 
 /* The verdict on buf written as this process's segment, and a word its message must hold. */
@@ -131,7 +133,7 @@ RP_TEST(header_size_out_of_range)
 	struct rf_shm_header *hdr = RP_HDR(rp_buf);
 
 	rp_test_valid(rp_buf);
-	hdr->header_size = sizeof(*hdr) - 8;
+	hdr->header_size = RF_SHM_HEADER_SIZE_FIRST - 8;
 	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "expected at least");
 	/* Longer, over the first section. */
 	hdr->header_size = (uint32_t)hdr->sections[0].offset + 8;
@@ -290,6 +292,31 @@ RP_TEST(older_writer_counters_absent)
 	RF_CHECK_INT(snap.stats_count, 0);
 	RF_CHECK(!rp_snapshot_has_stat(&snap, 0));
 	rp_snapshot_release(&snap);
+}
+
+/* A header of the version's first writers: the fields appended since are absent. */
+RP_TEST(older_writer_header_fields_absent)
+{
+	struct rf_shm_header *hdr = RP_HDR(rp_buf);
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+
+	rp_test_valid(rp_buf);
+	hdr->header_size = RF_SHM_HEADER_SIZE_FIRST;
+	/* What lies past its header is not the writer's: padding, anything. */
+	hdr->exit_recorder = 0xeeeeeeee;
+	hdr->exit_signal = -1;
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.hdr.exit_recorder, RF_SHM_EXIT_BY_PROCESS);
+	RF_CHECK_INT(snap.hdr.exit_signal, 0);
+	RF_CHECK_INT(snap.live.state, RP_STATE_ALIVE);
+	rp_snapshot_release(&snap);
+	/* In a header that holds them, out-of-range values are refused. */
+	hdr->header_size = sizeof(*hdr);
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "exit_recorder");
+	hdr->exit_recorder = RF_SHM_EXIT_BY_PARENT;
+	rp_test_expect(rp_buf, sizeof(rp_buf), RP_READ_LAYOUT, "exit_signal");
 }
 
 RP_TEST(unterminated_strings)
@@ -459,6 +486,100 @@ RP_TEST(permission_denied)
 	RF_CHECK(strstr(fail.message, "mode 0000") != NULL);
 }
 
+/* A child that has ended with code and is not reaped yet, as `ringfence run` holds it. */
+static pid_t rp_test_ended_child(int code)
+{
+	siginfo_t info;
+	pid_t child = fork();
+
+	RF_CHECK(child >= 0);
+	if (child == 0)
+		_exit(code);
+	RF_CHECK_INT(waitid(P_PID, (id_t)child, &info, WEXITED | WNOWAIT), 0);
+	return child;
+}
+
+/* rf_shm.h, "Exit recorded by the parent": only when every condition holds. */
+RP_TEST(parent_records_an_end_the_shim_did_not)
+{
+	struct rf_shm_header *hdr = RP_HDR(rp_buf);
+	pid_t child = rp_test_ended_child(7);
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	uint64_t ticks = 0;
+	char label[32];
+
+	RF_CHECK_INT(rf_proc_start_ticks(child, &ticks), 0);
+	rp_test_valid(rp_buf);
+	hdr->pid = child;
+	/* Another process's segment: not this start time. */
+	hdr->start_ticks = ticks + 1;
+	rp_test_write(child, rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_segment_record_exit(rp_test_prefix, child, 7, 0), 0);
+	/* A publish the process died in: its figures stay marked torn. */
+	hdr->start_ticks = ticks;
+	hdr->seq = 3;
+	rp_test_write(child, rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_segment_record_exit(rp_test_prefix, child, 7, 0), 0);
+	/* An older writer's header, without room to say who recorded the end. */
+	hdr->seq = 2;
+	hdr->header_size = RF_SHM_HEADER_SIZE_FIRST;
+	rp_test_write(child, rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_segment_record_exit(rp_test_prefix, child, 7, 0), 0);
+	/* The shim published the exit: it stands. */
+	hdr->header_size = sizeof(*hdr);
+	hdr->status = RF_SHM_STATUS_EXITED;
+	hdr->exit_status_known = 1;
+	hdr->exit_status = 0;
+	rp_test_write(child, rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_segment_record_exit(rp_test_prefix, child, 7, 0), 0);
+	RF_CHECK_INT(rp_test_read(child, &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.hdr.exit_status, 0);
+	RF_CHECK(!snap.live.by_parent);
+	RF_CHECK(rp_end_note(&snap.live) == NULL);
+	rp_snapshot_release(&snap);
+
+	/* Still running in its segment: the status is recorded, under the sequence lock. */
+	hdr->status = RF_SHM_STATUS_RUNNING;
+	hdr->exit_status_known = 0;
+	rp_test_write(child, rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_segment_record_exit(rp_test_prefix, child, 7, 0), 1);
+	RF_CHECK_INT(rp_test_read(child, &snap, &fail), RP_READ_OK);
+	RF_CHECK(!snap.torn);
+	RF_CHECK_INT(snap.hdr.seq, 4);
+	RF_CHECK_INT(snap.live.state, RP_STATE_EXITED);
+	RF_CHECK(snap.live.by_parent);
+	RF_CHECK_INT(snap.hdr.exit_status, 7);
+	RF_CHECK(snap.hdr.exit_realtime_ns > 0);
+	RF_CHECK(strstr(rp_end_note(&snap.live), "exit_group") != NULL);
+	rp_state_label(&snap.live, &snap.hdr, label, sizeof(label));
+	RF_CHECK_STR(label, "exited(7)");
+	RF_CHECK_STR(rp_exit_recorder_name(&snap.live), "parent");
+	/* Once only: it says exited now. */
+	RF_CHECK_INT(rp_segment_record_exit(rp_test_prefix, child, 9, 0), 0);
+	rp_snapshot_release(&snap);
+
+	/* Ended by a signal. */
+	rp_test_write(child, rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_segment_record_exit(rp_test_prefix, child, 0, SIGKILL), 1);
+	RF_CHECK_INT(rp_test_read(child, &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.live.state, RP_STATE_KILLED);
+	RF_CHECK_INT(snap.hdr.exit_signal, SIGKILL);
+	RF_CHECK(!rp_exit_status_known(&snap.live, &snap.hdr));
+	rp_state_label(&snap.live, &snap.hdr, label, sizeof(label));
+	RF_CHECK_STR(label, "killed(KILL)");
+	rp_snapshot_release(&snap);
+
+	/* Reaped: its pid may be anyone's now, nothing is written. */
+	rp_test_write(child, rp_buf, sizeof(rp_buf));
+	RF_CHECK(waitpid(child, NULL, 0) == child);
+	RF_CHECK(rp_segment_record_exit(rp_test_prefix, child, 7, 0) < 0);
+	RF_CHECK_INT(rp_test_read(child, &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(snap.live.state, RP_STATE_DEAD);
+	RF_CHECK(strstr(rp_end_note(&snap.live), "ended without exit()") != NULL);
+	rp_snapshot_release(&snap);
+}
+
 RP_TEST(liveness)
 {
 	struct rf_shm_header *hdr = RP_HDR(rp_buf);
@@ -571,13 +692,14 @@ RF_TEST_MAIN(RF_TEST_ENTRY(valid), RF_TEST_ENTRY(missing), RF_TEST_ENTRY(list_no
 	     RF_TEST_ENTRY(truncated_empty), RF_TEST_ENTRY(truncated_half_header),
 	     RF_TEST_ENTRY(truncated_stats_cut), RF_TEST_ENTRY(bad_magic),
 	     RF_TEST_ENTRY(wrong_version), RF_TEST_ENTRY(header_size_out_of_range),
-	     RF_TEST_ENTRY(size_field_mismatch), RF_TEST_ENTRY(section_out_of_range),
-	     RF_TEST_ENTRY(count_above_capacity), RF_TEST_ENTRY(section_kind_zero_or_missing),
-	     RF_TEST_ENTRY(entry_size_out_of_range), RF_TEST_ENTRY(newer_writer_is_read),
-	     RF_TEST_ENTRY(older_writer_counters_absent), RF_TEST_ENTRY(unterminated_strings),
-	     RF_TEST_ENTRY(config_out_of_range), RF_TEST_ENTRY(status_and_flags_out_of_range),
-	     RF_TEST_ENTRY(pid_mismatch), RF_TEST_ENTRY(odd_seq_is_torn),
-	     RF_TEST_ENTRY(too_large_is_refused), RF_TEST_ENTRY(fifo_is_not_a_segment),
-	     RF_TEST_ENTRY(permission_denied), RF_TEST_ENTRY(liveness),
+	     RF_TEST_ENTRY(older_writer_header_fields_absent), RF_TEST_ENTRY(size_field_mismatch),
+	     RF_TEST_ENTRY(section_out_of_range), RF_TEST_ENTRY(count_above_capacity),
+	     RF_TEST_ENTRY(section_kind_zero_or_missing), RF_TEST_ENTRY(entry_size_out_of_range),
+	     RF_TEST_ENTRY(newer_writer_is_read), RF_TEST_ENTRY(older_writer_counters_absent),
+	     RF_TEST_ENTRY(unterminated_strings), RF_TEST_ENTRY(config_out_of_range),
+	     RF_TEST_ENTRY(status_and_flags_out_of_range), RF_TEST_ENTRY(pid_mismatch),
+	     RF_TEST_ENTRY(odd_seq_is_torn), RF_TEST_ENTRY(too_large_is_refused),
+	     RF_TEST_ENTRY(fifo_is_not_a_segment), RF_TEST_ENTRY(permission_denied),
+	     RF_TEST_ENTRY(liveness), RF_TEST_ENTRY(parent_records_an_end_the_shim_did_not),
 	     RF_TEST_ENTRY(concurrent_publish_copies_are_consistent),
 	     RF_TEST_ENTRY(error_statuses_distinct))

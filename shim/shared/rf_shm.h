@@ -39,6 +39,10 @@
  * it knows: the missing ones are absent, not zero, and printers leave them
  * out. (A reader that learns an appended section kind must likewise take it
  * as absent from an older writer's segment; today every kind is required.)
+ * Likewise a reader built after a writer finds a shorter header: at least
+ * RF_SHM_HEADER_SIZE_FIRST bytes (the header of the version's first
+ * writers), and the fields past header_size absent. Each appended header
+ * field is therefore one whose zero means what an older writer meant.
  *
  * Publication (writer, repeatedly). Everything below `seq` in struct
  * rf_shm_header that changes after creation (status, exit fields, publish
@@ -47,14 +51,17 @@
  *     write fields and sections;
  *     release fence; seq += 1 (now even).
  * There is exactly one publisher at a time inside the process (a process-
- * local mutex); readers take no lock and never write.
+ * local mutex); readers take no lock and never write. Once the process is
+ * gone, its parent may publish its exit once (see "Exit recorded by the
+ * parent").
  *
  * Reading (any process, no lock). A reader copies the segment into private
  * memory with pread() (never mmap: a hostile or broken writer could shrink
  * the file and turn every access into SIGBUS), then:
- *   1. checks st_size >= sizeof(struct rf_shm_header), magic, version,
- *      sizeof(struct rf_shm_header) <= header_size <= size, size == st_size,
- *      and reads the first sizeof(struct rf_shm_header) bytes as the header;
+ *   1. checks st_size >= RF_SHM_HEADER_SIZE_FIRST, magic, version,
+ *      RF_SHM_HEADER_SIZE_FIRST <= header_size <= size, size == st_size, and
+ *      reads the first header_size bytes (at most the header it knows) as the
+ *      header, the fields it knows past them absent;
  *   2. reads seq before and after the copy: odd, or changed, means a publish
  *      was under way: copy again (a bounded number of times). A seq that
  *      stays odd in a segment whose process is gone means the process died in
@@ -74,10 +81,35 @@
  *
  * Liveness. status RF_SHM_STATUS_RUNNING while the process lives. A normal
  * exit (exit(), return from main, _exit()) publishes RF_SHM_STATUS_EXITED with
- * the exit time and, when the shim saw it, the exit status. A process killed
- * by a signal (the OOM killer included) leaves RUNNING behind: a reader that
+ * the exit time and, when the shim saw it, the exit status. A process that
+ * ends without libc's exit leaves RUNNING behind: killed by a signal (the OOM
+ * killer included), or ended by the exit_group system call, as every Go
+ * program ends. Unless its parent records the end (below), a reader that
  * finds the pid gone, or alive with another start time (pid reused), reports
- * the process dead without exit, and the figures of its last publish stand.
+ * the process dead: ended without exit(), by a signal or by exit_group; the
+ * figures of its last publish stand.
+ *
+ * Exit recorded by the parent (the one writer outside the process). The
+ * parent that started the process and waits for it (`ringfence run`) may
+ * publish its end in its place, once, when all of these hold:
+ *   - the process has ended and is not yet reaped: the parent waited with
+ *     WNOWAIT, so the pid cannot be reused meanwhile;
+ *   - the segment is that pid's (pid field and name), its start_ticks is not
+ *     0 and equals the start time /proc gives for that ended process;
+ *   - status is still RF_SHM_STATUS_RUNNING (the shim did not publish an
+ *     exit) and seq is even (an odd seq is a publish the process died in: its
+ *     figures are torn and must stay marked so);
+ *   - header_size holds exit_recorder and exit_signal.
+ * It writes under the sequence lock, as a publish does (seq odd, release
+ * fence, fields, release fence, seq even): status RF_SHM_STATUS_EXITED,
+ * exit_realtime_ns (when it saw the end), exit_recorder
+ * RF_SHM_EXIT_BY_PARENT, and either exit_status_known 1 with exit_status (the
+ * process exited with that status) or exit_status_known 0 with exit_signal
+ * (a signal ended it). Nothing else: the figures stay those of the last
+ * publish, at most one publish interval old. The process being gone, no
+ * other writer remains. A reader tells who recorded an exit by
+ * exit_recorder; a header without it was written by a shim that records
+ * only its own exits.
  *
  * Abandonment. Segments outlive their process on purpose (the last figures of
  * an OOM-killed process are the point). `ringfence gc` unlinks those whose
@@ -97,6 +129,12 @@
 enum rf_shm_status {
 	RF_SHM_STATUS_RUNNING = 1,
 	RF_SHM_STATUS_EXITED = 2,
+};
+
+/* Who published the exit (header.exit_recorder; see "Exit recorded by the parent"). */
+enum rf_shm_exit_recorder {
+	RF_SHM_EXIT_BY_PROCESS = 0, /* the shim: exit(), return from main, _exit() */
+	RF_SHM_EXIT_BY_PARENT = 1,  /* the parent that waited for it (`ringfence run`) */
 };
 
 /* How the shim reads its configuration; also the effective-config record. */
@@ -541,7 +579,14 @@ struct rf_shm_header {
 	int64_t exit_realtime_ns;
 	int64_t publish_realtime_ns;
 	int64_t publish_monotonic_ns;
+
+	/* Appended within version 8: absent (zero) below RF_SHM_HEADER_SIZE_FIRST + 8. */
+	uint32_t exit_recorder; /* enum rf_shm_exit_recorder; under seq with the exit */
+	int32_t exit_signal;    /* the signal that ended the process (parent only); 0 */
 };
+
+/* header_size of version 8's first writers: the shortest header a reader accepts. */
+#define RF_SHM_HEADER_SIZE_FIRST 1808
 
 /*
  * The header's string fields, declared once so the writer and every reader
@@ -553,7 +598,9 @@ struct rf_shm_header {
 /* A layout change without a version bump fails the build here. */
 _Static_assert(offsetof(struct rf_shm_header, magic) == 0, "magic moved");
 _Static_assert(offsetof(struct rf_shm_header, version) == 8, "version moved");
-_Static_assert(sizeof(struct rf_shm_header) == 1808,
+_Static_assert(offsetof(struct rf_shm_header, exit_recorder) == RF_SHM_HEADER_SIZE_FIRST,
+	       "appended header fields must follow the first writers' header");
+_Static_assert(sizeof(struct rf_shm_header) == 1816,
 	       "rf_shm_header changed: append only (then this size), or bump RF_SHM_VERSION");
 
 /*

@@ -28,7 +28,7 @@ run() { # label payload [ringfence run options]
 	local cmd=("$build/test-apps/rf-producer" "${args[@]}" "${size[@]}" --payload "$payload"
 		--topic "ov-$RANDOM")
 	if [ $# -gt 0 ]; then
-		cmd=("$build/reporter/ringfence" run --prefix "rf-bench-$$" "$@" -- "${cmd[@]}")
+		cmd=("$build/reporter/ringfence" run --exec --prefix "rf-bench-$$" "$@" -- "${cmd[@]}")
 	fi
 	"${cmd[@]}" | python3 "$rf_tmpdir/row.py" "$label" "$payload"
 }

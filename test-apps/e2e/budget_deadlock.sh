@@ -38,13 +38,13 @@ if errors:
 PY
 }
 
-"$RF" run --budget 256K --policy block --prefix "$PREFIX" -- "$PRODUCER" --bootstrap "$RF_BOOTSTRAP" \
+"$RF" run --exec --budget 256K --policy block --prefix "$PREFIX" -- "$PRODUCER" --bootstrap "$RF_BOOTSTRAP" \
 	--topic lone --count 3000 --size 1000 >"$rf_tmpdir/lone.out" &
 pid=$!
 wait $pid || rf_fail "the lone producer exited $?"
 check lone $pid refused
 
-"$RF" run --budget 256K --policy block --prefix "$PREFIX" -- "$PRODUCER" --bootstrap "$RF_BOOTSTRAP" \
+"$RF" run --exec --budget 256K --policy block --prefix "$PREFIX" -- "$PRODUCER" --bootstrap "$RF_BOOTSTRAP" \
 	--topic polled --count 1500 --size 1000 --threads 2 --poll-thread >"$rf_tmpdir/polled.out" &
 pid=$!
 wait $pid || rf_fail "the producer with a poll thread exited $?"

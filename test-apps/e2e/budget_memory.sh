@@ -33,7 +33,7 @@ copy_max 4096 "$RF" run --prefix "$PREFIX" -- "$PRODUCER" --copy-max 4096
 for mode in "copy" "free --no-dr"; do
 	read -r -a extra <<<"$mode"
 	payload=${extra[0]}
-	"$RF" run --budget ${BUDGET_MIB}M --prefix "$PREFIX" -- "$PRODUCER" --bootstrap "$RF_BOOTSTRAP" \
+	"$RF" run --exec --budget ${BUDGET_MIB}M --prefix "$PREFIX" -- "$PRODUCER" --bootstrap "$RF_BOOTSTRAP" \
 		--topic "mem-$payload" --count 1500 --size 8192 --handles 4 --threads 8 \
 		--payload "$payload" "${extra[@]:1}" >"$rf_tmpdir/out" &
 	pid=$!

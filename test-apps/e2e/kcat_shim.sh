@@ -39,6 +39,8 @@ if nbytes != expected_bytes: errors.append(f"bytes {nbytes} != {expected_bytes}"
 if failed != 0: errors.append(f"failed {failed} != 0")
 if s["state"] != "exited": errors.append(f"state {s['state']} != exited")
 if s["exit_status"] != 0: errors.append(f"exit_status {s['exit_status']} != 0")
+# kcat ends through exit(): the shim published that, and nobody wrote over it.
+if s["exit_recorded_by"] != "process": errors.append(f"exit_recorded_by {s['exit_recorded_by']} != process")
 if "kcat" not in s["command"]: errors.append(f"command {s['command']!r} lacks kcat")
 if errors:
     sys.exit(f"FAIL: {how}: " + "; ".join(errors))
@@ -61,11 +63,21 @@ pid=$!
 wait $pid || rf_fail "kcat under LD_PRELOAD exited $?"
 check_run "LD_PRELOAD" e2e-kcat-preload $pid
 
-# Through the launcher.
+# Through the launcher, which stays kcat's parent: kcat's segment is the only
+# one left under the prefix.
 "$RF" run --prefix "$PREFIX" -- kcat -P -b "$RF_BOOTSTRAP" -t e2e-kcat-run <"$rf_tmpdir/in" &
+launcher=$!
+wait $launcher || rf_fail "ringfence run kcat exited $?"
+pid=$("$RF" ls --prefix "$PREFIX" --json | python3 -c 'import json, sys; print(*[s["pid"] for s in json.load(sys.stdin)])')
+[[ $pid =~ ^[0-9]+$ && $pid != "$launcher" ]] ||
+	rf_fail "ringfence run: expected one segment, of a child of the launcher ($launcher), found: $pid"
+check_run "ringfence run" e2e-kcat-run "$pid"
+
+# With --exec kcat replaces the launcher: same pid.
+"$RF" run --exec --prefix "$PREFIX" -- kcat -P -b "$RF_BOOTSTRAP" -t e2e-kcat-exec <"$rf_tmpdir/in" &
 pid=$!
-wait $pid || rf_fail "ringfence run kcat exited $?"
-check_run "ringfence run" e2e-kcat-run $pid
+wait $pid || rf_fail "ringfence run --exec kcat exited $?"
+check_run "ringfence run --exec" e2e-kcat-exec $pid
 
 rf_broker_stop
-echo "ok: kcat 1000 lines under the shim, by hand and through ringfence run"
+echo "ok: kcat 1000 lines under the shim, by hand and through ringfence run (parent and --exec)"

@@ -94,7 +94,8 @@ nl_start() {
 	[[ ${1:-} == -- ]] || rf_fail "nl_start $name: missing -- before the command"
 	shift
 	# NL_WRAP: a function that execs its arguments (same pid) in a changed setting.
-	${NL_WRAP:-} "$NL_RF" run --budget "$NL_BUDGET" --policy "$policy" --prefix "$NL_PREFIX" \
+	# --exec: the command replaces ringfence, so $! is the pid of its segment.
+	${NL_WRAP:-} "$NL_RF" run --exec --budget "$NL_BUDGET" --policy "$policy" --prefix "$NL_PREFIX" \
 		"${rfopts[@]}" -- "$@" \
 		<"${NL_STDIN:-/dev/null}" >"$rf_tmpdir/$name.out" 2>"$rf_tmpdir/$name.err" &
 	NL_PID=$!
