@@ -56,8 +56,8 @@ void rp_ls_print_row(FILE *out, const struct rp_snapshot *snap, int64_t now_ns, 
 	if (snap->torn)
 		strcat(state, "*");
 	rp_since_format(snap, now_ns, since, sizeof(since));
-	snprintf(msgs, sizeof(msgs), "%" PRIu64, rp_stats_sum(snap, "_msgs"));
-	snprintf(bytes, sizeof(bytes), "%" PRIu64, rp_stats_sum(snap, "_bytes"));
+	snprintf(msgs, sizeof(msgs), "%" PRIu64, rp_stats_produced_msgs(snap));
+	snprintf(bytes, sizeof(bytes), "%" PRIu64, rp_stats_produced_bytes(snap));
 	rp_text_sanitize(snap->hdr.cmdline, cols, command, sizeof(command));
 	fprintf(out, RP_LS_ROW, pid, state, since, msgs, bytes, command);
 }
@@ -86,7 +86,7 @@ void rp_ls_print_json_row(FILE *out, const struct rp_snapshot *snap)
 	fprintf(out, ", \"start_time_ns\": %" PRId64 ", \"publish_time_ns\": %" PRId64,
 		hdr->start_realtime_ns, hdr->publish_realtime_ns);
 	fprintf(out, ", \"msgs\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"torn\": %s",
-		rp_stats_sum(snap, "_msgs"), rp_stats_sum(snap, "_bytes"),
+		rp_stats_produced_msgs(snap), rp_stats_produced_bytes(snap),
 		snap->torn ? "true" : "false");
 	fputs(", \"command\": ", out);
 	rp_json_string(out, hdr->cmdline);

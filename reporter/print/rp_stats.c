@@ -11,15 +11,36 @@ const struct rp_stat_info rp_stats_info[RF_STAT__COUNT] = {
 #undef RP_STAT_INFO
 };
 
-uint64_t rp_stats_sum(const struct rp_snapshot *snap, const char *suffix)
+/* The entry points' counters of one kind, in RF_STATS order: messages or bytes accepted. */
+static const enum rf_stat rp_stats_entry_msgs[] = {
+	RF_STAT_produce_msgs,
+	RF_STAT_producev_msgs,
+	RF_STAT_produceva_msgs,
+	RF_STAT_produce_batch_msgs,
+};
+static const enum rf_stat rp_stats_entry_bytes[] = {
+	RF_STAT_produce_bytes,
+	RF_STAT_producev_bytes,
+	RF_STAT_produceva_bytes,
+	RF_STAT_produce_batch_bytes,
+};
+
+static uint64_t rp_stats_entry_sum(const struct rp_snapshot *snap, const enum rf_stat *stats)
 {
-	size_t slen = strlen(suffix);
 	uint64_t sum = 0;
 
-	for (unsigned i = 0; i < snap->stats_count; i++) {
-		size_t nlen = strlen(rp_stats_info[i].name);
-		if (nlen >= slen && strcmp(rp_stats_info[i].name + nlen - slen, suffix) == 0)
-			sum += snap->stats[i];
-	}
+	for (size_t i = 0; i < 4; i++)
+		if (rp_snapshot_has_stat(snap, stats[i]))
+			sum += snap->stats[stats[i]];
 	return sum;
+}
+
+uint64_t rp_stats_produced_msgs(const struct rp_snapshot *snap)
+{
+	return rp_stats_entry_sum(snap, rp_stats_entry_msgs);
+}
+
+uint64_t rp_stats_produced_bytes(const struct rp_snapshot *snap)
+{
+	return rp_stats_entry_sum(snap, rp_stats_entry_bytes);
 }

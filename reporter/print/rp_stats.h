@@ -20,7 +20,12 @@ struct rp_stat_info {
 /* Indexed by enum rf_stat. */
 extern const struct rp_stat_info rp_stats_info[RF_STAT__COUNT];
 
-/* Sum of the counters snap has whose name ends in suffix ("_msgs", "_bytes"). */
-uint64_t rp_stats_sum(const struct rp_snapshot *snap, const char *suffix);
+/*
+ * What the produce entry points (rd_kafka_produce, producev, produceva,
+ * produce_batch) accepted, as `ls` shows it: messages, and payload bytes.
+ * Counters snap lacks (an older writer's) count as none.
+ */
+uint64_t rp_stats_produced_msgs(const struct rp_snapshot *snap);
+uint64_t rp_stats_produced_bytes(const struct rp_snapshot *snap);
 
 #endif /* RP_STATS_H */

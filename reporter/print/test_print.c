@@ -138,15 +138,42 @@ RP_TEST(age_format)
 	RF_CHECK(buf[0] == '-');
 }
 
-RP_TEST(stats_sum)
+/* "Now" for the printers: 100 s after the test segment's start. */
+#define RP_NOW_NS INT64_C(1700000100000000000)
+
+/*
+ * `ls` MSGS and BYTES: what the entry points accepted, not every counter
+ * whose name ends the same way (heap, registry, purged messages).
+ */
+RP_TEST(ls_counts_what_was_produced)
 {
 	struct rp_snapshot snap;
 	struct rp_failure fail;
+	char *row = NULL, *json = NULL;
+	size_t len = 0;
+	FILE *out;
 
 	rp_test_valid(rp_buf);
+	rp_test_stat_set(rp_buf, RF_STAT_produce_batch_bytes, 24);
+	rp_test_stat_set(rp_buf, RF_STAT_produce_batch_msgs, 3);
+	rp_test_stat_set(rp_buf, RF_STAT_heap_live_bytes, 3839935);
+	rp_test_stat_set(rp_buf, RF_STAT_thread_registry_bytes, 65536);
+	rp_test_stat_set(rp_buf, RF_STAT_budget_dropped_msgs, 7);
+	rp_test_stat_set(rp_buf, RF_STAT_budget_dropped_bytes, 700);
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
 	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
-	RF_CHECK_INT(rp_stats_sum(&snap, "_msgs"), 15);
-	RF_CHECK_INT(rp_stats_sum(&snap, "_bytes"), 1000);
+	RF_CHECK_INT(rp_stats_produced_msgs(&snap), 18);
+	RF_CHECK_INT(rp_stats_produced_bytes(&snap), 1024);
+	out = open_memstream(&row, &len);
+	rp_ls_print_row(out, &snap, RP_NOW_NS, 0);
+	fclose(out);
+	RF_CHECK(strstr(row, " 18 ") != NULL && strstr(row, " 1024  ") != NULL);
+	out = open_memstream(&json, &len);
+	rp_ls_print_json_row(out, &snap);
+	fclose(out);
+	RF_CHECK(strstr(json, "\"msgs\": 18, \"bytes\": 1024,") != NULL);
+	free(row);
+	free(json);
 	rp_snapshot_release(&snap);
 }
 
@@ -156,8 +183,6 @@ RP_TEST(stats_sum)
 struct rp_reports {
 	char *stat_text, *stat_json, *prometheus, *ls_row, *ls_json, *threads_text, *threads_json;
 };
-
-#define RP_NOW_NS INT64_C(1700000100000000000)
 
 /* The reports of len bytes of buf, written as this process's segment. */
 static void rp_reports_take(const unsigned char *buf, size_t len, struct rp_reports *r)
@@ -350,7 +375,7 @@ RP_TEST(older_writer_reports_say_less)
 
 RF_TEST_MAIN(RF_TEST_ENTRY(json_string_escaping), RF_TEST_ENTRY(stat_json_escapes_segment_strings),
 	     RF_TEST_ENTRY(text_sanitize), RF_TEST_ENTRY(prometheus_groups_families),
-	     RF_TEST_ENTRY(age_format), RF_TEST_ENTRY(stats_sum),
+	     RF_TEST_ENTRY(age_format), RF_TEST_ENTRY(ls_counts_what_was_produced),
 	     RF_TEST_ENTRY(newer_writer_prints_as_before),
 	     RF_TEST_ENTRY(older_writer_counters_left_out),
 	     RF_TEST_ENTRY(older_writer_reports_say_less))
