@@ -44,8 +44,9 @@ echo "ok: RINGFENCE_HEAP_CACHE=0 turns the thread cache off; a bad value is name
 # Leaked threads keep their heap: 3 threads x 200 x 5000 bytes, alive at exit.
 LD_PRELOAD=$SHIM "$APP" leak --threads 3 --count 200 --size 5000 --ms 300 >"$rf_tmpdir/leak.out" ||
 	rf_fail "rf-heap-app leak exited $?"
-pid=$(find /dev/shm -maxdepth 1 -name "$RINGFENCE_SHM_PREFIX.*" -printf '%f\n' |
-	sed -n "s/^$RINGFENCE_SHM_PREFIX\.\([0-9]*\)\$/\1/p" | sort -n | tail -1)
+# The newest segment (pids wrap around: the highest is not always the last).
+pid=$(find /dev/shm -maxdepth 1 -name "$RINGFENCE_SHM_PREFIX.*" -printf '%T@ %f\n' | sort -n |
+	sed -n "s/^[0-9.]* $RINGFENCE_SHM_PREFIX\.\([0-9]*\)\$/\1/p" | tail -1)
 "$RF" threads --json "$pid" >"$rf_tmpdir/threads.json" || rf_fail "ringfence threads --json $pid"
 python3 - "$rf_tmpdir/threads.json" <<'PY' || rf_fail "no leaked group holding 3,000,000 heap bytes"
 import json, sys
