@@ -161,6 +161,38 @@ void rp_stat_print_end_json(FILE *out, const struct rp_snapshot *snap, const cha
 		fputs("null", out);
 }
 
+/*
+ * Threads waiting for budget, in one sentence: how many, how long the first
+ * has waited, how much the heap grew meanwhile. false when none waits (or
+ * an older writer's segment lacks the figures).
+ */
+static bool rp_waiting_summary(const struct rp_snapshot *snap, char *buf, size_t len)
+{
+	uint64_t threads, growth;
+	int64_t longest;
+	char age[32];
+	bool alive = snap->live.state == RP_STATE_ALIVE;
+
+	if (!rp_snapshot_has_stat(snap, RF_STAT_budget_waiting_heap_growth_bytes) ||
+	    (threads = snap->stats[RF_STAT_budget_waiting]) == 0)
+		return false;
+	longest = snap->stats[RF_STAT_budget_waiting_longest_ns] > INT64_MAX
+			  ? INT64_MAX
+			  : (int64_t)snap->stats[RF_STAT_budget_waiting_longest_ns];
+	growth = snap->stats[RF_STAT_budget_waiting_heap_growth_bytes];
+	rp_age_format(longest, 0, age, sizeof(age));
+	snprintf(buf, len,
+		 "%" PRIu64
+		 " thread%s %s for budget%s, the first for %s; live heap grew by %" PRIu64
+		 " bytes (%.1f MiB) meanwhile",
+		 threads, threads == 1 ? "" : "s",
+		 alive ? (threads == 1 ? "waits" : "wait")
+		       : (threads == 1 ? "was waiting" : "were waiting"),
+		 alive ? " now" : " at the last publish", age, growth,
+		 (double)growth / (1024.0 * 1024.0));
+	return true;
+}
+
 void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_ns)
 {
 	const struct rf_shm_header *hdr = &snap->hdr;
@@ -186,6 +218,8 @@ void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_n
 		rp_text_sanitize(hdr->config_error, 0, text, sizeof(text));
 		fprintf(out, RP_LABEL "%s\n", "config error", text);
 	}
+	if (rp_waiting_summary(snap, text, sizeof(text)))
+		fprintf(out, RP_LABEL "%s\n", "waiting", text);
 
 	fprintf(out, "configuration\n");
 #define RP_CONFIG_TEXT(name, type, env, def, min, max, help)                                       \
@@ -216,6 +250,7 @@ static void rp_json_key(FILE *out, const char *indent, const char *key)
 void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap)
 {
 	const struct rf_shm_header *hdr = &snap->hdr;
+	char waiting[256];
 	const char *sep = "";
 
 	fprintf(out, "{\n  \"pid\": %d,\n", (int)snap->pid);
@@ -235,6 +270,18 @@ void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap)
 	fputs(",\n", out);
 	fprintf(out, "  \"start_time_ns\": %" PRId64 ",\n", hdr->start_realtime_ns);
 	fprintf(out, "  \"publish_time_ns\": %" PRId64 ",\n", hdr->publish_realtime_ns);
+	if (rp_waiting_summary(snap, waiting, sizeof(waiting))) {
+		fprintf(out,
+			"  \"waiting\": {\"threads\": %" PRIu64 ", \"longest_ns\": %" PRIu64
+			", \"heap_growth_bytes\": %" PRIu64 ", \"summary\": ",
+			snap->stats[RF_STAT_budget_waiting],
+			snap->stats[RF_STAT_budget_waiting_longest_ns],
+			snap->stats[RF_STAT_budget_waiting_heap_growth_bytes]);
+		rp_json_string(out, waiting);
+		fputs("},\n", out);
+	} else {
+		fputs("  \"waiting\": null,\n", out);
+	}
 	fprintf(out, "  \"torn\": %s,\n", snap->torn ? "true" : "false");
 	fprintf(out, "  \"passive\": %s,\n", hdr->passive ? "true" : "false");
 	rp_json_key(out, "  ", "config_error");

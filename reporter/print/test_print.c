@@ -177,6 +177,49 @@ RP_TEST(ls_counts_what_was_produced)
 	rp_snapshot_release(&snap);
 }
 
+/* Threads waiting for budget, said plainly: how many, how long, what the heap did meanwhile. */
+RP_TEST(stat_says_who_waits_for_budget)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	char *text = NULL, *json = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	rp_test_valid(rp_buf);
+	rp_test_stat_set(rp_buf, RF_STAT_budget_waiting, 5);
+	rp_test_stat_set(rp_buf, RF_STAT_budget_waiting_longest_ns, UINT64_C(2100000000));
+	rp_test_stat_set(rp_buf, RF_STAT_budget_waiting_heap_growth_bytes, 36000000);
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	out = open_memstream(&text, &len);
+	rp_stat_print_text(out, &snap, RP_NOW_NS);
+	fclose(out);
+	RF_CHECK(strstr(text, "waiting        5 threads wait for budget now, the first for 2.1s; "
+			      "live heap grew by 36000000 bytes (34.3 MiB) meanwhile\n") != NULL);
+	out = open_memstream(&json, &len);
+	rp_stat_print_json(out, &snap);
+	fclose(out);
+	RF_CHECK(strstr(json,
+			"\"waiting\": {\"threads\": 5, \"longest_ns\": 2100000000, "
+			"\"heap_growth_bytes\": 36000000, \"summary\": \"5 threads wait") != NULL);
+	free(text);
+	free(json);
+	rp_snapshot_release(&snap);
+	/* Nobody waits: no line, null. */
+	rp_test_stat_set(rp_buf, RF_STAT_budget_waiting, 0);
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	out = open_memstream(&text, &len);
+	rp_stat_print_text(out, &snap, RP_NOW_NS);
+	rp_stat_print_json(out, &snap);
+	fclose(out);
+	RF_CHECK(strstr(text, "\nwaiting ") == NULL);
+	RF_CHECK(strstr(text, "\"waiting\": null,") != NULL);
+	free(text);
+	rp_snapshot_release(&snap);
+}
+
 /* ---- segments of an older or newer writer of the same layout version ---- */
 
 /* Everything the printers write about one segment, the clocks fixed where they can be. */
@@ -376,6 +419,7 @@ RP_TEST(older_writer_reports_say_less)
 RF_TEST_MAIN(RF_TEST_ENTRY(json_string_escaping), RF_TEST_ENTRY(stat_json_escapes_segment_strings),
 	     RF_TEST_ENTRY(text_sanitize), RF_TEST_ENTRY(prometheus_groups_families),
 	     RF_TEST_ENTRY(age_format), RF_TEST_ENTRY(ls_counts_what_was_produced),
+	     RF_TEST_ENTRY(stat_says_who_waits_for_budget),
 	     RF_TEST_ENTRY(newer_writer_prints_as_before),
 	     RF_TEST_ENTRY(older_writer_counters_left_out),
 	     RF_TEST_ENTRY(older_writer_reports_say_less))

@@ -86,6 +86,7 @@ static struct rf_perthread rf_banks = RF_PERTHREAD_INIT(struct rf_bank, rf_bank_
 struct rf_waiter {
 	struct rf_waiter *next, *prev;
 	pid_t tid;
+	int64_t since_ns; /* CLOCK_MONOTONIC: when it began to wait */
 };
 
 static struct {
@@ -106,6 +107,8 @@ static struct {
 	uint64_t peak;           /* atomic */
 	uint32_t waiting;        /* atomic, seq_cst: threads in the queue */
 	struct rf_waiter *head, *tail;
+	/* The publisher's: live heap at its last publish with nobody waiting. */
+	uint64_t heap_calm;
 } rf_budget = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -481,8 +484,8 @@ static void rf_budget_queue_remove(struct rf_waiter *w)
  */
 static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 {
-	struct rf_waiter self = {.tid = gettid()};
 	int64_t start = rf_clock_ns(CLOCK_MONOTONIC), now = start;
+	struct rf_waiter self = {.tid = gettid(), .since_ns = start};
 	int rc = -ENOBUFS, cancel_state;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
@@ -769,7 +772,8 @@ static void rf_budget_arena_return(void)
 void rf_budget_publish(struct rf_publication *pub)
 {
 	struct rf_shm_layout *shm = pub->seg->shm;
-	uint64_t acked, chunks = 0, resident = 0, charged, banked, room;
+	uint64_t acked, chunks = 0, resident = 0, charged, banked, room, heap;
+	int64_t longest = 0;
 	uint32_t count;
 
 	if (shm == NULL)
@@ -784,7 +788,18 @@ void rf_budget_publish(struct rf_publication *pub)
 		chunks = rf_arena_chunks_in_use(&rf_budget.arena);
 		resident = rf_arena_resident_bytes(&rf_budget.arena);
 	}
+	/* The queue is first come first served: its head has waited longest. */
+	if (rf_budget.head != NULL)
+		longest = rf_clock_ns(CLOCK_MONOTONIC) - rf_budget.head->since_ns;
 	pthread_mutex_unlock(&rf_budget.lock);
+	/* The heap publisher came first (rf_publish.c): its figure is this publication's. */
+	heap = pub->stats[RF_STAT_heap_live_bytes];
+	if (longest == 0)
+		rf_budget.heap_calm = heap;
+	rf_publication_set(pub, RF_STAT_budget_waiting_longest_ns, (uint64_t)longest);
+	rf_publication_set(pub, RF_STAT_budget_waiting_heap_growth_bytes,
+			   longest > 0 && heap > rf_budget.heap_calm ? heap - rf_budget.heap_calm
+								     : 0);
 	charged = __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST);
 	banked = rf_bank_total();
 	rf_publication_set(pub, RF_STAT_budget_bytes, charged > banked ? charged - banked : 0);

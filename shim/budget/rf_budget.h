@@ -150,7 +150,11 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 
 /* ---- Figures ------------------------------------------------------------------ */
 
-/* Within a publication: the budget's gauges and the handle table. */
+/*
+ * Within a publication: the budget's gauges and the handle table. After the
+ * heap's publisher: the heap's growth while threads wait is measured from
+ * the publication's heap_live_bytes.
+ */
 void rf_budget_publish(struct rf_publication *pub);
 
 /* After fork: the child has no librdkafka threads and no waiters. */

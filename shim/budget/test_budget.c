@@ -39,8 +39,8 @@ static uint64_t rf_stat(enum rf_stat stat)
 	return v[stat];
 }
 
-/* The gauges and the handle table as the publisher writes them. */
-static struct rf_shm_layout *rf_publish(void)
+/* The gauges and the handle table as the publisher writes them, with heap_live_bytes. */
+static struct rf_shm_layout *rf_publish_heap(uint64_t heap_live)
 {
 	static struct rf_shm_layout shm;
 	static struct rf_publication pub;
@@ -49,9 +49,15 @@ static struct rf_shm_layout *rf_publish(void)
 	memset(&shm, 0, sizeof(shm));
 	rf_segment_attach_memory(&seg, &shm);
 	rf_publication_begin(&pub, &seg, NULL, false);
+	rf_publication_set(&pub, RF_STAT_heap_live_bytes, heap_live); /* the heap's publisher */
 	rf_budget_publish(&pub);
 	rf_publication_end(&pub);
 	return &shm;
+}
+
+static struct rf_shm_layout *rf_publish(void)
+{
+	return rf_publish_heap(0);
 }
 
 static int64_t rf_ms(void)
@@ -579,6 +585,47 @@ RF_TEST(waiters_served_first_come_first_served)
 	RF_CHECK_INT(w[1].result, 0);
 }
 
+/*
+ * While threads wait: how long the first has waited, and how much the heap
+ * grew since they began (the program's own queue, typically), measured from
+ * the last publish with nobody waiting.
+ */
+RF_TEST(waiting_figures)
+{
+	struct rf_budget_msg msgs[200];
+	struct rf_waiter_run w[2] = {{0}};
+	struct rf_shm_layout *shm;
+	pthread_t tid[2];
+	int n;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	n = rf_fill(RF_KAFKA_SLOT_UNKNOWN, msgs, 200);
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	shm = rf_publish_heap(1000000); /* nobody waits: the calm figure */
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_waiting_longest_ns], 0);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_waiting_heap_growth_bytes], 0);
+	pthread_create(&tid[0], NULL, rf_waiter_main, &w[0]);
+	rf_sleep_ms(200);
+	pthread_create(&tid[1], NULL, rf_waiter_main, &w[1]);
+	rf_sleep_ms(50);
+	shm = rf_publish_heap(5000000);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_waiting], 2);
+	RF_CHECK(shm->stats[RF_STAT_budget_waiting_longest_ns] >= 240 * 1000000ULL);
+	RF_CHECK(shm->stats[RF_STAT_budget_waiting_longest_ns] < 2000 * 1000000ULL);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_waiting_heap_growth_bytes], 4000000);
+	/* The heap shrinking back below the calm figure is no growth. */
+	RF_CHECK_INT(rf_publish_heap(900000)->stats[RF_STAT_budget_waiting_heap_growth_bytes], 0);
+	for (int i = 0; i < n; i++)
+		rf_budget_free(msgs[i].payload);
+	for (int k = 0; k < 2; k++)
+		pthread_join(tid[k], NULL);
+	shm = rf_publish_heap(7000000);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_waiting], 0);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_waiting_longest_ns], 0);
+	RF_CHECK_INT(shm->stats[RF_STAT_budget_waiting_heap_growth_bytes], 0);
+}
+
 /* Admission under `block` as a cancelled application thread sees it. */
 static void *rf_cancelled_main(void *arg)
 {
@@ -831,7 +878,7 @@ RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle),
 	     RF_TEST_ENTRY(wait_on_reports_only_waiters_serve_is_refused_at_once),
 	     RF_TEST_ENTRY(blocking_caller_waits_while_another_thread_polls),
 	     RF_TEST_ENTRY(blocking_caller_nobody_serves_is_refused_soon),
-	     RF_TEST_ENTRY(waiters_served_first_come_first_served),
+	     RF_TEST_ENTRY(waiters_served_first_come_first_served), RF_TEST_ENTRY(waiting_figures),
 	     RF_TEST_ENTRY(cancelled_waiter_leaves_the_budget_usable),
 	     RF_TEST_ENTRY(observe_never_interferes),
 	     RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle), RF_TEST_ENTRY(handles_published),

@@ -303,10 +303,14 @@ void rf_heap_publish(struct rf_publication *pub)
 	rf_publication_set(pub, RF_STAT_heap_interposed, (uint64_t)rf_heap.interposed);
 	rf_publication_set(pub, RF_STAT_heap_limit_pressure, f.pressure);
 	rf_publication_set(pub, RF_STAT_heap_limit_episodes, f.episodes);
+}
+
+void rf_heap_trim_publish(struct rf_publication *pub)
+{
 	/* After the budget's publisher: its arena's resident bytes are known. */
 	if (rf_heap.trim_on && rf_heap.interposed && !pub->exiting)
 		rf_heap_trim_look(&rf_heap.trim,
-				  f.live + pub->stats[RF_STAT_budget_arena_resident_bytes],
+				  pub->heap_live + pub->stats[RF_STAT_budget_arena_resident_bytes],
 				  pub->now_ns);
 	rf_publication_set(pub, RF_STAT_heap_trims, rf_heap.trim.trims);
 	rf_publication_set(pub, RF_STAT_heap_trimmed_bytes, rf_heap.trim.trimmed);

@@ -252,6 +252,9 @@ void rf_heap_snapshot(struct rf_heap_figures *out, int64_t *by_id, int judge);
  */
 void rf_heap_publish(struct rf_publication *pub);
 
+/* The trim (rf_heap_trim.h) and its figures: after the budget's publisher. */
+void rf_heap_trim_publish(struct rf_publication *pub);
+
 /*
  * After fork, in the child (one thread): counts start at zero, live bytes
  * are kept (the child holds a copy of every block), the peak restarts at

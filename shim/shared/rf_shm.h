@@ -214,7 +214,8 @@ enum rf_policy {
 	X(heap_trims, COUNTER, "Times the allocator's free memory was given back (heap_trim)")     \
 	X(heap_trimmed_bytes, COUNTER, "Resident bytes those trims gave back")                     \
 	X(heap_trim_ns_max, GAUGE,                                                                 \
-	  "Longest trim (ns): an allocation waits at most this long for its arena's lock")
+	  "Longest trim (ns): an allocation waits at most this long for its arena's lock")         \
+	RF_STATS_WAITING(X)
 
 /* Thread figures (docs/threads.md); gauges are computed at each publish. */
 #define RF_STATS_THREADS(X)                                                                        \
@@ -254,6 +255,20 @@ enum rf_policy {
 	X(heap_limit_pushbacks, COUNTER,                                                           \
 	  "Produce calls that met heap pressure: waited, refused or dropped by the policy")        \
 	X(heap_limit_observed, COUNTER, "observe policy: messages admitted under heap pressure")
+
+/*
+ * The threads waiting for budget now (appended within version 6): how long
+ * the first of them has waited, and how much the live heap grew since
+ * threads began to wait, as of the last publish before that with nobody
+ * waiting. A producer held back by the budget keeps what it produces
+ * somewhere: in a program's own queue, that is the heap.
+ */
+#define RF_STATS_WAITING(X)                                                                        \
+	X(budget_waiting_longest_ns, GAUGE,                                                        \
+	  "How long the thread waiting longest for budget has waited now (ns); 0: none waits")     \
+	X(budget_waiting_heap_growth_bytes, GAUGE,                                                 \
+	  "Live heap growth since threads began to wait for budget (from the last publish with "   \
+	  "none waiting); 0: none waits")
 
 /* Heap attribution ids of thread groups: 0 none (unattributed), 1 the overflow group. */
 #define RF_SHM_HEAP_IDS 512
