@@ -13,6 +13,9 @@ RF_PACKAGES=(
 	clang-format # .ci/test checks the layout of every C and C++ file
 	libjemalloc2 libtcmalloc-minimal4 # other allocators preloaded with the shim (heap tests)
 	shellcheck # .ci/test checks the scripts in .ci/ and test-apps/
+	# Real producers of the client tests (test-apps/e2e/client_*.sh, docs/clients.md)
+	golang-go golang-github-confluentinc-confluent-kafka-go-dev
+	rsyslog rsyslog-kafka collectd-core
 )
 
 rf_say() { printf '==> %s\n' "$*"; }
