@@ -10,6 +10,7 @@
 #   . "$(dirname "${BASH_SOURCE[0]}")/clients_lib.sh"
 #   rf_broker_start --brokers 3
 #   cl_start NAME plain|shim -- CMD...      # sets CL_PID (ringfence run's, under the shim)
+#   cl_process NAME                         # the client's own pid
 #   cl_wait NAME "$CL_PID"                  # bounded; exit status, wall time
 #   cl_segment NAME PID                     # the process's segment: stat, ls, check
 #   cl_count NAME REGEX TOPIC...            # what the broker holds
@@ -103,6 +104,19 @@ cl_start() {
 	cl_track "$CL_PID"
 	CL_T0[$name]=$EPOCHREALTIME
 	CL_MODE[$name]=$mode
+}
+
+# cl_process NAME: the pid of NAME's client itself: under the shim the child
+# of ringfence run (its parent), else the process cl_start started.
+cl_process() {
+	local children
+	if [[ ${CL_MODE[$1]} != shim ]]; then
+		printf '%s\n' "$CL_PID"
+		return
+	fi
+	children=$(<"/proc/$CL_PID/task/$CL_PID/children")
+	[[ $children =~ ^([0-9]+) ]] || rf_fail "$1: ringfence run ($CL_PID) has no child"
+	printf '%s\n' "${BASH_REMATCH[1]}"
 }
 
 # cl_wait NAME PID [OK_STATUSES]: wait for PID (bounded by CL_RUN_TIMEOUT),
