@@ -136,8 +136,14 @@ void rp_symbols_lookup(struct rp_symbols *syms, uint64_t pc, bool return_address
 	}
 	Dwfl_Line *line = dwfl_module_getsrc(mod, at);
 	if (line != NULL) {
+		Dwarf_Addr line_at = 0;
 		int lineno = 0;
-		const char *src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+		const char *src = dwfl_lineinfo(line, &line_at, &lineno, NULL, NULL, NULL);
+		/* The line must lie in the function that holds pc: where no unit of
+		 * the DWARF covers pc (a Go function in a cgo binary), the nearest
+		 * line below it belongs to another function of another unit. */
+		if (name != NULL && line_at + off < at)
+			src = NULL;
 		if (src != NULL) {
 			snprintf(out->file, sizeof(out->file), "%s", src);
 			out->line = lineno;

@@ -80,6 +80,16 @@ for n in 2 3; do
 done
 rf_broker_stop
 
+# The runtime's threads in `ringfence threads`: C frames with their source
+# lines, Go frames without (Go's functions lie in no DWARF unit of the C
+# line tables: a lookup took the nearest C unit's last line for them).
+threads=$rf_tmpdir/go-fast-produce-shim.threads
+grep -Eq '_cgo_try_pthread_create\+0x[0-9a-f]+ +/_/runtime/cgo/gcc_libinit\.c:[0-9]+ ' "$threads" ||
+	rf_fail "ringfence threads shows no creation by _cgo_try_pthread_create with its line: $(head -40 "$threads")"
+if grep -E ' runtime\.[A-Za-z0-9_.]+\+0x[0-9a-f]+ +[^ (]+\.c:[0-9]+ ' "$threads"; then
+	rf_fail "ringfence threads shows Go functions at C source lines"
+fi
+
 rf_broker_start --brokers 3 --rtt 200
 CL_RTT=200
 for api in produce channel; do

@@ -158,13 +158,15 @@ cl_stop() {
 }
 
 # cl_segment NAME PID: the reporter's view of PID's segment after its end:
-# stat --json in $rf_tmpdir/NAME.stat, its ls line in NAME.ls, `check` in
-# NAME.check with its exit status in NAME.check.rc.
+# stat --json in $rf_tmpdir/NAME.stat, its ls line in NAME.ls, `threads` in
+# NAME.threads, `check` in NAME.check with its exit status in NAME.check.rc.
 cl_segment() {
 	local name=$1 pid=$2 rc=0
 	"$CL_RF" stat --prefix "$CL_PREFIX" --json "$pid" >"$rf_tmpdir/$name.stat" ||
 		rf_fail "$name: ringfence stat $pid exited $?"
 	"$CL_RF" ls --prefix "$CL_PREFIX" | awk -v p="$pid" '$1 == p' >"$rf_tmpdir/$name.ls"
+	"$CL_RF" threads --prefix "$CL_PREFIX" "$pid" >"$rf_tmpdir/$name.threads" 2>&1 ||
+		rf_fail "$name: ringfence threads $pid exited $?"
 	"$CL_RF" check --prefix "$CL_PREFIX" "$pid" >"$rf_tmpdir/$name.check" 2>&1 || rc=$?
 	printf '%s\n' "$rc" >"$rf_tmpdir/$name.check.rc"
 }
