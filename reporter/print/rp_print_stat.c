@@ -132,33 +132,38 @@ static void rp_state_print_text(FILE *out, const struct rp_snapshot *snap, int64
 	}
 }
 
+/* A JSON member: SEP"KEY": VALUE, or null when there is none. */
+static void rp_json_number_or_null(FILE *out, const char *sep, const char *key, bool has,
+				   int64_t value)
+{
+	if (has)
+		fprintf(out, "%s\"%s\": %" PRId64, sep, key, value);
+	else
+		fprintf(out, "%s\"%s\": null", sep, key);
+}
+
+static void rp_json_string_or_null(FILE *out, const char *sep, const char *key, const char *value)
+{
+	fprintf(out, "%s\"%s\": ", sep, key);
+	if (value != NULL)
+		rp_json_string(out, value);
+	else
+		fputs("null", out);
+}
+
 void rp_stat_print_end_json(FILE *out, const struct rp_snapshot *snap, const char *between)
 {
 	const struct rf_shm_header *hdr = &snap->hdr;
-	const char *recorder = rp_exit_recorder_name(&snap->live), *note = rp_end_note(&snap->live);
+	const char *recorder = rp_exit_recorder_name(&snap->live);
 
-	if (rp_exit_status_known(&snap->live, hdr))
-		fprintf(out, "\"exit_status\": %" PRId32, hdr->exit_status);
-	else
-		fputs("\"exit_status\": null", out);
-	if (snap->live.state == RP_STATE_KILLED)
-		fprintf(out, "%s\"exit_signal\": %" PRId32, between, hdr->exit_signal);
-	else
-		fprintf(out, "%s\"exit_signal\": null", between);
-	fprintf(out, "%s\"exit_recorded_by\": ", between);
-	if (recorder != NULL)
-		rp_json_string(out, recorder);
-	else
-		fputs("null", out);
-	if (recorder != NULL)
-		fprintf(out, "%s\"exit_time_ns\": %" PRId64, between, hdr->exit_realtime_ns);
-	else
-		fprintf(out, "%s\"exit_time_ns\": null", between);
-	fprintf(out, "%s\"state_note\": ", between);
-	if (note != NULL)
-		rp_json_string(out, note);
-	else
-		fputs("null", out);
+	rp_json_number_or_null(out, "", "exit_status", rp_exit_status_known(&snap->live, hdr),
+			       hdr->exit_status);
+	rp_json_number_or_null(out, between, "exit_signal", snap->live.state == RP_STATE_KILLED,
+			       hdr->exit_signal);
+	rp_json_string_or_null(out, between, "exit_recorded_by", recorder);
+	rp_json_number_or_null(out, between, "exit_time_ns", recorder != NULL,
+			       hdr->exit_realtime_ns);
+	rp_json_string_or_null(out, between, "state_note", rp_end_note(&snap->live));
 }
 
 /*

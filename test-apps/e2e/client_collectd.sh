@@ -58,7 +58,7 @@ run() {
 	pid=$(cl_process "$name") # collectd -f writes no pid file
 	"$CL_PY" "$CD_SEND" --socket "$work/collectd.sock" --count "$COUNT" &
 	sender=$!
-	cl_track "$sender"
+	rf_track "$sender"
 	if [[ -n $outage ]]; then
 		sleep 0.3
 		rf_broker_cmd "down all"
@@ -70,6 +70,7 @@ run() {
 		rf_broker_cmd "up all"
 	fi
 	wait "$sender" || rf_fail "$name: the sender exited $?"
+	rf_untrack "$sender"
 	start=$SECONDS
 	until (($(least "$name-a" "$name-b") >= COUNT)); do
 		((SECONDS - start < 60)) || rf_fail "$name: not every value at the broker after 60 s"

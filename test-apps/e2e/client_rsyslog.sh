@@ -89,7 +89,7 @@ run() {
 	pid=$(<"$work/rsyslogd.pid") # written without a newline
 	"$CL_PY" "$RS_SEND" --port "$port" --count "$COUNT" --rate "$rate" &
 	sender=$!
-	cl_track "$sender"
+	rf_track "$sender"
 	if [[ -n $outage ]]; then
 		sleep 1
 		rf_broker_cmd "down all"
@@ -97,6 +97,7 @@ run() {
 		rf_broker_cmd "up all"
 	fi
 	wait "$sender" || rf_fail "$name: the sender exited $?"
+	rf_untrack "$sender"
 	settle "$name" "$work"
 	rss=$(cl_vmhwm "$pid")
 	cl_stop "$name" "$launcher"

@@ -18,8 +18,8 @@
 #   cl_expect NAME 'PYTHON EXPRESSION' WHAT # on the record r: fail unless true
 #   cl_table                                # every record, as a table
 #
-# Sources lib.sh. Everything a test starts is tracked by pid and stopped at
-# exit; its segments are removed. Under the shim the budget is $CL_BUDGET,
+# Sources lib.sh. Everything a test starts is tracked by pid (rf_track) and
+# stopped at exit; its segments are removed. Under the shim the budget is $CL_BUDGET,
 # the policy block.
 
 # shellcheck source=lib.sh
@@ -36,49 +36,10 @@ CL_BUDGET=${CL_BUDGET:-4M}
 CL_RUN_TIMEOUT=${CL_RUN_TIMEOUT:-60}
 CL_RESULTS=$rf_tmpdir/results.jsonl
 : >"$CL_RESULTS"
-CL_PIDS=()
 declare -A CL_T0=() CL_MODE=() CL_STATUS=() CL_WALL=()
 
-# At exit (a failed test may leave them running): stop what the test
-# started, by pid, then remove its segments.
-cl__stop_all() {
-	local pid
-	for pid in "${CL_PIDS[@]}"; do
-		if rf__pid_alive "$pid"; then
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-		fi
-	done
-	"$CL_RF" gc --prefix "$CL_PREFIX" >/dev/null 2>&1
-	rm -f /dev/shm/"$CL_PREFIX".* 2>/dev/null
-	return 0
-}
-rf_cleanup_add cl__stop_all
-
-if [[ ! -x $CL_PY ]] || ! "$CL_PY" -c 'import confluent_kafka' 2>/dev/null; then
-	rf_fail "$CL_PY with confluent_kafka (Debian python3-confluent-kafka) is required"
-fi
-
-# cl_track PID: a process of the test, stopped at exit if still running.
-cl_track() {
-	CL_PIDS+=("$1")
-}
-
-cl__untrack() {
-	local -a keep=()
-	local p
-	for p in "${CL_PIDS[@]}"; do
-		[[ $p == "$1" ]] || keep+=("$p")
-	done
-	CL_PIDS=("${keep[@]}")
-}
-
-# cl_elapsed T0: seconds since a value of EPOCHREALTIME, to the millisecond.
-cl_elapsed() {
-	local t0=${1//[!0-9]/} t1=${EPOCHREALTIME//[!0-9]/} d
-	d=$(((10#$t1 - 10#$t0) / 1000))
-	printf '%d.%03d' $((d / 1000)) $((d % 1000))
-}
+rf_gc_at_exit "$CL_PREFIX"
+rf_require_kafka_python "$CL_PY"
 
 # cl_start NAME plain|shim [ringfence run options...] -- CMD...: start CMD in
 # the background, plain or under `ringfence run` (which stays its parent and
@@ -86,22 +47,17 @@ cl_elapsed() {
 # error in NAME.err, standard input from /dev/null. Sets CL_PID.
 cl_start() {
 	local name=$1 mode=$2
-	local -a rfopts=()
 	shift 2
-	while (($#)) && [[ $1 != -- ]]; do
-		rfopts+=("$1")
-		shift
-	done
-	[[ ${1:-} == -- ]] || rf_fail "cl_start $name: missing -- before the command"
-	shift
+	rf_opts_split "cl_start $name" "$@"
 	if [[ $mode == shim ]]; then
 		"$CL_RF" run --budget "$CL_BUDGET" --policy block --prefix "$CL_PREFIX" \
-			"${rfopts[@]}" -- "$@" </dev/null >"$rf_tmpdir/$name.out" 2>"$rf_tmpdir/$name.err" &
+			"${RF_OPTS[@]}" -- "${RF_CMD[@]}" </dev/null >"$rf_tmpdir/$name.out" \
+			2>"$rf_tmpdir/$name.err" &
 	else
-		"$@" </dev/null >"$rf_tmpdir/$name.out" 2>"$rf_tmpdir/$name.err" &
+		"${RF_CMD[@]}" </dev/null >"$rf_tmpdir/$name.out" 2>"$rf_tmpdir/$name.err" &
 	fi
 	CL_PID=$!
-	cl_track "$CL_PID"
+	rf_track "$CL_PID"
 	CL_T0[$name]=$EPOCHREALTIME
 	CL_MODE[$name]=$mode
 }
@@ -122,33 +78,9 @@ cl_process() {
 # cl_wait NAME PID [OK_STATUSES]: wait for PID (bounded by CL_RUN_TIMEOUT),
 # require an exit status among OK_STATUSES (default 0).
 cl_wait() {
-	local name=$1 pid=$2 ok=${3:-0} status=0 deadline
-	deadline=$((SECONDS + CL_RUN_TIMEOUT))
-	while rf__pid_alive "$pid" && ((SECONDS < deadline)); do
-		sleep 0.05
-	done
-	if rf__pid_alive "$pid"; then
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		cl__untrack "$pid"
-		cl__dump "$name"
-		rf_fail "$name: still running after ${CL_RUN_TIMEOUT}s (killed): a hang"
-	fi
-	wait "$pid" || status=$?
-	cl__untrack "$pid"
-	CL_STATUS[$name]=$status
-	CL_WALL[$name]=$(cl_elapsed "${CL_T0[$name]}")
-	if [[ " $ok " != *" $status "* ]]; then
-		cl__dump "$name"
-		rf_fail "$name: exited with status $status (expected one of: $ok)"
-	fi
-}
-
-cl__dump() {
-	printf -- '--- %s stdout (last 5 lines) ---\n' "$1" >&2
-	tail -n 5 "$rf_tmpdir/$1.out" >&2 || true
-	printf -- '--- %s stderr (last 15 lines) ---\n' "$1" >&2
-	tail -n 15 "$rf_tmpdir/$1.err" >&2 || true
+	rf_run_wait "$1" "$2" "$CL_RUN_TIMEOUT" "${3:-0}"
+	CL_STATUS[$1]=$RF_RUN_STATUS
+	CL_WALL[$1]=$(rf_elapsed "${CL_T0[$1]}")
 }
 
 # cl_stop NAME PID: SIGTERM, then cl_wait (a daemon's clean shutdown).

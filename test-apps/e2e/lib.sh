@@ -26,6 +26,15 @@
 #   rf_assert_eq EXP ACT WHAT      fail unless EXP and ACT are equal
 #   rf_wait_until SECONDS WHAT CMD...  run CMD until it succeeds, bounded
 #   rf_cleanup_add CMD...          run CMD at exit, before the broker stops
+#   rf_track PID / rf_untrack PID  a process of the test, killed at exit while
+#                                  it runs / waited for already
+#   rf_run_wait NAME PID SECONDS [OK_STATUSES]
+#                                  wait for a run (bounded), require its exit
+#                                  status, show its output files on failure
+#   rf_elapsed T0                  seconds since a value of EPOCHREALTIME
+#   rf_opts_split WHO ARGS...      ARGS before -- into RF_OPTS, after it into RF_CMD
+#   rf_gc_at_exit PREFIX           remove the segments under PREFIX at exit
+#   rf_require_kafka_python PYTHON fail unless PYTHON imports confluent_kafka
 #
 # Every wait here is bounded: a hung broker or client fails the test instead
 # of eating the whole meson timeout.
@@ -51,6 +60,8 @@ RF_BROKER_STDERR=""
 rf__broker_status=""
 rf__deadline_us=0
 rf__cleanup_cmds=()
+rf__tracked=()
+rf__gc_prefixes=()
 
 rf_tmpdir="$(mktemp -d "${TMPDIR:-/tmp}/rf-e2e.XXXXXX")"
 
@@ -107,6 +118,90 @@ rf__pid_alive() {
 	{ read -r stat <"/proc/$pid/stat"; } 2>/dev/null || return 1
 	stat="${stat##*) }"
 	[[ "${stat%% *}" != Z ]]
+}
+
+rf_track() {
+	rf__tracked+=("$1")
+}
+
+rf_untrack() {
+	local -a keep=()
+	local p
+
+	for p in "${rf__tracked[@]}"; do
+		[[ $p == "$1" ]] || keep+=("$p")
+	done
+	rf__tracked=("${keep[@]}")
+}
+
+# rf_elapsed T0: seconds since T0, a value of EPOCHREALTIME, to the millisecond.
+rf_elapsed() {
+	local t0=${1//[!0-9]/} t1=${EPOCHREALTIME//[!0-9]/} d
+
+	d=$(((10#$t1 - 10#$t0) / 1000))
+	printf '%d.%03d' $((d / 1000)) $((d % 1000))
+}
+
+# rf_opts_split WHO ARGS...: the words of ARGS before "--" into the array
+# RF_OPTS, those after it into RF_CMD; fails naming WHO when there is no "--".
+rf_opts_split() {
+	local who=$1
+
+	shift
+	RF_OPTS=()
+	while (($#)) && [[ $1 != -- ]]; do
+		RF_OPTS+=("$1")
+		shift
+	done
+	[[ ${1:-} == -- ]] || rf_fail "$who: missing -- before the command"
+	shift
+	# shellcheck disable=SC2034 # for the scripts that source this file
+	RF_CMD=("$@")
+}
+
+rf_gc_at_exit() {
+	rf__gc_prefixes+=("$1")
+}
+
+rf_require_kafka_python() {
+	if [[ ! -x $1 ]] || ! "$1" -c 'import confluent_kafka' 2>/dev/null; then
+		rf_fail "$1 with confluent_kafka (Debian python3-confluent-kafka) is required"
+	fi
+}
+
+# rf_run_dump NAME: the tails of a run's $rf_tmpdir/NAME.out and NAME.err.
+rf_run_dump() {
+	printf -- '--- %s stdout (last 5 lines) ---\n' "$1" >&2
+	tail -n 5 "$rf_tmpdir/$1.out" >&2 || true
+	printf -- '--- %s stderr (last 15 lines) ---\n' "$1" >&2
+	tail -n 15 "$rf_tmpdir/$1.err" >&2 || true
+}
+
+# rf_run_wait NAME PID SECONDS [OK_STATUSES]: wait for PID, a tracked run
+# whose output is in $rf_tmpdir/NAME.out and NAME.err, at most SECONDS (then
+# kill it and fail: a hang); require an exit status among OK_STATUSES
+# (default 0). Leaves the status in RF_RUN_STATUS.
+rf_run_wait() {
+	local name=$1 pid=$2 timeout_s=$3 ok=${4:-0} deadline
+
+	RF_RUN_STATUS=0
+	deadline=$((SECONDS + timeout_s))
+	while rf__pid_alive "$pid" && ((SECONDS < deadline)); do
+		sleep 0.05
+	done
+	if rf__pid_alive "$pid"; then
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		rf_untrack "$pid"
+		rf_run_dump "$name"
+		rf_fail "$name: still running after ${timeout_s}s (killed): a hang"
+	fi
+	wait "$pid" || RF_RUN_STATUS=$?
+	rf_untrack "$pid"
+	if [[ " $ok " != *" $RF_RUN_STATUS "* ]]; then
+		rf_run_dump "$name"
+		rf_fail "$name: exited with status $RF_RUN_STATUS (expected one of: $ok)"
+	fi
 }
 
 rf__broker_log_dump() {
@@ -251,8 +346,19 @@ rf__cleanup() {
 	# Cleanup must run to the end whatever fails in it.
 	set +e
 	trap - EXIT
+	for cmd in "${rf__tracked[@]}"; do
+		if rf__pid_alive "$cmd"; then
+			kill -KILL "$cmd" 2>/dev/null
+			wait "$cmd" 2>/dev/null
+		fi
+	done
 	for cmd in "${rf__cleanup_cmds[@]}"; do
 		eval "$cmd"
+	done
+	# The test's segments, once its processes are gone.
+	for cmd in "${rf__gc_prefixes[@]}"; do
+		"$RF_BUILD_ROOT/reporter/ringfence" gc --prefix "$cmd" >/dev/null 2>&1
+		rm -f /dev/shm/"$cmd".* 2>/dev/null
 	done
 	if [[ -n "$RF_BROKER_PID" ]]; then
 		kill -TERM "$RF_BROKER_PID" 2>/dev/null

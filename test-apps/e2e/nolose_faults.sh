@@ -85,7 +85,7 @@ if [[ -n $example ]]; then
 	awk '{ print; fflush() } NR % 50 == 0 { system("sleep 0.1") }' "$rf_tmpdir/example.lines" \
 		>"$rf_tmpdir/example.fifo" &
 	feeder=$!
-	nl_track "$feeder"
+	rf_track "$feeder"
 	NL_STDIN=$rf_tmpdir/example.fifo NL_WRAP=with_tty nl_start "$name" block -- \
 		"$example" -P -b "$RF_BOOTSTRAP" -t "$name"
 	pids[$name]=$NL_PID
@@ -97,17 +97,17 @@ fi
 t0=$EPOCHREALTIME
 sleep 0.3
 rf_broker_cmd "rtt all 500"
-echo "slow at $(nl__elapsed "$t0")s"
+echo "slow at $(rf_elapsed "$t0")s"
 sleep 1.5
 rf_broker_cmd "down all"
-echo "down at $(nl__elapsed "$t0")s"
+echo "down at $(rf_elapsed "$t0")s"
 # Everybody must still be producing (or, for rdkafka_example, reading input) now.
 for name in "${!pids[@]}"; do
-	nl__alive "${pids[$name]}" || { nl__dump "$name"; rf_fail "$name finished before the broker went down: too few messages for this timeline"; }
+	rf__pid_alive "${pids[$name]}" || { rf_run_dump "$name"; rf_fail "$name finished before the broker went down: too few messages for this timeline"; }
 done
 sleep 3
 rf_broker_cmd "up all"
-echo "up at $(nl__elapsed "$t0")s"
+echo "up at $(rf_elapsed "$t0")s"
 sleep 0.5
 rf_broker_cmd "rtt all 50"
 
@@ -118,7 +118,7 @@ for name in "${!pids[@]}"; do
 done
 if [[ -n ${feeder:-} ]]; then
 	wait "$feeder" || rf_fail "the feeder of rdkafka_example exited $?"
-	nl_untrack "$feeder"
+	rf_untrack "$feeder"
 fi
 
 nl_verify

@@ -32,51 +32,10 @@ NL_BUDGET_BYTES=${NL_BUDGET_BYTES:-262144}
 NL_RUN_TIMEOUT=${NL_RUN_TIMEOUT:-30}
 NL_CASES=$rf_tmpdir/cases
 : >"$NL_CASES"
-NL_PIDS=()
 declare -A NL_T0=()
 
-# At exit (a failed test may leave them running): stop what this test started,
-# by pid, then remove its segments.
-nl__gc() {
-	local pid
-	for pid in "${NL_PIDS[@]}"; do
-		if nl__alive "$pid"; then
-			kill -KILL "$pid" 2>/dev/null
-			wait "$pid" 2>/dev/null
-		fi
-	done
-	"$NL_RF" gc --prefix "$NL_PREFIX" >/dev/null 2>&1
-	rm -f /dev/shm/"$NL_PREFIX".* 2>/dev/null
-	return 0
-}
-rf_cleanup_add nl__gc
-
-if [[ ! -x $NL_PYTHON ]] || ! "$NL_PYTHON" -c 'import confluent_kafka' 2>/dev/null; then
-	rf_fail "$NL_PYTHON with confluent_kafka (Debian python3-confluent-kafka) is required"
-fi
-
-nl__alive() {
-	local stat
-	kill -0 "$1" 2>/dev/null || return 1
-	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-	stat="${stat##*) }"
-	[[ "${stat%% *}" != Z ]]
-}
-
-# nl_track PID: a helper process of the test, killed at exit if still running.
-# nl_untrack PID: it has been waited for (its pid may be reused from now on).
-nl_track() {
-	NL_PIDS+=("$1")
-}
-
-nl_untrack() {
-	local -a keep=()
-	local p
-	for p in "${NL_PIDS[@]}"; do
-		[[ $p == "$1" ]] || keep+=("$p")
-	done
-	NL_PIDS=("${keep[@]}")
-}
+rf_gc_at_exit "$NL_PREFIX"
+rf_require_kafka_python "$NL_PYTHON"
 
 # nl_start NAME POLICY [RINGFENCE options...] -- CMD...: start CMD under
 # `ringfence run` with the test's budget and POLICY, standard output in
@@ -85,21 +44,15 @@ nl_untrack() {
 # set. Sets NL_PID.
 nl_start() {
 	local name=$1 policy=$2
-	local -a rfopts=()
 	shift 2
-	while (($#)) && [[ $1 != -- ]]; do
-		rfopts+=("$1")
-		shift
-	done
-	[[ ${1:-} == -- ]] || rf_fail "nl_start $name: missing -- before the command"
-	shift
+	rf_opts_split "nl_start $name" "$@"
 	# NL_WRAP: a function that execs its arguments (same pid) in a changed setting.
 	# --exec: the command replaces ringfence, so $! is the pid of its segment.
 	${NL_WRAP:-} "$NL_RF" run --exec --budget "$NL_BUDGET" --policy "$policy" --prefix "$NL_PREFIX" \
-		"${rfopts[@]}" -- "$@" \
+		"${RF_OPTS[@]}" -- "${RF_CMD[@]}" \
 		<"${NL_STDIN:-/dev/null}" >"$rf_tmpdir/$name.out" 2>"$rf_tmpdir/$name.err" &
 	NL_PID=$!
-	NL_PIDS+=("$NL_PID")
+	rf_track "$NL_PID"
 	NL_T0[$NL_PID]=$EPOCHREALTIME
 }
 
@@ -107,42 +60,12 @@ nl_start() {
 # require an exit status among OK_STATUSES (default "0"), save its segment's
 # figures in $rf_tmpdir/NAME.stat.
 nl_wait() {
-	local name=$1 pid=$2 ok=${3:-0} status=0 deadline
-	deadline=$((SECONDS + NL_RUN_TIMEOUT))
-	while nl__alive "$pid" && ((SECONDS < deadline)); do
-		sleep 0.05
-	done
-	if nl__alive "$pid"; then
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-		nl_untrack "$pid"
-		nl__dump "$name"
-		rf_fail "$name: still running after ${NL_RUN_TIMEOUT}s (killed): a hang"
-	fi
-	wait "$pid" || status=$?
-	nl_untrack "$pid"
-	if [[ " $ok " != *" $status "* ]]; then
-		nl__dump "$name"
-		rf_fail "$name: exited with status $status (expected one of: $ok)"
-	fi
+	local name=$1 pid=$2
+	rf_run_wait "$name" "$pid" "$NL_RUN_TIMEOUT" "${3:-0}"
 	"$NL_RF" stat --prefix "$NL_PREFIX" --json "$pid" >"$rf_tmpdir/$name.stat" ||
 		rf_fail "$name: ringfence stat $pid exited $?"
-	printf '%s: exited %s after %ss\n' "$name" "$status" \
-		"$(nl__elapsed "${NL_T0[$pid]:-$EPOCHREALTIME}")"
-}
-
-# Seconds since a value of EPOCHREALTIME, to the millisecond.
-nl__elapsed() {
-	local t0=${1//[!0-9]/} t1=${EPOCHREALTIME//[!0-9]/} d
-	d=$(((10#$t1 - 10#$t0) / 1000))
-	printf '%d.%03d' $((d / 1000)) $((d % 1000))
-}
-
-nl__dump() {
-	printf -- '--- %s stdout (last 5 lines) ---\n' "$1" >&2
-	tail -n 5 "$rf_tmpdir/$1.out" >&2 || true
-	printf -- '--- %s stderr (last 15 lines) ---\n' "$1" >&2
-	tail -n 15 "$rf_tmpdir/$1.err" >&2 || true
+	printf '%s: exited %s after %ss\n' "$name" "$RF_RUN_STATUS" \
+		"$(rf_elapsed "${NL_T0[$pid]:-$EPOCHREALTIME}")"
 }
 
 # nl_case NAME POLICY KEY=VALUE...: hand a finished run to the verifier.
@@ -179,7 +102,7 @@ nl_verify() {
 	if ((status != 0)); then
 		rf_fail "rf_verify.py: some message is not accounted for exactly once, or a figure is off (status $status; FAIL lines above)"
 	fi
-	printf 'verified in %ss\n' "$(nl__elapsed "$t0")"
+	printf 'verified in %ss\n' "$(rf_elapsed "$t0")"
 	: >"$NL_CASES"
 }
 

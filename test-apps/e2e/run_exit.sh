@@ -13,12 +13,7 @@ source "$(dirname "$0")/lib.sh"
 RF=$RF_BUILD_ROOT/reporter/ringfence
 PREFIX=rf-e2e-run-$$
 PY=/usr/bin/python3
-run_gc() {
-	"$RF" gc --prefix "$PREFIX" >/dev/null 2>&1
-	rm -f /dev/shm/"$PREFIX".*
-	return 0
-}
-rf_cleanup_add run_gc
+rf_gc_at_exit "$PREFIX"
 
 # ending CODE: a Python program that prints its pid, then ends as CODE says.
 ending() {
