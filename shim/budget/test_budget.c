@@ -448,11 +448,12 @@ RF_TEST(poller_hopping_threads_is_waited_for)
 		rf_sleep_ms(1);
 	/* The poll moves to this thread, then on: it will come from a third one. */
 	rf_kafka_handle_polled(slot, gettid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+	/* Set up before the next poller starts: setup is a start-up call. */
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
 	after = (struct rf_poller_run){
 		.slot = slot, .delay_ms = 100, .serve = msgs, .nserve = 24, .stop = &stop};
 	pthread_create(&t2, NULL, rf_poller_main, &after);
-	rf_config.policy = RF_POLICY_BLOCK;
-	rf_budget_setup(&rf_config, 0, NULL);
 	extra = rf_msg(slot, 1000, 1);
 	RF_CHECK_INT(rf_budget_admit(&extra), 0);
 	RF_CHECK(extra.waited);
@@ -516,11 +517,11 @@ RF_TEST(blocking_caller_waits_while_another_thread_polls)
 	slot = rf_kafka_handle_open((void *)0x7000, 1, gettid());
 	rf_fill_acked(slot, msgs, 200);
 	rf_kafka_handle_polled(slot, gettid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
 	after = (struct rf_poller_run){
 		.slot = slot, .delay_ms = 100, .serve = msgs, .nserve = 24, .stop = &stop};
 	pthread_create(&t, NULL, rf_poller_main, &after);
-	rf_config.policy = RF_POLICY_BLOCK;
-	rf_budget_setup(&rf_config, 0, NULL);
 	extra = rf_msg(slot, 1000, 1);
 	extra.block = 1;
 	RF_CHECK_INT(rf_budget_admit(&extra), 0);

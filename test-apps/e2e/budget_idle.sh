@@ -18,7 +18,7 @@ burst=(--bootstrap "$RF_BOOTSTRAP" --count 3000 --size 8192 --handles 4 --thread
 
 "$PRODUCER" "${burst[@]}" --topic idle-plain >"$rf_tmpdir/plain.json" ||
 	rf_fail "plain producer exited $?"
-"$RF" run --budget 64M --prefix "$PREFIX" -- "$PRODUCER" "${burst[@]}" --topic idle-shim \
+"$RF" run --exec --budget 64M --prefix "$PREFIX" -- "$PRODUCER" "${burst[@]}" --topic idle-shim \
 	>"$rf_tmpdir/shim.json" &
 pid=$!
 wait $pid || rf_fail "producer under the shim exited $?"

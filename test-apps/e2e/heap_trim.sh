@@ -15,7 +15,7 @@ PREFIX=rf-e2e-trim-$$
 rf_broker_start --brokers 3 --rtt 200
 
 for trim in 0 1; do
-	RINGFENCE_HEAP_TRIM=$trim "$RF" run --budget 16M --prefix "$PREFIX" -- "$PRODUCER" \
+	RINGFENCE_HEAP_TRIM=$trim "$RF" run --exec --budget 16M --prefix "$PREFIX" -- "$PRODUCER" \
 		--bootstrap "$RF_BOOTSTRAP" --topic "trim-$trim" --count 40000 --size 100 \
 		--handles 4 --threads 8 --linger-ms 3000 >"$rf_tmpdir/out-$trim.json" &
 	pid=$!
