@@ -45,7 +45,7 @@ struct rf_heap_counters {
 	struct rf_perthread_hdr hdr;
 	uint64_t allocs, frees, bytes;
 	int64_t drift;              /* owner only: net bytes not yet in the shared estimate */
-	struct rf_heap_cache cache; /* owner only, under the guard; count[] read by figures */
+	struct rf_heap_cache cache; /* owner only, under the guard; bytes read by figures */
 	int64_t live[RF_HEAP_IDS];  /* net bytes by heap id: + allocated here, - freed here */
 };
 

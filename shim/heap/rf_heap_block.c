@@ -40,7 +40,8 @@ void rf_heap_cache_setup(void (*release)(void *base))
 void rf_heap_cache_init(struct rf_heap_cache *cache, int never)
 {
 	memset(cache->list, 0, sizeof(cache->list));
-	memset(cache->count, never ? RF_HEAP_CACHE_NEVER : 0, sizeof(cache->count));
+	__atomic_store_n(&cache->bytes, 0, __ATOMIC_RELAXED);
+	cache->room = never ? 0 : RF_HEAP_CACHE_BYTES;
 }
 
 void rf_heap_cache_drain(struct rf_heap_cache *cache, int never)
@@ -54,21 +55,15 @@ void rf_heap_cache_drain(struct rf_heap_cache *cache, int never)
 			if (rf_heap_cache_release != NULL)
 				rf_heap_cache_release(h);
 		}
-		cache->count[c] = never ? RF_HEAP_CACHE_NEVER : 0;
 	}
+	__atomic_store_n(&cache->bytes, 0, __ATOMIC_RELAXED);
+	if (never)
+		cache->room = 0;
 }
 
 uint64_t rf_heap_cache_bytes(const struct rf_heap_cache *cache)
 {
-	uint64_t bytes = 0;
-
-	for (unsigned c = 0; c < RF_HEAP_CACHE_CLASSES; c++) {
-		uint8_t n = __atomic_load_n(&cache->count[c], __ATOMIC_RELAXED);
-
-		if (n <= RF_HEAP_CACHE_DEPTH) /* a cache that may not cache holds it above */
-			bytes += n * rf_heap_cache_capacity(c);
-	}
-	return bytes;
+	return __atomic_load_n(&cache->bytes, __ATOMIC_RELAXED);
 }
 
 /* ---- the bootstrap arena ------------------------------------------------------------ */

@@ -19,9 +19,12 @@
  * hands out again, or fills under MALLOC_PERTURB_.
  *
  * The thread cache. Plain blocks of up to RF_HEAP_CACHE_MAX bytes that a
- * thread frees are kept, up to RF_HEAP_CACHE_DEPTH per size class of 16
- * bytes, for its next malloc of the same class, and go to the allocator
- * below when the list is full and when the thread ends. Every such block is
+ * thread frees are kept, in a list per size class of 16 bytes, for its next
+ * malloc of the same class, up to RF_HEAP_CACHE_BYTES in all classes of a
+ * thread; past that, and when the thread ends, they go to the allocator
+ * below. Bounded in bytes rather than per class, so that a thread that frees
+ * a batch of one size (the messages of a delivery report) keeps the batch for
+ * the allocations that follow it. Every such block is
  * asked of the allocator at its class's capacity (which is the chunk glibc
  * would have rounded the request to anyway), so any block of a class serves
  * any request of it. A cached block keeps its header with offset 0 (not
@@ -193,8 +196,7 @@ static inline int rf_heap_marked_freed(const void *p)
 /* ---- the thread cache ---------------------------------------------------------------- */
 
 #define RF_HEAP_CACHE_MAX 1024
-#define RF_HEAP_CACHE_DEPTH 8
-#define RF_HEAP_CACHE_NEVER 0xff /* count[] of a cache whose thread may not cache */
+#define RF_HEAP_CACHE_BYTES (256 * 1024)
 #define RF_HEAP_CACHE_CLASSES ((RF_HEAP_CACHE_MAX + 39) / 16 + 1)
 
 static inline unsigned rf_heap_cache_class(size_t n)
@@ -218,7 +220,8 @@ static inline size_t rf_heap_hdr_request(size_t n)
 /* One thread's cache. */
 struct rf_heap_cache {
 	struct rf_heap_hdr *list[RF_HEAP_CACHE_CLASSES]; /* headers = allocator blocks */
-	uint8_t count[RF_HEAP_CACHE_CLASSES];            /* RF_HEAP_CACHE_NEVER: no caching */
+	uint32_t bytes; /* kept, as asked of the allocator; read by figures (atomic) */
+	uint32_t room;  /* RF_HEAP_CACHE_BYTES, or 0 for a thread that may not cache */
 };
 
 /* A cached block of class c (its header, at the allocator's block), or NULL. */
@@ -228,20 +231,23 @@ static inline struct rf_heap_hdr *rf_heap_cache_pop(struct rf_heap_cache *cache,
 
 	if (h != NULL) {
 		cache->list[c] = (struct rf_heap_hdr *)(uintptr_t)h->word;
-		cache->count[c]--;
+		__atomic_store_n(&cache->bytes, cache->bytes - (uint32_t)rf_heap_cache_capacity(c),
+				 __ATOMIC_RELAXED);
 	}
 	return h;
 }
 
-/* Keep the plain block of header h in class c: 1, or 0 when its list is full. */
+/* Keep the plain block of header h in class c: 1, or 0 when the cache is full. */
 static inline int rf_heap_cache_push(struct rf_heap_cache *cache, unsigned c, struct rf_heap_hdr *h)
 {
-	if (cache->count[c] >= RF_HEAP_CACHE_DEPTH)
+	uint32_t bytes = cache->bytes + (uint32_t)rf_heap_cache_capacity(c);
+
+	if (bytes > cache->room)
 		return 0;
 	h->word = (uint64_t)(uintptr_t)cache->list[c];
 	h->offset = 0;
 	cache->list[c] = h;
-	cache->count[c]++;
+	__atomic_store_n(&cache->bytes, bytes, __ATOMIC_RELAXED);
 	return 1;
 }
 

@@ -253,18 +253,24 @@ RF_TEST(fork_child_figures)
 /* ---- the thread cache ---------------------------------------------------------------- */
 
 /* Blocks as the allocator below would hand them out: 16-aligned, a header first. */
-static _Alignas(16) unsigned char list_blocks[RF_HEAP_CACHE_DEPTH + 1][64];
+#define RF_LIST_BLOCKS (RF_HEAP_CACHE_BYTES / 40 + 2)
+static _Alignas(16) unsigned char list_blocks[RF_LIST_BLOCKS][64];
 
-RF_TEST(cache_lists_are_last_in_first_out_and_bounded)
+/* A class-3 block (40 bytes asked of the allocator) bounds the cache at this many. */
+#define RF_CLASS3_FIT (RF_HEAP_CACHE_BYTES / 40)
+
+RF_TEST(cache_lists_are_last_in_first_out_and_bounded_in_bytes)
 {
 	struct rf_heap_cache cache;
 	struct rf_heap_hdr *h;
 
 	rf_heap_key_init();
 	rf_heap_cache_init(&cache, 0);
+	RF_CHECK_INT(rf_heap_cache_capacity(3), 40);
 	RF_CHECK(rf_heap_cache_pop(&cache, 3) == NULL);
-	for (int i = 0; i < RF_HEAP_CACHE_DEPTH; i++) {
-		h = rf_heap_hdr_init(list_blocks[i], RF_HEAP_HDR, 40, 0);
+	/* A batch of one size, as a thread freeing a delivery report's messages. */
+	for (int i = 0; i < RF_CLASS3_FIT; i++) {
+		h = rf_heap_hdr_init(list_blocks[i], RF_HEAP_HDR, 20, 0);
 		h -= 1;
 		RF_CHECK(rf_heap_hdr_of(h + 1) == h);
 		RF_CHECK(rf_heap_cache_push(&cache, 3, h));
@@ -272,10 +278,12 @@ RF_TEST(cache_lists_are_last_in_first_out_and_bounded)
 		RF_CHECK(rf_heap_hdr_of(h + 1) == NULL);
 		RF_CHECK(rf_heap_hdr_freed(h + 1));
 	}
-	RF_CHECK(!rf_heap_cache_push(&cache, 3, (struct rf_heap_hdr *)list_blocks[8]));
-	RF_CHECK_INT(rf_heap_cache_bytes(&cache), RF_HEAP_CACHE_DEPTH * rf_heap_cache_capacity(3));
+	RF_CHECK(!rf_heap_cache_push(&cache, 3, (struct rf_heap_hdr *)list_blocks[RF_CLASS3_FIT]));
+	RF_CHECK(!rf_heap_cache_push(&cache, 4, (struct rf_heap_hdr *)list_blocks[RF_CLASS3_FIT]));
+	RF_CHECK_INT(rf_heap_cache_bytes(&cache), RF_CLASS3_FIT * rf_heap_cache_capacity(3));
+	RF_CHECK(rf_heap_cache_bytes(&cache) <= RF_HEAP_CACHE_BYTES);
 	RF_CHECK(rf_heap_cache_pop(&cache, 4) == NULL); /* classes keep their own lists */
-	for (int i = RF_HEAP_CACHE_DEPTH - 1; i >= 0; i--)
+	for (int i = RF_CLASS3_FIT - 1; i >= 0; i--)
 		RF_CHECK(rf_heap_cache_pop(&cache, 3) == (struct rf_heap_hdr *)list_blocks[i]);
 	RF_CHECK(rf_heap_cache_pop(&cache, 3) == NULL);
 	RF_CHECK_INT(rf_heap_cache_bytes(&cache), 0);
@@ -446,7 +454,7 @@ RF_TEST(boot_arena)
 		RF_CHECK(c + 1000 <= rf_heap_boot + RF_HEAP_BOOT_SIZE);
 }
 
-RF_TEST_MAIN(RF_TEST_ENTRY(cache_lists_are_last_in_first_out_and_bounded),
+RF_TEST_MAIN(RF_TEST_ENTRY(cache_lists_are_last_in_first_out_and_bounded_in_bytes),
 	     RF_TEST_ENTRY(cache_drain_marks_and_gives_back), RF_TEST_ENTRY(header_roundtrip),
 	     RF_TEST_ENTRY(counts_by_thread_and_group), RF_TEST_ENTRY(blocks_outlive_threads),
 	     RF_TEST_ENTRY(nested_and_foreign), RF_TEST_ENTRY(soft_limit_hysteresis),
