@@ -125,7 +125,13 @@ static bool rf_sample_blocked(pid_t tid, int sig)
 	return sig <= 64 && (mask >> (sig - 1)) & 1;
 }
 
-/* The nonce of a valid request, unlinking it; 0 when there is none. */
+/*
+ * The nonce of a valid request, unlinking it; 0 when there is none. Any
+ * process of the user may have put anything under the name: the publisher
+ * thread must never block on a FIFO, follow a link or take a terminal (the
+ * flags say so, whatever shm_open adds), and reads only a regular file of
+ * its own user; anything else stays where it is.
+ */
 static uint64_t rf_sample_request_take(const char *segment_name)
 {
 	char name[RF_SHM_NAME_MAX + sizeof(RF_SHM_SAMPLE_SUFFIX)];
@@ -134,7 +140,7 @@ static uint64_t rf_sample_request_take(const char *segment_name)
 	int fd;
 
 	snprintf(name, sizeof(name), "%s" RF_SHM_SAMPLE_SUFFIX, segment_name);
-	fd = shm_open(name, O_RDONLY | O_NONBLOCK, 0);
+	fd = shm_open(name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return 0;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
