@@ -39,7 +39,7 @@ static const struct rp_opt rp_threads_opts[] = {
 	 "sent)"},
 	{"ignore", RP_THREADS_IGNORE, "PATTERN", RP_THREADS_IGNORE_HELP},
 	{"timeout", RP_THREADS_TIMEOUT, "MS",
-	 "how long to wait for the current stacks (default 3000)"},
+	 "how long the current-stack request may take in all (default 3000)"},
 	{"help", 'h', NULL, "show this help"},
 	{NULL, 0, NULL, NULL},
 };
@@ -151,7 +151,7 @@ static int rp_threads_main(const struct rp_command *cmd, int argc, char **argv, 
 {
 	struct rp_threads_args a = {.sample = !check, .check = check, .timeout_ms = 3000};
 	struct rp_threads_options opts = {0};
-	char prefix[RF_CONFIG_NAME_MAX], err[RP_MESSAGE_MAX];
+	char prefix[RF_CONFIG_NAME_MAX], err[RP_MESSAGE_MAX], why[RP_MESSAGE_MAX];
 	struct rp_snapshot snap;
 	struct rp_failure fail;
 	struct rp_threads t;
@@ -183,14 +183,14 @@ static int rp_threads_main(const struct rp_command *cmd, int argc, char **argv, 
 	    (!rp_snapshot_has_stat(&snap, RF_STAT_threads_alive) ||
 	     snap.stats[RF_STAT_threads_alive] > 0 || published == 0)) {
 		requested = true;
-		rc = rp_sample_request(prefix, &snap, a.timeout_ms);
+		rc = rp_sample_request(prefix, &snap, a.timeout_ms, why, sizeof(why));
 		if (rc == -ETIMEDOUT)
 			note = snap.live.state == RP_STATE_ALIVE
 				       ? "no answer to the sample request in time (is the publisher "
 					 "thread running? RINGFENCE_THREAD_SAMPLE=0?)"
 				       : "the process ended before answering";
 		else if (rc < 0)
-			note = "the sample request could not be made";
+			note = why;
 	} else if (a.sample && snap.live.state != RP_STATE_ALIVE) {
 		note = "none: the process has ended";
 	}

@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* ---- strings ---------------------------------------------------------- */
 
@@ -126,6 +127,27 @@ void rp_text_sanitize(const char *s, size_t max_cols, char *out, size_t out_len)
 	used = strlen(out);
 	if (used + 4 <= out_len)
 		memcpy(out + used, "...", 4);
+}
+
+const char *rp_file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFLNK:
+		return "a symbolic link";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	}
+	return "a file of unknown type";
 }
 
 void rp_prom_family(FILE *out, const char *name, const char *suffix, const char *type,

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 #include <time.h>
 
 /*
@@ -32,6 +33,13 @@ void rp_text_sanitize(const char *s, size_t max_cols, char *out, size_t out_len)
 
 /* Worst-case rp_text_sanitize output for an n-byte string. */
 #define RP_SANITIZED_MAX(n) ((n)*4 + 4)
+
+/*
+ * What a file of this mode is, for a message that must say what was found
+ * under a name: "a regular file", "a directory", "a FIFO", "a symbolic link",
+ * "a socket", "a character device", "a block device".
+ */
+const char *rp_file_kind(mode_t mode);
 
 /*
  * The "# HELP" and "# TYPE" lines that open the Prometheus family

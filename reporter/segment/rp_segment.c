@@ -164,6 +164,7 @@ enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snap
 	}
 	snap->dev = st.st_dev;
 	snap->ino = st.st_ino;
+	snap->uid = st.st_uid;
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return rp_failure_set(fail, RP_READ_NOT_RINGFENCE, snap->path,

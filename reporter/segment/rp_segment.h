@@ -20,8 +20,8 @@
 /*
  * Read /<prefix>.<pid> into *snap. The verdict is a category, not an errno,
  * because each category has its own exit status: RP_READ_OK, or an error
- * with fail->message filled in; then only snap->name, path, dev and ino are
- * meaningful (ino is 0 when the file could not be opened). prefix must be a
+ * with fail->message filled in; then only snap->name, path, dev, ino and uid
+ * are meaningful (ino is 0 when the file could not be opened). prefix must be a
  * valid RINGFENCE_SHM_PREFIX value.
  */
 enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snapshot *snap,

@@ -58,6 +58,7 @@ struct rp_snapshot {
 	char path[RP_PATH_MAX];     /* "/dev/shm/<prefix>.<pid>", for people */
 	dev_t dev;                  /* the file that was read: gc unlinks only that one */
 	ino_t ino;
+	uid_t uid; /* its owner: the process's effective user */
 	/* Validated copy of the header this reader knows (a newer writer's may
 	 * be longer): strings are NUL-terminated, enums and config in range. */
 	struct rf_shm_header hdr;
