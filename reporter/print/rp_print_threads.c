@@ -87,12 +87,19 @@ static const char *rp_end_name(uint32_t end)
 	return end < 4 ? names[end] : "unknown";
 }
 
-/* "S (sleeping) in futex_wait_queue, syscall futex" into buf. */
+/* The longest rp_state_describe: letter, word, wait channel and syscall. */
+#define RP_STATE_TEXT_MAX (RP_SANITIZED_MAX(1) + RP_SANITIZED_MAX(RF_SHM_WCHAN_MAX) + 96)
+
+/*
+ * "S (sleeping) in futex_wait_queue, syscall futex" into buf. The letter is
+ * a byte of the segment like any string there: an escape shows as \x1b.
+ */
 static void rp_state_describe(const struct rp_group_view *v, char *buf, size_t len)
 {
-	char wchan[RP_SANITIZED_MAX(RF_SHM_WCHAN_MAX)], sys[48];
+	char wchan[RP_SANITIZED_MAX(RF_SHM_WCHAN_MAX)], sys[48], letter[RP_SANITIZED_MAX(1)];
 	const char *name = rp_syscall_name(v->syscall);
 
+	rp_text_sanitize((const char[]){(char)v->state, '\0'}, 0, letter, sizeof(letter));
 	rp_text_sanitize(v->wchan, 0, wchan, sizeof(wchan));
 	if (v->syscall == -1)
 		snprintf(sys, sizeof(sys), ", in user space");
@@ -102,8 +109,8 @@ static void rp_state_describe(const struct rp_group_view *v, char *buf, size_t l
 		snprintf(sys, sizeof(sys), ", syscall %" PRId32, v->syscall);
 	else
 		sys[0] = '\0';
-	snprintf(buf, len, "%c (%s)%s%s%s", (char)v->state, rp_state_word(v->state),
-		 wchan[0] ? " in " : "", wchan, sys);
+	snprintf(buf, len, "%s (%s)%s%s%s", letter, rp_state_word(v->state), wchan[0] ? " in " : "",
+		 wchan, sys);
 }
 
 /* The file name of f's module, sanitised; "" when f lies in no recorded module. */
@@ -155,7 +162,7 @@ static void rp_group_text(FILE *out, const struct rp_threads *t, const struct rp
 			  struct rp_symbols *syms, int n)
 {
 	const struct rf_shm_thread_group *g = v->g;
-	char a[32], b[32], state[160], name[RP_SANITIZED_MAX(RF_SHM_THREAD_NAME_MAX)];
+	char a[32], b[32], state[RP_STATE_TEXT_MAX], name[RP_SANITIZED_MAX(RF_SHM_THREAD_NAME_MAX)];
 	struct rp_frame start;
 
 	fprintf(out, "#%d  %" PRIu64 " thread%s %s", n, v->count, v->count == 1 ? "" : "s",

@@ -18,6 +18,7 @@
 #include "rp_print_threads.h"
 #include "rp_stats.h"
 #include "rp_threads.h"
+#include "test_output.h"
 #include "test_writer.h"
 
 static unsigned char rp_buf[RF_SHM_SIZE];
@@ -416,10 +417,79 @@ RP_TEST(older_writer_reports_say_less)
 	rp_reports_free(&full);
 }
 
+/* ---- hostile segments: strings and bytes meant for a terminal ---- */
+
+/* The checker's verdict on what a printer wrote, with the bytes around a fault. */
+#define RP_CHECK_OUTPUT(check, what, text)                                                         \
+	do {                                                                                       \
+		const char *rp_bad_ = check(text);                                                 \
+		if (rp_bad_ != NULL)                                                               \
+			printf("# %s: fault at byte %zu: \"%.24s\"\n", what,                       \
+			       (size_t)(rp_bad_ - (text)), rp_bad_);                               \
+		RF_CHECK(rp_bad_ == NULL);                                                         \
+	} while (0)
+
+/*
+ * Every byte of segment origin that reaches a terminal is sanitised: in
+ * every text printer (a thread's state letter went out raw with %c), in
+ * reader messages (a configuration value the shim's rule refuses is quoted);
+ * and the JSON printers stay pure ASCII.
+ */
+RP_TEST(text_output_is_terminal_safe)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	struct rp_reports r;
+	struct rp_symbols *syms;
+	struct rp_threads t;
+	char *text = NULL;
+
+	rp_test_hostile(rp_buf);
+	rp_reports_take(rp_buf, sizeof(rp_buf), &r);
+	RF_CHECK(strstr(r.threads_text, "state [\\x1b (unknown) in \\x1b]0;owned") != NULL);
+	RF_CHECK(strstr(r.threads_json, "\"state\": {\"state\": \"\\u001b\"") != NULL);
+	RP_CHECK_OUTPUT(rp_check_terminal, "stat", r.stat_text);
+	RP_CHECK_OUTPUT(rp_check_terminal, "ls", r.ls_row);
+	RP_CHECK_OUTPUT(rp_check_terminal, "threads", r.threads_text);
+	RP_CHECK_OUTPUT(rp_check_json, "stat --json", r.stat_json);
+	RP_CHECK_OUTPUT(rp_check_json, "ls --json", r.ls_json);
+	RP_CHECK_OUTPUT(rp_check_json, "threads --json", r.threads_json);
+	rp_reports_free(&r);
+
+	/* With symbols: the module's path is printed too. */
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_OK);
+	syms = rp_threads_symbols_open(&snap);
+	RF_CHECK_INT(rp_threads_analyse(&snap, NULL, &t), 0);
+	RP_CAPTURE(text, rp_threads_print_text(out, &t, syms, false));
+	RF_CHECK(strstr(text, "(\\x1b]0;owned") != NULL);
+	RP_CHECK_OUTPUT(rp_check_terminal, "threads with symbols", text);
+	free(text);
+	RP_CAPTURE(text, rp_threads_print_json(out, &t, syms, false));
+	RP_CHECK_OUTPUT(rp_check_json, "threads --json with symbols", text);
+	free(text);
+	rp_threads_release(&t);
+	rp_symbols_close(syms);
+	rp_snapshot_release(&snap);
+
+	/* A reader error that quotes the segment: ls's error row, stderr of the others. */
+	rp_test_valid(rp_buf);
+	strcpy(RP_HDR(rp_buf)->config.shm_prefix, "\x1b[2J\xe9");
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(getpid(), &snap, &fail), RP_READ_LAYOUT);
+	RP_CAPTURE(text, rp_ls_print_error(out, getpid(), &fail));
+	RP_CHECK_OUTPUT(rp_check_terminal, "ls error", text);
+	free(text);
+	RP_CAPTURE(text, rp_ls_print_json_error(out, getpid(), snap.path, &fail));
+	RP_CHECK_OUTPUT(rp_check_json, "ls --json error", text);
+	free(text);
+}
+
 RF_TEST_MAIN(RF_TEST_ENTRY(json_string_escaping), RF_TEST_ENTRY(stat_json_escapes_segment_strings),
 	     RF_TEST_ENTRY(text_sanitize), RF_TEST_ENTRY(prometheus_groups_families),
 	     RF_TEST_ENTRY(age_format), RF_TEST_ENTRY(ls_counts_what_was_produced),
 	     RF_TEST_ENTRY(stat_says_who_waits_for_budget),
 	     RF_TEST_ENTRY(newer_writer_prints_as_before),
 	     RF_TEST_ENTRY(older_writer_counters_left_out),
-	     RF_TEST_ENTRY(older_writer_reports_say_less))
+	     RF_TEST_ENTRY(older_writer_reports_say_less),
+	     RF_TEST_ENTRY(text_output_is_terminal_safe))

@@ -96,7 +96,6 @@ enum rp_read_error rp_test_read(pid_t pid, struct rp_snapshot *snap, struct rp_f
 /* buf holds bytes, not a struct rf_shm_layout: fields are copied, never cast to. */
 void rp_test_handle_add(unsigned char *buf)
 {
-	struct rf_shm_section *sec = rp_test_section(buf, RF_SHM_SECTION_HANDLES);
 	struct rf_shm_handle h = {
 		.state = RF_SHM_HANDLE_OPEN,
 		.poller_tid = 77,
@@ -112,8 +111,54 @@ void rp_test_handle_add(unsigned char *buf)
 	h.last_poll_monotonic_ns = published - INT64_C(5000000000);
 	snprintf(h.name, sizeof(h.name), "rdkafka#producer-1");
 	snprintf(h.client_id, sizeof(h.client_id), "app");
-	memcpy(buf + sec->offset, &h, sizeof(h));
-	sec->count = 1;
+	rp_test_entry_add(buf, RF_SHM_SECTION_HANDLES, &h, sizeof(h));
+}
+
+void rp_test_entry_add(unsigned char *buf, enum rf_shm_section_kind kind, const void *entry,
+		       size_t size)
+{
+	struct rf_shm_section *sec = rp_test_section(buf, kind);
+
+	RF_CHECK(size <= sec->entry_size && sec->count < sec->capacity);
+	memcpy(buf + sec->offset + sec->count * sec->entry_size, entry, size);
+	sec->count++;
+}
+
+/* Terminal escapes (OSC title, clear screen, bell, CR, DEL, C1 CSI) and a lone Latin-1 byte. */
+#define RP_EVIL "\x1b]0;owned\x07\x1b[2J\r\x7f\xc2\x9b\xe9"
+#define RP_EVIL_SHORT "\x1b[2J\x07\r\x7f\xe9" /* for 16-byte fields */
+
+void rp_test_hostile(unsigned char *buf)
+{
+	struct rf_shm_thread_group g = {.nframes = 2,
+					.frames = {0x401000, 0x402000},
+					.alive = 1,
+					.created = 1,
+					.start_routine = 0x403000};
+	struct rf_shm_thread th = {.tid = 7, .creator_tid = 1, .state = 0x1b, .syscall = 202};
+	struct rf_shm_thread_sample sample = {
+		.nframes = 1, .frames = {0x401000}, .tid = 7, .status = RF_SHM_SAMPLE_OK};
+	struct rf_shm_module m = {.base = 0x400000, .start = 0x400000, .end = 0x500000};
+	struct rf_shm_handle h = {.state = RF_SHM_HANDLE_OPEN, .bytes_held = 1};
+	struct rf_shm_thread_info info = {.threads_total = 1, .groups_total = 1};
+
+	rp_test_valid(buf);
+	strcpy(RP_HDR(buf)->cmdline, RP_EVIL);
+	strcpy(RP_HDR(buf)->config_error, RP_EVIL);
+	strcpy(RP_HDR(buf)->shim_version, RP_EVIL);
+	strcpy(g.start_name, RP_EVIL);
+	strcpy(g.thread_name, RP_EVIL_SHORT);
+	strcpy(th.name, RP_EVIL_SHORT);
+	strcpy(th.wchan, RP_EVIL);
+	strcpy(m.path, "/nonexistent/" RP_EVIL ".so");
+	strcpy(h.name, RP_EVIL);
+	strcpy(h.client_id, RP_EVIL);
+	rp_test_entry_add(buf, RF_SHM_SECTION_THREAD_INFO, &info, sizeof(info));
+	rp_test_entry_add(buf, RF_SHM_SECTION_THREAD_GROUPS, &g, sizeof(g));
+	rp_test_entry_add(buf, RF_SHM_SECTION_THREADS, &th, sizeof(th));
+	rp_test_entry_add(buf, RF_SHM_SECTION_THREAD_SAMPLES, &sample, sizeof(sample));
+	rp_test_entry_add(buf, RF_SHM_SECTION_MODULES, &m, sizeof(m));
+	rp_test_entry_add(buf, RF_SHM_SECTION_HANDLES, &h, sizeof(h));
 }
 
 void rp_test_stat_set(unsigned char *buf, enum rf_stat stat, uint64_t value)

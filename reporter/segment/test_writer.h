@@ -38,6 +38,24 @@ void rp_test_valid(unsigned char *buf);
  */
 void rp_test_handle_add(unsigned char *buf);
 
+/*
+ * Appends entry (size bytes, at most the section's entry_size) to the table
+ * of kind in the segment bytes buf: the entry after those in use, and the
+ * count one more.
+ */
+void rp_test_entry_add(unsigned char *buf, enum rf_shm_section_kind kind, const void *entry,
+		       size_t size);
+
+/*
+ * A valid segment for this process (rp_test_valid) into buf with every
+ * string made hostile: terminal escapes (an OSC title "\x1b]0;owned\x07",
+ * clear screen, CR, DEL, the C1 CSI \xc2\x9b) and a byte of no UTF-8
+ * sequence (\xe9); and in use: a handle, a thread
+ * group, an alive thread in it whose state letter is ESC, its current-stack
+ * sample, and the module (a path that does not exist) its frames are in.
+ */
+void rp_test_hostile(unsigned char *buf);
+
 /* Sets counter stat of the segment bytes buf to value. */
 void rp_test_stat_set(unsigned char *buf, enum rf_stat stat, uint64_t value);
 
