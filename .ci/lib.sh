@@ -16,6 +16,7 @@ RF_PACKAGES=(
 	# Real producers of the client tests (test-apps/e2e/client_*.sh, docs/clients.md)
 	golang-go golang-github-confluentinc-confluent-kafka-go-dev
 	rsyslog rsyslog-kafka collectd-core
+	prometheus # promtool checks `ringfence stat --prometheus` (e2e); its server is not wanted
 )
 
 rf_say() { printf '==> %s\n' "$*"; }
@@ -39,6 +40,12 @@ rf_deps_install() {
 	export DEBIAN_FRONTEND=noninteractive
 	"${sudo[@]}" apt-get update -qq
 	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	# Debian's prometheus starts its server once installed: only promtool is wanted.
+	if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null &&
+		systemctl is-active --quiet prometheus 2>/dev/null; then
+		rf_say "stopping the prometheus server its package started (the tests use promtool only)"
+		"${sudo[@]}" systemctl disable --now --quiet prometheus
+	fi
 }
 
 # rf_build DIR [meson options...]: configure once, then build.

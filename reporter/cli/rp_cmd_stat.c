@@ -201,7 +201,11 @@ const struct rp_command rp_cmd_stat = {
 		 "  ringfence_passive              gauge: 1 when the shim enforces nothing\n"
 		 "  ringfence_start_time_seconds   gauge: process start, Unix time\n"
 		 "  ringfence_publish_time_seconds gauge: last publish, Unix time\n"
-		 "  ringfence_<counter>_total      counter: each counter (see 'stat PID')",
+		 "  ringfence_<counter>_total      counter: each counter (see 'stat PID')\n"
+		 "  ringfence_handle_*             per librdkafka handle, also labelled\n"
+		 "                                 handle and client_id\n"
+		 "Label values from a segment are shown as the text shows them: a byte that\n"
+		 "is not printable ASCII or part of UTF-8 becomes \\xNN (always valid UTF-8).",
 	.env = RP_HELP_PREFIX_ENV,
 	.run = rp_stat_run,
 };

@@ -114,16 +114,22 @@ void rp_handles_print_json(FILE *out, const struct rp_snapshot *snap)
 	fputs(count ? "\n  ]" : "]", out);
 }
 
-/* A label value: backslash, quote and newline escaped (exposition format 0.0.4). */
+/*
+ * A label value of the exposition format (0.0.4), which must be valid UTF-8:
+ * the string as the text output shows it (printable ASCII and well-formed
+ * UTF-8 pass, every other byte, control characters included, becomes \xNN),
+ * then backslash and quote escaped. One bad byte in a client.id must not
+ * make a scraper reject every series.
+ */
 static void rp_prom_label(FILE *out, const char *s)
 {
-	for (; *s; s++) {
-		if (*s == '\\' || *s == '"')
-			fputc('\\', out), fputc(*s, out);
-		else if (*s == '\n')
-			fputs("\\n", out);
-		else
-			fputc(*s, out);
+	char shown[RP_SANITIZED_MAX(RF_SHM_HANDLE_NAME_MAX)];
+
+	rp_text_sanitize(s, 0, shown, sizeof(shown));
+	for (const char *p = shown; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			fputc('\\', out);
+		fputc(*p, out);
 	}
 }
 

@@ -485,6 +485,33 @@ RP_TEST(text_output_is_terminal_safe)
 	free(text);
 }
 
+/*
+ * Label values of hostile handle names are valid UTF-8 without control
+ * characters: a client.id with the byte 0xE9 made promtool (and a scraper)
+ * reject the whole exposition, and control bytes went through.
+ */
+RP_TEST(prometheus_labels_are_clean)
+{
+	struct rf_shm_handle h = {.state = RF_SHM_HANDLE_OPEN};
+	struct rp_reports r;
+
+	rp_test_hostile(rp_buf);
+	rp_reports_take(rp_buf, sizeof(rp_buf), &r);
+	RF_CHECK(strstr(r.prometheus, ",client_id=\"\\\\x1b]0;owned\\\\x07\\\\x1b[2J\\\\x0d"
+				      "\\\\x7f\\\\xc2\\\\x9b\\\\xe9\"} 1\n") != NULL);
+	RP_CHECK_OUTPUT(rp_check_prometheus, "stat --prometheus", r.prometheus);
+	rp_reports_free(&r);
+	/* Quotes and backslashes are escaped as the format wants. */
+	rp_test_valid(rp_buf);
+	strcpy(h.name, "p");
+	strcpy(h.client_id, "a\"b\\c");
+	rp_test_entry_add(rp_buf, RF_SHM_SECTION_HANDLES, &h, sizeof(h));
+	rp_reports_take(rp_buf, sizeof(rp_buf), &r);
+	RF_CHECK(strstr(r.prometheus, ",client_id=\"a\\\"b\\\\c\"}") != NULL);
+	RP_CHECK_OUTPUT(rp_check_prometheus, "stat --prometheus", r.prometheus);
+	rp_reports_free(&r);
+}
+
 RF_TEST_MAIN(RF_TEST_ENTRY(json_string_escaping), RF_TEST_ENTRY(stat_json_escapes_segment_strings),
 	     RF_TEST_ENTRY(text_sanitize), RF_TEST_ENTRY(prometheus_groups_families),
 	     RF_TEST_ENTRY(age_format), RF_TEST_ENTRY(ls_counts_what_was_produced),
@@ -492,4 +519,5 @@ RF_TEST_MAIN(RF_TEST_ENTRY(json_string_escaping), RF_TEST_ENTRY(stat_json_escape
 	     RF_TEST_ENTRY(newer_writer_prints_as_before),
 	     RF_TEST_ENTRY(older_writer_counters_left_out),
 	     RF_TEST_ENTRY(older_writer_reports_say_less),
-	     RF_TEST_ENTRY(text_output_is_terminal_safe))
+	     RF_TEST_ENTRY(text_output_is_terminal_safe),
+	     RF_TEST_ENTRY(prometheus_labels_are_clean))
