@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rp_format.h"
 #include "rp_segment_check.h"
 
 /*
@@ -168,7 +169,8 @@ enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snap
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return rp_failure_set(fail, RP_READ_NOT_RINGFENCE, snap->path,
-				      "not a regular file (mode %06o)", (unsigned)st.st_mode);
+				      "not a regular file but %s (mode %06o)",
+				      rp_file_kind(st.st_mode), (unsigned)st.st_mode);
 	}
 	if (st.st_size > (off_t)RP_SEGMENT_SIZE_MAX) {
 		close(fd);
