@@ -138,22 +138,54 @@ static int rp_copy_stable(int fd, unsigned char *buf, size_t size, size_t *len, 
 	}
 }
 
-enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snapshot *snap,
-				   struct rp_failure *fail)
+/* An empty snapshot of /<prefix>.<pid>, and no failure yet. */
+static void rp_segment_start(const char *prefix, pid_t pid, struct rp_snapshot *snap,
+			     struct rp_failure *fail)
 {
-	unsigned char *buf;
-	struct stat st;
-	size_t len = 0;
-	enum rp_read_error rc;
-	int fd, err;
-
 	memset(snap, 0, sizeof(*snap));
 	fail->error = RP_READ_OK;
 	fail->message[0] = '\0';
 	snap->pid = pid;
 	rp_segment_name(prefix, pid, snap->name);
 	rp_segment_path(prefix, pid, snap->path);
+}
 
+static enum rp_read_error rp_segment_too_large(const struct rp_snapshot *snap, intmax_t size,
+					       struct rp_failure *fail)
+{
+	return rp_failure_set(fail, RP_READ_LAYOUT, snap->path,
+			      "size %jd bytes, above the %llu bytes a segment may have", size,
+			      (unsigned long long)RP_SEGMENT_SIZE_MAX);
+}
+
+/*
+ * The copy checked, and the liveness of its process judged: *snap takes buf
+ * (malloc'd, len bytes) when the checks pass, else buf is freed.
+ */
+static enum rp_read_error rp_segment_accept(unsigned char *buf, size_t len,
+					    struct rp_snapshot *snap, struct rp_failure *fail)
+{
+	enum rp_read_error rc = rp_segment_check(buf, len, snap->pid, snap, fail);
+
+	if (rc != RP_READ_OK) {
+		free(buf);
+		return rc;
+	}
+	snap->buf = buf;
+	snap->len = len;
+	rp_live_assess(&snap->hdr, &snap->live);
+	return RP_READ_OK;
+}
+
+enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snapshot *snap,
+				   struct rp_failure *fail)
+{
+	unsigned char *buf;
+	struct stat st;
+	size_t len = 0;
+	int fd, err;
+
+	rp_segment_start(prefix, pid, snap, fail);
 	/* O_NONBLOCK: a FIFO planted under a segment name must not hang us. */
 	fd = shm_open(snap->name, O_RDONLY | O_NONBLOCK | O_CLOEXEC, 0);
 	if (fd < 0)
@@ -174,10 +206,7 @@ enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snap
 	}
 	if (st.st_size > (off_t)RP_SEGMENT_SIZE_MAX) {
 		close(fd);
-		return rp_failure_set(fail, RP_READ_LAYOUT, snap->path,
-				      "size %jd bytes, above the %llu bytes a segment may have",
-				      (intmax_t)st.st_size,
-				      (unsigned long long)RP_SEGMENT_SIZE_MAX);
+		return rp_segment_too_large(snap, (intmax_t)st.st_size, fail);
 	}
 	buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
 	if (buf == NULL) {
@@ -186,20 +215,29 @@ enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snap
 	}
 	err = rp_copy_stable(fd, buf, (size_t)st.st_size, &len, &snap->torn);
 	close(fd);
-	if (err < 0)
-		rc = rp_failure_set(fail, RP_READ_IO, snap->path, "%s", strerror(-err));
-	else if (len < (size_t)st.st_size)
-		rc = rp_failure_set(fail, RP_READ_TRUNCATED, snap->path,
-				    "size %zu bytes, shrank from %jd while being read", len,
-				    (intmax_t)st.st_size);
-	else
-		rc = rp_segment_check(buf, len, pid, snap, fail);
-	if (rc == RP_READ_OK) {
-		snap->buf = buf;
-		snap->len = len;
-		rp_live_assess(&snap->hdr, &snap->live);
-	} else {
+	if (err < 0 || len < (size_t)st.st_size) {
 		free(buf);
+		if (err < 0)
+			return rp_failure_set(fail, RP_READ_IO, snap->path, "%s", strerror(-err));
+		return rp_failure_set(fail, RP_READ_TRUNCATED, snap->path,
+				      "size %zu bytes, shrank from %jd while being read", len,
+				      (intmax_t)st.st_size);
 	}
-	return rc;
+	return rp_segment_accept(buf, len, snap, fail);
+}
+
+enum rp_read_error rp_segment_parse(const char *prefix, pid_t pid, const void *bytes, size_t len,
+				    struct rp_snapshot *snap, struct rp_failure *fail)
+{
+	unsigned char *buf;
+
+	rp_segment_start(prefix, pid, snap, fail);
+	if (len > RP_SEGMENT_SIZE_MAX)
+		return rp_segment_too_large(snap, (intmax_t)len, fail);
+	buf = malloc(len > 0 ? len : 1);
+	if (buf == NULL)
+		return rp_failure_set(fail, RP_READ_IO, snap->path, "%s", strerror(ENOMEM));
+	if (len > 0)
+		memcpy(buf, bytes, len);
+	return rp_segment_accept(buf, len, snap, fail);
 }

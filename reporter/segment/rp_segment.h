@@ -10,6 +10,7 @@
 #ifndef RP_SEGMENT_H
 #define RP_SEGMENT_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 #include "rp_snapshot.h"
@@ -26,5 +27,15 @@
  */
 enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snapshot *snap,
 				   struct rp_failure *fail);
+
+/*
+ * What rp_segment_read does once it has its copy, on len bytes already in
+ * memory (copied first: bytes is not changed), as the segment of pid under
+ * prefix: the same limit, checks, verdicts and messages, and the liveness
+ * of that pid from /proc. For callers that get the bytes otherwise (the
+ * fuzz targets); snap->dev, ino and uid are 0, torn is false.
+ */
+enum rp_read_error rp_segment_parse(const char *prefix, pid_t pid, const void *bytes, size_t len,
+				    struct rp_snapshot *snap, struct rp_failure *fail);
 
 #endif /* RP_SEGMENT_H */

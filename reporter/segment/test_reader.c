@@ -679,6 +679,50 @@ RP_TEST(concurrent_publish_copies_are_consistent)
 	RF_CHECK(stable > 0);
 }
 
+/* The reader of bytes in memory (the fuzz targets') says what the reader of the file says. */
+RP_TEST(bytes_read_like_the_file)
+{
+	static unsigned char big[RP_SEGMENT_SIZE_MAX + 1];
+	struct rp_snapshot from_file, from_bytes;
+	struct rp_failure file_fail, bytes_fail;
+
+	/* Valid, empty, cut short, another version, a string not terminated. */
+	for (int c = 0; c < 5; c++) {
+		size_t len = sizeof(rp_buf);
+		enum rp_read_error e;
+
+		rp_test_valid(rp_buf);
+		if (c == 1)
+			len = 0;
+		else if (c == 2)
+			len = 100;
+		else if (c == 3)
+			RP_HDR(rp_buf)->version = 99;
+		else if (c == 4)
+			memset(RP_HDR(rp_buf)->cmdline, 'x', RF_SHM_CMDLINE_MAX);
+		rp_test_write(getpid(), rp_buf, len);
+		e = rp_test_read(getpid(), &from_file, &file_fail);
+		RF_CHECK_INT(rp_segment_parse(rp_test_prefix, getpid(), rp_buf, len, &from_bytes,
+					      &bytes_fail),
+			     e);
+		RF_CHECK_STR(bytes_fail.message, file_fail.message);
+		RF_CHECK_STR(from_bytes.path, from_file.path);
+		if (e == RP_READ_OK) {
+			RF_CHECK_INT(from_bytes.len, from_file.len);
+			RF_CHECK(memcmp(from_bytes.buf, from_file.buf, from_file.len) == 0);
+			RF_CHECK_INT(from_bytes.live.state, from_file.live.state);
+			RF_CHECK(!from_bytes.torn && from_bytes.ino == 0);
+		}
+		rp_snapshot_release(&from_file);
+		rp_snapshot_release(&from_bytes);
+	}
+	/* The same bound on size, before any copy. */
+	RF_CHECK_INT(rp_segment_parse(rp_test_prefix, getpid(), big, sizeof(big), &from_bytes,
+				      &bytes_fail),
+		     RP_READ_LAYOUT);
+	RF_CHECK(strstr(bytes_fail.message, "above the") != NULL);
+}
+
 RP_TEST(error_statuses_distinct)
 {
 	for (int a = RP_READ_OK + 1; a < RP_READ__COUNT; a++) {
@@ -702,4 +746,4 @@ RF_TEST_MAIN(RF_TEST_ENTRY(valid), RF_TEST_ENTRY(missing), RF_TEST_ENTRY(list_no
 	     RF_TEST_ENTRY(fifo_is_not_a_segment), RF_TEST_ENTRY(permission_denied),
 	     RF_TEST_ENTRY(liveness), RF_TEST_ENTRY(parent_records_an_end_the_shim_did_not),
 	     RF_TEST_ENTRY(concurrent_publish_copies_are_consistent),
-	     RF_TEST_ENTRY(error_statuses_distinct))
+	     RF_TEST_ENTRY(bytes_read_like_the_file), RF_TEST_ENTRY(error_statuses_distinct))
