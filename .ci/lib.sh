@@ -17,6 +17,7 @@ RF_PACKAGES=(
 	golang-go golang-github-confluentinc-confluent-kafka-go-dev
 	rsyslog rsyslog-kafka collectd-core
 	prometheus # promtool checks `ringfence stat --prometheus` (e2e); its server is not wanted
+	clang libclang-rt-14-dev llvm # libFuzzer, its sanitizers and their symbolizer (.ci/fuzz)
 )
 
 rf_say() { printf '==> %s\n' "$*"; }
@@ -56,6 +57,49 @@ rf_build() {
 		meson setup "$dir" "$RF_ROOT" -Dwerror=true "$@" >/dev/null
 	fi
 	ninja -C "$dir" >/dev/null
+}
+
+# rf_fuzz DIR SECONDS: build the libFuzzer targets (reporter/fuzz/) in DIR
+# with clang under ASan and UBSan, write their seed corpora with the real
+# writer (fuzz-seeds), and run each for SECONDS from its corpus in
+# DIR/fuzz-corpus/TARGET, which is kept: the next run goes on from there. A
+# crash, a sanitizer report or a broken output promise keeps its input in
+# DIR/fuzz-crashes/ and makes the status 1. Prints runs and seconds per target,
+# and counts the targets in RF_FUZZ_PASSED and RF_FUZZ_FAILED (the summary's).
+RF_FUZZ_PASSED=0
+RF_FUZZ_FAILED=0
+rf_fuzz() {
+	local dir=$1 seconds=$2 target log status=0 dict
+	if [ ! -f "$dir/build.ninja" ]; then
+		CC=clang CXX=clang++ meson setup "$dir" "$RF_ROOT" -Dwerror=true -Dfuzz=true \
+			-Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	fi
+	ninja -C "$dir" reporter/fuzz/fuzz-segment reporter/fuzz/fuzz-config reporter/fuzz/fuzz-seeds \
+		>/dev/null
+	"$dir/reporter/fuzz/fuzz-seeds" "$dir/fuzz-seeds"
+	mkdir -p "$dir/fuzz-crashes"
+	for target in segment config; do
+		mkdir -p "$dir/fuzz-corpus/$target"
+		log=$dir/fuzz-$target.log
+		dict=()
+		if [ -f "$dir/fuzz-seeds/$target.dict" ]; then
+			dict=(-dict="$dir/fuzz-seeds/$target.dict")
+		fi
+		if ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			"$dir/reporter/fuzz/fuzz-$target" -max_total_time="$seconds" -timeout=10 \
+			-print_final_stats=1 -artifact_prefix="$dir/fuzz-crashes/$target-" "${dict[@]}" \
+			"$dir/fuzz-corpus/$target" "$dir/fuzz-seeds/$target" >"$log" 2>&1; then
+			rf_say "fuzz-$target: $(grep -Eo 'Done [0-9]+ runs in [0-9]+ second' "$log" |
+				sed 's/Done //; s/second/s/'), no crash ($log)"
+			RF_FUZZ_PASSED=$((RF_FUZZ_PASSED + 1))
+		else
+			RF_FUZZ_FAILED=$((RF_FUZZ_FAILED + 1))
+			tail -n 60 "$log" >&2
+			echo "error: fuzz-$target failed: $log; its input is in $dir/fuzz-crashes/" >&2
+			status=1
+		fi
+	done
+	return $status
 }
 
 # rf_shell_scripts: the project's shell scripts, NUL-terminated, relative to
