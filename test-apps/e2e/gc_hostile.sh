@@ -9,16 +9,12 @@
 # another layout version. Plus a live process's empty segment. Every run of
 # the reporter is bounded by timeout(1): a FIFO must not hang it.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/reporter_lib.sh"
 
-RF=$RF_BUILD_ROOT/reporter/ringfence
-FORGE=$RF_BUILD_ROOT/reporter/rp-test-forge
-PREFIX=rf-e2e-gc-$$
-export RINGFENCE_SHM_PREFIX=$PREFIX
-rf_cleanup_add "rm -f /dev/shm/$PREFIX.* /dev/shm/${PREFIX}t.*; rmdir /dev/shm/$PREFIX.* 2>/dev/null || true"
+rep_setup gc
+rf_cleanup_add "rm -f /dev/shm/${PREFIX}t.*; rmdir /dev/shm/$PREFIX.* 2>/dev/null || true"
 
-# Pids above PID_MAX_LIMIT (4194304): no process can have them.
-pid=4194400
+pid=$((REP_NO_PID - 1)) # seg takes the next: no process has any of them
 declare -A kind # path -> what it is
 seg() {         # seg NAME: the next dead pid's path, remembered as NAME
 	pid=$((pid + 1))

@@ -8,15 +8,11 @@
 # judged). Without promtool (Debian: prometheus) that one check is skipped
 # with a message, and the test reports itself skipped; CI installs it.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/reporter_lib.sh"
 
-RF=$RF_BUILD_ROOT/reporter/ringfence
-FORGE=$RF_BUILD_ROOT/reporter/rp-test-forge
-PREFIX=rf-e2e-hostile-$$
-export RINGFENCE_SHM_PREFIX=$PREFIX
-rf_cleanup_add "rm -f /dev/shm/$PREFIX.*"
-hostile=4194401 # above PID_MAX_LIMIT: no process can have these pids
-valid=4194402
+rep_setup hostile
+hostile=$REP_NO_PID
+valid=$((REP_NO_PID + 1))
 
 "$FORGE" "$PREFIX" "$hostile" hostile
 "$FORGE" "$PREFIX" "$valid" valid
