@@ -102,6 +102,11 @@ static bool rp_gc_verified(const struct rp_snapshot *snap, struct rp_gc_decision
 	return true;
 }
 
+/*
+ * The decision on /<prefix>.<pid>, taken alike for a dry run and a real run:
+ * the reader's verdict, then /proc for a segment it cannot interpret, then
+ * rp_claim's verification of whatever would be removed.
+ */
 static void rp_gc_decide(const struct rp_gc *gc, const char *prefix, pid_t pid,
 			 struct rp_gc_decision *d)
 {
