@@ -93,7 +93,9 @@ static void rp_help_exit_statuses(FILE *out)
 	fprintf(out, "  %-4d run: CMD was found but could not be executed\n", RP_EXIT_EXEC_FAILED);
 	fprintf(out, "  %-4d run: CMD was not found\n", RP_EXIT_EXEC_NOT_FOUND);
 	fprintf(out, "Statuses 3 to 10 describe why a segment could not be read; they decide\n"
-		     "the exit status of 'stat PID...' and are shown (not fatal) by ls and gc.\n");
+		     "the exit status of 'stat PID...' and are shown (not fatal) by ls and gc.\n"
+		     "goroutines gives them the same meanings for a Go program it cannot\n"
+		     "read ('ringfence help goroutines').\n");
 }
 
 void rp_help_program(FILE *out, const struct rp_command *const *commands, size_t count)
@@ -106,10 +108,11 @@ void rp_help_program(FILE *out, const struct rp_command *const *commands, size_t
 		"Reports what librdkafka producers running under libringfence.so are doing.\n"
 		"The shim publishes each process's figures in a shared-memory segment\n" RP_SHM_DIR
 		"/<prefix>.<pid> (mode 0600), which stays after the process ends.\n"
+		"'goroutines' reads a Go program's goroutines from outside, shim or not.\n"
 		"\n"
 		"Commands:\n");
 	for (size_t i = 0; i < count; i++)
-		fprintf(out, "  %-7s %s\n", commands[i]->name, commands[i]->summary);
+		fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
 	fprintf(out, "\n'ringfence help COMMAND' or 'ringfence COMMAND --help' describes one.\n\n"
 		     "Environment:\n" RP_HELP_PREFIX_ENV
 		     "  RINGFENCE_SHIM              the shim 'run' preloads (see 'ringfence help\n"
