@@ -1,6 +1,7 @@
 /*
  * rp_cmd_goroutines.c - `ringfence goroutines`: the goroutines of a live Go
- * program read from outside, grouped and judged.
+ * program read from outside, grouped and judged; and the goroutine half of
+ * `check` (rp_cmd_goroutines.h).
  */
 #include "rp_cmd_goroutines.h"
 
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "rf_config.h"
+#include "rp_format.h"
 #include "rp_help.h"
 #include "rp_list.h"
 #include "rp_print_goroutines.h"
@@ -92,6 +94,57 @@ int rp_go_gate_option(const struct rp_command *cmd, int key, const char *arg,
 	default:
 		return -1;
 	}
+}
+
+int rp_go_gate_read(const struct rp_command *cmd, pid_t pid, const struct rf_shm_config *config,
+		    struct rp_go_gate *gate)
+{
+	char why[RP_MESSAGE_MAX];
+	int rc;
+
+	if (config != NULL) {
+		gate->opts.rules.ignore = config->thread_ignore;
+		if (!gate->age_set)
+			gate->opts.rules.age_ns = config->thread_age;
+		if (!gate->group_set)
+			gate->opts.rules.group_max = config->thread_group;
+	}
+	rc = rp_goroutines_read(pid, &gate->opts, &gate->g, why, sizeof(why));
+	if (rc == 0)
+		return 0;
+	rp_goroutines_release(&gate->g);
+	if (rc == -ENOEXEC || rc == -ESRCH)
+		return -1;
+	if (config != NULL) {
+		rp_cli_error(cmd, "goroutines not checked: %s", why);
+		return -1;
+	}
+	rp_cli_error(cmd, "%s", why);
+	return rp_go_status(rc);
+}
+
+bool rp_go_gate_report(FILE *out, struct rp_go_gate *gate, uint64_t max_leaked, bool json)
+{
+	const struct rp_goroutines *g = &gate->g;
+	bool failed = g->report.leaked > max_leaked;
+	char version[RP_SANITIZED_MAX(sizeof(g->rt.version))];
+
+	rp_text_sanitize(g->rt.version, 0, version, sizeof(version));
+	if (json)
+		rp_goroutines_print_json(out, g, true);
+	else if (!failed)
+		fprintf(out,
+			"ok: pid %d goroutines (%s): %" PRIu64 " leaked (max %" PRIu64
+			") of %" PRIu64 " in %" PRIu64 " groups\n",
+			(int)g->pid, version[0] ? version : "Go", g->report.leaked, max_leaked,
+			g->report.now->count, g->report.ngroups);
+	else
+		rp_goroutines_print_text(out, g, true);
+	if (failed && !json)
+		fprintf(out, "\nFAIL: pid %d: %" PRIu64 " goroutines leaked (max %" PRIu64 ")\n",
+			(int)g->pid, g->report.leaked, max_leaked);
+	rp_goroutines_release(&gate->g);
+	return failed;
 }
 
 static int rp_goroutines_run(const struct rp_command *cmd, int argc, char **argv)

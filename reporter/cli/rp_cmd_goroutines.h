@@ -1,12 +1,16 @@
 /*
- * rp_cmd_goroutines.h - the options that set the goroutine rules, for
- * `goroutines` and the commands that judge goroutines too.
+ * rp_cmd_goroutines.h - what `check` shares with `goroutines`: the options
+ * that set the goroutine rules, and the goroutine half of the gate.
  */
 #ifndef RP_CMD_GOROUTINES_H
 #define RP_CMD_GOROUTINES_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
 
+#include "rf_shm.h"
 #include "rp_cli.h"
 #include "rp_goroutines.h"
 
@@ -25,7 +29,7 @@ enum {
 	"grew or holds more than --group; default RINGFENCE_THREAD_AGE's (30s)"
 #define RP_GO_HELP_GROUP "the group limit, 1 to 1000000; default RINGFENCE_THREAD_GROUP's (256)"
 
-/* The goroutine rules as the options set them, and the reading once made. */
+/* The goroutine half of `check`: its rules, and the reading once made. */
 struct rp_go_gate {
 	struct rp_go_options opts; /* rules.ignore_more: check's --ignore, set by the caller */
 	bool age_set, group_set;   /* given: they override the rules in force in a process */
@@ -42,5 +46,25 @@ void rp_go_gate_init(struct rp_go_gate *gate);
  */
 int rp_go_gate_option(const struct rp_command *cmd, int key, const char *arg,
 		      struct rp_go_gate *gate);
+
+/*
+ * Read the goroutines of pid for the gate. config: the configuration of the
+ * process's segment (its thread rules apply unless --age or --group say
+ * otherwise), or NULL when it has none. Returns 0 once read; -1 when there
+ * is nothing to judge: pid is not a Go program or is gone, or, with a
+ * segment, its goroutines cannot be read (then a note on stderr says why:
+ * its threads are judged all the same); without a segment, a reader error's
+ * exit status after saying why on stderr.
+ */
+int rp_go_gate_read(const struct rp_command *cmd, pid_t pid, const struct rf_shm_config *config,
+		    struct rp_go_gate *gate);
+
+/*
+ * Print the gate's verdict on what rp_go_gate_read read: an "ok" line, or
+ * the leak groups and a "FAIL" line (text); the leak groups as one JSON
+ * object (json). True when more than max_leaked goroutines leak. Frees the
+ * reading.
+ */
+bool rp_go_gate_report(FILE *out, struct rp_go_gate *gate, uint64_t max_leaked, bool json);
 
 #endif /* RP_CMD_GOROUTINES_H */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rp_cli.h"
+#include "rp_cmd_goroutines.h"
 #include "rp_help.h"
 #include "rp_list.h"
 #include "rp_print_threads.h"
@@ -52,6 +53,9 @@ static const struct rp_opt rp_check_opts[] = {
 	{"max-unjoined", RP_THREADS_MAX_UNJOINED, "N",
 	 "fail when more than N threads ended without being joined or detached; default 0"},
 	{"ignore", RP_THREADS_IGNORE, "PATTERN", RP_THREADS_IGNORE_HELP},
+	{"interval", RP_GO_OPT_INTERVAL, "MS", "goroutines: " RP_GO_HELP_INTERVAL},
+	{"age", RP_GO_OPT_AGE, "DURATION", "goroutines: " RP_GO_HELP_AGE},
+	{"group", RP_GO_OPT_GROUP, "N", "goroutines: " RP_GO_HELP_GROUP},
 	{"json", RP_THREADS_JSON, NULL, "print the report as one JSON object"},
 	{"sample", RP_THREADS_SAMPLE, NULL,
 	 "on a live process, include the current stacks in the report (sends a signal to "
@@ -67,6 +71,7 @@ struct rp_threads_args {
 	uint64_t max_leaked, max_unjoined;
 	int timeout_ms;
 	pid_t pid;
+	struct rp_go_gate go; /* check: the goroutines of a Go program */
 };
 
 static int rp_threads_number(const struct rp_command *cmd, const char *opt, const char *text,
@@ -134,7 +139,8 @@ static int rp_threads_parse(const struct rp_command *cmd, int argc, char **argv,
 			rp_help_command(stdout, cmd);
 			return -1;
 		default:
-			return RP_EXIT_USAGE;
+			if (rp_go_gate_option(cmd, c, optarg, &a->go) != RP_EXIT_OK)
+				return RP_EXIT_USAGE;
 		}
 	}
 	if (optind + 1 != argc)
@@ -157,9 +163,10 @@ static int rp_threads_main(const struct rp_command *cmd, int argc, char **argv, 
 	struct rp_threads t;
 	struct rp_symbols *syms;
 	enum rp_read_error e;
-	bool failed = false;
+	bool failed = false, go = false;
 	int rc;
 
+	rp_go_gate_init(&a.go);
 	rc = rp_threads_parse(cmd, argc, argv, &a);
 	if (rc < 0)
 		return RP_EXIT_OK; /* --help */
@@ -167,12 +174,19 @@ static int rp_threads_main(const struct rp_command *cmd, int argc, char **argv, 
 		return rc;
 	if (rp_prefix_resolve(a.prefix_opt, prefix, err, sizeof(err)) < 0)
 		return rp_cli_usage(cmd, "%s", err);
+	opts.ignore = a.go.opts.rules.ignore_more = a.ignore[0] ? a.ignore : NULL;
 	e = rp_segment_read(prefix, a.pid, &snap, &fail);
+	/* No segment: a Go program is judged by its goroutines alone. */
+	if (e == RP_READ_MISSING && check && (rc = rp_go_gate_read(cmd, a.pid, NULL, &a.go)) >= 0) {
+		if (rc > 0)
+			return rc;
+		return rp_go_gate_report(stdout, &a.go, a.max_leaked, a.json) ? RP_EXIT_CHECK
+									      : RP_EXIT_OK;
+	}
 	if (e != RP_READ_OK) {
 		rp_cli_error(cmd, "%s", fail.message);
 		return rp_read_error_status(e);
 	}
-	opts.ignore = a.ignore[0] ? a.ignore : NULL;
 	const char *note = NULL;
 	bool requested = false;
 	uint64_t published;
@@ -211,6 +225,11 @@ static int rp_threads_main(const struct rp_command *cmd, int argc, char **argv, 
 	if (check)
 		failed = rp_threads_leaked(&t) > a.max_leaked ||
 			 t.totals[RF_THREAD_CLASS_UNJOINED] > a.max_unjoined;
+	/* A Go program under the shim (cgo): its goroutines too, while it runs. */
+	if (check && snap.live.state == RP_STATE_ALIVE)
+		go = rp_go_gate_read(cmd, a.pid, &snap.hdr.config, &a.go) == 0;
+	if (go && a.json)
+		fputs("{\"threads\": ", stdout);
 	if (check && !failed && !a.json)
 		printf("ok: pid %d (%s rules): %" PRIu64 " leaked (max %" PRIu64 "), %" PRIu64
 		       " unjoined (max %" PRIu64 ")\n",
@@ -225,6 +244,12 @@ static int rp_threads_main(const struct rp_command *cmd, int argc, char **argv, 
 		       " unjoined (max %" PRIu64 ")\n",
 		       (int)a.pid, rp_threads_leaked(&t), a.max_leaked,
 		       t.totals[RF_THREAD_CLASS_UNJOINED], a.max_unjoined);
+	if (go && a.json)
+		fputs(", \"goroutines\": ", stdout);
+	if (go && rp_go_gate_report(stdout, &a.go, a.max_leaked, a.json))
+		failed = true;
+	if (go && a.json)
+		fputs("}\n", stdout);
 	rp_symbols_close(syms);
 	rp_threads_release(&t);
 	rp_snapshot_release(&snap);
@@ -284,15 +309,24 @@ const struct rp_command rp_cmd_threads = {
 const struct rp_command rp_cmd_check = {
 	.name = "check",
 	.synopsis = "[--prefix NAME] [--max-leaked N] [--max-unjoined N] [--ignore PATTERN]... "
-		    "[--json] [--sample] PID",
-	.summary = "fail (exit 1) when a process leaks threads, like goleak's VerifyNone",
+		    "[--interval MS] [--age DURATION] [--group N] [--json] [--sample] PID",
+	.summary = "fail (exit 1) when a process leaks threads or goroutines (a CI gate)",
 	.description =
 		"Judges the threads of PID and exits 1, printing the leak groups, when more\n"
 		"than --max-leaked threads are leaked or more than --max-unjoined ended\n"
 		"unjoined; otherwise prints one 'ok' line and exits 0. A live process is\n"
 		"judged by the running rules (leaked = stuck), one that has ended (exited,\n"
 		"or killed) by the at-exit rule: every thread alive at the end, other than\n"
-		"library and ignored threads, is leaked.",
+		"library and ignored threads, is leaked.\n"
+		"\n"
+		"Go programs, like goleak's VerifyNone: a running Go program with no segment\n"
+		"(pure Go, not under the shim) is judged by its goroutines, read from\n"
+		"outside as 'ringfence goroutines' reads them: exit 1 when more than\n"
+		"--max-leaked goroutines are stuck. A running Go program under the shim (cgo)\n"
+		"is judged by its threads and by its goroutines, with the thread rules in\n"
+		"force in it unless --age or --group say otherwise; if its goroutines cannot\n"
+		"be read, a note says why and its threads decide. --json then prints\n"
+		"{\"threads\": ..., \"goroutines\": ...}.",
 	.opts = rp_check_opts,
 	.notes = RP_THREADS_RULES_NOTE,
 	.env = RP_HELP_PREFIX_ENV,

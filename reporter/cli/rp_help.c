@@ -83,7 +83,8 @@ static void rp_help_exit_statuses(FILE *out)
 {
 	fprintf(out, "Exit status:\n");
 	fprintf(out, "  %-4d success\n", RP_EXIT_OK);
-	fprintf(out, "  %-4d check: a thread-leak threshold was crossed\n", RP_EXIT_CHECK);
+	fprintf(out, "  %-4d check: a thread- or goroutine-leak threshold was crossed\n",
+		RP_EXIT_CHECK);
 	fprintf(out, "  %-4d usage: unknown command or option, bad value, no shim found (run)\n",
 		RP_EXIT_USAGE);
 #define RP_HELP_STATUS(name, status, corrupt, kind, summary)                                       \
@@ -94,8 +95,8 @@ static void rp_help_exit_statuses(FILE *out)
 	fprintf(out, "  %-4d run: CMD was not found\n", RP_EXIT_EXEC_NOT_FOUND);
 	fprintf(out, "Statuses 3 to 10 describe why a segment could not be read; they decide\n"
 		     "the exit status of 'stat PID...' and are shown (not fatal) by ls and gc.\n"
-		     "goroutines gives them the same meanings for a Go program it cannot\n"
-		     "read ('ringfence help goroutines').\n");
+		     "goroutines and check give them the same meanings for a Go program they\n"
+		     "cannot read ('ringfence help goroutines').\n");
 }
 
 void rp_help_program(FILE *out, const struct rp_command *const *commands, size_t count)
