@@ -8,12 +8,13 @@ RF_BUILD=${RF_BUILD:-$RF_ROOT/build}
 # Debian packages the build, the tests and the demo need.
 RF_PACKAGES=(
 	gcc g++ pkg-config meson ninja-build
-	librdkafka-dev libunwind-dev uthash-dev libdw-dev
+	librdkafka-dev libunwind-dev uthash-dev libdw-dev libelf-dev
 	kcat python3 python3-confluent-kafka
 	clang-format # .ci/test checks the layout of every C and C++ file
 	libjemalloc2 libtcmalloc-minimal4 # other allocators preloaded with the shim (heap tests)
 	shellcheck # .ci/test checks the scripts in .ci/ and test-apps/
-	# Real producers of the client tests (test-apps/e2e/client_*.sh, docs/clients.md)
+	# Real producers of the client tests (test-apps/e2e/client_*.sh, docs/clients.md);
+	# Go also for the programs the goroutine tests read (test-apps/go/goroutines/)
 	golang-go golang-github-confluentinc-confluent-kafka-go-dev
 	rsyslog rsyslog-kafka collectd-core
 	prometheus # promtool checks `ringfence stat --prometheus` (e2e); its server is not wanted
