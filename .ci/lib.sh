@@ -14,7 +14,8 @@ RF_PACKAGES=(
 	libjemalloc2 libtcmalloc-minimal4 # other allocators preloaded with the shim (heap tests)
 	shellcheck # .ci/test checks the scripts in .ci/ and test-apps/
 	# Real producers of the client tests (test-apps/e2e/client_*.sh, docs/clients.md);
-	# Go also for the programs the goroutine tests read (test-apps/go/goroutines/)
+	# Go also for the programs the goroutine tests read (test-apps/go/goroutines/),
+	# built offline in GOPATH mode
 	golang-go golang-github-confluentinc-confluent-kafka-go-dev
 	rsyslog rsyslog-kafka collectd-core
 	prometheus # promtool checks `ringfence stat --prometheus` (e2e); its server is not wanted
