@@ -196,7 +196,7 @@ static inline int rf_heap_marked_freed(const void *p)
 /* ---- the thread cache ---------------------------------------------------------------- */
 
 #define RF_HEAP_CACHE_MAX 1024
-#define RF_HEAP_CACHE_BYTES (256 * 1024)
+#define RF_HEAP_CACHE_BYTES (1024 * 1024)
 #define RF_HEAP_CACHE_CLASSES ((RF_HEAP_CACHE_MAX + 39) / 16 + 1)
 
 static inline unsigned rf_heap_cache_class(size_t n)

@@ -325,7 +325,7 @@ enum rf_stat_type {
 	X(heap_limit, SIZE, "RINGFENCE_HEAP_LIMIT", "0", 0, 1024 * RF_GIB,                          \
 	  "Live heap above which producers are pushed back as if the budget were spent; 0: off")    \
 	X(heap_cache, BOOL, "RINGFENCE_HEAP_CACHE", "1", 0, 1,                                      \
-	  "Keep freed blocks of up to 1 KiB per thread for its next malloc (at most 256 KiB a "     \
+	  "Keep freed blocks of up to 1 KiB per thread for its next malloc (at most 1 MiB a "       \
 	  "thread)")                                                                                \
 	X(publish_thread, BOOL, "RINGFENCE_PUBLISH_THREAD", "0", 0, 1,                              \
 	  "1: start the publisher thread at start-up; 0: once the program has threads of its own "  \
