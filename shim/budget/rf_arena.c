@@ -72,12 +72,6 @@ size_t rf_arena_size_round(size_t size)
 	return (size + chunk - 1) / chunk * chunk;
 }
 
-size_t rf_arena_record_size(size_t len)
-{
-	return (sizeof(struct rf_arena_record) + len + RF_ARENA_ALIGN - 1) &
-	       ~(size_t)(RF_ARENA_ALIGN - 1);
-}
-
 static void *rf_arena_map(size_t len)
 {
 	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -138,29 +132,6 @@ void rf_arena_destroy(struct rf_arena *arena)
 static unsigned char *rf_arena_chunk_base(const struct rf_arena *arena, uint32_t c)
 {
 	return arena->base + ((size_t)c << arena->chunk_shift);
-}
-
-static void *rf_arena_write_header(unsigned char *at, size_t len)
-{
-	struct rf_arena_record *rec = (void *)at;
-
-	rec->len = (uint32_t)len;
-	__atomic_store_n(&rec->state, 0, __ATOMIC_RELAXED);
-	rec->tag = 0;
-	return rec + 1;
-}
-
-void *rf_arena_carve(struct rf_arena *arena, struct rf_arena_cursor *cur, size_t len)
-{
-	size_t rs = rf_arena_record_size(len);
-	unsigned char *at;
-
-	if (cur->chunk == RF_ARENA_NONE || len > UINT32_MAX || cur->used + rs > arena->chunk)
-		return NULL;
-	at = rf_arena_chunk_base(arena, cur->chunk) + cur->used;
-	cur->used += (uint32_t)rs;
-	cur->carved++; /* the open bias already counts it: see RF_ARENA_OPEN_BIAS */
-	return rf_arena_write_header(at, len);
 }
 
 /* Lock held: a chunk, or span, whose live count reached zero joins the pool. */
@@ -295,15 +266,7 @@ void *rf_arena_refill(struct rf_arena *arena, struct rf_arena_cursor *cur, size_
 	arena->free_chunks -= n;
 	arena->cursor = c + n;
 	__atomic_store_n(&arena->live[c], 1, __ATOMIC_RELEASE);
-	return rf_arena_write_header(rf_arena_chunk_base(arena, c), len);
-}
-
-uint32_t rf_arena_release(struct rf_arena *arena, void *payload)
-{
-	unsigned char *rec = (unsigned char *)rf_arena_record_of(payload);
-	uint32_t c = (uint32_t)((size_t)(rec - arena->base) >> arena->chunk_shift);
-
-	return __atomic_sub_fetch(&arena->live[c], 1, __ATOMIC_ACQ_REL) == 0 ? c : RF_ARENA_NONE;
+	return rf_arena_record_init(rf_arena_chunk_base(arena, c), len);
 }
 
 uint32_t rf_arena_chunks_in_use(const struct rf_arena *arena)

@@ -104,14 +104,41 @@ int rf_arena_init(struct rf_arena *arena, size_t size);
 void rf_arena_destroy(struct rf_arena *arena);
 
 /* Arena bytes a record of len payload bytes takes, header and padding included. */
-size_t rf_arena_record_size(size_t len);
+static inline size_t rf_arena_record_size(size_t len)
+{
+	return (sizeof(struct rf_arena_record) + len + RF_ARENA_ALIGN - 1) &
+	       ~(size_t)(RF_ARENA_ALIGN - 1);
+}
+
+/* Write a fresh record's header at at; its payload follows. */
+static inline void *rf_arena_record_init(unsigned char *at, size_t len)
+{
+	struct rf_arena_record *rec = (void *)at;
+
+	rec->len = (uint32_t)len;
+	__atomic_store_n(&rec->state, 0, __ATOMIC_RELAXED);
+	rec->tag = 0;
+	return rec + 1;
+}
 
 /*
  * Carve a record for len payload bytes from the cursor's open chunk,
- * without a lock. NULL when the chunk lacks room (or there is none, or len
- * needs a span): call rf_arena_refill under the lock.
+ * without a lock: inline, once per copied message. NULL when the chunk lacks
+ * room (or there is none, or len needs a span): call rf_arena_refill under
+ * the lock.
  */
-void *rf_arena_carve(struct rf_arena *arena, struct rf_arena_cursor *cur, size_t len);
+static inline void *rf_arena_carve(struct rf_arena *arena, struct rf_arena_cursor *cur, size_t len)
+{
+	size_t rs = rf_arena_record_size(len);
+	unsigned char *at;
+
+	if (cur->chunk == RF_ARENA_NONE || len > UINT32_MAX || cur->used + rs > arena->chunk)
+		return NULL;
+	at = arena->base + ((size_t)cur->chunk << arena->chunk_shift) + cur->used;
+	cur->used += (uint32_t)rs;
+	cur->carved++; /* the open bias already counts it: see RF_ARENA_OPEN_BIAS */
+	return rf_arena_record_init(at, len);
+}
 
 /*
  * Under the caller's lock: give the cursor a chunk with room for len bytes
@@ -138,7 +165,13 @@ static inline struct rf_arena_record *rf_arena_record_of(void *payload)
  * that the release drained (call rf_arena_reclaim on it under the lock), or
  * RF_ARENA_NONE.
  */
-uint32_t rf_arena_release(struct rf_arena *arena, void *payload);
+static inline uint32_t rf_arena_release(struct rf_arena *arena, void *payload)
+{
+	unsigned char *rec = (unsigned char *)rf_arena_record_of(payload);
+	uint32_t c = (uint32_t)((size_t)(rec - arena->base) >> arena->chunk_shift);
+
+	return __atomic_sub_fetch(&arena->live[c], 1, __ATOMIC_ACQ_REL) == 0 ? c : RF_ARENA_NONE;
+}
 
 /* Under the caller's lock: a drained chunk (or span) goes back to the pool. */
 void rf_arena_reclaim(struct rf_arena *arena, uint32_t chunk);

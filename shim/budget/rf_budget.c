@@ -20,13 +20,8 @@
  * the purge of drop-oldest, which makes librdkafka call our interceptor,
  * runs unlocked.
  *
- * An arena payload's record goes through these states (rec->state), so that a
- * payload librdkafka frees while the real produce call has not yet returned
- * (fast delivery on a broker thread, or 2.0.2's batch quirk) is credited
- * exactly once, by whoever comes second:
- *   IN_CALL --free()--> FREED_IN_CALL --settle--> released
- *   IN_CALL --settle(accepted)--> LIVE --free()--> released
- *   IN_CALL --settle(refused)--> released
+ * An arena payload's record goes through the states of enum
+ * rf_budget_record_state (rf_budget.h), so that it is credited exactly once.
  * librdkafka acknowledges every message (success or failure) before it
  * frees the payload (on_acknowledgement, rdkafka.h), so an arena payload freed
  * outside a produce call was acknowledged: its charge leaves the handle's
@@ -48,12 +43,7 @@
 #include "rf_stats.h"
 #include "rf_time.h"
 
-enum {
-	RF_REC_IN_CALL = 1,
-	RF_REC_LIVE = 2,
-	RF_REC_FREED_IN_CALL = 3,
-	RF_REC_STATE_MASK = 0xf,
-};
+#define RF_REC_STATE_MASK 0xfu /* of a record's state word (enum rf_budget_record_state) */
 
 #define RF_WAIT_SLICE_NS ((int64_t)(50 * RF_MS))
 #define RF_DROP_WAIT_NS ((int64_t)(100 * RF_MS)) /* drop-oldest never blocks longer */
@@ -186,6 +176,24 @@ static void rf_budget_cond_init(void)
 	rf_budget.cond_ready = 1;
 }
 
+uint32_t rf_budget_mode;
+
+/* Under the lock: the mode the produce path reads (rf_budget.h). */
+static void rf_budget_mode_set(void)
+{
+	uint32_t mode = 0;
+
+	if (!rf_budget.passive) {
+		mode |= RF_BUDGET_ON;
+		if (rf_budget.config.policy != RF_POLICY_OBSERVE) {
+			mode |= RF_BUDGET_FAST;
+			if (!__atomic_load_n(&rf_budget_arena_forbidden, __ATOMIC_RELAXED))
+				mode |= RF_BUDGET_COPIES;
+		}
+	}
+	__atomic_store_n(&rf_budget_mode, mode, __ATOMIC_RELAXED);
+}
+
 void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_purge_fn purge)
 {
 	pthread_mutex_lock(&rf_budget.lock);
@@ -211,18 +219,8 @@ void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_
 		rf_budget.peak = 0;
 	}
 	rf_budget.arena_failed = 0;
+	rf_budget_mode_set();
 	pthread_mutex_unlock(&rf_budget.lock);
-}
-
-int rf_budget_enabled(void)
-{
-	return !rf_budget.passive;
-}
-
-int rf_budget_copies(void)
-{
-	return !rf_budget.passive && rf_budget.config.policy != RF_POLICY_OBSERVE &&
-	       !rf_budget_arena_forbidden;
 }
 
 /* Map the arena at the first copied message. */
@@ -251,12 +249,6 @@ static int rf_budget_arena(void)
 }
 
 /* ---- Charging ------------------------------------------------------------------ */
-
-size_t rf_budget_msg_extra(size_t keylen, size_t header_count, size_t header_bytes)
-{
-	return RF_BUDGET_MSG_OVERHEAD + keylen + header_count * RF_BUDGET_HEADER_OVERHEAD +
-	       header_bytes;
-}
 
 static size_t rf_budget_charge_of(const struct rf_budget_msg *m)
 {
@@ -489,6 +481,8 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 	int rc = -ENOBUFS, cancel_state;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+	/* The judge reads who polled lately: fresh records, from every slice on. */
+	rf_kafka_poll_tick_advance();
 	rf_budget_queue_push(&self);
 	m->waited = 1;
 	rf_stats_add(RF_STAT_budget_waits, 1);
@@ -509,6 +503,7 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 			now + RF_WAIT_SLICE_NS < deadline ? now + RF_WAIT_SLICE_NS : deadline;
 		struct timespec ts = rf_timespec_of_ns(until);
 		pthread_cond_timedwait(&rf_budget.cond, &rf_budget.lock, &ts);
+		rf_kafka_poll_tick_advance();
 		now = rf_clock_ns(CLOCK_MONOTONIC);
 	}
 	rf_budget_queue_remove(&self);
@@ -538,7 +533,8 @@ static void *rf_budget_drop_victim_locked(void)
 	return rk;
 }
 
-int rf_budget_admit(struct rf_budget_msg *m)
+/* Everything admission may meet: the policies, the arena's first mapping, waiting. */
+static __attribute__((noinline)) int rf_budget_admit_slow(struct rf_budget_msg *m)
 {
 	enum rf_policy policy = (enum rf_policy)rf_budget.config.policy;
 	int rc = -ENOBUFS;
@@ -617,6 +613,53 @@ int rf_budget_admit(struct rf_budget_msg *m)
 	if (rc < 0)
 		rf_stats_add(RF_STAT_budget_rejected, 1);
 	return rc;
+}
+
+/*
+ * Admission as most messages meet it, with nothing to decide: a policy that
+ * charges, the arena mapped (for a copy), nobody waiting, no heap pressure,
+ * the charge fits and the thread's chunk has room. One atomic add on the
+ * charge, one on the handle's counter, a bump of the thread's cursor, and
+ * counts in the thread's own counters. Anything else starts over on the
+ * slow path.
+ */
+int rf_budget_admit(struct rf_budget_msg *m)
+{
+	uint64_t budget = rf_budget.config.budget, charged;
+	size_t charge = rf_budget_charge_of(m);
+
+	if (__builtin_expect(
+		    !(__atomic_load_n(&rf_budget_mode, __ATOMIC_RELAXED) & RF_BUDGET_FAST) ||
+			    charge > budget ||
+			    (m->copy &&
+			     __atomic_load_n(&rf_budget_bounds.base, __ATOMIC_ACQUIRE) == 0) ||
+			    __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0 ||
+			    __atomic_load_n(&rf_budget_heap_on, __ATOMIC_ACQUIRE),
+		    0))
+		return rf_budget_admit_slow(m);
+	charged = __atomic_add_fetch(&rf_budget.charged, charge, __ATOMIC_SEQ_CST);
+	m->payload = NULL;
+	if (__builtin_expect(charged > budget, 0) ||
+	    (m->copy &&
+	     (m->payload = rf_arena_carve(&rf_budget.arena, &rf_tls_cursor, m->len)) == NULL)) {
+		__atomic_fetch_sub(&rf_budget.charged, charge, __ATOMIC_SEQ_CST);
+		return rf_budget_admit_slow(m);
+	}
+	m->charge = charge;
+	m->waited = 0;
+	if (m->payload != NULL) {
+		struct rf_arena_record *rec = rf_arena_record_of(m->payload);
+
+		rec->tag = ((uint64_t)m->extra << 16) |
+			   (uint64_t)(rf_kafka_slot_valid(m->slot) ? m->slot : 0);
+		__atomic_store_n(&rec->state, RF_REC_IN_CALL, __ATOMIC_RELAXED);
+	}
+	if (__builtin_expect(charged > __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED), 0))
+		rf_budget_peak_note(charged);
+	__atomic_fetch_add(&rf_kafka_handle_at(m->slot)->bytes_in, charge, __ATOMIC_RELEASE);
+	rf_stats_add(RF_STAT_budget_admitted, 1);
+	rf_stats_add(RF_STAT_budget_nowait, 1);
+	return 0;
 }
 
 size_t rf_budget_payload_size(const void *p)
@@ -709,14 +752,7 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 			rf_stats_add(RF_STAT_budget_dropped_maybe_sent, 1);
 	}
 	if (rf_budget_owns(payload)) {
-		const struct rf_arena_record *rec = rf_arena_record_of((void *)payload);
-
-		/* Counted only outside the call, as only such frees leave the figure. */
-		if (!in_call)
-			__atomic_fetch_add(&h->acked_in,
-					   rf_arena_record_size(rec->len) +
-						   (size_t)(rec->tag >> 16),
-					   __ATOMIC_RELEASE);
+		rf_budget_ack_copied(slot, payload, in_call);
 	} else if (!in_call) {
 		/* An uncopied message: librdkafka is done with it now. */
 		rf_budget_credit(slot, len + extra, 0, 0);
@@ -778,6 +814,8 @@ void rf_budget_publish(struct rf_publication *pub)
 
 	if (shm == NULL)
 		return;
+	/* The handles' last polls, as published, are as fresh as this. */
+	rf_kafka_poll_tick_advance();
 	if (!pub->exiting)
 		rf_budget_arena_return();
 	room = rf_segment_room(pub->seg, RF_SHM_SECTION_HANDLES, rf_kafka_handle_listed());
@@ -841,4 +879,7 @@ void rf_budget_heap_pressure(int on, int may_wake)
 void rf_budget_arena_forbid(void)
 {
 	__atomic_store_n(&rf_budget_arena_forbidden, 1, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&rf_budget.lock);
+	rf_budget_mode_set();
+	pthread_mutex_unlock(&rf_budget.lock);
 }

@@ -38,6 +38,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "rf_arena.h"
+#include "rf_kafka_handle.h"
 #include "rf_segment.h"
 #include "rf_shm.h"
 
@@ -61,11 +63,25 @@ typedef int (*rf_budget_purge_fn)(void *rk);
  */
 void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_purge_fn purge);
 
+/* What the produce path asks of the budget at every call, set by rf_budget_setup. */
+enum {
+	RF_BUDGET_ON = 1,     /* produce calls are charged (not passive) */
+	RF_BUDGET_COPIES = 2, /* copied messages are copied (not observe, arena allowed) */
+	RF_BUDGET_FAST = 4,   /* admission may take the lock-free path (not observe) */
+};
+extern uint32_t rf_budget_mode __attribute__((visibility("hidden"))); /* atomic */
+
 /* Whether produce calls are charged (not passive). */
-int rf_budget_enabled(void);
+static inline int rf_budget_enabled(void)
+{
+	return (__atomic_load_n(&rf_budget_mode, __ATOMIC_RELAXED) & RF_BUDGET_ON) != 0;
+}
 
 /* Whether copied messages are copied (not passive, not observe). */
-int rf_budget_copies(void);
+static inline int rf_budget_copies(void)
+{
+	return (__atomic_load_n(&rf_budget_mode, __ATOMIC_RELAXED) & RF_BUDGET_COPIES) != 0;
+}
 
 /* ---- Handles ---------------------------------------------------------------- */
 
@@ -77,6 +93,21 @@ int rf_budget_copies(void);
 void rf_budget_handle_close(int slot);
 
 /* ---- Messages ----------------------------------------------------------------- */
+
+/*
+ * An arena payload's record goes through these states (its header's state
+ * word), so that a payload librdkafka frees while the real produce call has
+ * not yet returned (fast delivery on a broker thread, or 2.0.2's batch
+ * quirk) is credited exactly once, by whoever comes second:
+ *   IN_CALL --free()--> FREED_IN_CALL --settle--> released
+ *   IN_CALL --settle(accepted)--> LIVE --free()--> released
+ *   IN_CALL --settle(refused)--> released
+ */
+enum rf_budget_record_state {
+	RF_REC_IN_CALL = 1,
+	RF_REC_LIVE = 2,
+	RF_REC_FREED_IN_CALL = 3,
+};
 
 struct rf_budget_msg {
 	int slot;     /* handle */
@@ -91,7 +122,11 @@ struct rf_budget_msg {
 };
 
 /* What a message costs beyond its payload. */
-size_t rf_budget_msg_extra(size_t keylen, size_t header_count, size_t header_bytes);
+static inline size_t rf_budget_msg_extra(size_t keylen, size_t header_count, size_t header_bytes)
+{
+	return RF_BUDGET_MSG_OVERHEAD + keylen + header_count * RF_BUDGET_HEADER_OVERHEAD +
+	       header_bytes;
+}
 
 /*
  * Charge m to the budget under the policy; on 0 and m->copy, m->payload holds
@@ -110,6 +145,20 @@ int rf_budget_admit(struct rf_budget_msg *m);
  * own buffer; otherwise 0.
  */
 int rf_budget_settle(struct rf_budget_msg *m, int accepted);
+
+/*
+ * rf_budget_settle's common case, inline: a copied message librdkafka took
+ * and did not free during the call becomes live. 1 when so settled; 0:
+ * call rf_budget_settle.
+ */
+static inline int rf_budget_settle_live(struct rf_budget_msg *m)
+{
+	uint32_t expected = RF_REC_IN_CALL;
+
+	return m->payload != NULL &&
+	       __atomic_compare_exchange_n(&rf_arena_record_of(m->payload)->state, &expected,
+					   RF_REC_LIVE, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
 
 /*
  * Where the arena lies, for rf_budget_owns: base is published (release) after
@@ -147,6 +196,22 @@ size_t rf_budget_payload_size(const void *p);
  */
 void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int purged,
 		   int in_call);
+
+/*
+ * rf_budget_ack for an arena payload (rf_budget_owns) that was not purged:
+ * inline, once per delivered copied message. Its charge, carried in its
+ * record, becomes acknowledged-but-unfreed until librdkafka frees it.
+ */
+static inline void rf_budget_ack_copied(int slot, const void *payload, int in_call)
+{
+	const struct rf_arena_record *rec = rf_arena_record_of((void *)payload);
+
+	/* Counted only outside the call, as only such frees leave the figure. */
+	if (!in_call)
+		__atomic_fetch_add(&rf_kafka_handle_at(slot)->acked_in,
+				   rf_arena_record_size(rec->len) + (size_t)(rec->tag >> 16),
+				   __ATOMIC_RELEASE);
+}
 
 /* ---- Figures ------------------------------------------------------------------ */
 

@@ -11,10 +11,16 @@
 
 #define RF_KAFKA_TOPICS 1024
 
+/* Read at every poll, written rarely: a cache line of their own each. */
+uint32_t rf_kafka_generation __attribute__((aligned(RF_KAFKA_CACHELINE)));
+uint32_t rf_kafka_poll_tick __attribute__((aligned(RF_KAFKA_CACHELINE))) = 1; /* memos start at 0 */
+__thread struct rf_kafka_poll_memo rf_kafka_poll_memo __attribute__((tls_model("initial-exec")));
+
+struct rf_kafka_handle rf_kafka_handles[RF_KAFKA_HANDLES]; /* slot 0: unknown handle */
+__thread struct rf_kafka_topic_memo rf_kafka_topic_memo __attribute__((tls_model("initial-exec")));
+
 static struct {
 	pthread_mutex_t lock; /* opening, naming, closing; the topic table's writers */
-	struct rf_kafka_handle handles[RF_KAFKA_HANDLES]; /* slot 0: unknown handle */
-	uint32_t generation; /* atomic: bumped when a handle opens or closes */
 	struct {
 		const void *rkt; /* atomic */
 		int slot;        /* atomic */
@@ -45,9 +51,11 @@ int rf_kafka_handle_needs_poll(const struct rf_kafka_handle *h)
 	return __atomic_load_n(&h->state, __ATOMIC_RELAXED) == RF_SHM_HANDLE_OPEN && h->needs_poll;
 }
 
-struct rf_kafka_handle *rf_kafka_handle_at(int slot)
+/* Lookups memoised by threads restart; so do the records of polls. */
+static void rf_kafka_generation_bump(void)
 {
-	return &rf_kafka.handles[rf_kafka_slot_valid(slot) ? slot : 0];
+	__atomic_add_fetch(&rf_kafka_generation, 1, __ATOMIC_RELEASE);
+	rf_kafka_poll_tick_advance();
 }
 
 int rf_kafka_handle_open(void *rk, int needs_poll, pid_t creator_tid)
@@ -56,18 +64,18 @@ int rf_kafka_handle_open(void *rk, int needs_poll, pid_t creator_tid)
 
 	pthread_mutex_lock(&rf_kafka.lock);
 	for (int i = 1; i < RF_KAFKA_HANDLES && slot == RF_KAFKA_SLOT_UNKNOWN; i++) {
-		uint32_t state = __atomic_load_n(&rf_kafka.handles[i].state, __ATOMIC_RELAXED);
+		uint32_t state = __atomic_load_n(&rf_kafka_handles[i].state, __ATOMIC_RELAXED);
 
 		if (state == RF_SHM_HANDLE_FREE)
 			slot = i;
 		else if (state == RF_SHM_HANDLE_DESTROYED && reuse == RF_KAFKA_SLOT_UNKNOWN &&
-			 rf_kafka_handle_held(&rf_kafka.handles[i]) == 0)
+			 rf_kafka_handle_held(&rf_kafka_handles[i]) == 0)
 			reuse = i;
 	}
 	if (slot == RF_KAFKA_SLOT_UNKNOWN)
 		slot = reuse;
 	if (slot != RF_KAFKA_SLOT_UNKNOWN) {
-		struct rf_kafka_handle *h = &rf_kafka.handles[slot];
+		struct rf_kafka_handle *h = &rf_kafka_handles[slot];
 
 		memset(h, 0, sizeof(*h));
 		h->rk = rk;
@@ -75,7 +83,7 @@ int rf_kafka_handle_open(void *rk, int needs_poll, pid_t creator_tid)
 		h->poller = creator_tid;
 		h->pollers[0] = RF_KAFKA_POLLER(creator_tid, 0);
 		__atomic_store_n(&h->state, RF_SHM_HANDLE_OPEN, __ATOMIC_RELEASE);
-		__atomic_add_fetch(&rf_kafka.generation, 1, __ATOMIC_RELEASE);
+		rf_kafka_generation_bump();
 	} else {
 		rf_stats_add(RF_STAT_shim_errors, 1);
 	}
@@ -86,8 +94,8 @@ int rf_kafka_handle_open(void *rk, int needs_poll, pid_t creator_tid)
 void rf_kafka_handle_bind(int slot, void *rk)
 {
 	if (rf_kafka_slot_valid(slot)) {
-		__atomic_store_n(&rf_kafka.handles[slot].rk, rk, __ATOMIC_RELEASE);
-		__atomic_add_fetch(&rf_kafka.generation, 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&rf_kafka_handles[slot].rk, rk, __ATOMIC_RELEASE);
+		rf_kafka_generation_bump();
 	}
 }
 
@@ -102,17 +110,7 @@ static void rf_copy_name(char *dst, const char *src)
 void rf_kafka_handle_copies(int slot, size_t copy_limit)
 {
 	if (rf_kafka_slot_valid(slot))
-		rf_kafka.handles[slot].copy_limit = copy_limit;
-}
-
-size_t rf_kafka_handle_extra(int slot, size_t len)
-{
-	size_t limit;
-
-	if (!rf_kafka_slot_valid(slot))
-		return 0;
-	limit = rf_kafka.handles[slot].copy_limit;
-	return len < limit ? len : limit;
+		rf_kafka_handles[slot].copy_limit = copy_limit;
 }
 
 void rf_kafka_handle_name(int slot, const char *name, const char *client_id)
@@ -120,8 +118,8 @@ void rf_kafka_handle_name(int slot, const char *name, const char *client_id)
 	if (!rf_kafka_slot_valid(slot))
 		return;
 	pthread_mutex_lock(&rf_kafka.lock);
-	rf_copy_name(rf_kafka.handles[slot].name, name);
-	rf_copy_name(rf_kafka.handles[slot].client_id, client_id);
+	rf_copy_name(rf_kafka_handles[slot].name, name);
+	rf_copy_name(rf_kafka_handles[slot].client_id, client_id);
 	pthread_mutex_unlock(&rf_kafka.lock);
 }
 
@@ -130,8 +128,8 @@ void rf_kafka_handle_close(int slot)
 	if (!rf_kafka_slot_valid(slot))
 		return;
 	pthread_mutex_lock(&rf_kafka.lock);
-	__atomic_store_n(&rf_kafka.handles[slot].state, RF_SHM_HANDLE_DESTROYED, __ATOMIC_RELEASE);
-	__atomic_add_fetch(&rf_kafka.generation, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&rf_kafka_handles[slot].state, RF_SHM_HANDLE_DESTROYED, __ATOMIC_RELEASE);
+	rf_kafka_generation_bump();
 	for (uint32_t i = 0; i < rf_kafka.topics_used; i++)
 		if (rf_kafka.topics[i].slot == slot)
 			__atomic_store_n(&rf_kafka.topics[i].rkt, NULL, __ATOMIC_RELEASE);
@@ -146,7 +144,7 @@ int rf_kafka_handle_slot(const void *rk)
 	static __thread const void *cached_rk __attribute__((tls_model("initial-exec")));
 	static __thread int cached_slot __attribute__((tls_model("initial-exec")));
 	static __thread uint32_t cached_generation __attribute__((tls_model("initial-exec")));
-	uint32_t generation = __atomic_load_n(&rf_kafka.generation, __ATOMIC_ACQUIRE);
+	uint32_t generation = __atomic_load_n(&rf_kafka_generation, __ATOMIC_ACQUIRE);
 	int slot = RF_KAFKA_SLOT_UNKNOWN;
 
 	if (rk == NULL || generation == 0)
@@ -154,8 +152,8 @@ int rf_kafka_handle_slot(const void *rk)
 	if (rk == cached_rk && generation == cached_generation)
 		return cached_slot;
 	for (int i = 1; i < RF_KAFKA_HANDLES; i++)
-		if (__atomic_load_n(&rf_kafka.handles[i].rk, __ATOMIC_ACQUIRE) == rk &&
-		    __atomic_load_n(&rf_kafka.handles[i].state, __ATOMIC_RELAXED) ==
+		if (__atomic_load_n(&rf_kafka_handles[i].rk, __ATOMIC_ACQUIRE) == rk &&
+		    __atomic_load_n(&rf_kafka_handles[i].state, __ATOMIC_RELAXED) ==
 			    RF_SHM_HANDLE_OPEN) {
 			slot = i;
 			break;
@@ -172,7 +170,7 @@ void *rf_kafka_handle_rk(int slot)
 
 	if (!rf_kafka_slot_valid(slot))
 		return NULL;
-	h = &rf_kafka.handles[slot];
+	h = &rf_kafka_handles[slot];
 	return __atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == RF_SHM_HANDLE_OPEN
 		       ? __atomic_load_n(&h->rk, __ATOMIC_RELAXED)
 		       : NULL;
@@ -200,7 +198,7 @@ void rf_kafka_handle_polled(int slot, pid_t tid, int64_t now_ns)
 
 	if (!rf_kafka_slot_valid(slot))
 		return;
-	h = &rf_kafka.handles[slot];
+	h = &rf_kafka_handles[slot];
 	/* Write only on change: a poll per message must not bounce a cache line. */
 	if (__atomic_load_n(&h->poller, __ATOMIC_RELAXED) != tid)
 		__atomic_store_n(&h->poller, tid, __ATOMIC_RELAXED);
@@ -223,6 +221,20 @@ void rf_kafka_handle_polled(int slot, pid_t tid, int64_t now_ns)
 	}
 	if (victim_word != word)
 		__atomic_store_n(&h->pollers[mine], word, __ATOMIC_RELAXED);
+}
+
+void rf_kafka_poll_record(const void *rk, pid_t tid, int64_t now_ns)
+{
+	struct rf_kafka_poll_memo *memo = &rf_kafka_poll_memo;
+	/* Read before the lookup: a tick or a handle change meanwhile records again. */
+	uint32_t tick = __atomic_load_n(&rf_kafka_poll_tick, __ATOMIC_ACQUIRE);
+	int slot = rf_kafka_handle_slot(rk);
+
+	if (slot == RF_KAFKA_SLOT_UNKNOWN)
+		return; /* not a producer handle of ours: looked up again at each poll */
+	rf_kafka_handle_polled(slot, tid, now_ns);
+	memo->rk = rk;
+	memo->tick = tick;
 }
 
 int rf_kafka_handle_pollers(const struct rf_kafka_handle *h, int64_t window_ns, pid_t *tids)
@@ -252,6 +264,7 @@ void rf_kafka_topic_bind(const void *rkt, int slot)
 	for (uint32_t i = 0; i < used; i++) {
 		if (rf_kafka.topics[i].rkt == rkt) {
 			__atomic_store_n(&rf_kafka.topics[i].slot, slot, __ATOMIC_RELEASE);
+			rf_kafka_generation_bump();
 			pthread_mutex_unlock(&rf_kafka.lock);
 			return;
 		}
@@ -266,27 +279,34 @@ void rf_kafka_topic_bind(const void *rkt, int slot)
 		__atomic_store_n(&rf_kafka.topics[free_i].rkt, rkt, __ATOMIC_RELEASE);
 		if (free_i == used)
 			__atomic_store_n(&rf_kafka.topics_used, used + 1, __ATOMIC_RELEASE);
+		/* A topic object at an address a destroyed one had: memos of it are stale. */
+		rf_kafka_generation_bump();
 	} else {
 		rf_stats_add(RF_STAT_shim_errors, 1);
 	}
 	pthread_mutex_unlock(&rf_kafka.lock);
 }
 
-int rf_kafka_topic_slot(const void *rkt)
+int rf_kafka_topic_lookup(const void *rkt)
 {
-	static __thread const void *cached_rkt __attribute__((tls_model("initial-exec")));
-	static __thread int cached_slot __attribute__((tls_model("initial-exec")));
+	struct rf_kafka_topic_memo *memo = &rf_kafka_topic_memo;
+	/* Read first: a bind or a close meanwhile makes the memo stale at once. */
+	uint32_t generation = __atomic_load_n(&rf_kafka_generation, __ATOMIC_ACQUIRE);
 	uint32_t used = __atomic_load_n(&rf_kafka.topics_used, __ATOMIC_ACQUIRE);
+	int slot = RF_KAFKA_SLOT_UNKNOWN;
 
-	if (rkt != NULL && rkt == cached_rkt && rf_kafka_handle_rk(cached_slot) != NULL)
-		return cached_slot;
+	if (rkt == NULL)
+		return RF_KAFKA_SLOT_UNKNOWN;
 	for (uint32_t i = 0; i < used; i++)
 		if (__atomic_load_n(&rf_kafka.topics[i].rkt, __ATOMIC_ACQUIRE) == rkt) {
-			cached_rkt = rkt;
-			cached_slot = __atomic_load_n(&rf_kafka.topics[i].slot, __ATOMIC_ACQUIRE);
-			return cached_slot;
+			slot = __atomic_load_n(&rf_kafka.topics[i].slot, __ATOMIC_ACQUIRE);
+			break;
 		}
-	return RF_KAFKA_SLOT_UNKNOWN;
+	/* A topic of a closed handle belongs to none (its entry is cleared on close). */
+	memo->rkt = rkt;
+	memo->generation = generation;
+	memo->slot = slot;
+	return slot;
 }
 
 uint32_t rf_kafka_handle_listed(void)
@@ -294,7 +314,7 @@ uint32_t rf_kafka_handle_listed(void)
 	uint32_t listed = 0;
 
 	for (int i = 1; i < RF_KAFKA_HANDLES; i++)
-		listed += __atomic_load_n(&rf_kafka.handles[i].state, __ATOMIC_ACQUIRE) !=
+		listed += __atomic_load_n(&rf_kafka_handles[i].state, __ATOMIC_ACQUIRE) !=
 			  RF_SHM_HANDLE_FREE;
 	return listed;
 }
@@ -306,7 +326,7 @@ uint32_t rf_kafka_handle_publish(struct rf_shm_handle *out, uint32_t max, uint64
 	*acked = 0;
 	pthread_mutex_lock(&rf_kafka.lock);
 	for (int i = 0; i < RF_KAFKA_HANDLES; i++) {
-		const struct rf_kafka_handle *h = &rf_kafka.handles[i];
+		const struct rf_kafka_handle *h = &rf_kafka_handles[i];
 		uint32_t state = __atomic_load_n(&h->state, __ATOMIC_ACQUIRE);
 		struct rf_shm_handle *e;
 

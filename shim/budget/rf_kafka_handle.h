@@ -29,6 +29,9 @@
 
 #define RF_KAFKA_CACHELINE 64
 
+/* Bumped (atomic) when a handle opens, binds or closes, or a topic is bound: memos restart. */
+extern uint32_t rf_kafka_generation __attribute__((visibility("hidden")));
+
 /*
  * The threads that polled a handle lately, each with the time of its last
  * poll: a program may poll one handle from several threads (threads that
@@ -89,9 +92,6 @@ void rf_kafka_handle_bind(int slot, void *rk);
  */
 void rf_kafka_handle_copies(int slot, size_t copy_limit);
 
-/* What a message of len bytes costs in librdkafka's copies for slot's handle. */
-size_t rf_kafka_handle_extra(int slot, size_t len);
-
 /* Names for the figures, once rd_kafka_new returned. */
 void rf_kafka_handle_name(int slot, const char *name, const char *client_id);
 
@@ -110,11 +110,67 @@ static inline int rf_kafka_slot_valid(int slot)
 	return slot > 0 && slot < RF_KAFKA_HANDLES;
 }
 
+/* The table itself, for the inline lookups below; rf_kafka_handle.c owns it. */
+extern struct rf_kafka_handle rf_kafka_handles[RF_KAFKA_HANDLES]
+	__attribute__((visibility("hidden")));
+
 /* The entry of slot; slot 0's (the unknown handle's) for an invalid slot. */
-struct rf_kafka_handle *rf_kafka_handle_at(int slot);
+static inline struct rf_kafka_handle *rf_kafka_handle_at(int slot)
+{
+	return &rf_kafka_handles[rf_kafka_slot_valid(slot) ? slot : 0];
+}
+
+/* What a message of len bytes costs in librdkafka's copies for slot's handle. */
+static inline size_t rf_kafka_handle_extra(int slot, size_t len)
+{
+	size_t limit = rf_kafka_handle_at(slot)->copy_limit; /* slot 0's is 0 */
+
+	return len < limit ? len : limit;
+}
 
 /* tid polled (or flushed) slot's handle at now_ns (CLOCK_MONOTONIC_COARSE). */
 void rf_kafka_handle_polled(int slot, pid_t tid, int64_t now_ns);
+
+/*
+ * Polls, cheaply. Many programs poll once per message, and what the budget
+ * needs of a poll is only who polled a handle lately and when: the deadlock
+ * judge of a waiting producer reads it, and the publisher. So a thread
+ * records a poll (rf_kafka_poll_record: the clock, the handle's poller
+ * words) only when rf_kafka_poll_tick moved since it last recorded a poll of
+ * the same handle; the publisher moves the tick at each publication, a
+ * waiter at each of its wait slices, and the registry whenever a handle or
+ * topic changes (a handle may come at a destroyed one's address). Any other
+ * poll costs a few loads and compares on this thread's own memo and on one
+ * word written rarely (rf_kafka_poll_recorded): no clock, no shared write. The
+ * records are as fresh as the tick: within a publish interval, within a wait
+ * slice while someone waits.
+ */
+struct rf_kafka_poll_memo {
+	const void *rk; /* the handle this thread last recorded a poll of */
+	uint32_t tick;  /* rf_kafka_poll_tick then */
+};
+
+extern uint32_t rf_kafka_poll_tick; /* atomic */
+extern __thread struct rf_kafka_poll_memo rf_kafka_poll_memo
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+/* Whether this thread's poll of rk needs no record: recorded since the tick last moved. */
+static inline int rf_kafka_poll_recorded(const void *rk)
+{
+	const struct rf_kafka_poll_memo *memo = &rf_kafka_poll_memo;
+
+	return rk == memo->rk &&
+	       memo->tick == __atomic_load_n(&rf_kafka_poll_tick, __ATOMIC_RELAXED);
+}
+
+/* Record tid's poll of rk at now_ns (CLOCK_MONOTONIC_COARSE), and remember it in the memo. */
+void rf_kafka_poll_record(const void *rk, pid_t tid, int64_t now_ns);
+
+/* Records of polls are wanted fresh: the next poll of every thread records itself. */
+static inline void rf_kafka_poll_tick_advance(void)
+{
+	__atomic_add_fetch(&rf_kafka_poll_tick, 1, __ATOMIC_RELAXED);
+}
 
 /*
  * The threads that polled h within window_ns of its last poll (the last
@@ -133,8 +189,33 @@ int rf_kafka_handle_needs_poll(const struct rf_kafka_handle *h);
 /* Remember which handle a topic object belongs to (rd_kafka_produce has only the topic). */
 void rf_kafka_topic_bind(const void *rkt, int slot);
 
-/* The slot of the handle a topic object belongs to, or RF_KAFKA_SLOT_UNKNOWN. */
-int rf_kafka_topic_slot(const void *rkt);
+/* A thread's last topic lookup: good while no handle or topic changed since. */
+struct rf_kafka_topic_memo {
+	const void *rkt;
+	uint32_t generation;
+	int slot;
+};
+extern __thread struct rf_kafka_topic_memo rf_kafka_topic_memo
+	__attribute__((tls_model("initial-exec"), visibility("hidden")));
+
+/* The lookup behind rf_kafka_topic_slot, which also fills the memo. */
+int rf_kafka_topic_lookup(const void *rkt);
+
+/*
+ * The slot of the handle a topic object belongs to, or RF_KAFKA_SLOT_UNKNOWN:
+ * inline from this thread's memo, as rd_kafka_produce asks once per message.
+ */
+static inline int rf_kafka_topic_slot(const void *rkt)
+{
+	const struct rf_kafka_topic_memo *memo = &rf_kafka_topic_memo;
+
+	if (__builtin_expect(rkt == memo->rkt && rkt != NULL &&
+				     memo->generation == __atomic_load_n(&rf_kafka_generation,
+									 __ATOMIC_ACQUIRE),
+			     1))
+		return memo->slot;
+	return rf_kafka_topic_lookup(rkt);
+}
 
 /* How many handles are listed: open, or destroyed and not yet reused. */
 uint32_t rf_kafka_handle_listed(void);

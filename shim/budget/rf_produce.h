@@ -26,6 +26,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "rf_stats.h"
+
 /* ---- counting ------------------------------------------------------------------ */
 
 enum rf_produce_entry {
@@ -36,9 +38,34 @@ enum rf_produce_entry {
 	RF_PRODUCE_ENTRY__COUNT
 };
 
-/* One call of entry: messages accepted and rejected, payload bytes accepted. */
-void rf_produce_account(enum rf_produce_entry entry, uint64_t accepted, uint64_t rejected,
-			uint64_t bytes);
+/* The counters of each entry point, in RF_STATS order: calls, msgs, bytes, failed. */
+#define RF_PRODUCE_STATS_OF(entry) (RF_STAT_produce_calls + 4 * (entry))
+_Static_assert(RF_STAT_producev_calls == RF_PRODUCE_STATS_OF(RF_PRODUCE_ENTRY_PRODUCEV) &&
+		       RF_STAT_produceva_calls == RF_PRODUCE_STATS_OF(RF_PRODUCE_ENTRY_PRODUCEVA) &&
+		       RF_STAT_produce_batch_calls ==
+			       RF_PRODUCE_STATS_OF(RF_PRODUCE_ENTRY_PRODUCE_BATCH) &&
+		       RF_STAT_produce_msgs == RF_STAT_produce_calls + 1 &&
+		       RF_STAT_produce_bytes == RF_STAT_produce_calls + 2 &&
+		       RF_STAT_produce_failed == RF_STAT_produce_calls + 3,
+	       "RF_STATS: each entry point's calls, msgs, bytes and failed, in a row");
+
+/*
+ * One call of entry: messages accepted and rejected, payload bytes accepted.
+ * Inline: the interposers pass a constant entry, once per call.
+ */
+static inline void rf_produce_account(enum rf_produce_entry entry, uint64_t accepted,
+				      uint64_t rejected, uint64_t bytes)
+{
+	enum rf_stat first = (enum rf_stat)RF_PRODUCE_STATS_OF(entry);
+
+	rf_stats_add(first, 1);
+	if (accepted)
+		rf_stats_add((enum rf_stat)(first + 1), accepted);
+	if (bytes)
+		rf_stats_add((enum rf_stat)(first + 2), bytes);
+	if (rejected)
+		rf_stats_add((enum rf_stat)(first + 3), rejected);
+}
 
 /* ---- rd_kafka_producev's argument list --------------------------------------------- */
 

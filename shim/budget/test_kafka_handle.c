@@ -1,7 +1,7 @@
 /*
  * test_kafka_handle.c - the producer handle registry: slots, their reuse,
  * topics, lookups after a close, what librdkafka copies, the published
- * table.
+ * table, and polls recorded only when the tick moved.
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -165,8 +165,45 @@ RF_TEST(pollers_seen_lately)
 	RF_CHECK_INT(h->poller, 104);
 }
 
+/* A poll is recorded once per tick and handle; the tick, a close or a new topic restart it. */
+RF_TEST(polls_recorded_once_per_tick)
+{
+	int a = rf_kafka_handle_open(RK(1), 1, 42), b = rf_kafka_handle_open(RK(2), 1, 42);
+	const struct rf_kafka_handle *ha = rf_kafka_handle_at(a);
+
+	RF_CHECK(!rf_kafka_poll_recorded(RK(1)));
+	rf_kafka_poll_record(RK(1), 50, 7000000);
+	RF_CHECK(rf_kafka_poll_recorded(RK(1)));
+	RF_CHECK_INT(ha->poller, 50);
+	RF_CHECK_INT(ha->last_poll_ns, 7000000);
+	/* Another handle: its own record; the memo then follows it. */
+	RF_CHECK(!rf_kafka_poll_recorded(RK(2)));
+	rf_kafka_poll_record(RK(2), 50, 8000000);
+	RF_CHECK_INT(rf_kafka_handle_at(b)->last_poll_ns, 8000000);
+	RF_CHECK(!rf_kafka_poll_recorded(RK(1)));
+	rf_kafka_poll_record(RK(1), 50, 9000000);
+	RF_CHECK(rf_kafka_poll_recorded(RK(1)));
+	/* The judge or the publisher wants fresh records: the next poll records. */
+	rf_kafka_poll_tick_advance();
+	RF_CHECK(!rf_kafka_poll_recorded(RK(1)));
+	rf_kafka_poll_record(RK(1), 51, 10000000);
+	RF_CHECK_INT(ha->poller, 51);
+	RF_CHECK_INT(ha->last_poll_ns, 10000000);
+	RF_CHECK(rf_kafka_poll_recorded(RK(1)));
+	/* A new topic, or a handle closed (another may come at its address). */
+	rf_kafka_topic_bind(RK(9), a);
+	RF_CHECK(!rf_kafka_poll_recorded(RK(1)));
+	rf_kafka_poll_record(RK(1), 51, 11000000);
+	rf_kafka_handle_close(a);
+	RF_CHECK(!rf_kafka_poll_recorded(RK(1)));
+	/* Not a handle of ours: nothing recorded, so looked at again next time. */
+	rf_kafka_poll_record(RK(1), 52, 12000000);
+	RF_CHECK(!rf_kafka_poll_recorded(RK(1)));
+	RF_CHECK_INT(ha->last_poll_ns, 11000000);
+}
+
 RF_TEST_MAIN(RF_TEST_ENTRY(open_bind_and_find),
 	     RF_TEST_ENTRY(close_forgets_the_handle_and_its_topics),
 	     RF_TEST_ENTRY(destroyed_slots_are_reused_once_released),
 	     RF_TEST_ENTRY(request_buffer_copies), RF_TEST_ENTRY(published_table),
-	     RF_TEST_ENTRY(pollers_seen_lately))
+	     RF_TEST_ENTRY(pollers_seen_lately), RF_TEST_ENTRY(polls_recorded_once_per_tick))

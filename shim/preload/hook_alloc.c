@@ -578,11 +578,16 @@ RF_EXPORT void free(void *p)
 	/* glibc frees NULL often (17 times per pthread_create): nothing to do. */
 	if (p == NULL)
 		return;
-	/* Arena payloads first (the budget's one load and compare), then ours
-	 * (state 0: ACCOUNT mode, guard free). The bootstrap arena's blocks never
+	/* Arena payloads first (the budget's one load and compare: librdkafka
+	 * frees one per copied message), then ours (state 0: ACCOUNT mode, guard
+	 * free). The bootstrap arena's blocks never
 	 * pass for ours (rf_heap_boot_alloc leaves a zero offset before each):
 	 * they are told apart on the way out. */
-	if (__builtin_expect(rf_budget_owns(p) || rf_heap_tls.state != 0, 0)) {
+	if (rf_budget_owns(p)) {
+		rf_budget_free(p); /* keeps errno: atomics, and a mutex at most */
+		return;
+	}
+	if (__builtin_expect(rf_heap_tls.state != 0, 0)) {
 		rf_free_slow(p);
 		return;
 	}

@@ -33,20 +33,8 @@
 #include "rf_tid.h"
 #include "rf_time.h"
 
-/* The error of the last produce call this thread made, when the shim refused it. */
-static __thread rd_kafka_resp_err_t rf_tls_last_error __attribute__((tls_model("initial-exec")));
-/* Set while this thread is inside a real produce call (see rf_budget_ack). */
-static __thread int rf_tls_in_produce __attribute__((tls_model("initial-exec")));
-
-void rf_kafka_last_error_set(rd_kafka_resp_err_t err)
-{
-	rf_tls_last_error = err;
-}
-
-void rf_kafka_in_produce(int inside)
-{
-	rf_tls_in_produce = inside;
-}
+__thread rd_kafka_resp_err_t rf_tls_last_error __attribute__((tls_model("initial-exec")));
+__thread int rf_tls_in_produce __attribute__((tls_model("initial-exec")));
 
 RF_EXPORT rd_kafka_resp_err_t rd_kafka_last_error(void)
 {
@@ -80,9 +68,15 @@ static rd_kafka_resp_err_t rf_on_ack(rd_kafka_t *rk, rd_kafka_message_t *m, void
 	rf_real_rd_kafka_message_headers_fn headers;
 	rd_kafka_headers_t *hdrs = NULL;
 	size_t hcount = 0, hbytes = 0;
-	int saved = errno;
+	int saved;
 
 	(void)rk;
+	/* A delivered copy, most of them: its record carries its charge. */
+	if (rf_budget_owns(m->payload) && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+		rf_budget_ack_copied((int)(intptr_t)ic_opaque, m->payload, rf_tls_in_produce);
+		return RD_KAFKA_RESP_ERR_NO_ERROR;
+	}
+	saved = errno;
 	/* An arena payload carries its own charge; only an uncopied one is recomputed. */
 	if (!rf_budget_owns(m->payload) && (headers = RF_REAL(rd_kafka_message_headers)) != NULL &&
 	    headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -261,21 +255,36 @@ RF_EXPORT rd_kafka_topic_t *rd_kafka_topic_new(rd_kafka_t *rk, const char *topic
 	return rkt;
 }
 
-static void rf_kafka_polled(const rd_kafka_t *rk)
+/* A poll to record (rf_kafka_poll_recorded): who, and when. */
+static __attribute__((noinline)) void rf_kafka_polled_record(const rd_kafka_t *rk)
 {
-	int slot = rf_kafka_handle_slot(rk);
-
 	/* The coarse clock (a few ms of resolution) is plenty for "time since the last poll". */
-	if (slot != RF_KAFKA_SLOT_UNKNOWN)
-		rf_kafka_handle_polled(slot, rf_tid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
+	rf_kafka_poll_record(rk, rf_tid(), rf_clock_ns(CLOCK_MONOTONIC_COARSE));
 }
 
-RF_EXPORT int rd_kafka_poll(rd_kafka_t *rk, int timeout_ms)
+static inline void rf_kafka_polled(const rd_kafka_t *rk)
+{
+	if (__builtin_expect(!rf_kafka_poll_recorded(rk), 0))
+		rf_kafka_polled_record(rk);
+}
+
+static __attribute__((noinline)) int rf_kafka_poll_slow(rd_kafka_t *rk, int timeout_ms)
 {
 	rf_real_rd_kafka_poll_fn real = RF_REAL(rd_kafka_poll);
 
-	rf_kafka_polled(rk);
+	rf_kafka_polled_record(rk);
 	return real != NULL ? real(rk, timeout_ms) : 0;
+}
+
+/* Many programs poll once per message: a poll already recorded goes straight on. */
+RF_EXPORT int rd_kafka_poll(rd_kafka_t *rk, int timeout_ms)
+{
+	/* Cached only: the lookup, and the record, take the slow path (no frame here). */
+	rf_real_rd_kafka_poll_fn real = RF_REAL_CACHED(rd_kafka_poll);
+
+	if (__builtin_expect(real != NULL && rf_kafka_poll_recorded(rk), 1))
+		return real(rk, timeout_ms);
+	return rf_kafka_poll_slow(rk, timeout_ms);
 }
 
 RF_EXPORT rd_kafka_resp_err_t rd_kafka_flush(rd_kafka_t *rk, int timeout_ms)

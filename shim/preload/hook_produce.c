@@ -41,8 +41,9 @@
  * call (F_COPY or F_FREE) and the policy copies. On success with a copy,
  * *payload and *msgflags are what the real call must get instead.
  */
-static int rf_produce_admit(struct rf_budget_msg *m, int slot, void **payload, size_t len,
-			    size_t extra, int *msgflags)
+static inline __attribute__((always_inline)) int rf_produce_admit(struct rf_budget_msg *m, int slot,
+								  void **payload, size_t len,
+								  size_t extra, int *msgflags)
 {
 	int rc;
 
@@ -73,14 +74,25 @@ static rd_kafka_resp_err_t rf_produce_refusal(int rc)
  * buffer the fate librdkafka would have: freed when the message was taken,
  * and also when librdkafka freed the message during a refused call.
  */
-static void rf_produce_settle(struct rf_budget_msg *m, int accepted, void *app_payload,
-			      int app_flags)
+static __attribute__((noinline)) void rf_produce_settle_slow(struct rf_budget_msg *m, int accepted,
+							     void *app_payload, int app_flags)
 {
-	int freed_in_call = rf_budget_settle(m, accepted);
+	int saved = errno, freed_in_call = rf_budget_settle(m, accepted);
 
 	if (m->payload != NULL && (accepted || freed_in_call) &&
 	    (app_flags & (RD_KAFKA_MSG_F_FREE | RD_KAFKA_MSG_F_COPY)) == RD_KAFKA_MSG_F_FREE)
 		free(app_payload);
+	errno = saved; /* as the real call left it */
+}
+
+/* The common case inline: a copy librdkafka took, the application's buffer its own. */
+static inline void rf_produce_settle(struct rf_budget_msg *m, int accepted, void *app_payload,
+				     int app_flags)
+{
+	if (__builtin_expect(
+		    accepted && !(app_flags & RD_KAFKA_MSG_F_FREE) && rf_budget_settle_live(m), 1))
+		return;
+	rf_produce_settle_slow(m, accepted, app_payload, app_flags);
 }
 
 RF_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition, int msgflags,
@@ -90,7 +102,7 @@ RF_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition, int msg
 	rf_real_rd_kafka_produce_fn real = RF_REAL(rd_kafka_produce);
 	struct rf_budget_msg m;
 	void *p = payload;
-	int flags = msgflags, rc, saved;
+	int flags = msgflags, rc;
 
 	rf_shim_init();
 	rf_kafka_last_error_set(RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -110,12 +122,11 @@ RF_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition, int msg
 	}
 	rf_kafka_in_produce(1);
 	rc = real(rkt, partition, flags, p, len, key, keylen, msg_opaque);
-	saved = errno;
 	rf_kafka_in_produce(0);
+	/* errno stays as the real call left it: settling and counting keep it. */
 	if (rf_budget_enabled())
 		rf_produce_settle(&m, rc == 0, payload, msgflags);
 	rf_produce_account(RF_PRODUCE_ENTRY_PRODUCE, rc == 0, rc != 0, rc == 0 ? len : 0);
-	errno = saved;
 	return rc;
 }
 

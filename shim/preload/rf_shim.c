@@ -289,7 +289,9 @@ static void rf_shim_warn_unknown(const char *assignment, void *arg)
 	       assignment, RF_SHIM_ENV_NAMES);
 }
 
-void rf_shim_init(void)
+int rf_shim_up;
+
+void rf_shim_init_slow(void)
 {
 	int expected = RF_SHIM_NONE, cancel_state;
 	const char *missing;
@@ -319,6 +321,7 @@ void rf_shim_init(void)
 	rf_shim_segment_create(getpid());
 	pthread_atfork(rf_shim_fork_prepare, rf_shim_fork_parent, rf_shim_fork_child);
 	__atomic_store_n(&rf_shim.state, RF_SHIM_READY, __ATOMIC_RELEASE);
+	__atomic_store_n(&rf_shim_up, 1, __ATOMIC_RELEASE);
 	if (rf_shim.config.publish_thread)
 		rf_shim_publisher_need();
 	pthread_setcancelstate(cancel_state, NULL);

@@ -16,7 +16,17 @@
  * librdkafka) still finds the shim up. Never blocks: a caller that races
  * with start-up, or re-enters it, returns at once and runs pass-through.
  */
-void rf_shim_init(void);
+void rf_shim_init_slow(void);
+
+/* Set once the shim is up (atomic). */
+extern int rf_shim_up __attribute__((visibility("hidden")));
+
+/* rf_shim_init_slow unless the shim is up: one load, inline in every interposer. */
+static inline void rf_shim_init(void)
+{
+	if (__builtin_expect(!__atomic_load_n(&rf_shim_up, __ATOMIC_ACQUIRE), 0))
+		rf_shim_init_slow();
+}
 
 /* The effective configuration (defaults until rf_shim_init has run). */
 const struct rf_shm_config *rf_shim_config(void);
