@@ -26,6 +26,7 @@
 
 #include "rp_claim.h"
 #include "rp_print_ls.h"
+#include "rp_print_prom.h"
 #include "rp_print_stat.h"
 #include "rp_print_threads.h"
 #include "rp_segment.h"

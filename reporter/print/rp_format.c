@@ -165,6 +165,18 @@ void rp_prom_family(FILE *out, const char *name, const char *suffix, const char 
 	fprintf(out, "\n# TYPE ringfence_%s%s %s\n", name, suffix, type);
 }
 
+void rp_prom_label(FILE *out, const char *s)
+{
+	char shown[RP_SANITIZED_MAX(RP_PROM_LABEL_MAX)];
+
+	rp_text_sanitize(s, 0, shown, sizeof(shown));
+	for (const char *p = shown; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			fputc('\\', out);
+		fputc(*p, out);
+	}
+}
+
 /* ---- numbers and times ------------------------------------------------ */
 
 void rp_age_format(int64_t now_ns, int64_t then_ns, char *buf, size_t len)

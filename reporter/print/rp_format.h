@@ -50,6 +50,17 @@ void rp_prom_family(FILE *out, const char *name, const char *suffix, const char 
 		    const char *help);
 
 /*
+ * s as a label value of the exposition format, which must be valid UTF-8:
+ * the string as the text output shows it (rp_text_sanitize: printable ASCII
+ * and well-formed UTF-8 pass, every other byte, control characters
+ * included, becomes \xNN), then backslash and quote escaped, without the
+ * quotes around it. At most RP_PROM_LABEL_MAX bytes of s are shown. One bad
+ * byte in a client.id must not make a scraper reject every series.
+ */
+#define RP_PROM_LABEL_MAX 512
+void rp_prom_label(FILE *out, const char *s);
+
+/*
  * now_ns - then_ns as "850ms", "12.3s", "5m03s", "2h05m", "3d04h"; a time in
  * the future gets a "-". Any two values, no overflow.
  */

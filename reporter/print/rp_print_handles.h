@@ -1,7 +1,7 @@
 /*
  * rp_print_handles.h - the budget's figures per librdkafka handle, and the ones
  * derived from the counters (the share of messages admitted without waiting).
- * Printed as part of `stat` in every format.
+ * Printed as part of `stat`, text and JSON (Prometheus: rp_print_prom.h).
  */
 #ifndef RP_PRINT_HANDLES_H
 #define RP_PRINT_HANDLES_H
@@ -16,8 +16,5 @@ void rp_handles_print_text(FILE *out, const struct rp_snapshot *snap);
 
 /* ",\n  \"budget\": {...},\n  \"handles\": [...]" inside the object of `stat --json`. */
 void rp_handles_print_json(FILE *out, const struct rp_snapshot *snap);
-
-/* Per-handle families, labelled pid, handle and client_id. */
-void rp_handles_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count);
 
 #endif /* RP_PRINT_HANDLES_H */

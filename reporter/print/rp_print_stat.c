@@ -1,6 +1,7 @@
 /*
  * rp_print_stat.c - `stat`: one process's header, configuration and
- * counters, for people, for programs (JSON) and for Prometheus.
+ * counters, for people and for programs (JSON); Prometheus is
+ * rp_print_prom.c.
  */
 #include "rp_print_stat.h"
 
@@ -239,9 +240,13 @@ void rp_stat_print_text(FILE *out, const struct rp_snapshot *snap, int64_t now_n
 	for (unsigned i = 0; i < snap->stats_count; i++)
 		if ((int)strlen(rp_stats_info[i].name) > width)
 			width = (int)strlen(rp_stats_info[i].name);
-	for (unsigned i = 0; i < snap->stats_count; i++)
-		fprintf(out, "  %-*s %20" PRIu64 "  %s\n", width, rp_stats_info[i].name,
-			snap->stats[i], rp_stats_info[i].help);
+	for (unsigned i = 0; i < snap->stats_count; i++) {
+		const char *unit = rp_stat_unit_text(rp_stats_info[i].unit);
+
+		fprintf(out, "  %-*s %20" PRIu64 "  %s%s%s%s\n", width, rp_stats_info[i].name,
+			snap->stats[i], rp_stats_info[i].help, unit ? " (" : "", unit ? unit : "",
+			unit ? ")" : "");
+	}
 	rp_handles_print_text(out, snap);
 }
 
@@ -311,62 +316,4 @@ void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap)
 	fputs("\n  }", out);
 	rp_handles_print_json(out, snap);
 	fputs("\n}", out);
-}
-
-/* ---- Prometheus ------------------------------------------------------- */
-
-static void rp_prom_seconds(FILE *out, const char *name, const struct rp_snapshot *snap, int64_t ns)
-{
-	fprintf(out, "ringfence_%s{pid=\"%d\"} %.3f\n", name, (int)snap->pid, (double)ns / 1e9);
-}
-
-void rp_stat_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count)
-{
-	if (count == 0)
-		return;
-	rp_prom_family(out, "up", "", "gauge", "1 while the process lives, else 0");
-	for (size_t j = 0; j < count; j++)
-		fprintf(out, "ringfence_up{pid=\"%d\"} %d\n", (int)snaps[j].pid,
-			snaps[j].live.state == RP_STATE_ALIVE);
-	rp_prom_family(out, "exited", "", "gauge",
-		       "1 when the process exited normally and published it, else 0");
-	for (size_t j = 0; j < count; j++)
-		fprintf(out, "ringfence_exited{pid=\"%d\"} %d\n", (int)snaps[j].pid,
-			snaps[j].live.state == RP_STATE_EXITED);
-	rp_prom_family(out, "passive", "", "gauge",
-		       "1 when a configuration error left the shim counting only, else 0");
-	for (size_t j = 0; j < count; j++)
-		fprintf(out, "ringfence_passive{pid=\"%d\"} %d\n", (int)snaps[j].pid,
-			snaps[j].hdr.passive ? 1 : 0);
-	rp_prom_family(out, "start_time_seconds", "", "gauge",
-		       "Start time of the process, seconds since the Unix epoch");
-	for (size_t j = 0; j < count; j++)
-		rp_prom_seconds(out, "start_time_seconds", &snaps[j],
-				snaps[j].hdr.start_realtime_ns);
-	rp_prom_family(out, "publish_time_seconds", "", "gauge",
-		       "Time of the last publish of these figures, seconds since the Unix epoch");
-	for (size_t j = 0; j < count; j++)
-		rp_prom_seconds(out, "publish_time_seconds", &snaps[j],
-				snaps[j].hdr.publish_realtime_ns);
-
-	/* A counter a segment lacks has no sample; one none has, no family. */
-	for (int i = 0; i < RF_STAT__COUNT; i++) {
-		bool counter = rp_stats_info[i].type == RF_STAT_TYPE_COUNTER;
-		const char *suffix = counter ? "_total" : "";
-		bool family = false;
-
-		for (size_t j = 0; j < count; j++) {
-			if (!rp_snapshot_has_stat(&snaps[j], (enum rf_stat)i))
-				continue;
-			if (!family)
-				rp_prom_family(out, rp_stats_info[i].name, suffix,
-					       counter ? "counter" : "gauge",
-					       rp_stats_info[i].help);
-			family = true;
-			fprintf(out, "ringfence_%s%s{pid=\"%d\"} %" PRIu64 "\n",
-				rp_stats_info[i].name, suffix, (int)snaps[j].pid,
-				snaps[j].stats[i]);
-		}
-	}
-	rp_handles_print_prometheus(out, snaps, count);
 }

@@ -1,7 +1,7 @@
 /*
  * rp_print_stat.h - `stat`: one process's header, configuration and
- * counters, then its handles (rp_print_handles.h), for people, for programs
- * (JSON) and for Prometheus.
+ * counters, then its handles (rp_print_handles.h), for people and for
+ * programs (JSON); for Prometheus, rp_print_prom.h.
  *
  * Every printer walks RF_STATS and RF_CONFIG, so a counter or setting added
  * to rf_shm.h appears everywhere without a change here.
@@ -28,8 +28,5 @@ void rp_stat_print_json(FILE *out, const struct rp_snapshot *snap);
  * and `ls --json` share them.
  */
 void rp_stat_print_end_json(FILE *out, const struct rp_snapshot *snap, const char *between);
-
-/* `stat --prometheus`: every metric once, one sample per snapshot; nothing for none. */
-void rp_stat_print_prometheus(FILE *out, const struct rp_snapshot *snaps, size_t count);
 
 #endif /* RP_PRINT_STAT_H */

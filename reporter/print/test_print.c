@@ -14,6 +14,7 @@
 #include "rf_test.h"
 #include "rp_format.h"
 #include "rp_print_ls.h"
+#include "rp_print_prom.h"
 #include "rp_print_stat.h"
 #include "rp_print_threads.h"
 #include "rp_stats.h"
@@ -31,6 +32,16 @@ static unsigned char rp_buf[RF_SHM_SIZE];
 		RF_CHECK(out != NULL);                                                             \
 		call;                                                                              \
 		fclose(out);                                                                       \
+	} while (0)
+
+/* The checker's verdict on what a printer wrote, with the bytes around a fault. */
+#define RP_CHECK_OUTPUT(check, what, text)                                                         \
+	do {                                                                                       \
+		const char *rp_bad_ = check(text);                                                 \
+		if (rp_bad_ != NULL)                                                               \
+			printf("# %s: fault at byte %zu: \"%.24s\"\n", what,                       \
+			       (size_t)(rp_bad_ - (text)), rp_bad_);                               \
+		RF_CHECK(rp_bad_ == NULL);                                                         \
 	} while (0)
 
 RP_TEST(json_string_escaping)
@@ -99,6 +110,8 @@ RP_TEST(prometheus_groups_families)
 	int families = 0;
 
 	rp_test_valid(rp_buf);
+	rp_test_stat_set(rp_buf, RF_STAT_budget_wait_ns, 1500000001);
+	rp_test_write(getpid(), rp_buf, sizeof(rp_buf));
 	RF_CHECK_INT(rp_test_read(getpid(), &snaps[0], &fail), RP_READ_OK);
 	snaps[1] = snaps[0];
 	snaps[1].pid = 1;
@@ -107,15 +120,200 @@ RP_TEST(prometheus_groups_families)
 		families++;
 	RF_CHECK_INT(families, 1);
 	RF_CHECK(strstr(text, "# HELP ringfence_produce_msgs_total Messages accepted") != NULL);
-	RF_CHECK(strstr(text, "ringfence_produce_msgs_total{pid=\"1\"} 10\n") != NULL);
+	RF_CHECK(
+		strstr(text, "ringfence_produce_msgs_total{pid=\"1\",comm=\"test-reader\"} 10\n") !=
+		NULL);
 	RF_CHECK(strstr(text, "# TYPE ringfence_up gauge\n") != NULL);
-	RF_CHECK(strstr(text, "ringfence_up{pid=\"1\"} 1\n") != NULL);
-	RF_CHECK(strstr(text, "ringfence_start_time_seconds{pid=\"1\"} 1700000000.000\n") != NULL);
+	RF_CHECK(strstr(text, "ringfence_up{pid=\"1\",comm=\"test-reader\"} 1\n") != NULL);
+	RF_CHECK(strstr(text, "ringfence_process_state{pid=\"1\",comm=\"test-reader\",state="
+			      "\"alive\"} 1\n") != NULL);
+	RF_CHECK(strstr(text, "ringfence_process_state{pid=\"1\",comm=\"test-reader\",state="
+			      "\"dead\"} 0\n") != NULL);
+	RF_CHECK(strstr(text, "ringfence_start_time_seconds{pid=\"1\",comm=\"test-reader\"} "
+			      "1700000000\n") != NULL);
+	/* Nanoseconds in the segment, seconds in Prometheus, exactly. */
+	RF_CHECK(strstr(text, "# TYPE ringfence_budget_wait_seconds_total counter\n") != NULL);
+	RF_CHECK(strstr(text, "# HELP ringfence_budget_wait_seconds_total Total time produce calls "
+			      "waited for budget (seconds)\n") != NULL);
+	RF_CHECK(strstr(text, "ringfence_budget_wait_seconds_total{pid=\"1\",comm=\"test-reader\"} "
+			      "1.500000001\n") != NULL);
+	RF_CHECK(strstr(text, "ringfence_config_budget_bytes{pid=\"1\",comm=\"test-reader\"} "
+			      "67108864\n") != NULL);
+	RF_CHECK(strstr(text, "ringfence_config_publish_interval_seconds{pid=\"1\",comm=\"test-"
+			      "reader\"} 0.2\n") != NULL);
+	RF_CHECK(strstr(text, "ringfence_shim_info{pid=\"1\",comm=\"test-reader\",version=\"") !=
+		 NULL);
+	RF_CHECK(strstr(text, "_ns") == NULL);
+	RP_CHECK_OUTPUT(rp_check_prometheus, "stat --prometheus", text);
 	free(text);
 	/* Nothing to expose, nothing printed. */
 	RP_CAPTURE(text, rp_stat_print_prometheus(out, snaps, 0));
 	RF_CHECK_STR(text, "");
 	free(text);
+	rp_snapshot_release(&snaps[0]);
+}
+
+/*
+ * Prometheus names: base units as the last word, "_total" on counters and on
+ * nothing else, no abbreviated unit; the unit column agrees with the name.
+ */
+RP_TEST(prometheus_names_follow_conventions)
+{
+	for (int i = 0; i < RF_STAT__COUNT; i++) {
+		const struct rp_stat_info *info = &rp_stats_info[i];
+		const char *prom = rp_stat_prom_name((enum rf_stat)i);
+		bool counter = info->type == RF_STAT_TYPE_COUNTER;
+		size_t len = strlen(prom);
+		char words[RP_STAT_PROM_NAME_MAX + 2];
+		const char *base = info->unit == RF_STAT_UNIT_NS      ? "_seconds"
+				   : info->unit == RF_STAT_UNIT_BYTES ? "_bytes"
+								      : NULL;
+		char want[RP_STAT_PROM_NAME_MAX];
+
+		printf("# %s -> %s\n", info->name, prom);
+		RF_CHECK(len > 0 && len < RP_STAT_PROM_NAME_MAX - 1);
+		RF_CHECK(counter == (len > 6 && strcmp(prom + len - 6, "_total") == 0));
+		snprintf(words, sizeof(words), "_%s_", prom);
+		RF_CHECK(strstr(words, "_ns_") == NULL && strstr(words, "_ms_") == NULL);
+		/* "_ns" and "_bytes" are in a name exactly when its unit says so. */
+		snprintf(words, sizeof(words), "_%s_", info->name);
+		RF_CHECK((strstr(words, "_ns_") != NULL) == (info->unit == RF_STAT_UNIT_NS));
+		RF_CHECK((strstr(words, "_bytes_") != NULL) == (info->unit == RF_STAT_UNIT_BYTES));
+		if (base == NULL)
+			continue;
+		snprintf(want, sizeof(want), "%s%s", base, counter ? "_total" : "");
+		RF_CHECK(len > strlen(want) && strcmp(prom + len - strlen(want), want) == 0);
+	}
+	RF_CHECK_STR(rp_stat_prom_name(RF_STAT_budget_wait_ns), "budget_wait_seconds_total");
+	RF_CHECK_STR(rp_stat_prom_name(RF_STAT_budget_bytes_peak), "budget_peak_bytes");
+	RF_CHECK_STR(rp_stat_prom_name(RF_STAT_heap_trim_ns_max), "heap_trim_max_seconds");
+	RF_CHECK_STR(rp_stat_prom_name(RF_STAT_budget_waiting_longest_ns),
+		     "budget_waiting_longest_seconds");
+	RF_CHECK_STR(rp_stat_prom_name(RF_STAT_produce_bytes), "produce_bytes_total");
+	RF_CHECK_STR(rp_stat_prom_name(RF_STAT_budget_waiting), "budget_waiting");
+}
+
+RP_TEST(prometheus_seconds_are_exact)
+{
+	char *text = NULL;
+
+	RP_CAPTURE(text, rp_prom_seconds(out, 0); fputc(' ', out);
+		   rp_prom_seconds(out, 1700000000000000000); fputc(' ', out);
+		   rp_prom_seconds(out, 250000000); fputc(' ', out);
+		   rp_prom_seconds(out, -1500000000); fputc(' ', out);
+		   rp_prom_seconds(out, INT64_MIN); fputc(' ', out);
+		   rp_stat_prom_value(out, RF_STAT_budget_wait_ns, UINT64_MAX); fputc(' ', out);
+		   rp_stat_prom_value(out, RF_STAT_budget_bytes, UINT64_MAX));
+	RF_CHECK_STR(text, "0 1700000000 0.25 -1.5 -9223372036.854775808 18446744073.709551615 "
+			   "18446744073709551615");
+	free(text);
+}
+
+RP_TEST(prometheus_comm_is_the_program_name)
+{
+	char comm[RP_PROM_COMM_MAX];
+
+	rp_prom_comm("/usr/bin/python3 app.py --x", comm);
+	RF_CHECK_STR(comm, "python3");
+	rp_prom_comm("./rf-producer", comm);
+	RF_CHECK_STR(comm, "rf-producer");
+	rp_prom_comm("a-very-long-program-name --flag", comm);
+	RF_CHECK_STR(comm, "a-very-long-pro");
+	rp_prom_comm("", comm);
+	RF_CHECK_STR(comm, "");
+	rp_prom_comm("/dir/ x", comm);
+	RF_CHECK_STR(comm, "");
+}
+
+/*
+ * The exposition written a piece at a time (as serve streams it) is the
+ * exposition written at once, each piece within its bound; leak groups are
+ * the largest ones, the rest counted.
+ */
+RP_TEST(prometheus_pieces_and_leak_groups)
+{
+	struct rp_snapshot snap;
+	struct rp_failure fail;
+	struct rp_prom_proc procs[2];
+	struct rp_prom_cursor c = {0};
+	struct rf_shm_thread_info info = {.threads_total = 0, .groups_total = 8};
+	char *whole = NULL, *pieces = NULL, *piece = NULL;
+	size_t len, npieces = 0;
+	FILE *stream;
+
+	rp_test_valid(rp_buf);
+	rp_test_handle_add(rp_buf);
+	rp_test_entry_add(rp_buf, RF_SHM_SECTION_THREAD_INFO, &info, sizeof(info));
+	/* Group g has g + 1 alive threads: the process is dead, so all are leaked. */
+	for (uint32_t g = 0; g < 8; g++) {
+		struct rf_shm_thread_group group = {
+			.nframes = 1, .frames = {0x401000 + g}, .alive = g + 1, .created = g + 1};
+
+		snprintf(group.start_name, sizeof(group.start_name), "worker_%u", g);
+		rp_test_entry_add(rp_buf, RF_SHM_SECTION_THREAD_GROUPS, &group, sizeof(group));
+		for (uint32_t t = 0; t <= g; t++) {
+			struct rf_shm_thread th = {.tid = (int32_t)(100 + 10 * g + t), .group = g};
+
+			rp_test_entry_add(rp_buf, RF_SHM_SECTION_THREADS, &th, sizeof(th));
+		}
+	}
+	RP_HDR(rp_buf)->pid = 4194305; /* no such process: dead, every thread leaked */
+	rp_test_write(4194305, rp_buf, sizeof(rp_buf));
+	RF_CHECK_INT(rp_test_read(4194305, &snap, &fail), RP_READ_OK);
+	RF_CHECK_INT(rp_prom_proc_take(&snap, 3, &procs[0]), 0);
+	RF_CHECK_INT(rp_prom_proc_take(&snap, 0, &procs[1]), 0);
+	procs[1].pid = 1;
+	RF_CHECK_INT(procs[0].ngroups, 3);
+	RF_CHECK_INT(procs[0].groups_omitted, 5);
+	RF_CHECK_INT(procs[0].leaked_threads, 36);
+	RF_CHECK_INT(procs[1].ngroups, 0);
+	RF_CHECK_INT(procs[1].groups_omitted, 8);
+	RP_CAPTURE(whole, rp_prom_print(out, procs, 2));
+	RF_CHECK(strstr(whole, "ringfence_leak_group_threads{pid=\"4194305\",comm=\"test-reader\","
+			       "group=\"7\",verdict=\"leaked\",start_routine=\"worker_7\","
+			       "thread_name=\"\"} 8\n") != NULL);
+	RF_CHECK(strstr(whole, "start_routine=\"worker_5\"") != NULL);
+	RF_CHECK(strstr(whole, "start_routine=\"worker_4\"") == NULL);
+	RF_CHECK(strstr(whole,
+			"ringfence_leak_groups_omitted{pid=\"4194305\",comm=\"test-reader\"} "
+			"5\n") != NULL);
+	RF_CHECK(strstr(whole,
+			"ringfence_leak_groups_omitted{pid=\"1\",comm=\"test-reader\"} 8\n") !=
+		 NULL);
+	RF_CHECK(strstr(whole, "ringfence_leaked_threads{pid=\"1\",comm=\"test-reader\"} 36\n") !=
+		 NULL);
+	RF_CHECK(strstr(whole, "ringfence_handle_held_bytes{pid=\"1\",comm=\"test-reader\",handle="
+			       "\"rdkafka#producer-1\",client_id=\"app\"} 4096\n") != NULL);
+	RF_CHECK(strstr(whole, "ringfence_handle_poll_age_seconds{pid=\"1\",comm=\"test-reader\","
+			       "handle=\"rdkafka#producer-1\",client_id=\"app\"} 5\n") != NULL);
+	RP_CHECK_OUTPUT(rp_check_prometheus, "rp_prom_print", whole);
+
+	stream = open_memstream(&pieces, &len);
+	RF_CHECK(stream != NULL);
+	for (;;) {
+		size_t plen;
+		FILE *one = open_memstream(&piece, &plen);
+		bool more;
+
+		RF_CHECK(one != NULL);
+		more = rp_prom_next(one, procs, 2, &c);
+		fclose(one);
+		RF_CHECK(plen <= RP_PROM_PIECE_MAX);
+		RF_CHECK(more == (plen > 0));
+		fwrite(piece, 1, plen, stream);
+		free(piece);
+		if (!more)
+			break;
+		npieces++;
+	}
+	fclose(stream);
+	RF_CHECK_STR(pieces, whole);
+	RF_CHECK(npieces > 100);
+	free(pieces);
+	free(whole);
+	rp_prom_proc_release(&procs[0]);
+	rp_prom_proc_release(&procs[1]);
+	rp_snapshot_release(&snap);
 }
 
 RP_TEST(age_format)
@@ -333,9 +531,9 @@ RP_TEST(older_writer_counters_left_out)
 	enum {
 		MISSING = 3
 	};
-	char words[3 * MISSING][96];
+	char words[4 * MISSING][96];
 	const char *text_words[MISSING + 1] = {NULL}, *json_words[MISSING + 1] = {NULL};
-	const char *prom_words[MISSING + 1] = {NULL};
+	const char *prom_words[2 * MISSING + 1] = {NULL};
 	struct rp_reports full, older;
 	char *comma;
 
@@ -345,19 +543,21 @@ RP_TEST(older_writer_counters_left_out)
 	rp_reports_take(rp_buf, sizeof(rp_buf), &older);
 	for (int k = 0; k < MISSING; k++) {
 		const struct rp_stat_info *info = &rp_stats_info[RF_STAT__COUNT - MISSING + k];
-		const char *suffix = info->type == RF_STAT_TYPE_COUNTER ? "_total" : "";
+		const char *prom = rp_stat_prom_name((enum rf_stat)(RF_STAT__COUNT - MISSING + k));
 
-		snprintf(words[3 * k], sizeof(words[0]), "  %s ", info->name);
-		snprintf(words[3 * k + 1], sizeof(words[0]), "\"%s\":", info->name);
-		snprintf(words[3 * k + 2], sizeof(words[0]), "ringfence_%s%s", info->name, suffix);
-		text_words[k] = words[3 * k];
-		json_words[k] = words[3 * k + 1];
-		/* In the HELP and TYPE lines, and the sample's. */
-		prom_words[k] = words[3 * k + 2];
+		snprintf(words[4 * k], sizeof(words[0]), "  %s ", info->name);
+		snprintf(words[4 * k + 1], sizeof(words[0]), "\"%s\":", info->name);
+		/* The sample's line, and the family's HELP and TYPE lines. */
+		snprintf(words[4 * k + 2], sizeof(words[0]), "ringfence_%s{", prom);
+		snprintf(words[4 * k + 3], sizeof(words[0]), "ringfence_%s ", prom);
+		text_words[k] = words[4 * k];
+		json_words[k] = words[4 * k + 1];
+		prom_words[2 * k] = words[4 * k + 2];
+		prom_words[2 * k + 1] = words[4 * k + 3];
 		RF_CHECK(strstr(older.stat_text, info->name) == NULL);
 		RF_CHECK(strstr(older.stat_json, info->name) == NULL);
-		RF_CHECK(strstr(older.prometheus, info->name) == NULL);
-		RF_CHECK(strstr(full.prometheus, words[3 * k + 2]) != NULL);
+		RF_CHECK(strstr(older.prometheus, prom) == NULL);
+		RF_CHECK(strstr(full.prometheus, words[4 * k + 2]) != NULL);
 	}
 	rp_lines_drop(full.stat_text, text_words);
 	rp_spaces_squeeze(full.stat_text);
@@ -418,16 +618,6 @@ RP_TEST(older_writer_reports_say_less)
 }
 
 /* ---- hostile segments: strings and bytes meant for a terminal ---- */
-
-/* The checker's verdict on what a printer wrote, with the bytes around a fault. */
-#define RP_CHECK_OUTPUT(check, what, text)                                                         \
-	do {                                                                                       \
-		const char *rp_bad_ = check(text);                                                 \
-		if (rp_bad_ != NULL)                                                               \
-			printf("# %s: fault at byte %zu: \"%.24s\"\n", what,                       \
-			       (size_t)(rp_bad_ - (text)), rp_bad_);                               \
-		RF_CHECK(rp_bad_ == NULL);                                                         \
-	} while (0)
 
 /*
  * Every byte of segment origin that reaches a terminal is sanitised: in
@@ -514,7 +704,11 @@ RP_TEST(prometheus_labels_are_clean)
 
 RF_TEST_MAIN(RF_TEST_ENTRY(json_string_escaping), RF_TEST_ENTRY(stat_json_escapes_segment_strings),
 	     RF_TEST_ENTRY(text_sanitize), RF_TEST_ENTRY(prometheus_groups_families),
-	     RF_TEST_ENTRY(age_format), RF_TEST_ENTRY(ls_counts_what_was_produced),
+	     RF_TEST_ENTRY(prometheus_names_follow_conventions),
+	     RF_TEST_ENTRY(prometheus_seconds_are_exact),
+	     RF_TEST_ENTRY(prometheus_comm_is_the_program_name),
+	     RF_TEST_ENTRY(prometheus_pieces_and_leak_groups), RF_TEST_ENTRY(age_format),
+	     RF_TEST_ENTRY(ls_counts_what_was_produced),
 	     RF_TEST_ENTRY(stat_says_who_waits_for_budget),
 	     RF_TEST_ENTRY(newer_writer_prints_as_before),
 	     RF_TEST_ENTRY(older_writer_counters_left_out),

@@ -16,6 +16,7 @@
 #include "rp_format.h"
 #include "rp_print_handles.h"
 #include "rp_print_ls.h"
+#include "rp_print_prom.h"
 #include "rp_print_stat.h"
 #include "rp_print_threads.h"
 #include "rp_segment.h"
@@ -283,7 +284,6 @@ RF_TEST(mutated_segments_are_refused_or_printed)
 		rp_ls_print_json_row(sink, &snap);
 		rp_handles_print_text(sink, &snap);
 		rp_handles_print_json(sink, &snap);
-		rp_handles_print_prometheus(sink, &snap, 1);
 		RF_CHECK_INT(rp_threads_analyse(&snap, NULL, &t), 0);
 		/* Symbolising opens the program's ELF file: every eighth round. */
 		struct rp_symbols *syms = round % 8 == 0 ? rp_threads_symbols_open(&snap) : NULL;

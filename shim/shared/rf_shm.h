@@ -146,115 +146,126 @@ enum rf_policy {
 };
 
 /*
- * The counters, declared once. X(name, type, help):
- *   name  identifier; JSON key; Prometheus name "ringfence_<name>"
- *         (counters get the "_total" suffix there)
+ * The counters, declared once. X(name, type, unit, help):
+ *   name  identifier and JSON key; the Prometheus name is derived from it and
+ *         the unit (reporter/print/rp_stats.c: the unit's word moved to the
+ *         end, "_ns" becoming "_seconds", counters ending in "_total")
  *   type  COUNTER (only grows) or GAUGE
+ *   unit  NONE (a number of things), BYTES, or NS (nanoseconds, which the
+ *         segment keeps as integers and Prometheus shows as seconds); a
+ *         name holds its unit's word ("_bytes", "_ns") exactly when it has one
+ *   help  what it counts; an NS counter's help names no unit, each printer
+ *         adds the one it shows
  * Counters are only appended, at the end (see "Growing within a version"):
  * readers ignore counters past those they know, and take the ones an older
  * writer lacks for absent.
  */
 #define RF_STATS(X)                                                                                \
-	X(produce_calls, COUNTER, "Calls to rd_kafka_produce")                                     \
-	X(produce_msgs, COUNTER, "Messages accepted by rd_kafka_produce")                          \
-	X(produce_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produce")                    \
-	X(produce_failed, COUNTER, "Messages rd_kafka_produce rejected")                           \
-	X(producev_calls, COUNTER, "Calls to rd_kafka_producev")                                   \
-	X(producev_msgs, COUNTER, "Messages accepted by rd_kafka_producev")                        \
-	X(producev_bytes, COUNTER, "Payload bytes accepted by rd_kafka_producev")                  \
-	X(producev_failed, COUNTER, "Messages rd_kafka_producev rejected")                         \
-	X(produceva_calls, COUNTER, "Calls to rd_kafka_produceva")                                 \
-	X(produceva_msgs, COUNTER, "Messages accepted by rd_kafka_produceva")                      \
-	X(produceva_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produceva")                \
-	X(produceva_failed, COUNTER, "Messages rd_kafka_produceva rejected")                       \
-	X(produce_batch_calls, COUNTER, "Calls to rd_kafka_produce_batch")                         \
-	X(produce_batch_msgs, COUNTER, "Messages accepted by rd_kafka_produce_batch")              \
-	X(produce_batch_bytes, COUNTER, "Payload bytes accepted by rd_kafka_produce_batch")        \
-	X(produce_batch_failed, COUNTER, "Messages rd_kafka_produce_batch rejected")               \
-	X(budget_bytes, GAUGE, "Budget charged to buffered messages now (bytes)")                  \
-	X(budget_bytes_peak, GAUGE, "Highest budget charge seen (bytes)")                          \
-	X(budget_records, GAUGE, "Messages holding budget now")                                    \
-	X(budget_ring_bytes, GAUGE,                                                                \
+	X(produce_calls, COUNTER, NONE, "Calls to rd_kafka_produce")                               \
+	X(produce_msgs, COUNTER, NONE, "Messages accepted by rd_kafka_produce")                    \
+	X(produce_bytes, COUNTER, BYTES, "Payload bytes accepted by rd_kafka_produce")             \
+	X(produce_failed, COUNTER, NONE, "Messages rd_kafka_produce rejected")                     \
+	X(producev_calls, COUNTER, NONE, "Calls to rd_kafka_producev")                             \
+	X(producev_msgs, COUNTER, NONE, "Messages accepted by rd_kafka_producev")                  \
+	X(producev_bytes, COUNTER, BYTES, "Payload bytes accepted by rd_kafka_producev")           \
+	X(producev_failed, COUNTER, NONE, "Messages rd_kafka_producev rejected")                   \
+	X(produceva_calls, COUNTER, NONE, "Calls to rd_kafka_produceva")                           \
+	X(produceva_msgs, COUNTER, NONE, "Messages accepted by rd_kafka_produceva")                \
+	X(produceva_bytes, COUNTER, BYTES, "Payload bytes accepted by rd_kafka_produceva")         \
+	X(produceva_failed, COUNTER, NONE, "Messages rd_kafka_produceva rejected")                 \
+	X(produce_batch_calls, COUNTER, NONE, "Calls to rd_kafka_produce_batch")                   \
+	X(produce_batch_msgs, COUNTER, NONE, "Messages accepted by rd_kafka_produce_batch")        \
+	X(produce_batch_bytes, COUNTER, BYTES, "Payload bytes accepted by rd_kafka_produce_batch") \
+	X(produce_batch_failed, COUNTER, NONE, "Messages rd_kafka_produce_batch rejected")         \
+	X(budget_bytes, GAUGE, BYTES, "Budget charged to buffered messages now (bytes)")           \
+	X(budget_bytes_peak, GAUGE, BYTES, "Highest budget charge seen (bytes)")                   \
+	X(budget_records, GAUGE, NONE, "Messages holding budget now")                              \
+	X(budget_ring_bytes, GAUGE, BYTES,                                                         \
 	  "Arena in chunks in use (bytes): fragmentation shows as this above the charge")          \
-	X(budget_acked_unfreed_bytes, GAUGE,                                                       \
+	X(budget_acked_unfreed_bytes, GAUGE, BYTES,                                                \
 	  "Budget held by acknowledged messages whose delivery report is not yet served")          \
-	X(budget_arena_bytes, GAUGE, "Size of the budget's arena once mapped (bytes)")             \
-	X(budget_admitted, COUNTER, "Messages charged to the budget")                              \
-	X(budget_released, COUNTER, "Messages whose charge was given back")                        \
-	X(budget_nowait, COUNTER, "Messages admitted without waiting")                             \
-	X(budget_waits, COUNTER, "Messages that waited for budget (block policy)")                 \
-	X(budget_wait_ns, COUNTER, "Total time produce calls waited for budget (ns)")              \
-	X(budget_waiting, GAUGE, "Threads waiting for budget now")                                 \
-	X(budget_rejected, COUNTER, "Messages refused with __QUEUE_FULL for lack of budget")       \
-	X(budget_timeouts, COUNTER, "Refusals after waiting the whole block timeout")              \
-	X(budget_self_refusals, COUNTER,                                                           \
+	X(budget_arena_bytes, GAUGE, BYTES, "Size of the budget's arena once mapped (bytes)")      \
+	X(budget_admitted, COUNTER, NONE, "Messages charged to the budget")                        \
+	X(budget_released, COUNTER, NONE, "Messages whose charge was given back")                  \
+	X(budget_nowait, COUNTER, NONE, "Messages admitted without waiting")                       \
+	X(budget_waits, COUNTER, NONE, "Messages that waited for budget (block policy)")           \
+	X(budget_wait_ns, COUNTER, NS, "Total time produce calls waited for budget")               \
+	X(budget_waiting, GAUGE, NONE, "Threads waiting for budget now")                           \
+	X(budget_rejected, COUNTER, NONE, "Messages refused with __QUEUE_FULL for lack of budget") \
+	X(budget_timeouts, COUNTER, NONE, "Refusals after waiting the whole block timeout")        \
+	X(budget_self_refusals, COUNTER, NONE,                                                     \
 	  "Refusals at once: the space is held by delivery reports only waiting threads would "    \
 	  "serve")                                                                                 \
-	X(budget_oversized, COUNTER,                                                               \
+	X(budget_oversized, COUNTER, NONE,                                                         \
 	  "Messages larger than the whole budget, refused with MSG_SIZE_TOO_LARGE")                \
-	X(budget_purges, COUNTER, "Queue purges made by the drop-oldest policy")                   \
-	X(budget_dropped_msgs, COUNTER,                                                            \
+	X(budget_purges, COUNTER, NONE, "Queue purges made by the drop-oldest policy")             \
+	X(budget_dropped_msgs, COUNTER, NONE,                                                      \
 	  "Messages purged from librdkafka queues (delivery report __PURGE_QUEUE)")                \
-	X(budget_dropped_bytes, COUNTER, "Payload bytes of purged messages")                       \
-	X(budget_dropped_maybe_sent, COUNTER,                                                      \
+	X(budget_dropped_bytes, COUNTER, BYTES, "Payload bytes of purged messages")                \
+	X(budget_dropped_maybe_sent, COUNTER, NONE,                                                \
 	  "Purged messages librdkafka had sent before (status POSSIBLY_PERSISTED): queued again "  \
 	  "after a lost connection, they may be on the broker")                                    \
-	X(budget_observed_over, COUNTER,                                                           \
+	X(budget_observed_over, COUNTER, NONE,                                                     \
 	  "observe policy: messages admitted past an exhausted budget (would wait, fail or drop)") \
-	X(budget_observed_oversized, COUNTER,                                                      \
+	X(budget_observed_oversized, COUNTER, NONE,                                                \
 	  "observe policy: messages larger than the whole budget")                                 \
-	X(shim_errors, COUNTER, "Internal failures the shim survived by doing less")               \
-	X(publishes, COUNTER, "Times the shim published this segment")                             \
+	X(shim_errors, COUNTER, NONE, "Internal failures the shim survived by doing less")         \
+	X(publishes, COUNTER, NONE, "Times the shim published this segment")                       \
 	RF_STATS_THREADS(X)                                                                        \
 	RF_STATS_HEAP(X)                                                                           \
-	X(budget_arena_resident_bytes, GAUGE,                                                      \
+	X(budget_arena_resident_bytes, GAUGE, BYTES,                                               \
 	  "Arena bytes in chunks written since their pages were last given back")                  \
-	X(budget_arena_returned_bytes, COUNTER,                                                    \
+	X(budget_arena_returned_bytes, COUNTER, BYTES,                                             \
 	  "Arena bytes whose pages were given back to the kernel after a second unused")           \
-	X(heap_trims, COUNTER, "Times the allocator's free memory was given back (heap_trim)")     \
-	X(heap_trimmed_bytes, COUNTER, "Resident bytes those trims gave back")                     \
-	X(heap_trim_ns_max, GAUGE,                                                                 \
-	  "Longest trim (ns): an allocation waits at most this long for its arena's lock")         \
+	X(heap_trims, COUNTER, NONE,                                                               \
+	  "Times the allocator's free memory was given back (heap_trim)")                          \
+	X(heap_trimmed_bytes, COUNTER, BYTES, "Resident bytes those trims gave back")              \
+	X(heap_trim_ns_max, GAUGE, NS,                                                             \
+	  "Longest trim: an allocation waits at most this long for its arena's lock")              \
 	RF_STATS_WAITING(X)
 
 /* Thread figures (docs/threads.md); gauges are computed at each publish. */
 #define RF_STATS_THREADS(X)                                                                        \
-	X(threads_created, COUNTER,                                                                \
+	X(threads_created, COUNTER, NONE,                                                          \
 	  "Threads started with pthread_create or thrd_create (and the shim's own)")               \
-	X(threads_exited, COUNTER, "Tracked threads that ended (returned, exited, cancelled)")     \
-	X(threads_joined, COUNTER, "Tracked threads joined (pthread_*join*, thrd_join)")           \
-	X(threads_alive, GAUGE, "Tracked threads alive now")                                       \
-	X(threads_unjoined, GAUGE, "Threads that ended but nobody joined or detached")             \
-	X(threads_suspect, GAUGE,                                                                  \
+	X(threads_exited, COUNTER, NONE,                                                           \
+	  "Tracked threads that ended (returned, exited, cancelled)")                              \
+	X(threads_joined, COUNTER, NONE, "Tracked threads joined (pthread_*join*, thrd_join)")     \
+	X(threads_alive, GAUGE, NONE, "Tracked threads alive now")                                 \
+	X(threads_unjoined, GAUGE, NONE, "Threads that ended but nobody joined or detached")       \
+	X(threads_suspect, GAUGE, NONE,                                                            \
 	  "Threads judged leaked: stuck while running (age and group rules), alive at exit")       \
-	X(threads_untracked, COUNTER, "Threads not tracked because the registry was full")         \
-	X(thread_groups, GAUGE, "Distinct creation stacks seen")                                   \
-	X(thread_registry_bytes, GAUGE, "Memory mapped by the thread registry (bytes)")
+	X(threads_untracked, COUNTER, NONE, "Threads not tracked because the registry was full")   \
+	X(thread_groups, GAUGE, NONE, "Distinct creation stacks seen")                             \
+	X(thread_registry_bytes, GAUGE, BYTES, "Memory mapped by the thread registry (bytes)")
 
 /*
  * Heap figures (docs/heap.md): the allocator interposers count per thread,
  * the publisher sums. Bytes are the sizes callers asked for.
  */
 #define RF_STATS_HEAP(X)                                                                           \
-	X(heap_live_bytes, GAUGE, "Heap allocated and not yet freed (bytes asked for)")            \
-	X(heap_live_peak_bytes, GAUGE, "Highest live heap seen (within 64 KiB per thread)")        \
-	X(heap_alloc_bytes, COUNTER, "Heap allocated in total (bytes asked for)")                  \
-	X(heap_allocs, COUNTER, "Heap allocations (malloc, calloc, realloc, the memalign family)") \
-	X(heap_frees, COUNTER, "Heap blocks freed (free, realloc)")                                \
-	X(heap_unattributed_bytes, GAUGE,                                                          \
+	X(heap_live_bytes, GAUGE, BYTES, "Heap allocated and not yet freed (bytes asked for)")     \
+	X(heap_live_peak_bytes, GAUGE, BYTES, "Highest live heap seen (within 64 KiB per thread)") \
+	X(heap_alloc_bytes, COUNTER, BYTES, "Heap allocated in total (bytes asked for)")           \
+	X(heap_allocs, COUNTER, NONE,                                                              \
+	  "Heap allocations (malloc, calloc, realloc, the memalign family)")                       \
+	X(heap_frees, COUNTER, NONE, "Heap blocks freed (free, realloc)")                          \
+	X(heap_unattributed_bytes, GAUGE, BYTES,                                                   \
 	  "Live heap of no listed thread group: main thread, threads not created through the "     \
 	  "hooks")                                                                                 \
-	X(heap_interposed, GAUGE,                                                                  \
+	X(heap_interposed, GAUGE, NONE,                                                            \
 	  "1 while the shim accounts the heap; 0: another malloc comes first")                     \
-	X(heap_foreign_frees, COUNTER, "Blocks freed or resized that the shim did not allocate")   \
-	X(heap_cached_bytes, GAUGE,                                                                \
+	X(heap_foreign_frees, COUNTER, NONE,                                                       \
+	  "Blocks freed or resized that the shim did not allocate")                                \
+	X(heap_cached_bytes, GAUGE, BYTES,                                                         \
 	  "Freed blocks the shim's thread caches keep for reuse (bytes held from the allocator)")  \
-	X(heap_limit_pressure, GAUGE,                                                              \
+	X(heap_limit_pressure, GAUGE, NONE,                                                        \
 	  "1 while live heap is above RINGFENCE_HEAP_LIMIT (until its low-water mark)")            \
-	X(heap_limit_episodes, COUNTER, "Times heap pressure turned on")                           \
-	X(heap_limit_pushbacks, COUNTER,                                                           \
+	X(heap_limit_episodes, COUNTER, NONE, "Times heap pressure turned on")                     \
+	X(heap_limit_pushbacks, COUNTER, NONE,                                                     \
 	  "Produce calls that met heap pressure: waited, refused or dropped by the policy")        \
-	X(heap_limit_observed, COUNTER, "observe policy: messages admitted under heap pressure")
+	X(heap_limit_observed, COUNTER, NONE,                                                      \
+	  "observe policy: messages admitted under heap pressure")
 
 /*
  * The threads waiting for budget now (appended within version 6): how long
@@ -264,9 +275,9 @@ enum rf_policy {
  * somewhere: in a program's own queue, that is the heap.
  */
 #define RF_STATS_WAITING(X)                                                                        \
-	X(budget_waiting_longest_ns, GAUGE,                                                        \
-	  "How long the thread waiting longest for budget has waited now (ns); 0: none waits")     \
-	X(budget_waiting_heap_growth_bytes, GAUGE,                                                 \
+	X(budget_waiting_longest_ns, GAUGE, NS,                                                    \
+	  "How long the thread waiting longest for budget has waited now; 0: none waits")          \
+	X(budget_waiting_heap_growth_bytes, GAUGE, BYTES,                                          \
 	  "Live heap growth since threads began to wait for budget (from the last publish with "   \
 	  "none waiting); 0: none waits")
 
@@ -274,7 +285,7 @@ enum rf_policy {
 #define RF_SHM_HEAP_IDS 512
 
 enum rf_stat {
-#define RF_STAT_ENUM(name, type, help) RF_STAT_##name,
+#define RF_STAT_ENUM(name, type, unit, help) RF_STAT_##name,
 	RF_STATS(RF_STAT_ENUM)
 #undef RF_STAT_ENUM
 	RF_STAT__COUNT
@@ -283,6 +294,12 @@ enum rf_stat {
 enum rf_stat_type {
 	RF_STAT_TYPE_COUNTER = 1,
 	RF_STAT_TYPE_GAUGE = 2,
+};
+
+enum rf_stat_unit {
+	RF_STAT_UNIT_NONE = 0,
+	RF_STAT_UNIT_BYTES = 1,
+	RF_STAT_UNIT_NS = 2,
 };
 
 /*

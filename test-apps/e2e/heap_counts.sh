@@ -68,9 +68,9 @@ c = json.load(sys.stdin)["counters"]
 assert c["heap_live_bytes"] >= 3_000_000 and c["heap_allocs"] >= 600 and c["heap_interposed"] == 1, c
 assert c["heap_live_peak_bytes"] >= c["heap_live_bytes"], c' || rf_fail "heap figures in stat --json"
 "$RF" stat --prometheus >"$rf_tmpdir/prom"
-grep -Eq "^ringfence_heap_live_bytes\{pid=\"$pid\"\} [0-9]+\$" "$rf_tmpdir/prom" ||
+grep -Eq "^ringfence_heap_live_bytes\{pid=\"$pid\",comm=\"[^\"]*\"\} [0-9]+\$" "$rf_tmpdir/prom" ||
 	rf_fail "no heap_live_bytes gauge in --prometheus"
-grep -Eq "^ringfence_heap_allocs_total\{pid=\"$pid\"\} [0-9]+\$" "$rf_tmpdir/prom" ||
+grep -Eq "^ringfence_heap_allocs_total\{pid=\"$pid\",comm=\"[^\"]*\"\} [0-9]+\$" "$rf_tmpdir/prom" ||
 	rf_fail "no heap_allocs counter in --prometheus"
 echo "ok: heap figures in stat, --json and --prometheus"
 echo "PASS: heap-counts"

@@ -22,9 +22,9 @@ created=$(thr_stat "$pid" threads_created)
 rf_assert_eq "$early" "$late" "thread_registry_bytes after 1,000 and after 100,000 threads"
 [ "$created" -ge 100000 ] || rf_fail "threads_created is $created"
 "$RF" stat --prometheus >"$rf_tmpdir/prom"
-grep -q "^ringfence_threads_created_total{pid=\"$pid\"} $created\$" "$rf_tmpdir/prom" ||
+grep -Eq "^ringfence_threads_created_total\{pid=\"$pid\",comm=\"[^\"]*\"\} $created\$" "$rf_tmpdir/prom" ||
 	rf_fail "no threads_created in --prometheus"
-grep -q "^ringfence_threads_alive{pid=\"$pid\"} 1\$" "$rf_tmpdir/prom" ||
+grep -Eq "^ringfence_threads_alive\{pid=\"$pid\",comm=\"[^\"]*\"\} 1\$" "$rf_tmpdir/prom" ||
 	rf_fail "no threads_alive gauge in --prometheus"
 "$RF" stat "$pid" >"$rf_tmpdir/stat"
 grep -Eq '^  threads_suspect +0 ' "$rf_tmpdir/stat" || rf_fail "no threads_suspect in stat"
