@@ -18,7 +18,8 @@ RF_PACKAGES=(
 	# built offline in GOPATH mode
 	golang-go golang-github-confluentinc-confluent-kafka-go-dev
 	rsyslog rsyslog-kafka collectd-core
-	prometheus # promtool checks `ringfence stat --prometheus` (e2e); its server is not wanted
+	libmicrohttpd-dev # `ringfence serve`'s HTTP server
+	prometheus # promtool, and the server the fleet test runs itself (never the system service)
 	clang libclang-rt-14-dev llvm # libFuzzer, its sanitizers and their symbolizer (.ci/fuzz)
 )
 
@@ -43,10 +44,10 @@ rf_deps_install() {
 	export DEBIAN_FRONTEND=noninteractive
 	"${sudo[@]}" apt-get update -qq
 	"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-	# Debian's prometheus starts its server once installed: only promtool is wanted.
+	# Debian's prometheus starts its server once installed: the tests run their own.
 	if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null &&
 		systemctl is-active --quiet prometheus 2>/dev/null; then
-		rf_say "stopping the prometheus server its package started (the tests use promtool only)"
+		rf_say "stopping the prometheus server its package started (the tests run their own)"
 		"${sudo[@]}" systemctl disable --now --quiet prometheus
 	fi
 }

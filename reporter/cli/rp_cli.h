@@ -46,6 +46,7 @@ extern const struct rp_command rp_cmd_gc;
 extern const struct rp_command rp_cmd_threads;
 extern const struct rp_command rp_cmd_check;
 extern const struct rp_command rp_cmd_goroutines;
+extern const struct rp_command rp_cmd_serve;
 
 /* State of one getopt_long walk over a command's options. */
 struct rp_getopt {

@@ -151,11 +151,11 @@ static void rp_segment_start(const char *prefix, pid_t pid, struct rp_snapshot *
 }
 
 static enum rp_read_error rp_segment_too_large(const struct rp_snapshot *snap, intmax_t size,
-					       struct rp_failure *fail)
+					       size_t size_max, struct rp_failure *fail)
 {
 	return rp_failure_set(fail, RP_READ_LAYOUT, snap->path,
-			      "size %jd bytes, above the %llu bytes a segment may have", size,
-			      (unsigned long long)RP_SEGMENT_SIZE_MAX);
+			      "size %jd bytes, above the %zu bytes a segment may have", size,
+			      size_max);
 }
 
 /*
@@ -179,6 +179,12 @@ static enum rp_read_error rp_segment_accept(unsigned char *buf, size_t len,
 
 enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snapshot *snap,
 				   struct rp_failure *fail)
+{
+	return rp_segment_read_bounded(prefix, pid, RP_SEGMENT_SIZE_MAX, snap, fail);
+}
+
+enum rp_read_error rp_segment_read_bounded(const char *prefix, pid_t pid, size_t size_max,
+					   struct rp_snapshot *snap, struct rp_failure *fail)
 {
 	unsigned char *buf;
 	struct stat st;
@@ -204,9 +210,11 @@ enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snap
 				      "not a regular file but %s (mode %06o)",
 				      rp_file_kind(st.st_mode), (unsigned)st.st_mode);
 	}
-	if (st.st_size > (off_t)RP_SEGMENT_SIZE_MAX) {
+	if (size_max > RP_SEGMENT_SIZE_MAX)
+		size_max = RP_SEGMENT_SIZE_MAX;
+	if (st.st_size > (off_t)size_max) {
 		close(fd);
-		return rp_segment_too_large(snap, (intmax_t)st.st_size, fail);
+		return rp_segment_too_large(snap, (intmax_t)st.st_size, size_max, fail);
 	}
 	buf = malloc(st.st_size > 0 ? (size_t)st.st_size : 1);
 	if (buf == NULL) {
@@ -233,7 +241,7 @@ enum rp_read_error rp_segment_parse(const char *prefix, pid_t pid, const void *b
 
 	rp_segment_start(prefix, pid, snap, fail);
 	if (len > RP_SEGMENT_SIZE_MAX)
-		return rp_segment_too_large(snap, (intmax_t)len, fail);
+		return rp_segment_too_large(snap, (intmax_t)len, RP_SEGMENT_SIZE_MAX, fail);
 	buf = malloc(len > 0 ? len : 1);
 	if (buf == NULL)
 		return rp_failure_set(fail, RP_READ_IO, snap->path, "%s", strerror(ENOMEM));

@@ -29,6 +29,14 @@ enum rp_read_error rp_segment_read(const char *prefix, pid_t pid, struct rp_snap
 				   struct rp_failure *fail);
 
 /*
+ * rp_segment_read, refusing (RP_READ_LAYOUT) a segment bigger than size_max
+ * bytes (at most RP_SEGMENT_SIZE_MAX) before anything is copied: for a
+ * reader that must keep its memory small whatever a segment claims (serve).
+ */
+enum rp_read_error rp_segment_read_bounded(const char *prefix, pid_t pid, size_t size_max,
+					   struct rp_snapshot *snap, struct rp_failure *fail);
+
+/*
  * What rp_segment_read does once it has its copy, on len bytes already in
  * memory (copied first: bytes is not changed), as the segment of pid under
  * prefix: the same limit, checks, verdicts and messages, and the liveness
