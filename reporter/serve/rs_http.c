@@ -210,23 +210,24 @@ static enum MHD_Result rs_http_answer(void *cls, struct MHD_Connection *conn, co
 	bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 	bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 
-	/* The first call has the headers only: answer on the second. */
-	if (*req_cls == NULL) {
-		*req_cls = &seen;
-		return MHD_YES;
-	}
+	/* Another method is refused on the first call, with the headers only:
+	 * a body is never read (libmicrohttpd answers and closes). */
 	if (!get && !head) {
-		struct MHD_Response *resp;
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+			strlen("only GET and HEAD are served\n"),
+			(void *)"only GET and HEAD are served\n", MHD_RESPMEM_PERSISTENT);
 
-		*upload_data_size = 0; /* a body is not read: it is not wanted */
-		resp = MHD_create_response_from_buffer(strlen("only GET and HEAD are served\n"),
-						       (void *)"only GET and HEAD are served\n",
-						       MHD_RESPMEM_PERSISTENT);
 		if (resp != NULL)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 		return rs_http_queue(conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp,
 				     "text/plain; charset=utf-8");
 	}
+	/* The first call has the headers only: answer on the second. */
+	if (*req_cls == NULL) {
+		*req_cls = &seen;
+		return MHD_YES;
+	}
+	*upload_data_size = 0; /* a GET's body, if any, is not wanted */
 	if (strcmp(url, "/metrics") == 0)
 		return rs_http_metrics(http, conn);
 	if (strcmp(url, "/") == 0)
