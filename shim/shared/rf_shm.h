@@ -268,7 +268,7 @@ enum rf_policy {
 	  "observe policy: messages admitted under heap pressure")
 
 /*
- * The threads waiting for budget now (appended within version 6): how long
+ * The threads waiting for budget now (appended to RF_STATS): how long
  * the first of them has waited, and how much the live heap grew since
  * threads began to wait, as of the last publish before that with nobody
  * waiting. A producer held back by the budget keeps what it produces
