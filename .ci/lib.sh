@@ -9,6 +9,7 @@ RF_BUILD=${RF_BUILD:-$RF_ROOT/build}
 RF_PACKAGES=(
 	gcc g++ pkg-config meson ninja-build
 	librdkafka-dev libunwind-dev uthash-dev libdw-dev libelf-dev
+	libncurses-dev # `ringfence top`'s screen
 	kcat python3 python3-confluent-kafka
 	clang-format # .ci/test checks the layout of every C and C++ file
 	libjemalloc2 libtcmalloc-minimal4 # other allocators preloaded with the shim (heap tests)

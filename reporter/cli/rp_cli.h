@@ -45,6 +45,7 @@ extern const struct rp_command rp_cmd_run;
 extern const struct rp_command rp_cmd_gc;
 extern const struct rp_command rp_cmd_threads;
 extern const struct rp_command rp_cmd_check;
+extern const struct rp_command rp_cmd_top;
 extern const struct rp_command rp_cmd_goroutines;
 extern const struct rp_command rp_cmd_serve;
 
