@@ -525,13 +525,15 @@ void rp_top_title_line(const struct rp_top *top, size_t width, char *buf, size_t
 		strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	if (top->unreadable > 0)
 		snprintf(unreadable, sizeof(unreadable), ", %zu unreadable", top->unreadable);
+	/* What changes first, the prefix the user chose last: at 80 columns a
+	 * long prefix is what is cut. */
 	if (top->list_error != 0)
-		snprintf(buf, len, "ringfence top  %s.*  %s  cannot list " RP_SHM_DIR ": %s",
-			 top->prefix, when, strerror(-top->list_error));
+		snprintf(buf, len, "top  %s  cannot list " RP_SHM_DIR ": %s  %s.*", when,
+			 strerror(-top->list_error), top->prefix);
 	else
-		snprintf(buf, len, "ringfence top  %s.*  %s  %zu alive, %zu ended%s  sort: %s %s",
-			 top->prefix, when, top->alive, top->ended, unreadable,
-			 rp_top_columns[top->sort].name, top->descending ? "desc" : "asc");
+		snprintf(buf, len, "top  %s  %zu alive, %zu ended%s  sort: %s %s  %s.*", when,
+			 top->alive, top->ended, unreadable, rp_top_columns[top->sort].name,
+			 top->descending ? "desc" : "asc", top->prefix);
 	rp_top_cut(buf, width);
 }
 

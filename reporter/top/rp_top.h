@@ -36,7 +36,7 @@
 	X(BUDGET, "budget", 'B', "BUDGET", RIGHT, DESC)                                            \
 	X(WAITS, "waits", 'W', "WAIT/s", RIGHT, DESC)                                              \
 	X(REFUSALS, "refusals", 'R', "REF/s", RIGHT, DESC)                                         \
-	X(LEAKED, "leaked", 'L', "LEAKED", RIGHT, DESC)                                            \
+	X(LEAKED, "leaked", 'L', "LEAK", RIGHT, DESC)                                              \
 	X(STUCK, "stuck", 'T', "STUCK", RIGHT, DESC)                                               \
 	X(HEAP, "heap", 'H', "HEAP", RIGHT, DESC)                                                  \
 	X(LIMIT, "limit", 'M', "LIMIT", RIGHT, DESC)                                               \

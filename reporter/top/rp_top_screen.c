@@ -31,8 +31,8 @@ static void rp_top_on_signal(int sig)
 	rp_top_signalled = sig;
 }
 
-#define RP_TOP_HELP "q quit  space pause  < > sort  r reverse  arrows PgUp PgDn scroll"
-#define RP_TOP_HELP_PAUSED "PAUSED: space resumes  q quit  < > sort  r reverse  arrows scroll"
+#define RP_TOP_HELP "q quit  space pause  < > sort  r reverse  arrows scroll"
+#define RP_TOP_HELP_PAUSED "PAUSED  space resumes  q quit  < > sort  r reverse  arrows scroll"
 
 struct rp_top_view {
 	struct rp_top *top;
@@ -89,13 +89,14 @@ static void rp_top_draw(struct rp_top_view *v)
 		rp_top_put(2, v->line, A_NORMAL);
 	}
 	if (LINES > 2) {
-		snprintf(v->line, RP_TOP_LINE_MAX, "%s",
-			 v->paused ? RP_TOP_HELP_PAUSED : RP_TOP_HELP);
+		/* Which rows are shown first: the help may be cut at the edge. */
+		int n = 0;
+
 		if (top->count > rows)
-			snprintf(v->line + strlen(v->line), RP_TOP_LINE_MAX - strlen(v->line),
-				 "  rows %zu-%zu of %zu", v->first + 1,
-				 v->first + rows < top->count ? v->first + rows : top->count,
-				 top->count);
+			n = snprintf(v->line, RP_TOP_LINE_MAX, "rows %zu-%zu of %zu  ",
+				     v->first + 1, v->first + rows, top->count);
+		snprintf(v->line + n, RP_TOP_LINE_MAX - (size_t)n, "%s",
+			 v->paused ? RP_TOP_HELP_PAUSED : RP_TOP_HELP);
 		v->line[width < RP_TOP_LINE_MAX ? width : RP_TOP_LINE_MAX - 1] = '\0';
 		rp_top_put(LINES - 1, v->line, A_NORMAL);
 	}
