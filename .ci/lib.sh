@@ -21,6 +21,7 @@ RF_PACKAGES=(
 	rsyslog rsyslog-kafka collectd-core
 	libmicrohttpd-dev # `ringfence serve`'s HTTP server
 	prometheus # promtool, and the server the fleet test runs itself (never the system service)
+	tmux # the terminal `ringfence top` is tested in (e2e/top_screen.sh)
 	clang libclang-rt-14-dev llvm # libFuzzer, its sanitizers and their symbolizer (.ci/fuzz)
 )
 
