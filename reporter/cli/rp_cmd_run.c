@@ -346,7 +346,8 @@ const struct rp_command rp_cmd_run = {
 	.opts = rp_run_opts,
 	.notes = "The shim is looked for as given by --shim, else $RINGFENCE_SHIM; else\n"
 		 "<dir of ringfence>/../shim/libringfence.so (build tree), then\n"
-		 "<dir of ringfence>/" RF_SHIM_RELPATH_INSTALLED " (installed).\n"
+		 "<dir of ringfence>/" RF_SHIM_RELPATH_INSTALLED " (installed),\n"
+		 "then " RF_SHIM_INSTALLED " (where it was installed).\n"
 		 "\n"
 		 "Exit status: CMD's own once it runs (killed by a signal: the same signal\n"
 		 "ends ringfence, which a shell shows as 128 + its number); 2 for a bad\n"

@@ -34,10 +34,10 @@ static int rp_shim_try(const char *candidate, char *path, size_t len)
 int rp_shim_find(const char *option, const char *env, const char *exe_dir, char *path, size_t len,
 		 char *err, size_t err_len)
 {
-	char candidates[2][PATH_MAX];
-	const char *origin[2];
+	char candidates[3][PATH_MAX];
+	const char *origin[3];
 	size_t n = 0, used = 0;
-	int rc[2];
+	int rc[3];
 
 	if (option != NULL) {
 		snprintf(candidates[n], PATH_MAX, "%s", option);
@@ -51,6 +51,11 @@ int rp_shim_find(const char *option, const char *env, const char *exe_dir, char 
 		snprintf(candidates[n], PATH_MAX, "%s/%s", exe_dir, RF_SHIM_RELPATH_INSTALLED);
 		origin[n++] = "installed";
 	}
+	/* The reporter alone moved, or its directory unknown: where meson install put the shim. */
+	if (option == NULL && (env == NULL || env[0] == '\0')) {
+		snprintf(candidates[n], PATH_MAX, "%s", RF_SHIM_INSTALLED);
+		origin[n++] = "installed, configured";
+	}
 	for (size_t i = 0; i < n; i++) {
 		rc[i] = rp_shim_try(candidates[i], path, len);
 		if (rc[i] == 0)
@@ -62,9 +67,7 @@ int rp_shim_find(const char *option, const char *env, const char *exe_dir, char 
 					 candidates[i], origin[i], strerror(-rc[i]));
 	if (used < err_len)
 		snprintf(err + used, err_len - used,
-			 n ? "; give its path with --shim PATH or " RP_SHIM_ENV
-			   : " nothing (the reporter's own path is unknown); give the path with "
-			     "--shim PATH or " RP_SHIM_ENV);
+			 "; give its path with --shim PATH or " RP_SHIM_ENV);
 	return -ENOENT;
 }
 

@@ -13,7 +13,9 @@
  * The shim as an absolute, canonical path into path[len]. An explicit choice
  * (option, else env when not empty) is the only candidate; otherwise
  * "<exe_dir>/../shim/libringfence.so" (a build tree), then
- * "<exe_dir>/" RF_SHIM_RELPATH_INSTALLED (an installed tree).
+ * "<exe_dir>/" RF_SHIM_RELPATH_INSTALLED (an installed tree, wherever it was
+ * installed or moved to), then RF_SHIM_INSTALLED (where `meson install`
+ * puts it: for a reporter moved alone); exe_dir may be NULL.
  * 0, or -ENOENT with err naming every path tried and why it failed.
  */
 int rp_shim_find(const char *option, const char *env, const char *exe_dir, char *path, size_t len,

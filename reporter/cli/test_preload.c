@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 
+#include "rf_build_config.h"
 #include "rf_test.h"
 #include "rp_preload.h"
 
@@ -110,6 +111,43 @@ RF_TEST(shim_found_in_build_tree)
 	rp_tree_remove(dir);
 }
 
+/* mkdir -p of the directories of path. */
+static void rp_mkdirs(const char *path)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *p = dir + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		RF_CHECK(mkdir(dir, 0700) == 0 || errno == EEXIST);
+		*p = '/';
+	}
+}
+
+RF_TEST(shim_found_in_installed_tree)
+{
+	char dir[64], exe_dir[256], shim[PATH_MAX], expected[PATH_MAX], found[PATH_MAX];
+	char err[2048], cmd[PATH_MAX + 16];
+
+	/* A tree as meson install lays it out under a prefix that is not the
+	 * configured one (DESTDIR, or moved): the reporter finds the shim by the
+	 * way from its directory to the library directory. */
+	snprintf(dir, sizeof(dir), "/tmp/rp-preload-XXXXXX");
+	RF_CHECK(mkdtemp(dir) != NULL);
+	snprintf(exe_dir, sizeof(exe_dir), "%s/usr/bin", dir);
+	snprintf(shim, sizeof(shim), "%s/%s", exe_dir, RF_SHIM_RELPATH_INSTALLED);
+	rp_mkdirs(shim);
+	RF_CHECK(mkdir(exe_dir, 0700) == 0 || errno == EEXIST);
+	close(open(shim, O_CREAT | O_WRONLY, 0600));
+	RF_CHECK(realpath(shim, expected) != NULL);
+	printf("# %s\n", expected);
+	RF_CHECK(strncmp(expected, dir, strlen(dir)) == 0);
+	RF_CHECK_INT(rp_shim_find(NULL, NULL, exe_dir, found, sizeof(found), err, sizeof(err)), 0);
+	RF_CHECK_STR(found, expected);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	RF_CHECK(system(cmd) == 0);
+}
+
 RF_TEST(explicit_shim_is_the_only_candidate)
 {
 	char dir[64], exe_dir[PATH_MAX], shim[PATH_MAX], err[1024];
@@ -140,11 +178,16 @@ RF_TEST(missing_shim_lists_paths_tried)
 		-ENOENT);
 	printf("# %s\n", err);
 	RF_CHECK(strstr(err, "/nonexistent/bin/../shim/libringfence.so (build tree") != NULL);
-	RF_CHECK(strstr(err, "(installed") != NULL);
+	RF_CHECK(strstr(err, "/nonexistent/bin/" RF_SHIM_RELPATH_INSTALLED " (installed:") != NULL);
+	RF_CHECK(strstr(err, RF_SHIM_INSTALLED " (installed, configured") != NULL);
 	RF_CHECK(strstr(err, "--shim") != NULL);
+	/* Without its own directory, the configured place is still tried. */
+	RF_CHECK_INT(rp_shim_find(NULL, NULL, NULL, shim, sizeof(shim), err, sizeof(err)),
+		     access(RF_SHIM_INSTALLED, F_OK) == 0 ? 0 : -ENOENT);
 }
 
 RF_TEST_MAIN(RF_TEST_ENTRY(compose_prepends), RF_TEST_ENTRY(compose_does_not_add_twice),
 	     RF_TEST_ENTRY(compose_refuses_unusable_paths), RF_TEST_ENTRY(shim_found_in_build_tree),
+	     RF_TEST_ENTRY(shim_found_in_installed_tree),
 	     RF_TEST_ENTRY(explicit_shim_is_the_only_candidate),
 	     RF_TEST_ENTRY(missing_shim_lists_paths_tried))
