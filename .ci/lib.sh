@@ -22,6 +22,7 @@ RF_PACKAGES=(
 	libmicrohttpd-dev # `ringfence serve`'s HTTP server
 	prometheus # promtool, and the server the fleet test runs itself (never the system service)
 	tmux # the terminal `ringfence top` is tested in (e2e/top_screen.sh)
+	man-db groff-base # render the man pages, and check they render without a warning
 	clang libclang-rt-14-dev llvm # libFuzzer, its sanitizers and their symbolizer (.ci/fuzz)
 )
 
