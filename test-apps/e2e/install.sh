@@ -6,11 +6,13 @@
 # which preloads the installed shim; the drop-in's settings, given to kcat,
 # are the shim's in force; the installed man pages are found by man and
 # render without a warning, saying what the installed reporter does
-# (man_pages.sh). Another --prefix, --bindir and --libdir (configured, not
-# built) put everything under them, and the reporter finds the shim there.
+# (man_pages.sh); the installed `ringfence serve` exports kcat's figures,
+# which promtool accepts. Another --prefix, --bindir and --libdir
+# (configured, not built) put everything under them, and the reporter finds
+# the shim there.
 #
-# To check more of what is installed (`ringfence serve`, say), add its files
-# to expected_files and a block after "The installed reporter, on its own".
+# To check more of what is installed, add its files to expected_files and a
+# block after "The installed reporter, on its own".
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -35,19 +37,16 @@ PY
 RF=$DEST$bindir/ringfence
 SHIM=$DEST$libdir/libringfence.so
 
-# Exactly these files: the programs, the pages, the examples, share/.
+# Exactly these files: the programs, the pages, what share/ holds.
 expected_files=(
 	"$bindir/ringfence"
 	"$libdir/libringfence.so"
 	"$mandir/man1/ringfence.1"
 	"$mandir/man7/libringfence.7"
 	"$datadir/ringfence/systemd/ringfence.conf"
+	"$datadir/ringfence/prometheus/ringfence-alerts.yml"
+	"$datadir/ringfence/grafana/ringfence-dashboard.json"
 )
-if [ -d "$RF_SOURCE_ROOT/share" ]; then
-	while IFS= read -r -d '' f; do
-		expected_files+=("$datadir/ringfence/${f#"$RF_SOURCE_ROOT"/share/}")
-	done < <(find "$RF_SOURCE_ROOT/share" -type f -print0)
-fi
 printf '%s\n' "${expected_files[@]}" | sort >"$rf_tmpdir/expected"
 (cd "$DEST" && find . -type f -o -type l) | sed 's|^\.||' | sort >"$rf_tmpdir/found"
 diff "$rf_tmpdir/expected" "$rf_tmpdir/found" >"$rf_tmpdir/diff" ||
@@ -99,6 +98,24 @@ pid=$!
 wait "$pid" || rf_fail "kcat under the installed ringfence run exited $?"
 kcat_check run "$pid" 65536 fail
 echo "ok: kcat under the installed ringfence run, with the installed shim"
+
+# The installed `ringfence serve` exports what kcat left in its segment, in
+# an exposition promtool accepts without a lint message.
+"$RF" serve --listen 127.0.0.1:0 --prefix "$PREFIX" >"$rf_tmpdir/serve.out" 2>"$rf_tmpdir/serve.err" &
+serve_pid=$!
+rf_track "$serve_pid"
+rf_wait_until 10 "the installed ringfence serve to listen" grep -q 'listening on http://' "$rf_tmpdir/serve.out"
+url=$(grep -o 'http://127\.0\.0\.1:[0-9]*/' "$rf_tmpdir/serve.out" | head -n 1)
+curl -sf --max-time 10 -o "$rf_tmpdir/metrics" "${url}metrics" ||
+	rf_fail "GET ${url}metrics from the installed ringfence serve failed"
+rf_assert_eq 1000 "$(awk -v key="{pid=\"$pid\",comm=\"kcat\"}" '
+	$1 ~ /^ringfence_produce(|v|va|_batch)_msgs_total[{]/ && substr($1, index($1, "{")) == key { n += $2 }
+	END { print n + 0 }' "$rf_tmpdir/metrics")" "kcat's messages exported by the installed ringfence serve"
+promtool check metrics <"$rf_tmpdir/metrics" >"$rf_tmpdir/promtool.out" 2>&1 && [ ! -s "$rf_tmpdir/promtool.out" ] ||
+	rf_fail "promtool check metrics on the installed serve's exposition: $(head -n 5 "$rf_tmpdir/promtool.out")"
+kill "$serve_pid"
+wait "$serve_pid" || true
+echo "ok: the installed ringfence serve exports kcat's figures (${url}metrics)"
 
 # The drop-in example: its LD_PRELOAD is where the shim was installed, and
 # its variables are the shim's in force when a program gets them.
@@ -152,7 +169,7 @@ if os.path.normpath(os.path.join("/opt/rf-e2e/sbin", rel)) != "/opt/rf-e2e/lib64
     errors.append(f"from sbin, {rel} is not the shim")
 if absolute != "/opt/rf-e2e/lib64/rf/libringfence.so":
     errors.append(f"RF_SHIM_INSTALLED {absolute}")
-dropin = open(os.path.join(build, "dist", "ringfence.conf")).read()
+dropin = open(os.path.join(build, "share", "ringfence.conf")).read()
 if "Environment=LD_PRELOAD=/opt/rf-e2e/lib64/rf/libringfence.so\n" not in dropin:
     errors.append("the drop-in does not preload /opt/rf-e2e/lib64/rf/libringfence.so")
 if errors:
