@@ -10,8 +10,8 @@
 #include "rp_help.h"
 
 static const struct rp_command *const rp_commands[] = {
-	&rp_cmd_ls,      &rp_cmd_stat,  &rp_cmd_run,        &rp_cmd_gc,   &rp_cmd_threads,
-	&rp_cmd_check,   &rp_cmd_top,   &rp_cmd_goroutines, &rp_cmd_serve,
+	&rp_cmd_ls,    &rp_cmd_stat, &rp_cmd_run,        &rp_cmd_gc,    &rp_cmd_threads,
+	&rp_cmd_check, &rp_cmd_top,  &rp_cmd_goroutines, &rp_cmd_serve,
 };
 
 #define RP_COMMAND_COUNT (sizeof(rp_commands) / sizeof(rp_commands[0]))

@@ -5,18 +5,22 @@
 # the difference divided by what the program did. Each side also runs with
 # a tenth of the work, and only the difference between the two runs counts,
 # so that start-up and exit (loading, the first publication) fall out.
+# librdkafka's own count moves from run to run with how its batches fall (a
+# few hundred instructions a message either way), so each figure is the
+# median of ROUNDS such measurements, printed with their range.
 #   per message  rf-producer, one thread, produce then poll(0), COUNT messages
 #                of 100 bytes with F_COPY (target: at most 150)
 #   per poll     rf-poll-bench, rd_kafka_poll(rk, 0) with nothing to serve
 #                (target: at most 20)
 #
-#   test-apps/bench/budget_instructions.sh [BUILD_DIR] [COUNT] [ENTRY] [PAYLOAD] [SIZE]
+#   test-apps/bench/budget_instructions.sh [BUILD_DIR] [COUNT] [ENTRY] [PAYLOAD] [SIZE] [ROUNDS]
 set -euo pipefail
 build=${1:-build}
 count=${2:-100000}
 entry=${3:-produce}
 payload=${4:-copy}
 size=${5:-100}
+rounds=${6:-5}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$build" && pwd)
 RF_BUILD_ROOT=$build
@@ -30,9 +34,11 @@ prefix=rf-bench-instr-$$
 rf_cleanup_add "rm -f /dev/shm/$prefix.*"
 
 # instructions CMD...: the instructions callgrind counted in every thread of
-# CMD. valgrind hands the environment (LD_PRELOAD included) to CMD.
+# CMD. valgrind hands the environment (LD_PRELOAD included) to CMD; its fair
+# scheduler hands the CPU round the threads as the kernel would, rather than
+# letting one run until it blocks.
 instructions() {
-	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
+	valgrind --tool=callgrind --fair-sched=yes --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null |
 		sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
@@ -56,16 +62,24 @@ poller() {
 			instructions "$build/test-apps/rf-poll-bench" "$RF_BOOTSTRAP" "$2"
 	fi
 }
-# own FN N: the shim's own instructions per unit of work over N units
+# own FN N: the shim's own instructions per unit of work over N units, once
 own() {
 	local fn=$1 n=$2 small=$(($2 / 10)) r1 r0 s1 s0
 	r1=$($fn refs "$n") r0=$($fn refs "$small")
 	s1=$($fn shim "$n") s0=$($fn shim "$small")
 	awk -v r1="$r1" -v r0="$r0" -v s1="$s1" -v s0="$s0" -v n=$((n - small)) \
-		'BEGIN {printf "%.0f (refs %.0f, shim %.0f)", ((s1 - s0) - (r1 - r0)) / n, (r1 - r0) / n, (s1 - s0) / n}'
+		'BEGIN {printf "%.0f %.0f %.0f\n", ((s1 - s0) - (r1 - r0)) / n, (r1 - r0) / n, (s1 - s0) / n}'
+}
+# median FN N: own FN N, ROUNDS times; the median of the shim's own count
+# (with that round's refs and shim counts) and the range of the rounds
+median() {
+	local i
+	for ((i = 0; i < rounds; i++)); do own "$@"; done | sort -n | awk -v k=$(((rounds + 1) / 2)) '
+		NR == 1 { lo = $1 } { hi = $1 } NR == k { m = $1; r = $2; s = $3 }
+		END { printf "%d (refs %d, shim %d; %d rounds from %d to %d)", m, r, s, NR, lo, hi }'
 }
 
-echo "per message ($entry, $payload, $size B, poll(0) after each): shim's own $(own producer "$count")" \
+echo "per message ($entry, $payload, $size B, poll(0) after each): shim's own $(median producer "$count")" \
 	"instructions (target: at most 150)"
-echo "per rd_kafka_poll with nothing to serve: shim's own $(own poller $((count * 10)))" \
+echo "per rd_kafka_poll with nothing to serve: shim's own $(median poller $((count * 10)))" \
 	"instructions (target: at most 20)"

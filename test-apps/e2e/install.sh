@@ -111,8 +111,10 @@ curl -sf --max-time 10 -o "$rf_tmpdir/metrics" "${url}metrics" ||
 rf_assert_eq 1000 "$(awk -v key="{pid=\"$pid\",comm=\"kcat\"}" '
 	$1 ~ /^ringfence_produce(|v|va|_batch)_msgs_total[{]/ && substr($1, index($1, "{")) == key { n += $2 }
 	END { print n + 0 }' "$rf_tmpdir/metrics")" "kcat's messages exported by the installed ringfence serve"
-promtool check metrics <"$rf_tmpdir/metrics" >"$rf_tmpdir/promtool.out" 2>&1 && [ ! -s "$rf_tmpdir/promtool.out" ] ||
+if ! promtool check metrics <"$rf_tmpdir/metrics" >"$rf_tmpdir/promtool.out" 2>&1 ||
+	[ -s "$rf_tmpdir/promtool.out" ]; then
 	rf_fail "promtool check metrics on the installed serve's exposition: $(head -n 5 "$rf_tmpdir/promtool.out")"
+fi
 kill "$serve_pid"
 wait "$serve_pid" || true
 echo "ok: the installed ringfence serve exports kcat's figures (${url}metrics)"
