@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,6 +175,38 @@ static size_t rf_conf_copy_limit(rd_kafka_conf_t *conf)
 	return strtoull(RF_KAFKA_COPY_MAX, NULL, 10);
 }
 
+/* Cleanup handler of a cancelled rd_kafka_new or rd_kafka_destroy: the handle's slot closes. */
+static void rf_kafka_slot_cancelled(void *slot)
+{
+	int saved = errno;
+
+	rf_budget_handle_close((int)(intptr_t)slot);
+	errno = saved;
+}
+
+/*
+ * The real rd_kafka_new, under a cleanup handler whose scope holds nothing
+ * but it. A thread cancelled inside (it waits there for librdkafka's main
+ * thread to start: a cancellation point) gets no handle, and neither does
+ * anyone else: nothing can be produced to the half-made handle, so nothing
+ * will be charged or acknowledged under its slot, which closes as after a
+ * failed creation, free for the next handle. The conf is left alone, even
+ * one the shim made: the half-made handle's threads may still read what its
+ * copy of the conf points to.
+ */
+static __attribute__((noinline)) rd_kafka_t *rf_kafka_new_real(rf_real_rd_kafka_new_fn real,
+							       int slot, rd_kafka_type_t type,
+							       rd_kafka_conf_t *conf, char *errstr,
+							       size_t errstr_size)
+{
+	rd_kafka_t *rk;
+
+	pthread_cleanup_push(rf_kafka_slot_cancelled, (void *)(intptr_t)slot);
+	rk = real(type, conf, errstr, errstr_size);
+	pthread_cleanup_pop(0);
+	return rk;
+}
+
 RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, char *errstr,
 				   size_t errstr_size)
 {
@@ -207,7 +240,7 @@ RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, 
 	/* __CONFLICT: already added to this conf by an earlier, failed rd_kafka_new. */
 	add_on_new(conf, "ringfence", rf_on_new, (void *)(intptr_t)slot);
 
-	rk = real(type, conf, errstr, errstr_size);
+	rk = rf_kafka_new_real(real, slot, type, conf, errstr, errstr_size);
 	if (rk == NULL) {
 		int saved = errno;
 		rf_budget_handle_close(slot);
@@ -224,13 +257,42 @@ RF_EXPORT rd_kafka_t *rd_kafka_new(rd_kafka_type_t type, rd_kafka_conf_t *conf, 
 	return rk;
 }
 
+/*
+ * The real rd_kafka_destroy, under a cleanup handler. A thread cancelled
+ * inside leaves the handle half torn down. In librdkafka 2.0.2 the call has
+ * two cancellation points: the warning about messages still queued, when
+ * the log line is written on the calling thread (the handle is then
+ * untouched), and the join of its main thread (the handle has been told to
+ * terminate; the main thread goes on failing and freeing every message and
+ * joining the broker threads, and the handle's own memory is never freed).
+ * Either way the application gave the handle up, so its slot closes as
+ * after a whole destroy: it no longer counts as open, no wait for budget
+ * counts on its poller, and drop-oldest never purges it (rd_kafka_purge
+ * would race the teardown). Its outstanding charges are left as they are:
+ * each message is credited when librdkafka acknowledges it or frees its
+ * payload, as the teardown does, and the interceptor and free() find the
+ * slot by themselves. Crediting them here would give arena records back
+ * while librdkafka may still send or free them. A closed slot is reused
+ * only once it holds nothing (rf_kafka_handle_open), so no late credit
+ * lands on another handle; a slot whose messages librdkafka never releases
+ * (the handle untouched, its reports never served) stays listed, holding
+ * them.
+ */
+static __attribute__((noinline)) void rf_kafka_destroy_real(rf_real_rd_kafka_destroy_fn real,
+							    int slot, rd_kafka_t *rk)
+{
+	pthread_cleanup_push(rf_kafka_slot_cancelled, (void *)(intptr_t)slot);
+	real(rk);
+	pthread_cleanup_pop(0);
+}
+
 RF_EXPORT void rd_kafka_destroy(rd_kafka_t *rk)
 {
 	rf_real_rd_kafka_destroy_fn real = RF_REAL(rd_kafka_destroy);
 	int slot = rf_kafka_handle_slot(rk);
 
 	if (real != NULL)
-		real(rk);
+		rf_kafka_destroy_real(real, slot, rk);
 	/* After the real destroy: every message of the handle has been released. */
 	rf_budget_handle_close(slot);
 }

@@ -1,0 +1,293 @@
+/*
+ * rf-budget-app: producers in the budget's corner cases, run under the shim
+ * by test-apps/e2e/budget_cancel_handles.sh (docs/budget.md).
+ * Each mode prints JSON lines on stdout; a test reads the process's figures
+ * with `ringfence stat --json PID` in between.
+ *
+ *   new --times N       N threads, each cancelled inside rd_kafka_new (the
+ *                       cancel is pending when it is called; an interceptor
+ *                       slows librdkafka's threads down at their start, so
+ *                       that rd_kafka_new waits for them: a cancellation
+ *                       point); then the tracked handle below
+ *   destroy --times N   N producer handles, each with messages still queued,
+ *                       destroyed by a thread cancelled inside
+ *                       rd_kafka_destroy (librdkafka joins its main thread
+ *                       there); then the tracked handle below
+ *
+ * The tracked handle (new, destroy): client.id "rf-after", 20 messages of
+ * 1000 bytes with F_COPY whose delivery reports wait until the test says go.
+ * new and destroy print {"ready": ...} and wait for a line on stdin (the
+ * test reads the segment meanwhile), then finish and exit 0 when all went
+ * as the mode expects.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#define AFTER_COUNT 20
+#define AFTER_SIZE 1000
+
+static struct {
+	const char *bootstrap;
+	long times;
+} opt = {.times = 70};
+
+static long delivered, dr_failed; /* atomic */
+
+__attribute__((format(printf, 1, 2), noreturn)) static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("rf-budget-app: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(2);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	__atomic_add_fetch(m->err ? &dr_failed : &delivered, 1, __ATOMIC_RELAXED);
+}
+
+/* Quiet: nothing written, so logging is no cancellation point inside librdkafka. */
+static void log_quiet(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	(void)level;
+	(void)fac;
+	(void)buf;
+}
+
+static void conf_set(rd_kafka_conf_t *conf, const char *name, const char *value)
+{
+	char err[256];
+
+	if (rd_kafka_conf_set(conf, name, value, err, sizeof(err)) != RD_KAFKA_CONF_OK)
+		die("%s", err);
+}
+
+static rd_kafka_conf_t *conf_producer(const char *client_id)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+
+	if (opt.bootstrap != NULL)
+		conf_set(conf, "bootstrap.servers", opt.bootstrap);
+	conf_set(conf, "client.id", client_id);
+	conf_set(conf, "linger.ms", "0");
+	rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+	return conf;
+}
+
+static rd_kafka_t *producer_new(rd_kafka_conf_t *conf)
+{
+	char err[256];
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+
+	if (rk == NULL)
+		die("rd_kafka_new: %s", err);
+	return rk;
+}
+
+/* Wait for a line on stdin (or its end): the test reads the segment meanwhile. */
+static void wait_for_go(void)
+{
+	char line[64];
+
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL && ferror(stdin))
+		die("stdin");
+}
+
+/* ---- The tracked handle made last (new, destroy) ------------------------------------- */
+
+static int after_run(long cancelled, long attempts)
+{
+	static char buf[AFTER_SIZE];
+	rd_kafka_t *rk = producer_new(conf_producer("rf-after"));
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, "rf-budget-after", NULL);
+	long produced = 0;
+
+	memset(buf, 'a', sizeof(buf));
+	for (int i = 0; i < AFTER_COUNT; i++)
+		produced += rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, buf,
+					     sizeof(buf), NULL, 0, NULL) == 0;
+	/* Not polled yet: the copies stay charged to the handle until the test has looked. */
+	printf("{\"ready\": true, \"pid\": %d, \"cancelled\": %ld, \"attempts\": %ld, "
+	       "\"produced\": %ld}\n",
+	       (int)getpid(), cancelled, attempts, produced);
+	wait_for_go();
+	rd_kafka_flush(rk, 30000);
+	printf("{\"delivered\": %ld, \"failed\": %ld}\n", delivered, dr_failed);
+	rd_kafka_topic_destroy(rkt);
+	rd_kafka_destroy(rk);
+	return produced == AFTER_COUNT && delivered == AFTER_COUNT ? 0 : 1;
+}
+
+/* ---- new: cancelled inside rd_kafka_new ------------------------------------------------ */
+
+/* librdkafka's threads start slowly, so that rd_kafka_new waits for its main thread. */
+static rd_kafka_resp_err_t slow_start(rd_kafka_t *rk, rd_kafka_thread_type_t type, const char *name,
+				      void *ic_opaque)
+{
+	(void)rk;
+	(void)type;
+	(void)name;
+	(void)ic_opaque;
+	sleep_ms(20);
+	return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+static rd_kafka_resp_err_t slow_on_new(rd_kafka_t *rk, const rd_kafka_conf_t *conf, void *ic_opaque,
+				       char *errstr, size_t errstr_size)
+{
+	(void)conf;
+	(void)ic_opaque;
+	(void)errstr;
+	(void)errstr_size;
+	return rd_kafka_interceptor_add_on_thread_start(rk, "rf-budget-app", slow_start, NULL);
+}
+
+/*
+ * The thread's cancel is pending when it calls rd_kafka_new: it is cancelled
+ * at the first cancellation point inside, or returns a handle (then it is
+ * destroyed and the attempt does not count).
+ */
+static void *new_victim(void *arg)
+{
+	rd_kafka_conf_t *conf = arg;
+	char err[256];
+	rd_kafka_t *rk;
+
+	pthread_cancel(pthread_self());
+	rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	if (rk != NULL)
+		rd_kafka_destroy(rk);
+	else
+		rd_kafka_conf_destroy(conf);
+	return NULL;
+}
+
+static int run_new(void)
+{
+	long cancelled = 0, attempts = 0;
+	/* librdkafka's global start-up (TLS libraries read their files) is done on the first
+	 * handle, under a global lock: done here, not in a cancelled thread. A consumer is not a
+	 * producer handle of the shim's. */
+	char err[256];
+	rd_kafka_t *keeper = rd_kafka_new(RD_KAFKA_CONSUMER, rd_kafka_conf_new(), err, sizeof(err));
+
+	if (keeper == NULL)
+		die("rd_kafka_new (consumer): %s", err);
+	while (cancelled < opt.times && attempts < 3 * opt.times) {
+		/* No brokers: the half-made handles, whose threads never finish starting, stay
+		 * quiet. A cancelled rd_kafka_new leaves its conf to nobody: leaked here. */
+		rd_kafka_conf_t *conf = rd_kafka_conf_new();
+		pthread_t t;
+		void *ret;
+
+		conf_set(conf, "client.id", "rf-cancelled-new");
+		rd_kafka_conf_set_log_cb(conf, log_quiet);
+		if (rd_kafka_conf_interceptor_add_on_new(conf, "rf-budget-app", slow_on_new, NULL))
+			die("rd_kafka_conf_interceptor_add_on_new");
+		attempts++;
+		if (pthread_create(&t, NULL, new_victim, conf) != 0 || pthread_join(t, &ret) != 0)
+			die("pthread_create");
+		cancelled += ret == PTHREAD_CANCELED;
+	}
+	return after_run(cancelled, attempts);
+}
+
+/* ---- destroy: cancelled inside rd_kafka_destroy ---------------------------------------- */
+
+static void *destroy_victim(void *arg)
+{
+	pthread_cancel(pthread_self());
+	rd_kafka_destroy(arg);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+	return NULL;
+}
+
+static int run_destroy(void)
+{
+	static char buf[AFTER_SIZE];
+	long cancelled = 0, attempts = 0;
+
+	memset(buf, 'd', sizeof(buf));
+	while (cancelled < opt.times && attempts < 3 * opt.times) {
+		rd_kafka_conf_t *conf = conf_producer("rf-cancelled-destroy");
+		rd_kafka_t *rk;
+		rd_kafka_topic_t *rkt;
+		pthread_t t;
+		void *ret;
+
+		/* Its warning about messages still queued is written nowhere: the join of the main
+		 * thread is the cancellation point, with librdkafka's teardown under way. */
+		rd_kafka_conf_set_log_cb(conf, log_quiet);
+		rk = producer_new(conf);
+		rkt = rd_kafka_topic_new(rk, "rf-budget-destroy", NULL);
+		for (int i = 0; i < 3; i++)
+			rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, buf,
+					 sizeof(buf), NULL, 0, NULL);
+		rd_kafka_topic_destroy(rkt);
+		attempts++;
+		if (pthread_create(&t, NULL, destroy_victim, rk) != 0 || pthread_join(t, &ret) != 0)
+			die("pthread_create");
+		cancelled += ret == PTHREAD_CANCELED;
+	}
+	return after_run(cancelled, attempts);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"bootstrap", required_argument, NULL, 'b'},
+		{"times", required_argument, NULL, 't'},
+		{0},
+	};
+	const char *mode = argc > 1 ? argv[1] : "";
+	int c;
+
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			opt.bootstrap = optarg;
+			break;
+		case 't':
+			opt.times = strtol(optarg, NULL, 10);
+			break;
+		default:
+			return 2;
+		}
+	}
+	if (opt.bootstrap == NULL)
+		die("%s: --bootstrap is required", mode);
+	if (strcmp(mode, "new") == 0)
+		return run_new();
+	if (strcmp(mode, "destroy") == 0)
+		return run_destroy();
+	fprintf(stderr, "usage: rf-budget-app new|destroy [options]\n");
+	return 2;
+}
