@@ -1,6 +1,6 @@
 /*
  * rf-budget-app: producers in the budget's corner cases, run under the shim
- * by test-apps/e2e/budget_cancel_handles.sh (docs/budget.md).
+ * by test-apps/e2e/budget_cancel_*.sh (docs/budget.md).
  * Each mode prints JSON lines on stdout; a test reads the process's figures
  * with `ringfence stat --json PID` in between.
  *
@@ -13,12 +13,20 @@
  *                       destroyed by a thread cancelled inside
  *                       rd_kafka_destroy (librdkafka joins its main thread
  *                       there); then the tracked handle below
+ *   block --entry E --payload P
+ *                       a thread whose produce call with RD_KAFKA_MSG_F_BLOCK
+ *                       waits inside librdkafka (queue.buffering.max.messages
+ *                       reached: a first message's delivery report is never
+ *                       served) is cancelled there; then a message larger
+ *                       than what that call was charged, on another handle
  *
  * The tracked handle (new, destroy): client.id "rf-after", 20 messages of
  * 1000 bytes with F_COPY whose delivery reports wait until the test says go.
- * new and destroy print {"ready": ...} and wait for a line on stdin (the
- * test reads the segment meanwhile), then finish and exit 0 when all went
- * as the mode expects.
+ * Each mode prints {"ready": ...} and waits for a line on stdin (the test
+ * reads the segment meanwhile), then finishes and exits 0 when all went as
+ * the mode expects.
+ *
+ * E: produce, producev, produceva, batch. P: copy, free, none.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,11 +43,17 @@
 
 #define AFTER_COUNT 20
 #define AFTER_SIZE 1000
+/* What the blocked call asks; the budget in the tests is 1 MiB. */
+#define BLOCKED_SIZE 600000
+/* On another handle after the cancel: fits only if the blocked call's charge came back. */
+#define LATER_SIZE 700000
 
 static struct {
 	const char *bootstrap;
 	long times;
-} opt = {.times = 70};
+	const char *entry;
+	const char *payload;
+} opt = {.times = 70, .entry = "produce", .payload = "copy"};
 
 static long delivered, dr_failed; /* atomic */
 
@@ -259,11 +273,149 @@ static int run_destroy(void)
 	return after_run(cancelled, attempts);
 }
 
+/* ---- block: cancelled while librdkafka blocks in a produce call ------------------------- */
+
+static int payload_flags(void)
+{
+	if (strcmp(opt.payload, "copy") == 0)
+		return RD_KAFKA_MSG_F_COPY;
+	if (strcmp(opt.payload, "free") == 0)
+		return RD_KAFKA_MSG_F_FREE;
+	if (strcmp(opt.payload, "none") == 0)
+		return 0;
+	die("--payload %s: copy, free or none", opt.payload);
+}
+
+struct blocked {
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *rkt;
+	char *small, *big; /* the batch's first message, and the one that blocks */
+	int entering;      /* atomic: the produce call comes next */
+	rd_kafka_resp_err_t err;
+};
+
+/* The call that blocks: RD_KAFKA_MSG_F_BLOCK, queue full. Returns only if it did not. */
+static void *blocked_producer(void *arg)
+{
+	struct blocked *b = arg;
+	int flags = payload_flags() | RD_KAFKA_MSG_F_BLOCK;
+	rd_kafka_error_t *error;
+
+	/* Nothing after this store is a cancellation point before librdkafka's wait. */
+	__atomic_store_n(&b->entering, 1, __ATOMIC_RELEASE);
+	if (strcmp(opt.entry, "produce") == 0) {
+		if (rd_kafka_produce(b->rkt, RD_KAFKA_PARTITION_UA, flags, b->big, BLOCKED_SIZE,
+				     NULL, 0, NULL) != 0)
+			b->err = rd_kafka_last_error();
+	} else if (strcmp(opt.entry, "producev") == 0) {
+		/* With a header: the headers list the shim makes for it is its own to destroy. */
+		b->err = rd_kafka_producev(b->rk, RD_KAFKA_V_TOPIC("rf-budget-block"),
+					   RD_KAFKA_V_VALUE(b->big, BLOCKED_SIZE),
+					   RD_KAFKA_V_HEADER("rf", "block", 5),
+					   RD_KAFKA_V_MSGFLAGS(flags), RD_KAFKA_V_END);
+	} else if (strcmp(opt.entry, "produceva") == 0) {
+		rd_kafka_vu_t vus[3] = {
+			{.vtype = RD_KAFKA_VTYPE_RKT, .u.rkt = b->rkt},
+			{.vtype = RD_KAFKA_VTYPE_VALUE, .u.mem = {b->big, BLOCKED_SIZE}},
+			{.vtype = RD_KAFKA_VTYPE_MSGFLAGS, .u.i = flags},
+		};
+
+		error = rd_kafka_produceva(b->rk, vus, 3);
+		if (error != NULL) {
+			b->err = rd_kafka_error_code(error);
+			rd_kafka_error_destroy(error);
+		}
+	} else {
+		/* The first is taken (the queue holds two), the second blocks. */
+		rd_kafka_message_t msgs[2] = {
+			{.payload = b->small, .len = 100},
+			{.payload = b->big, .len = BLOCKED_SIZE},
+		};
+
+		if (rd_kafka_produce_batch(b->rkt, RD_KAFKA_PARTITION_UA, flags, msgs, 2) != 2)
+			b->err = msgs[0].err ? msgs[0].err : msgs[1].err;
+	}
+	return NULL;
+}
+
+static int run_block(void)
+{
+	static char first[] = "first", fixed_small[100], fixed_big[BLOCKED_SIZE];
+	static char later[LATER_SIZE];
+	int batch = strcmp(opt.entry, "batch") == 0;
+	int free_flag = payload_flags() == RD_KAFKA_MSG_F_FREE;
+	rd_kafka_conf_t *conf = conf_producer("rf-blocked");
+	struct blocked b = {0};
+	rd_kafka_t *rk_later;
+	rd_kafka_topic_t *rkt_later;
+	pthread_t t;
+	void *ret;
+	int later_rc;
+
+	if (strcmp(opt.entry, "produce") != 0 && strcmp(opt.entry, "producev") != 0 &&
+	    strcmp(opt.entry, "produceva") != 0 && !batch)
+		die("--entry %s: produce, producev, produceva or batch", opt.entry);
+	/* Room for the first message (and the batch's first): the next one blocks. */
+	conf_set(conf, "queue.buffering.max.messages", batch ? "2" : "1");
+	b.rk = producer_new(conf);
+	b.rkt = rd_kafka_topic_new(b.rk, "rf-budget-block", NULL);
+	/* F_FREE payloads are the application's again when the call did not take them. */
+	b.small = free_flag ? malloc(100) : fixed_small;
+	b.big = free_flag ? malloc(BLOCKED_SIZE) : fixed_big;
+	if (b.small == NULL || b.big == NULL)
+		die("malloc");
+	memset(b.small, 's', 100);
+	memset(b.big, 'b', BLOCKED_SIZE);
+	/* Uncopied: its charge comes back when delivered; its report is never served, so it
+	 * counts against queue.buffering.max.messages for good. */
+	if (rd_kafka_produce(b.rkt, RD_KAFKA_PARTITION_UA, 0, first, sizeof(first), NULL, 0,
+			     NULL) != 0)
+		die("first produce: %s", rd_kafka_err2str(rd_kafka_last_error()));
+	if (pthread_create(&t, NULL, blocked_producer, &b) != 0)
+		die("pthread_create");
+	while (!__atomic_load_n(&b.entering, __ATOMIC_ACQUIRE))
+		sleep_ms(1);
+	sleep_ms(300); /* well inside librdkafka's wait by now; the cancel acts there anyway */
+	pthread_cancel(t);
+	pthread_join(t, &ret);
+	if (ret != PTHREAD_CANCELED) {
+		printf("{\"ready\": false, \"cancelled\": false, \"err\": \"%s\"}\n",
+		       rd_kafka_err2str(b.err));
+		return 1;
+	}
+	/* Never taken by librdkafka: still the application's (a double free aborts). */
+	if (free_flag) {
+		free(b.big);
+		if (!batch)
+			free(b.small);
+	}
+	/* As large as what the cancelled call was charged, or more: it fits only if that charge
+	 * came back (the tests run with policy fail and a 1 MiB budget). */
+	rk_later = producer_new(conf_producer("rf-later"));
+	rkt_later = rd_kafka_topic_new(rk_later, "rf-budget-later", NULL);
+	memset(later, 'l', sizeof(later));
+	later_rc = rd_kafka_produce(rkt_later, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, later,
+				    sizeof(later), NULL, 0, NULL);
+	rd_kafka_flush(rk_later, 30000);
+	printf("{\"ready\": true, \"pid\": %d, \"cancelled\": true, \"later\": \"%s\", "
+	       "\"later_delivered\": %ld}\n",
+	       (int)getpid(), later_rc == 0 ? "admitted" : rd_kafka_err2str(rd_kafka_last_error()),
+	       delivered);
+	wait_for_go();
+	rd_kafka_topic_destroy(rkt_later);
+	rd_kafka_destroy(rk_later);
+	/* The blocked handle is left as it is: the cancelled wait left librdkafka's lock of its
+	 * message count held, and destroying it would wait for that lock forever. */
+	return later_rc == 0 && delivered == 1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"bootstrap", required_argument, NULL, 'b'},
 		{"times", required_argument, NULL, 't'},
+		{"entry", required_argument, NULL, 'e'},
+		{"payload", required_argument, NULL, 'p'},
 		{0},
 	};
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -278,6 +430,12 @@ int main(int argc, char **argv)
 		case 't':
 			opt.times = strtol(optarg, NULL, 10);
 			break;
+		case 'e':
+			opt.entry = optarg;
+			break;
+		case 'p':
+			opt.payload = optarg;
+			break;
 		default:
 			return 2;
 		}
@@ -288,6 +446,8 @@ int main(int argc, char **argv)
 		return run_new();
 	if (strcmp(mode, "destroy") == 0)
 		return run_destroy();
-	fprintf(stderr, "usage: rf-budget-app new|destroy [options]\n");
+	if (strcmp(mode, "block") == 0)
+		return run_block();
+	fprintf(stderr, "usage: rf-budget-app new|destroy|block [options]\n");
 	return 2;
 }

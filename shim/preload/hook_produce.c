@@ -19,12 +19,19 @@
  * rd_kafka_producev is variadic and cannot be forwarded as is: its list is
  * re-parsed (rf_produce.h) into rd_kafka_vu_t entries for the real
  * rd_kafka_produceva.
+ *
+ * A call with RD_KAFKA_MSG_F_BLOCK may wait inside librdkafka, where a
+ * thread can be cancelled: such calls, and only they, run under a cleanup
+ * handler that settles the charge (see "Calls that block" below; cnd_wait
+ * is interposed for them).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <threads.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -95,9 +102,124 @@ static inline void rf_produce_settle(struct rf_budget_msg *m, int accepted, void
 	rf_produce_settle_slow(m, accepted, app_payload, app_flags);
 }
 
-RF_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition, int msgflags,
-			       void *payload, size_t len, const void *key, size_t keylen,
-			       void *msg_opaque)
+/* ---- Calls that block ------------------------------------------------------------- */
+
+/*
+ * With RD_KAFKA_MSG_F_BLOCK librdkafka waits while the handle's queue is full
+ * (rd_kafka_curr_msgs_add: cnd_wait, a cancellation point). A thread
+ * cancelled there never comes back to settle, and the message's charge and
+ * arena copy would stay for good. Such a call runs under a cleanup handler
+ * that settles the message as librdkafka left it:
+ *   - cancelled inside that wait (the cnd_wait below saw the thread go in
+ *     and not come out): librdkafka 2.0.2 waits in rd_kafka_msg_new0 before
+ *     it allocates the message, the only thing that would hold the payload,
+ *     so the call is settled as refused: the arena copy and the charge come
+ *     back, and the application's F_FREE buffer stays the application's, as
+ *     librdkafka leaves it when a call fails;
+ *   - cancelled anywhere else in the call: after the wait the message may
+ *     be queued already (the wake-up of a broker thread that follows is a
+ *     socket write), so it is settled as taken, as if the cancel had come
+ *     after the call returned: its copy is credited when librdkafka frees
+ *     it. Releasing it here could hand the record to another message while
+ *     librdkafka still sends this one.
+ * produce_batch tells the two apart by each message's err instead
+ * (rf_batch_blocking).
+ * Other calls never wait in librdkafka and pay nothing for this: the
+ * handler is installed on the F_BLOCK path only (cnd_wait costs everyone
+ * else a load and a compare).
+ */
+struct rf_produce_block {
+	struct rf_budget_msg *m; /* the charge; NULL when nothing was charged */
+	void *app_payload;       /* the application's payload and flags */
+	int app_flags;
+	rd_kafka_headers_t **own_hdrs; /* producev's own headers list: ours until taken */
+	int in_wait;                   /* inside librdkafka's cnd_wait now */
+};
+
+/* The blocking call this thread is in (single-message calls), for cnd_wait. */
+static __thread struct rf_produce_block *rf_tls_produce_block
+	__attribute__((tls_model("initial-exec")));
+
+/* librdkafka's wait for room in its queue; anyone else's cnd_wait passes straight on. */
+RF_EXPORT int cnd_wait(cnd_t *cond, mtx_t *mtx)
+{
+	struct rf_produce_block *block = rf_tls_produce_block;
+	rf_real_cnd_wait_fn real = RF_REAL(cnd_wait);
+	int rc;
+
+	if (real == NULL)
+		return thrd_error;
+	if (__builtin_expect(block == NULL, 1))
+		return real(cond, mtx);
+	block->in_wait = 1;
+	rc = real(cond, mtx);
+	block->in_wait = 0;
+	return rc;
+}
+
+static void rf_produce_block_cancelled(void *arg)
+{
+	struct rf_produce_block *block = arg;
+	int saved = errno;
+
+	rf_tls_produce_block = NULL;
+	rf_kafka_in_produce(0);
+	if (block->m != NULL)
+		rf_produce_settle_slow(block->m, !block->in_wait, block->app_payload,
+				       block->app_flags);
+	/* Not yet attached to a message: the list is still ours. */
+	if (block->in_wait && block->own_hdrs != NULL && *block->own_hdrs != NULL) {
+		rf_real_rd_kafka_headers_destroy_fn destroy = RF_REAL(rd_kafka_headers_destroy);
+
+		if (destroy != NULL)
+			destroy(*block->own_hdrs);
+		*block->own_hdrs = NULL;
+	}
+	errno = saved;
+}
+
+/* The real rd_kafka_produce with F_BLOCK, under the cleanup handler; m: NULL when uncharged. */
+static __attribute__((noinline)) int rf_produce_blocking(
+	struct rf_budget_msg *m, void *app_payload, int app_flags, rf_real_rd_kafka_produce_fn real,
+	rd_kafka_topic_t *rkt, int32_t partition, int msgflags, void *payload, size_t len,
+	const void *key, size_t keylen, void *msg_opaque)
+{
+	struct rf_produce_block block = {
+		.m = m, .app_payload = app_payload, .app_flags = app_flags};
+	int rc;
+
+	rf_tls_produce_block = &block;
+	pthread_cleanup_push(rf_produce_block_cancelled, &block);
+	rc = real(rkt, partition, msgflags, payload, len, key, keylen, msg_opaque);
+	pthread_cleanup_pop(0);
+	rf_tls_produce_block = NULL;
+	return rc;
+}
+
+/* The real rd_kafka_produceva with F_BLOCK, under the cleanup handler. */
+static __attribute__((noinline)) rd_kafka_error_t *rf_produceva_blocking(
+	struct rf_produce_block *block, rf_real_rd_kafka_produceva_fn real, rd_kafka_t *rk,
+	const rd_kafka_vu_t *vus, size_t cnt)
+{
+	rd_kafka_error_t *error;
+
+	rf_tls_produce_block = block;
+	pthread_cleanup_push(rf_produce_block_cancelled, block);
+	error = real(rk, vus, cnt);
+	pthread_cleanup_pop(0);
+	rf_tls_produce_block = NULL;
+	return error;
+}
+
+/*
+ * rd_kafka_produce, one body for both paths: block is a constant, so the
+ * common path carries nothing of the blocking one.
+ */
+static inline __attribute__((always_inline)) int rf_produce_call(int block, rd_kafka_topic_t *rkt,
+								 int32_t partition, int msgflags,
+								 void *payload, size_t len,
+								 const void *key, size_t keylen,
+								 void *msg_opaque)
 {
 	rf_real_rd_kafka_produce_fn real = RF_REAL(rd_kafka_produce);
 	struct rf_budget_msg m;
@@ -121,7 +243,11 @@ RF_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition, int msg
 		}
 	}
 	rf_kafka_in_produce(1);
-	rc = real(rkt, partition, flags, p, len, key, keylen, msg_opaque);
+	if (block)
+		rc = rf_produce_blocking(rf_budget_enabled() ? &m : NULL, payload, msgflags, real,
+					 rkt, partition, flags, p, len, key, keylen, msg_opaque);
+	else
+		rc = real(rkt, partition, flags, p, len, key, keylen, msg_opaque);
 	rf_kafka_in_produce(0);
 	/* errno stays as the real call left it: settling and counting keep it. */
 	if (rf_budget_enabled())
@@ -130,8 +256,36 @@ RF_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition, int msg
 	return rc;
 }
 
-/* The real produceva, its error object turned into a code. */
-static rd_kafka_resp_err_t rf_produceva_call(rd_kafka_t *rk, const rd_kafka_vu_t *vus, size_t cnt)
+static __attribute__((noinline)) int rf_produce_common(rd_kafka_topic_t *rkt, int32_t partition,
+						       int msgflags, void *payload, size_t len,
+						       const void *key, size_t keylen,
+						       void *msg_opaque)
+{
+	return rf_produce_call(0, rkt, partition, msgflags, payload, len, key, keylen, msg_opaque);
+}
+
+static __attribute__((noinline)) int rf_produce_blocks(rd_kafka_topic_t *rkt, int32_t partition,
+						       int msgflags, void *payload, size_t len,
+						       const void *key, size_t keylen,
+						       void *msg_opaque)
+{
+	return rf_produce_call(1, rkt, partition, msgflags, payload, len, key, keylen, msg_opaque);
+}
+
+/* Two jumps, the arguments left in place: the common path pays a test for the other. */
+RF_EXPORT int rd_kafka_produce(rd_kafka_topic_t *rkt, int32_t partition, int msgflags,
+			       void *payload, size_t len, const void *key, size_t keylen,
+			       void *msg_opaque)
+{
+	if (__builtin_expect((msgflags & RD_KAFKA_MSG_F_BLOCK) != 0, 0))
+		return rf_produce_blocks(rkt, partition, msgflags, payload, len, key, keylen,
+					 msg_opaque);
+	return rf_produce_common(rkt, partition, msgflags, payload, len, key, keylen, msg_opaque);
+}
+
+/* The real produceva, its error object turned into a code; block: it may block. */
+static inline __attribute__((always_inline)) rd_kafka_resp_err_t rf_produceva_call(
+	rd_kafka_t *rk, const rd_kafka_vu_t *vus, size_t cnt, struct rf_produce_block *block)
 {
 	rf_real_rd_kafka_produceva_fn produceva = RF_REAL(rd_kafka_produceva);
 	rf_real_rd_kafka_error_code_fn error_code = RF_REAL(rd_kafka_error_code);
@@ -141,7 +295,8 @@ static rd_kafka_resp_err_t rf_produceva_call(rd_kafka_t *rk, const rd_kafka_vu_t
 
 	if (produceva == NULL || error_code == NULL || error_destroy == NULL)
 		return RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED;
-	error = produceva(rk, vus, cnt);
+	error = block != NULL ? rf_produceva_blocking(block, produceva, rk, vus, cnt)
+			      : produceva(rk, vus, cnt);
 	if (error == NULL)
 		return RD_KAFKA_RESP_ERR_NO_ERROR;
 	err = error_code(error);
@@ -179,6 +334,49 @@ static int rf_vus_admit(struct rf_budget_msg *m, rd_kafka_t *rk, rd_kafka_vu_t *
 	return rc;
 }
 
+/*
+ * The end of rd_kafka_producev once its message is charged to m (NULL when
+ * nothing was): the real call unless err, settling, counting. block is a
+ * constant: the common path carries nothing of the blocking one.
+ */
+static inline __attribute__((always_inline)) rd_kafka_resp_err_t rf_producev_end(
+	int block, rd_kafka_t *rk, rd_kafka_vu_t *vus, size_t cnt, rd_kafka_resp_err_t err,
+	struct rf_budget_msg *m, void *app_payload, int app_flags, rd_kafka_headers_t **own_hdrs)
+{
+	int saved;
+
+	if (!err) {
+		struct rf_produce_block b = {.m = m,
+					     .app_payload = app_payload,
+					     .app_flags = app_flags,
+					     .own_hdrs = own_hdrs};
+
+		rf_kafka_in_produce(1);
+		err = rf_produceva_call(rk, vus, cnt, block ? &b : NULL);
+		rf_kafka_in_produce(0);
+	}
+	saved = errno;
+	if (m != NULL)
+		rf_produce_settle(m, !err, app_payload, app_flags);
+	if (err && *own_hdrs != NULL) {
+		rf_real_rd_kafka_headers_destroy_fn destroy = RF_REAL(rd_kafka_headers_destroy);
+		if (destroy != NULL)
+			destroy(*own_hdrs);
+	}
+	rf_produce_account(RF_PRODUCE_ENTRY_PRODUCEV, !err, err != 0,
+			   err ? 0 : rf_vus_value_size(vus, cnt));
+	errno = saved;
+	return err;
+}
+
+static __attribute__((noinline)) rd_kafka_resp_err_t rf_producev_blocks(
+	rd_kafka_t *rk, rd_kafka_vu_t *vus, size_t cnt, struct rf_budget_msg *m, void *app_payload,
+	int app_flags, rd_kafka_headers_t **own_hdrs)
+{
+	return rf_producev_end(1, rk, vus, cnt, RD_KAFKA_RESP_ERR_NO_ERROR, m, app_payload,
+			       app_flags, own_hdrs);
+}
+
 RF_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
 {
 	const struct rf_producev_headers headers = {
@@ -193,7 +391,6 @@ RF_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
 	int app_flags = 0, charged = 0;
 	size_t cnt;
 	va_list ap;
-	int saved;
 
 	rf_shim_init();
 	rf_kafka_last_error_set(RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -209,23 +406,48 @@ RF_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
 		else
 			charged = 1;
 	}
-	if (!err) {
-		rf_kafka_in_produce(1);
-		err = rf_produceva_call(rk, vus, cnt);
-		rf_kafka_in_produce(0);
+	if (__builtin_expect((app_flags & RD_KAFKA_MSG_F_BLOCK) != 0, 0) && !err)
+		return rf_producev_blocks(rk, vus, cnt, &m, app_payload, app_flags, &pv.own_hdrs);
+	return rf_producev_end(0, rk, vus, cnt, err, charged ? &m : NULL, app_payload, app_flags,
+			       &pv.own_hdrs);
+}
+
+/*
+ * The end of rd_kafka_produceva once its message is charged to m (NULL
+ * when nothing was): the real call, settling, counting. block is a
+ * constant, as in rf_producev_end.
+ */
+static inline __attribute__((always_inline)) rd_kafka_error_t *rf_produceva_end(
+	int block, rf_real_rd_kafka_produceva_fn real, rd_kafka_t *rk, const rd_kafka_vu_t *vus,
+	size_t cnt, struct rf_budget_msg *m, void *app_payload, int app_flags)
+{
+	rd_kafka_error_t *error;
+	int saved;
+
+	rf_kafka_in_produce(1);
+	if (block) {
+		struct rf_produce_block b = {
+			.m = m, .app_payload = app_payload, .app_flags = app_flags};
+
+		error = rf_produceva_blocking(&b, real, rk, vus, cnt);
+	} else {
+		error = real(rk, vus, cnt);
 	}
 	saved = errno;
-	if (charged)
-		rf_produce_settle(&m, !err, app_payload, app_flags);
-	if (err && pv.own_hdrs != NULL) {
-		rf_real_rd_kafka_headers_destroy_fn destroy = RF_REAL(rd_kafka_headers_destroy);
-		if (destroy != NULL)
-			destroy(pv.own_hdrs);
-	}
-	rf_produce_account(RF_PRODUCE_ENTRY_PRODUCEV, !err, err != 0,
-			   err ? 0 : rf_vus_value_size(vus, cnt));
+	rf_kafka_in_produce(0);
+	if (m != NULL)
+		rf_produce_settle(m, error == NULL, app_payload, app_flags);
+	rf_produce_account(RF_PRODUCE_ENTRY_PRODUCEVA, error == NULL, error != NULL,
+			   error == NULL ? rf_vus_value_size(vus, cnt) : 0);
 	errno = saved;
-	return err;
+	return error;
+}
+
+static __attribute__((noinline)) rd_kafka_error_t *rf_produceva_blocks(
+	rf_real_rd_kafka_produceva_fn real, rd_kafka_t *rk, const rd_kafka_vu_t *vus, size_t cnt,
+	struct rf_budget_msg *m, void *app_payload, int app_flags)
+{
+	return rf_produceva_end(1, real, rk, vus, cnt, m, app_payload, app_flags);
 }
 
 /* Longest vu list charged with a copy; longer ones (many headers) are charged uncopied. */
@@ -237,9 +459,8 @@ RF_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk, const rd_kafka_vu
 	rd_kafka_vu_t own[RF_PRODUCEVA_VUS_MAX + 1];
 	const rd_kafka_vu_t *use = vus;
 	struct rf_budget_msg m;
-	rd_kafka_error_t *error;
 	void *app_payload = NULL;
-	int app_flags = 0, charged = 0, saved;
+	int app_flags = 0, charged = 0;
 
 	rf_shim_init();
 	rf_kafka_last_error_set(RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -270,20 +491,102 @@ RF_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk, const rd_kafka_vu
 		cnt = n;
 		charged = 1;
 	}
-	rf_kafka_in_produce(1);
-	error = real(rk, use, cnt);
-	saved = errno;
-	rf_kafka_in_produce(0);
-	if (charged)
-		rf_produce_settle(&m, error == NULL, app_payload, app_flags);
-	rf_produce_account(RF_PRODUCE_ENTRY_PRODUCEVA, error == NULL, error != NULL,
-			   error == NULL ? rf_vus_value_size(use, cnt) : 0);
-	errno = saved;
-	return error;
+	if (__builtin_expect((app_flags & RD_KAFKA_MSG_F_BLOCK) != 0, 0))
+		return rf_produceva_blocks(real, rk, use, cnt, &m, app_payload, app_flags);
+	return rf_produceva_end(0, real, rk, use, cnt, charged ? &m : NULL, app_payload, app_flags);
 }
 
 /* Messages of one produce_batch call charged at once; longer batches go in runs. */
 #define RF_BATCH_RUN 256
+
+/*
+ * Marks the err of each message of a blocking run before the call: librdkafka
+ * sets every message's err as it comes to it (the one it waits for, after
+ * its wait), and never to this value. Still there after a cancel: the
+ * message was never reached.
+ */
+#define RF_BATCH_UNREACHED RD_KAFKA_RESP_ERR__BEGIN
+
+/*
+ * After the call (or its cancel): the application's payloads back in place,
+ * each message settled as librdkafka left it, and an F_FREE payload that was
+ * not copied freed when taken. app_errs: each err as the application left
+ * it, put back where the mark stayed; NULL (a constant) after a call that
+ * returned.
+ */
+static inline __attribute__((always_inline)) void rf_batch_settle(
+	rd_kafka_message_t *msgs, int n, int msgflags, int copies, struct rf_budget_msg *charges,
+	void **app_payloads, const rd_kafka_resp_err_t *app_errs)
+{
+	int app_free =
+		(msgflags & (RD_KAFKA_MSG_F_FREE | RD_KAFKA_MSG_F_COPY)) == RD_KAFKA_MSG_F_FREE;
+
+	for (int i = 0; i < n; i++) {
+		int ok = msgs[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
+
+		if (app_errs != NULL && msgs[i].err == RF_BATCH_UNREACHED)
+			msgs[i].err = app_errs[i];
+		msgs[i].payload = app_payloads[i];
+		rf_produce_settle(&charges[i], ok, app_payloads[i], msgflags);
+		if (copies && charges[i].payload == NULL && ok && app_free)
+			free(app_payloads[i]);
+	}
+}
+
+/* A run of charged messages of one produce_batch call that may block. */
+struct rf_batch {
+	rd_kafka_message_t *msgs;
+	int n;
+	int msgflags; /* the application's */
+	int copies;
+	struct rf_budget_msg *charges;
+	void **app_payloads;
+	rd_kafka_resp_err_t app_errs[RF_BATCH_RUN];
+};
+
+/*
+ * A blocking run cancelled inside librdkafka (see "Calls that block"): the
+ * messages it reached are settled by their err (taken or refused; the one
+ * it waited for was not reached), the others as refused, with their err as
+ * the application left it.
+ */
+static void rf_batch_cancelled(void *arg)
+{
+	struct rf_batch *b = arg;
+	int saved = errno;
+
+	rf_kafka_in_produce(0);
+	rf_batch_settle(b->msgs, b->n, b->msgflags, b->copies, b->charges, b->app_payloads,
+			b->app_errs);
+	errno = saved;
+}
+
+/* The real produce_batch with F_BLOCK, under the cleanup handler. */
+static __attribute__((noinline)) int rf_batch_blocking(rf_real_rd_kafka_produce_batch_fn real,
+						       rd_kafka_topic_t *rkt, int32_t partition,
+						       int flags, rd_kafka_message_t *msgs, int n,
+						       int msgflags, int copies,
+						       struct rf_budget_msg *charges,
+						       void **app_payloads)
+{
+	struct rf_batch b;
+	int accepted;
+
+	b.msgs = msgs;
+	b.n = n;
+	b.msgflags = msgflags;
+	b.copies = copies;
+	b.charges = charges;
+	b.app_payloads = app_payloads;
+	for (int i = 0; i < n; i++) {
+		b.app_errs[i] = msgs[i].err;
+		msgs[i].err = RF_BATCH_UNREACHED;
+	}
+	pthread_cleanup_push(rf_batch_cancelled, &b);
+	accepted = real(rkt, partition, flags, msgs, n);
+	pthread_cleanup_pop(0);
+	return accepted;
+}
 
 /*
  * The real produce_batch on a run of messages that were all charged; the
@@ -296,8 +599,6 @@ static int rf_batch_run(rf_real_rd_kafka_produce_batch_fn real, rd_kafka_topic_t
 			int32_t partition, int msgflags, rd_kafka_message_t *msgs, int n,
 			struct rf_budget_msg *charges, void **app_payloads, int copies)
 {
-	int app_free =
-		(msgflags & (RD_KAFKA_MSG_F_FREE | RD_KAFKA_MSG_F_COPY)) == RD_KAFKA_MSG_F_FREE;
 	int accepted, flags = msgflags;
 
 	if (copies) {
@@ -307,16 +608,14 @@ static int rf_batch_run(rf_real_rd_kafka_produce_batch_fn real, rd_kafka_topic_t
 				msgs[i].payload = NULL;
 	}
 	rf_kafka_in_produce(1);
-	accepted = real(rkt, partition, flags, msgs, n);
+	if (__builtin_expect((msgflags & RD_KAFKA_MSG_F_BLOCK) != 0, 0))
+		accepted = rf_batch_blocking(real, rkt, partition, flags, msgs, n, msgflags, copies,
+					     charges, app_payloads);
+	else
+		accepted = real(rkt, partition, flags, msgs, n);
 	rf_kafka_in_produce(0);
-	for (int i = 0; i < n; i++) {
-		int ok = msgs[i].err == RD_KAFKA_RESP_ERR_NO_ERROR;
-
-		msgs[i].payload = app_payloads[i];
-		rf_produce_settle(&charges[i], ok, app_payloads[i], msgflags);
-		if (copies && charges[i].payload == NULL && ok && app_free)
-			free(app_payloads[i]);
-	}
+	/* Returned: every err is librdkafka's. */
+	rf_batch_settle(msgs, n, msgflags, copies, charges, app_payloads, NULL);
 	return accepted;
 }
 

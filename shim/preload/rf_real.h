@@ -39,6 +39,7 @@
 	X(OPTIONAL, void, rd_kafka_headers_destroy, (rd_kafka_headers_t *))                        \
 	X(OPTIONAL, rd_kafka_resp_err_t, rd_kafka_header_add,                                      \
 	  (rd_kafka_headers_t *, const char *, ssize_t, const void *, ssize_t))                    \
+	X(OPTIONAL, int, cnd_wait, (cnd_t *, mtx_t *))                                             \
 	RF_REAL_SYMBOLS_KAFKA(X)                                                                   \
 	RF_REAL_SYMBOLS_ALLOC(X)
 
