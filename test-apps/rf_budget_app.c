@@ -1,6 +1,6 @@
 /*
  * rf-budget-app: producers in the budget's corner cases, run under the shim
- * by test-apps/e2e/budget_cancel_*.sh (docs/budget.md).
+ * by test-apps/e2e/budget_cancel_*.sh and budget_fork.sh (docs/budget.md).
  * Each mode prints JSON lines on stdout; a test reads the process's figures
  * with `ringfence stat --json PID` in between.
  *
@@ -19,12 +19,16 @@
  *                       reached: a first message's delivery report is never
  *                       served) is cancelled there; then a message larger
  *                       than what that call was charged, on another handle
+ *   fork --count N      a producer handle is made, used and destroyed, the
+ *                       process forks, and the child produces N messages
+ *                       from one thread while its main thread polls; the
+ *                       parent reports how the child ended
  *
  * The tracked handle (new, destroy): client.id "rf-after", 20 messages of
  * 1000 bytes with F_COPY whose delivery reports wait until the test says go.
- * Each mode prints {"ready": ...} and waits for a line on stdin (the test
- * reads the segment meanwhile), then finishes and exits 0 when all went as
- * the mode expects.
+ * new, destroy and block print {"ready": ...} and wait for a line on stdin
+ * (the test reads the segment meanwhile), then finish; every mode exits 0
+ * when all went as it expects.
  *
  * E: produce, producev, produceva, batch. P: copy, free, none.
  */
@@ -36,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,9 +56,10 @@
 static struct {
 	const char *bootstrap;
 	long times;
+	long count;
 	const char *entry;
 	const char *payload;
-} opt = {.times = 70, .entry = "produce", .payload = "copy"};
+} opt = {.times = 70, .count = 2000, .entry = "produce", .payload = "copy"};
 
 static long delivered, dr_failed; /* atomic */
 
@@ -409,11 +415,96 @@ static int run_block(void)
 	return later_rc == 0 && delivered == 1 ? 0 : 1;
 }
 
+/* ---- fork: a child's producer and its poller ------------------------------------------- */
+
+struct child_producer {
+	rd_kafka_topic_t *rkt;
+	long produced, retries; /* atomic */
+	int done;               /* atomic */
+};
+
+/* Produces only; the main thread polls. A refusal is retried after a pause. */
+static void *child_produce(void *arg)
+{
+	struct child_producer *p = arg;
+	char buf[1000];
+
+	memset(buf, 'f', sizeof(buf));
+	for (long i = 0; i < opt.count; i++) {
+		while (rd_kafka_produce(p->rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, buf,
+					sizeof(buf), NULL, 0, NULL) != 0) {
+			__atomic_add_fetch(&p->retries, 1, __ATOMIC_RELAXED);
+			sleep_ms(1);
+		}
+		__atomic_add_fetch(&p->produced, 1, __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int child_run(void)
+{
+	rd_kafka_t *rk;
+	struct child_producer p;
+	time_t deadline = time(NULL) + 60;
+	pthread_t t;
+
+	/* The parent's reports are the parent's. */
+	delivered = dr_failed = 0;
+	rk = producer_new(conf_producer("rf-fork-child"));
+	p = (struct child_producer){.rkt = rd_kafka_topic_new(rk, "rf-budget-fork", NULL)};
+	if (pthread_create(&t, NULL, child_produce, &p) != 0)
+		die("pthread_create");
+	/* The main thread, which forked, serves the delivery reports: the budget's waits
+	 * count on its polls. */
+	while ((!__atomic_load_n(&p.done, __ATOMIC_ACQUIRE) ||
+		__atomic_load_n(&delivered, __ATOMIC_RELAXED) +
+				__atomic_load_n(&dr_failed, __ATOMIC_RELAXED) <
+			p.produced) &&
+	       time(NULL) < deadline)
+		rd_kafka_poll(rk, 50);
+	pthread_join(t, NULL);
+	rd_kafka_flush(rk, 10000);
+	printf("{\"child\": %d, \"produced\": %ld, \"retries\": %ld, \"delivered\": %ld, "
+	       "\"failed\": %ld}\n",
+	       (int)getpid(), p.produced, p.retries, delivered, dr_failed);
+	rd_kafka_topic_destroy(p.rkt);
+	rd_kafka_destroy(rk);
+	return p.produced == opt.count && delivered == opt.count ? 0 : 1;
+}
+
+static int run_fork(void)
+{
+	rd_kafka_t *rk = producer_new(conf_producer("rf-fork-parent"));
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, "rf-budget-fork", NULL);
+	int status;
+	pid_t pid;
+
+	/* The parent's main thread creates, produces and polls before it forks. */
+	rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, "parent", 6, NULL, 0,
+			 NULL);
+	rd_kafka_flush(rk, 10000);
+	rd_kafka_topic_destroy(rkt);
+	rd_kafka_destroy(rk);
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0)
+		exit(child_run());
+	if (waitpid(pid, &status, 0) != pid)
+		die("waitpid");
+	printf("{\"parent\": %d, \"child_status\": %d}\n", (int)getpid(),
+	       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"bootstrap", required_argument, NULL, 'b'},
 		{"times", required_argument, NULL, 't'},
+		{"count", required_argument, NULL, 'c'},
 		{"entry", required_argument, NULL, 'e'},
 		{"payload", required_argument, NULL, 'p'},
 		{0},
@@ -429,6 +520,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			opt.times = strtol(optarg, NULL, 10);
+			break;
+		case 'c':
+			opt.count = strtol(optarg, NULL, 10);
 			break;
 		case 'e':
 			opt.entry = optarg;
@@ -448,6 +542,8 @@ int main(int argc, char **argv)
 		return run_destroy();
 	if (strcmp(mode, "block") == 0)
 		return run_block();
-	fprintf(stderr, "usage: rf-budget-app new|destroy|block [options]\n");
+	if (strcmp(mode, "fork") == 0)
+		return run_fork();
+	fprintf(stderr, "usage: rf-budget-app new|destroy|block|fork [options]\n");
 	return 2;
 }
