@@ -6,7 +6,10 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 static void rp_cli_vprint(const struct rp_command *cmd, const char *fmt, va_list ap)
 {
@@ -103,4 +106,20 @@ int rp_cli_getopt(const struct rp_command *cmd, struct rp_getopt *g, int argc, c
 	else
 		rp_cli_usage(cmd, "unknown option '%s'; accepted: %s", argv[optind - 1], accepted);
 	return '?';
+}
+
+size_t rp_cli_width(void)
+{
+	struct winsize ws;
+	const char *columns;
+	char *end;
+	long v;
+
+	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	columns = getenv("COLUMNS");
+	if (columns == NULL || *columns == '\0')
+		return 0;
+	v = strtol(columns, &end, 10);
+	return *end == '\0' && v > 0 && v < 100000 ? (size_t)v : 0;
 }

@@ -72,6 +72,9 @@ __attribute__((format(printf, 2, 3))) int rp_cli_usage(const struct rp_command *
 __attribute__((format(printf, 2, 3))) void rp_cli_error(const struct rp_command *cmd,
 							const char *fmt, ...);
 
+/* The width to fit output lines into: stdout's terminal's, else $COLUMNS, else unlimited (0). */
+size_t rp_cli_width(void);
+
 /* Shared help text. */
 #define RP_HELP_PREFIX_OPT                                                                         \
 	"segment name prefix (default: $RINGFENCE_SHM_PREFIX, else \"" RF_SHM_PREFIX_DEFAULT "\")"

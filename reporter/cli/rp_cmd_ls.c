@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "rp_cli.h"
@@ -29,23 +28,6 @@ static const struct rp_opt rp_ls_opts[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-/* The width to fit a row into: the terminal's, else $COLUMNS, else unlimited (0). */
-static size_t rp_ls_width(void)
-{
-	struct winsize ws;
-	const char *columns;
-	char *end;
-	long v;
-
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col;
-	columns = getenv("COLUMNS");
-	if (columns == NULL || *columns == '\0')
-		return 0;
-	v = strtol(columns, &end, 10);
-	return *end == '\0' && v > 0 && v < 100000 ? (size_t)v : 0;
-}
-
 static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 {
 	char prefix[RF_CONFIG_NAME_MAX], err[RP_MESSAGE_MAX];
@@ -53,7 +35,7 @@ static int rp_ls_run(const struct rp_command *cmd, int argc, char **argv)
 	struct rp_snapshot snap;
 	struct rp_failure fail;
 	struct rp_getopt g = {0};
-	size_t count = 0, shown = 0, width = rp_ls_width();
+	size_t count = 0, shown = 0, width = rp_cli_width();
 	const char *dead_note = NULL;
 	bool json = false;
 	int64_t now;

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,23 +47,6 @@ static const struct rp_opt rp_top_opts[] = {
 	{NULL, 0, NULL, NULL},
 };
 
-/* The width to fit a line into: the terminal's, else $COLUMNS, else unlimited (0). */
-static size_t rp_top_width(void)
-{
-	struct winsize ws;
-	const char *columns;
-	char *end;
-	long v;
-
-	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-		return ws.ws_col;
-	columns = getenv("COLUMNS");
-	if (columns == NULL || *columns == '\0')
-		return 0;
-	v = strtol(columns, &end, 10);
-	return *end == '\0' && v > 0 && v < 100000 ? (size_t)v : 0;
-}
-
 static void rp_top_sleep_ms(int ms)
 {
 	struct timespec ts = rf_timespec_of_ns((int64_t)ms * 1000000);
@@ -86,7 +68,7 @@ static int rp_top_once(const struct rp_command *cmd, struct rp_top *top, int int
 		rp_cli_error(cmd, "cannot list " RP_SHM_DIR ": %s", strerror(-rc));
 		return rp_read_error_status(RP_READ_IO);
 	}
-	rp_top_print(stdout, top, rp_top_width());
+	rp_top_print(stdout, top, rp_cli_width());
 	if (top->count == 0)
 		fprintf(stderr, "ringfence top: no segments named " RP_SHM_DIR "/%s.<pid>\n",
 			top->prefix);
