@@ -52,7 +52,9 @@ static const struct rp_opt rp_check_opts[] = {
 	 "of an ended process); default 0"},
 	{"max-unjoined", RP_THREADS_MAX_UNJOINED, "N",
 	 "fail when more than N threads ended without being joined or detached; default 0"},
-	{"ignore", RP_THREADS_IGNORE, "PATTERN", RP_THREADS_IGNORE_HELP},
+	{"ignore", RP_THREADS_IGNORE, "PATTERN",
+	 RP_THREADS_IGNORE_HELP "; for a Go program, goroutines whose start function or creating "
+				"function matches it"},
 	{"interval", RP_GO_OPT_INTERVAL, "MS", "goroutines: " RP_GO_HELP_INTERVAL},
 	{"age", RP_GO_OPT_AGE, "DURATION", "goroutines: " RP_GO_HELP_AGE},
 	{"group", RP_GO_OPT_GROUP, "N", "goroutines: " RP_GO_HELP_GROUP},
