@@ -409,6 +409,35 @@ static int rf_budget_poller_unavailable(const struct rf_kafka_handle *h, int64_t
 }
 
 /*
+ * Whether the caller, by waiting, keeps reports from being served that it
+ * would serve itself: a caller that did not ask to block, which polled its
+ * handle lately, while that handle has reports ready. Whoever else polls the
+ * handle may serve them, but when every producer of a handle also polls it
+ * (each thread of a pool that produces and polls), all of them end up
+ * waiting, nobody polls until the next slice judges the waits hopeless, and
+ * the budget's throughput falls to a fraction. Refused at once, the caller
+ * polls and retries, as it does when librdkafka's own queue is full. Lock
+ * held.
+ */
+static int rf_budget_waiter_serves_reports(const struct rf_budget_msg *m, pid_t tid)
+{
+	const struct rf_kafka_handle *h;
+	pid_t tids[RF_KAFKA_POLLERS];
+	int n;
+
+	if (m->block || !rf_kafka_slot_valid(m->slot))
+		return 0;
+	h = rf_kafka_handle_at(m->slot);
+	if (!rf_kafka_handle_needs_poll(h) || rf_kafka_handle_acked(h) == 0)
+		return 0;
+	n = rf_kafka_handle_pollers(h, RF_POLL_RECENT_NS, tids);
+	for (int i = 0; i < n; i++)
+		if (tids[i] == tid)
+			return 1;
+	return 0;
+}
+
+/*
  * Budget that only waiting threads can give back: what is held by handles
  * whose delivery reports wait for a poll that cannot come while m waits
  * (rf_budget_poller_unavailable). Waiting is hopeless when that plus what m
@@ -491,7 +520,8 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 			rc = 0;
 			break;
 		}
-		if (rf_budget_wait_hopeless_locked(m)) {
+		if (rf_budget_waiter_serves_reports(m, self.tid) ||
+		    rf_budget_wait_hopeless_locked(m)) {
 			rf_stats_add(RF_STAT_budget_self_refusals, 1);
 			break;
 		}
