@@ -13,6 +13,7 @@ source "$(dirname "$0")/lib.sh"
 RF=$RF_BUILD_ROOT/reporter/ringfence
 PRODUCER=$RF_BUILD_ROOT/test-apps/rf-producer
 PREFIX=rf-e2e-deadlock-$$
+rf_gc_at_exit "$PREFIX"
 
 rf_broker_start --brokers 1 --rtt 100
 

@@ -10,6 +10,7 @@ source "$(dirname "$0")/lib.sh"
 RF=$RF_BUILD_ROOT/reporter/ringfence
 PRODUCER=$RF_BUILD_ROOT/test-apps/rf-producer
 PREFIX=rf-e2e-idle-$$
+rf_gc_at_exit "$PREFIX"
 LIMIT_MIB=32
 
 rf_broker_start --brokers 3 --rtt 200

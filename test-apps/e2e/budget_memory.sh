@@ -11,6 +11,7 @@ source "$(dirname "$0")/lib.sh"
 RF=$RF_BUILD_ROOT/reporter/ringfence
 PRODUCER=$RF_BUILD_ROOT/test-apps/rf-producer
 PREFIX=rf-e2e-mem-$$
+rf_gc_at_exit "$PREFIX"
 BUDGET_MIB=16
 MARGIN_MIB=6
 

@@ -9,6 +9,7 @@ source "$(dirname "$0")/lib.sh"
 RF=$RF_BUILD_ROOT/reporter/ringfence
 SHIM=$RF_BUILD_ROOT/shim/libringfence.so
 PREFIX=rf-e2e-kcat-$$
+rf_gc_at_exit "$PREFIX"
 
 rf_broker_start --brokers 3
 
