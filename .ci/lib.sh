@@ -20,8 +20,9 @@ RF_PACKAGES=(
 	golang-go golang-github-confluentinc-confluent-kafka-go-dev
 	rsyslog rsyslog-kafka collectd-core
 	libmicrohttpd-dev # `ringfence serve`'s HTTP server
+	curl # the scrapes of the serve, fleet and install tests
 	prometheus # promtool, and the server the fleet test runs itself (never the system service)
-	tmux # the terminal `ringfence top` is tested in (e2e/top_screen.sh)
+	tmux procps # the terminal `ringfence top` is tested in, and ps to find it (e2e/top_screen.sh)
 	man-db groff-base # render the man pages, and check they render without a warning
 	clang libclang-rt-14-dev llvm # libFuzzer, its sanitizers and their symbolizer (.ci/fuzz)
 )
