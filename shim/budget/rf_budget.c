@@ -12,10 +12,14 @@
  * (rf_kafka_handle.h) are split the same way (charged in / released out).
  * The mutex guards what is rare: refilling a thread's chunk, returning
  * drained chunks to the pool, and the queue of waiters (threads that found
- * the budget spent). A release wakes waiters only when
- * there are some. The charge and the waiter count are read and written
- * sequentially consistent, so that a releaser either sees a new waiter or
- * the waiter sees the release (no lost wake-up; waits are also sliced).
+ * the budget spent). The queue is first come first served: a waiter behind
+ * the head takes only what leaves the head's need free. A release wakes the
+ * waiters only when there are some, the head fits, and none has looked
+ * since the last wake-up (rf_budget_wake_released): one wake-up for many
+ * releases, not one each. The charge and the waiter count are read and
+ * written sequentially consistent, so that a releaser either sees a new
+ * waiter or the waiter sees the release (no lost wake-up; waits are also
+ * sliced).
  * The mutex is never held across a call into librdkafka or the allocator:
  * the purge of drop-oldest, which makes librdkafka call our interceptor,
  * runs unlocked.
@@ -76,6 +80,7 @@ static struct rf_perthread rf_banks = RF_PERTHREAD_INIT(struct rf_bank, rf_bank_
 struct rf_waiter {
 	struct rf_waiter *next, *prev;
 	pid_t tid;
+	size_t need;      /* its message's charge */
 	int64_t since_ns; /* CLOCK_MONOTONIC: when it began to wait */
 };
 
@@ -96,6 +101,8 @@ static struct {
 	uint64_t bank_threshold; /* a bank pays back once it holds this much */
 	uint64_t peak;           /* atomic */
 	uint32_t waiting;        /* atomic, seq_cst: threads in the queue */
+	uint64_t wake_room;      /* atomic: releases wake the queue once this much is free */
+	uint32_t wake_sent;      /* atomic, seq_cst: woken, and no waiter has looked since */
 	struct rf_waiter *head, *tail;
 	/* The publisher's: live heap at its last publish with nobody waiting. */
 	uint64_t heap_calm;
@@ -250,6 +257,14 @@ static int rf_budget_arena(void)
 
 /* ---- Charging ------------------------------------------------------------------ */
 
+/* Charge a handle: in the part its release comes back by (rf_kafka_handle.h). */
+static inline void rf_budget_handle_charge(int slot, size_t charge, int copied)
+{
+	struct rf_kafka_handle *h = rf_kafka_handle_at(slot);
+
+	__atomic_fetch_add(copied ? &h->copied_in : &h->uncopied_in, charge, __ATOMIC_RELEASE);
+}
+
 static size_t rf_budget_charge_of(const struct rf_budget_msg *m)
 {
 	return (m->copy ? rf_arena_record_size(m->len) : m->len) + m->extra;
@@ -277,38 +292,62 @@ static void rf_budget_wake(int locked)
 }
 
 /*
- * Credit a charge: to its handle at once, to the budget through this
- * thread's bank (paid in at once when someone waits for budget).
+ * Wake the waiters after a release, once the budget has room for the head of
+ * the queue and a bank's worth more (rf_budget.wake_room), and only if no
+ * waiter has looked at the budget since the last wake-up (wake_sent). Waking
+ * them at every release would cost a broadcast and a scramble for the lock
+ * per message: librdkafka acknowledges a produce response's messages one by
+ * one on its broker thread, and an uncopied message is released at its
+ * acknowledgement. A release that leaves too little room wakes nobody: a
+ * later one will, or the head's next wait slice. No wake-up is lost: a
+ * waiter clears wake_sent before it looks at the charge (rf_budget_wait_locked),
+ * so a release that finds it set was paid before that look.
  */
-static void rf_budget_credit(int slot, size_t charge, int acked, int locked)
+static void rf_budget_wake_released(int locked)
+{
+	if (__atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) == 0 ||
+	    __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST) +
+			    __atomic_load_n(&rf_budget.wake_room, __ATOMIC_RELAXED) >
+		    rf_budget.config.budget ||
+	    __atomic_exchange_n(&rf_budget.wake_sent, 1, __ATOMIC_SEQ_CST) != 0)
+		return;
+	rf_budget_wake(locked);
+}
+
+/*
+ * Credit a charge: to its handle at once (copied: an arena payload's), to
+ * the budget through this thread's bank (paid in at once when someone waits
+ * for budget).
+ */
+static void rf_budget_credit(int slot, size_t charge, int copied, int acked, int locked)
 {
 	struct rf_kafka_handle *h = rf_kafka_handle_at(slot);
 	struct rf_bank *bank = rf_bank_get();
 	uint64_t banked;
 
-	__atomic_fetch_add(&h->bytes_out, charge, __ATOMIC_RELEASE);
+	__atomic_fetch_add(copied ? &h->copied_out : &h->uncopied_out, charge, __ATOMIC_RELEASE);
 	if (acked)
 		__atomic_fetch_add(&h->acked_out, charge, __ATOMIC_RELEASE);
 	rf_stats_add(RF_STAT_budget_released, 1);
 	if (bank == NULL) {
 		__atomic_fetch_sub(&rf_budget.charged, charge, __ATOMIC_SEQ_CST);
-		rf_budget_wake(locked);
+		rf_budget_wake_released(locked);
 		return;
 	}
 	banked = __atomic_add_fetch(&bank->pending, charge, __ATOMIC_SEQ_CST);
 	if (banked >= rf_budget.bank_threshold ||
 	    __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0) {
 		rf_bank_pay(bank);
-		rf_budget_wake(locked);
+		rf_budget_wake_released(locked);
 	}
 }
 
 /*
- * Take the charge now if it fits, carving the arena when m copies. Lock-free
- * unless the thread's chunk needs a refill; locked says the caller holds the
- * lock already.
+ * Take the charge now if it fits with reserve to spare, carving the arena
+ * when m copies. Lock-free unless the thread's chunk needs a refill; locked
+ * says the caller holds the lock already.
  */
-static int rf_budget_take(struct rf_budget_msg *m, int locked)
+static int rf_budget_take(struct rf_budget_msg *m, int locked, uint64_t reserve)
 {
 	uint64_t charged;
 
@@ -316,12 +355,12 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
 		return 0; /* heap pressure: as if the budget were spent */
 	charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 
-	if (charged > rf_budget.config.budget) {
+	if (charged + reserve > rf_budget.config.budget) {
 		/* Spent, or only on paper: pay the banks in and look again. */
 		__atomic_fetch_sub(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 		rf_bank_pay_all();
 		charged = __atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
-		if (charged > rf_budget.config.budget) {
+		if (charged + reserve > rf_budget.config.budget) {
 			__atomic_fetch_sub(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 			return 0;
 		}
@@ -351,7 +390,7 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked)
 		__atomic_store_n(&rec->state, RF_REC_IN_CALL, __ATOMIC_RELAXED);
 	}
 	rf_budget_peak_note(charged);
-	__atomic_fetch_add(&rf_kafka_handle_at(m->slot)->bytes_in, m->charge, __ATOMIC_RELEASE);
+	rf_budget_handle_charge(m->slot, m->charge, m->copy);
 	rf_stats_add(RF_STAT_budget_admitted, 1);
 	return 1;
 }
@@ -438,9 +477,11 @@ static int rf_budget_waiter_serves_reports(const struct rf_budget_msg *m, pid_t 
 }
 
 /*
- * Budget that only waiting threads can give back: what is held by handles
- * whose delivery reports wait for a poll that cannot come while m waits
- * (rf_budget_poller_unavailable). Waiting is hopeless when that plus what m
+ * Budget that only waiting threads can give back: the copied payloads held
+ * by handles whose delivery reports wait for a poll that cannot come while m
+ * waits (rf_budget_poller_unavailable). Uncopied messages are not in it:
+ * their charge comes back at acknowledgement, on librdkafka's threads, poll
+ * or no poll. Waiting is hopeless when that plus what m
  * needs exceeds the budget, or when nothing else is left to be released:
  * then the arena stays as it is (fragmented or full) until a waiter polls.
  * Anything else will be released by someone, and is re-judged at each
@@ -455,7 +496,7 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 	rf_bank_pay_all(); /* judge on the exact charge */
 	for (int i = 1; i < RF_KAFKA_HANDLES; i++) {
 		const struct rf_kafka_handle *h = rf_kafka_handle_at(i);
-		uint64_t bytes = rf_kafka_handle_held(h);
+		uint64_t bytes = rf_kafka_handle_copied(h);
 
 		if (rf_kafka_handle_needs_poll(h) && bytes > 0 &&
 		    rf_budget_poller_unavailable(h, now, m->block))
@@ -469,6 +510,23 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 	       (stuck > 0 && stuck >= __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST));
 }
 
+/*
+ * Releases wake the queue once its head fits, with a bank's worth to spare
+ * (so that a wake-up serves more than one message) where the budget allows.
+ * Lock held.
+ */
+static void rf_budget_wake_room_set(void)
+{
+	uint64_t room;
+
+	if (rf_budget.head == NULL)
+		return;
+	room = rf_budget.head->need + rf_budget.bank_threshold;
+	if (room > rf_budget.config.budget)
+		room = rf_budget.head->need;
+	__atomic_store_n(&rf_budget.wake_room, room, __ATOMIC_RELAXED);
+}
+
 static void rf_budget_queue_push(struct rf_waiter *w)
 {
 	w->next = NULL;
@@ -478,11 +536,17 @@ static void rf_budget_queue_push(struct rf_waiter *w)
 	else
 		rf_budget.head = w;
 	rf_budget.tail = w;
+	/* Before releasers can see it waiting. */
+	if (rf_budget.head == w)
+		rf_budget_wake_room_set();
 	__atomic_add_fetch(&rf_budget.waiting, 1, __ATOMIC_SEQ_CST);
 }
 
-static void rf_budget_queue_remove(struct rf_waiter *w)
+/* took: w leaves with its charge taken (the room left for the others shrank). */
+static void rf_budget_queue_remove(struct rf_waiter *w, int took)
 {
+	int was_head = rf_budget.head == w;
+
 	if (w->prev != NULL)
 		w->prev->next = w->next;
 	else
@@ -492,8 +556,12 @@ static void rf_budget_queue_remove(struct rf_waiter *w)
 	else
 		rf_budget.tail = w->prev;
 	__atomic_sub_fetch(&rf_budget.waiting, 1, __ATOMIC_SEQ_CST);
-	/* The next in line may now be at the head. */
-	pthread_cond_broadcast(&rf_budget.cond);
+	if (was_head) {
+		rf_budget_wake_room_set();
+		/* The room it kept for itself is the next one's, which may fit now. */
+		if (!took)
+			pthread_cond_broadcast(&rf_budget.cond);
+	}
 }
 
 /*
@@ -506,7 +574,7 @@ static void rf_budget_queue_remove(struct rf_waiter *w)
 static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 {
 	int64_t start = rf_clock_ns(CLOCK_MONOTONIC), now = start;
-	struct rf_waiter self = {.tid = gettid(), .since_ns = start};
+	struct rf_waiter self = {.tid = gettid(), .need = m->charge, .since_ns = start};
 	int rc = -ENOBUFS, cancel_state;
 
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
@@ -516,7 +584,10 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 	m->waited = 1;
 	rf_stats_add(RF_STAT_budget_waits, 1);
 	for (;;) {
-		if (rf_budget.head == &self && rf_budget_take(m, 1)) {
+		/* Before looking at the charge: see rf_budget_wake_released. */
+		__atomic_store_n(&rf_budget.wake_sent, 0, __ATOMIC_SEQ_CST);
+		/* The head takes when it fits; the others when the head's room stays free. */
+		if (rf_budget_take(m, 1, rf_budget.head == &self ? 0 : rf_budget.head->need)) {
 			rc = 0;
 			break;
 		}
@@ -536,7 +607,7 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 		rf_kafka_poll_tick_advance();
 		now = rf_clock_ns(CLOCK_MONOTONIC);
 	}
-	rf_budget_queue_remove(&self);
+	rf_budget_queue_remove(&self, rc == 0);
 	pthread_setcancelstate(cancel_state, NULL);
 	rf_stats_add(RF_STAT_budget_wait_ns, (uint64_t)(rf_clock_ns(CLOCK_MONOTONIC) - start));
 	return rc;
@@ -579,8 +650,7 @@ static __attribute__((noinline)) int rf_budget_admit_slow(struct rf_budget_msg *
 		uint64_t charged =
 			__atomic_add_fetch(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 
-		__atomic_fetch_add(&rf_kafka_handle_at(m->slot)->bytes_in, m->charge,
-				   __ATOMIC_RELEASE);
+		rf_budget_handle_charge(m->slot, m->charge, 0);
 		rf_budget_peak_note(charged);
 		rf_stats_add(RF_STAT_budget_admitted, 1);
 		if (m->charge > rf_budget.config.budget)
@@ -603,7 +673,7 @@ static __attribute__((noinline)) int rf_budget_admit_slow(struct rf_budget_msg *
 		m->charge = rf_budget_charge_of(m);
 	}
 	/* The fast path, unless others already queue for budget (first come first served). */
-	if (__atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) == 0 && rf_budget_take(m, 0)) {
+	if (__atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) == 0 && rf_budget_take(m, 0, 0)) {
 		rf_stats_add(RF_STAT_budget_nowait, 1);
 		return 0;
 	}
@@ -613,7 +683,7 @@ static __attribute__((noinline)) int rf_budget_admit_slow(struct rf_budget_msg *
 	pthread_mutex_lock(&rf_budget.lock);
 	switch (policy) {
 	case RF_POLICY_FAIL:
-		if (rf_budget.head == NULL && rf_budget_take(m, 1))
+		if (rf_budget.head == NULL && rf_budget_take(m, 1, 0))
 			rc = 0;
 		break;
 	case RF_POLICY_BLOCK:
@@ -686,7 +756,7 @@ int rf_budget_admit(struct rf_budget_msg *m)
 	}
 	if (__builtin_expect(charged > __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED), 0))
 		rf_budget_peak_note(charged);
-	__atomic_fetch_add(&rf_kafka_handle_at(m->slot)->bytes_in, charge, __ATOMIC_RELEASE);
+	rf_budget_handle_charge(m->slot, charge, m->copy);
 	rf_stats_add(RF_STAT_budget_admitted, 1);
 	rf_stats_add(RF_STAT_budget_nowait, 1);
 	return 0;
@@ -715,7 +785,7 @@ static void rf_budget_release_record(void *payload, int acked)
 		rf_arena_reclaim(&rf_budget.arena, drained);
 		pthread_mutex_unlock(&rf_budget.lock);
 	}
-	rf_budget_credit(slot, charge, acked, 0);
+	rf_budget_credit(slot, charge, 1, acked, 0);
 }
 
 void rf_budget_free(void *p)
@@ -765,7 +835,7 @@ int rf_budget_settle(struct rf_budget_msg *m, int accepted)
 		return freed;
 	}
 	if (!accepted)
-		rf_budget_credit(m->slot, m->charge, 0, 0);
+		rf_budget_credit(m->slot, m->charge, 0, 0, 0);
 	return 0;
 }
 
@@ -785,7 +855,7 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 		rf_budget_ack_copied(slot, payload, in_call);
 	} else if (!in_call) {
 		/* An uncopied message: librdkafka is done with it now. */
-		rf_budget_credit(slot, len + extra, 0, 0);
+		rf_budget_credit(slot, len + extra, 0, 0, 0);
 	}
 }
 

@@ -30,20 +30,28 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
+/* in - out of counters written by two sides; out is read first, so never above in. */
+static uint64_t rf_kafka_handle_span(const uint64_t *in, const uint64_t *out)
+{
+	uint64_t o = __atomic_load_n(out, __ATOMIC_ACQUIRE);
+	uint64_t i = __atomic_load_n(in, __ATOMIC_ACQUIRE);
+
+	return i > o ? i - o : 0;
+}
+
+uint64_t rf_kafka_handle_copied(const struct rf_kafka_handle *h)
+{
+	return rf_kafka_handle_span(&h->copied_in, &h->copied_out);
+}
+
 uint64_t rf_kafka_handle_held(const struct rf_kafka_handle *h)
 {
-	uint64_t out = __atomic_load_n(&h->bytes_out, __ATOMIC_ACQUIRE);
-	uint64_t in = __atomic_load_n(&h->bytes_in, __ATOMIC_ACQUIRE);
-
-	return in > out ? in - out : 0;
+	return rf_kafka_handle_copied(h) + rf_kafka_handle_span(&h->uncopied_in, &h->uncopied_out);
 }
 
 uint64_t rf_kafka_handle_acked(const struct rf_kafka_handle *h)
 {
-	uint64_t out = __atomic_load_n(&h->acked_out, __ATOMIC_ACQUIRE);
-	uint64_t in = __atomic_load_n(&h->acked_in, __ATOMIC_ACQUIRE);
-
-	return in > out ? in - out : 0;
+	return rf_kafka_handle_span(&h->acked_in, &h->acked_out);
 }
 
 int rf_kafka_handle_needs_poll(const struct rf_kafka_handle *h)

@@ -47,9 +47,14 @@ extern uint32_t rf_kafka_generation __attribute__((visibility("hidden")));
 #define RF_KAFKA_POLLER_MS(word) ((uint32_t)(word))
 
 /*
- * One producer handle. held = bytes_in - bytes_out: budget charged to its
- * messages and not yet released; acked_in - acked_out: the part of it that
- * librdkafka acknowledged but whose payload waits for a poll to be freed.
+ * One producer handle. Budget charged to its messages and not yet released
+ * is held in two parts, since they come back by different roads:
+ * copied_in - copied_out for payloads copied into the arena, given back when
+ * librdkafka frees them (after the delivery report is served, on the polling
+ * thread when the handle has reports); uncopied_in - uncopied_out for the
+ * rest, given back when librdkafka acknowledges them, on its own threads.
+ * acked_in - acked_out: the copied part that librdkafka acknowledged and
+ * whose payload waits for a poll to be freed.
  */
 struct rf_kafka_handle {
 	void *rk;
@@ -62,10 +67,12 @@ struct rf_kafka_handle {
 	size_t copy_limit;                      /* fixed at creation: see rf_kafka_handle_copies */
 	char name[RF_SHM_HANDLE_NAME_MAX];      /* under the registry's lock */
 	char client_id[RF_SHM_HANDLE_NAME_MAX]; /* under the registry's lock */
-	uint64_t bytes_in __attribute__((aligned(RF_KAFKA_CACHELINE))); /* producers */
+	uint64_t copied_in __attribute__((aligned(RF_KAFKA_CACHELINE))); /* producers */
+	uint64_t uncopied_in;
 	uint64_t acked_in __attribute__((aligned(RF_KAFKA_CACHELINE))); /* acknowledgers */
 	uint64_t dropped_msgs, dropped_bytes;
-	uint64_t bytes_out __attribute__((aligned(RF_KAFKA_CACHELINE))); /* releasers */
+	uint64_t copied_out __attribute__((aligned(RF_KAFKA_CACHELINE))); /* releasers */
+	uint64_t uncopied_out;
 	uint64_t acked_out;
 };
 
@@ -179,8 +186,12 @@ static inline void rf_kafka_poll_tick_advance(void)
  */
 int rf_kafka_handle_pollers(const struct rf_kafka_handle *h, int64_t window_ns, pid_t *tids);
 
-/* Budget held by h's messages now, and the acknowledged part of it. */
+/*
+ * Budget held by h's messages now; the part of it in copied payloads (freed
+ * by librdkafka); the acknowledged part of that.
+ */
 uint64_t rf_kafka_handle_held(const struct rf_kafka_handle *h);
+uint64_t rf_kafka_handle_copied(const struct rf_kafka_handle *h);
 uint64_t rf_kafka_handle_acked(const struct rf_kafka_handle *h);
 
 /* Whether h is an open handle whose delivery reports wait for a poll. */

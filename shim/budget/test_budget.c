@@ -170,17 +170,22 @@ RF_TEST(oversized_fails_at_once)
 }
 
 /* Fill the budget with copied messages of a handle; returns how many. */
-static int rf_fill(int slot, struct rf_budget_msg *msgs, int max)
+static int rf_fill_as(int slot, struct rf_budget_msg *msgs, int max, int copy)
 {
 	int n = 0;
 
 	for (; n < max; n++) {
-		msgs[n] = rf_msg(slot, 1000, 1);
+		msgs[n] = rf_msg(slot, 1000, copy);
 		if (rf_budget_admit(&msgs[n]) != 0)
 			break;
 		rf_budget_settle(&msgs[n], 1);
 	}
 	return n;
+}
+
+static int rf_fill(int slot, struct rf_budget_msg *msgs, int max)
+{
+	return rf_fill_as(slot, msgs, max, 1);
 }
 
 RF_TEST(fail_policy_refuses_at_once)
@@ -276,6 +281,55 @@ RF_TEST(wait_on_own_reports_is_refused_at_once)
 	RF_CHECK_INT(rf_stat(RF_STAT_budget_timeouts), 0);
 }
 
+/* librdkafka acknowledges messages on its own threads, as a broker answers. */
+struct rf_acker {
+	int slot;
+	struct rf_budget_msg *msgs;
+	int n;
+	int delay_ms;
+};
+
+static void *rf_acker_main(void *arg)
+{
+	struct rf_acker *a = arg;
+	struct timespec ts = {0, (long)a->delay_ms * 1000000};
+
+	nanosleep(&ts, NULL);
+	for (int i = 0; i < a->n; i++)
+		rf_budget_ack(a->slot, &a->msgs[i], a->msgs[i].len, a->msgs[i].extra, 0, 0);
+	return NULL;
+}
+
+/*
+ * The same loop with uncopied messages (no payload flag): their charge comes
+ * back when librdkafka acknowledges them, with no poll, so the wait is not
+ * hopeless and lasts until the acknowledgements come.
+ */
+RF_TEST(wait_on_own_uncopied_messages_lasts_until_their_acks)
+{
+	struct rf_budget_msg msgs[200], extra;
+	struct rf_acker acker;
+	pthread_t tid;
+	int slot, n;
+	int64_t t0;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	slot = rf_kafka_handle_open((void *)0x1000, 1, gettid());
+	n = rf_fill_as(slot, msgs, 200, 0);
+	RF_CHECK(n > 40);
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	acker = (struct rf_acker){.slot = slot, .msgs = msgs, .n = 4, .delay_ms = 200};
+	pthread_create(&tid, NULL, rf_acker_main, &acker);
+	extra = rf_msg(slot, 1000, 0);
+	t0 = rf_ms();
+	RF_CHECK_INT(rf_budget_admit(&extra), 0);
+	RF_CHECK(rf_ms() - t0 >= 190);
+	RF_CHECK(extra.waited);
+	RF_CHECK_INT(rf_stat(RF_STAT_budget_self_refusals), 0);
+	pthread_join(tid, NULL);
+}
+
 /* Without delivery reports librdkafka frees on its own threads: worth waiting. */
 RF_TEST(wait_on_handle_without_reports_times_out)
 {
@@ -353,6 +407,8 @@ RF_TEST(wait_on_reports_nobody_serves_is_refused_soon)
 }
 
 struct rf_waiter_run {
+	size_t len;   /* of its message; 0: 20 KB */
+	int uncopied; /* its message is not copied */
 	int result;
 	int done;  /* atomic */
 	pid_t tid; /* atomic */
@@ -361,7 +417,8 @@ struct rf_waiter_run {
 static void *rf_waiter_main(void *arg)
 {
 	struct rf_waiter_run *w = arg;
-	struct rf_budget_msg m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 20 * 1000, 1);
+	struct rf_budget_msg m =
+		rf_msg(RF_KAFKA_SLOT_UNKNOWN, w->len != 0 ? w->len : 20 * 1000, !w->uncopied);
 
 	__atomic_store_n(&w->tid, gettid(), __ATOMIC_RELEASE);
 	w->result = rf_budget_admit(&m);
@@ -595,6 +652,47 @@ RF_TEST(waiters_served_first_come_first_served)
 		pthread_join(tid[k], NULL);
 	RF_CHECK_INT(w[0].result, 0);
 	RF_CHECK_INT(w[1].result, 0);
+}
+
+/*
+ * A waiter behind the head takes as soon as its message fits with the
+ * head's kept free, not before: a stream of small messages never starves a
+ * large one at the head.
+ */
+RF_TEST(waiter_behind_the_head_keeps_the_heads_room)
+{
+	struct rf_budget_msg msgs[200];
+	struct rf_waiter_run big = {.len = 20 * 1000, .uncopied = 1};
+	struct rf_waiter_run small = {.len = 1000, .uncopied = 1};
+	pthread_t tid[2];
+	int n, i = 0;
+
+	rf_setup("64K", RF_POLICY_FAIL, "10s", NULL);
+	n = rf_fill_as(RF_KAFKA_SLOT_UNKNOWN, msgs, 200, 0);
+	rf_config.policy = RF_POLICY_BLOCK;
+	rf_budget_setup(&rf_config, 0, NULL);
+	pthread_create(&tid[0], NULL, rf_waiter_main, &big);
+	rf_sleep_ms(100);
+	pthread_create(&tid[1], NULL, rf_waiter_main, &small);
+	rf_sleep_ms(100);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_waiting], 2);
+	/* Room for the small one, not for both: both wait. */
+	for (; i < 10; i++)
+		rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, &msgs[i], msgs[i].len, msgs[i].extra, 0, 0);
+	rf_sleep_ms(150);
+	RF_CHECK_INT(__atomic_load_n(&big.done, __ATOMIC_ACQUIRE), 0);
+	RF_CHECK_INT(__atomic_load_n(&small.done, __ATOMIC_ACQUIRE), 0);
+	/* Room for both. */
+	for (; i < 25; i++)
+		rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, &msgs[i], msgs[i].len, msgs[i].extra, 0, 0);
+	for (int k = 0; k < 2; k++)
+		pthread_join(tid[k], NULL);
+	RF_CHECK_INT(big.result, 0);
+	RF_CHECK_INT(small.result, 0);
+	for (; i < n; i++)
+		rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, &msgs[i], msgs[i].len, msgs[i].extra, 0, 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes],
+		     20 * 1000 + 1000 + 2 * msgs[0].extra);
 }
 
 /*
@@ -883,6 +981,7 @@ RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle),
 	     RF_TEST_ENTRY(oversized_fails_at_once), RF_TEST_ENTRY(fail_policy_refuses_at_once),
 	     RF_TEST_ENTRY(block_policy_times_out), RF_TEST_ENTRY(block_policy_waits_for_a_release),
 	     RF_TEST_ENTRY(wait_on_own_reports_is_refused_at_once),
+	     RF_TEST_ENTRY(wait_on_own_uncopied_messages_lasts_until_their_acks),
 	     RF_TEST_ENTRY(wait_on_handle_without_reports_times_out),
 	     RF_TEST_ENTRY(wait_on_reports_of_an_ended_poller_is_refused_at_once),
 	     RF_TEST_ENTRY(wait_on_reports_nobody_serves_is_refused_soon),
@@ -890,7 +989,9 @@ RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle),
 	     RF_TEST_ENTRY(wait_on_reports_only_waiters_serve_is_refused_at_once),
 	     RF_TEST_ENTRY(blocking_caller_waits_while_another_thread_polls),
 	     RF_TEST_ENTRY(blocking_caller_nobody_serves_is_refused_soon),
-	     RF_TEST_ENTRY(waiters_served_first_come_first_served), RF_TEST_ENTRY(waiting_figures),
+	     RF_TEST_ENTRY(waiters_served_first_come_first_served),
+	     RF_TEST_ENTRY(waiter_behind_the_head_keeps_the_heads_room),
+	     RF_TEST_ENTRY(waiting_figures),
 	     RF_TEST_ENTRY(cancelled_waiter_leaves_the_budget_usable),
 	     RF_TEST_ENTRY(observe_never_interferes),
 	     RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle), RF_TEST_ENTRY(handles_published),

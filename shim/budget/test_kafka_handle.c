@@ -62,10 +62,13 @@ RF_TEST(destroyed_slots_are_reused_once_released)
 	rf_stats_snapshot(stats);
 	RF_CHECK_INT(stats[RF_STAT_shim_errors], 1);
 	/* A destroyed handle still holding budget keeps its figures listed. */
-	rf_kafka_handle_at(slots[3])->bytes_in = 500;
+	rf_kafka_handle_at(slots[3])->copied_in = 500;
+	rf_kafka_handle_at(slots[3])->uncopied_in = 200;
 	rf_kafka_handle_close(slots[3]);
 	RF_CHECK_INT(rf_kafka_handle_open(RK(100), 0, 1), RF_KAFKA_SLOT_UNKNOWN);
-	rf_kafka_handle_at(slots[3])->bytes_out = 500;
+	rf_kafka_handle_at(slots[3])->copied_out = 500;
+	RF_CHECK_INT(rf_kafka_handle_open(RK(100), 0, 1), RF_KAFKA_SLOT_UNKNOWN);
+	rf_kafka_handle_at(slots[3])->uncopied_out = 200;
 	slot = rf_kafka_handle_open(RK(100), 0, 1);
 	RF_CHECK_INT(slot, slots[3]);
 	RF_CHECK_INT(rf_kafka_handle_held(rf_kafka_handle_at(slot)), 0);
@@ -102,7 +105,8 @@ RF_TEST(published_table)
 	rf_kafka_handle_name(
 		b, "rdkafka#producer-2",
 		"a-client-id-longer-than-the-sixty-four-bytes-of-its-field-in-the-segment");
-	rf_kafka_handle_at(a)->bytes_in = 300;
+	rf_kafka_handle_at(a)->copied_in = 200;
+	rf_kafka_handle_at(a)->uncopied_in = 100;
 	rf_kafka_handle_at(a)->acked_in = 100;
 	rf_kafka_handle_at(0)->acked_in = 7; /* the unknown handle counts in the total only */
 	rf_kafka_handle_close(b);
