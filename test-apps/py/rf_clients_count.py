@@ -23,7 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
-from rf_verify import broker_read  # noqa: E402
+from rf_verify import broker_read, topic_metadata  # noqa: E402
 
 
 def high_water_marks(bootstrap, topics, timeout_s):
@@ -31,7 +31,7 @@ def high_water_marks(bootstrap, topics, timeout_s):
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"rf-count-{os.getpid()}",
                   "log_level": 3})
     try:
-        md = c.list_topics(timeout=timeout_s)
+        md = topic_metadata(c, topics, timeout_s)
         out = {}
         for t in topics:
             tm = md.topics.get(t)

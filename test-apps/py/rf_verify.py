@@ -137,6 +137,26 @@ class Case:
 # ---- The broker -----------------------------------------------------------------
 
 
+def topic_metadata(client, topics, timeout_s):
+    """Cluster metadata in which no topic of topics carries an error, waiting
+    up to timeout_s for one (just after the brokers come back up, a topic may
+    report no leader for a while). A topic the cluster does not know is no
+    error: nothing was produced to it. An error that outlasts the wait is
+    named on stderr, so that a count of 0 is not taken for a loss silently."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        md = client.list_topics(timeout=timeout_s)
+        bad = {t: md.topics[t].error for t in topics
+               if t in md.topics and md.topics[t].error is not None}
+        if not bad:
+            return md
+        if time.monotonic() >= deadline:
+            for t, err in bad.items():
+                print(f"rf_verify: topic {t}: {err}", file=sys.stderr)
+            return md
+        time.sleep(0.2)
+
+
 def broker_read(bootstrap, topics, timeout_s):
     """topic -> (list of payloads, watermark message count, low marks not 0)."""
     c = Consumer({
@@ -149,7 +169,7 @@ def broker_read(bootstrap, topics, timeout_s):
     })
     result = {t: ([], 0, []) for t in topics}
     try:
-        md = c.list_topics(timeout=timeout_s)
+        md = topic_metadata(c, topics, timeout_s)
         want = []  # (TopicPartition, high)
         for t in topics:
             tm = md.topics.get(t)
