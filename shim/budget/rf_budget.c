@@ -964,6 +964,7 @@ void rf_budget_fork_child(void)
 	rf_budget_cond_init();
 	rf_budget.head = rf_budget.tail = NULL;
 	__atomic_store_n(&rf_budget.waiting, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&rf_budget.wake_sent, 0, __ATOMIC_SEQ_CST);
 }
 
 /* ---- Heap pressure (rf_heap.c, docs/heap.md) ------------------------------------ */
