@@ -488,6 +488,28 @@ static void *cache_worker(void *arg)
 	return NULL;
 }
 
+/* The return path: blocks one thread allocates and another frees. The
+ * freeing thread sends them in batches of 64 and keeps a batch not yet full
+ * (and the free that updates its shared count goes to the allocator): at
+ * least 512 of 640 are back with the allocating thread. */
+#define RETURNED 640
+#define RETURNED_BACK 512
+#define RETURNED_SIZE 200 /* librdkafka's rd_kafka_msg_t, about */
+static void *returned[RETURNED];
+
+static void *free_returned(void *arg)
+{
+	char *volatile warm = malloc(1); /* the thread's first calls take the slow paths */
+
+	(void)arg;
+	free(warm);
+	for (int i = 0; i < RETURNED; i++)
+		free(returned[i]);
+	pthread_barrier_wait(&bar); /* freed */
+	pthread_barrier_wait(&bar); /* looked at: end */
+	return NULL;
+}
+
 static void *free_and_end(void *p)
 {
 	char *volatile warm = malloc(1); /* the thread's first calls take the slow paths */
@@ -575,6 +597,40 @@ static int run_cache(void)
 		say("ok cache: %" PRId64
 		    " bytes cached while the thread lived, given back at its end",
 		    D(&a, &b, heap_cached_bytes));
+
+	/* Blocks freed by another thread serve the allocating thread's next
+	 * mallocs: none of them asks the allocator below for memory. */
+	if (!cache_off) {
+		size_t inuse_mid;
+
+		for (int i = 0; i < RETURNED; i++)
+			CHECK((returned[i] = malloc(RETURNED_SIZE)) != NULL, "malloc");
+		figures_read(&a);
+		pthread_barrier_init(&bar, NULL, 2);
+		CHECK(pthread_create(&tid, NULL, free_returned, NULL) == 0, "create");
+		pthread_barrier_wait(&bar);
+		figures_read(&b);
+		inuse_before = mallinfo2().uordblks;
+		for (int i = 0; i < RETURNED_BACK; i++) {
+			CHECK((returned[i] = malloc(RETURNED_SIZE)) != NULL, "malloc");
+			memset(returned[i], 0x3c, RETURNED_SIZE);
+		}
+		inuse_mid = mallinfo2().uordblks;
+		CHECK(inuse_mid == inuse_before,
+		      "%d blocks of %d B freed by another thread: the allocating thread's "
+		      "next %d took %zd bytes more from the allocator",
+		      RETURNED, RETURNED_SIZE, RETURNED_BACK, (ssize_t)(inuse_mid - inuse_before));
+		CHECK(D(&a, &b, heap_cached_bytes) >= RETURNED * RETURNED_SIZE,
+		      "cached bytes rose by %" PRId64 " with %d blocks on their way back",
+		      D(&a, &b, heap_cached_bytes), RETURNED);
+		pthread_barrier_wait(&bar);
+		pthread_join(tid, NULL);
+		for (int i = 0; i < RETURNED_BACK; i++)
+			free(returned[i]);
+		say("ok cache: of %d blocks freed by another thread, %d served the allocating "
+		    "thread again, none from the allocator",
+		    RETURNED, RETURNED_BACK);
+	}
 
 	/* A double free aborts with the shim's message, as glibc aborts on one
 	 * it catches: a block the thread cache holds (100 B; given back to glibc

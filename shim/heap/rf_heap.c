@@ -181,7 +181,7 @@ static bool rf_heap_thread_end(void *arg)
 		if (!rf_heap_enter())
 			return false; /* ending inside the allocator (a handler's pthread_exit):
 				       * the counters keep their cache and are never reused */
-		rf_heap_cache_drain(&b->cache, 0);
+		rf_heap_cache_end(&b->cache);
 		rf_heap_leave();
 	}
 	return true;
@@ -333,10 +333,13 @@ void rf_heap_fork_child(void)
 			live += b->live[i];
 		/* Undrained, counters stay out of reuse, as at a thread's end. */
 		if (b != self && drain) {
-			rf_heap_cache_drain(&b->cache, 0);
+			rf_heap_cache_end(&b->cache);
 			rf_perthread_give_back(b);
 		}
 	}
+	/* What this thread collected for them goes back too. */
+	if (rf_heap_counters_ok(self) && drain)
+		rf_heap_cache_post_all(&self->cache);
 	if (drain)
 		rf_heap_leave();
 	rf_heap.nested.allocs = rf_heap.nested.frees = rf_heap.nested.bytes = 0;

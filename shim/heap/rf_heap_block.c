@@ -37,11 +37,107 @@ void rf_heap_cache_setup(void (*release)(void *base))
 	rf_heap_cache_release = release;
 }
 
+/* The caches blocks name, by id (slots are never emptied: caches outlive their threads). */
+static struct rf_heap_cache *rf_heap_owners[RF_HEAP_OWNERS];
+static uint32_t rf_heap_owner_next = 1; /* atomic */
+
+static struct rf_heap_cache *rf_heap_cache_of(uint32_t id)
+{
+	return id < RF_HEAP_OWNERS ? __atomic_load_n(&rf_heap_owners[id], __ATOMIC_ACQUIRE) : NULL;
+}
+
+/* Mark a plain block freed and give it to the allocator below. */
+static void rf_heap_cache_release_block(struct rf_heap_hdr *h)
+{
+	rf_heap_mark_freed(h + 1);
+	if (rf_heap_cache_release != NULL)
+		rf_heap_cache_release(h);
+}
+
+/* Give a chain linked through rf_heap_link to the allocator below. */
+static void rf_heap_cache_release_chain(struct rf_heap_hdr *h)
+{
+	while (h != NULL) {
+		struct rf_heap_hdr *next = *rf_heap_link(h);
+
+		rf_heap_cache_release_block(h);
+		h = next;
+	}
+}
+
 void rf_heap_cache_init(struct rf_heap_cache *cache, int never)
 {
 	memset(cache->list, 0, sizeof(cache->list));
 	__atomic_store_n(&cache->bytes, 0, __ATOMIC_RELAXED);
 	cache->room = never ? 0 : RF_HEAP_CACHE_BYTES;
+	memset(cache->out, 0, sizeof(cache->out));
+	__atomic_store_n(&cache->out_bytes, 0, __ATOMIC_RELAXED);
+	if (!never && cache->id == 0) {
+		uint32_t id = __atomic_fetch_add(&rf_heap_owner_next, 1, __ATOMIC_RELAXED);
+
+		if (id < RF_HEAP_OWNERS) {
+			cache->id = id;
+			__atomic_store_n(&rf_heap_owners[id], cache, __ATOMIC_RELEASE);
+		}
+	}
+	cache->owned = never || cache->id == 0 ? 0 : RF_HEAP_WORD_OWNED | (uint64_t)cache->id << 16;
+	__atomic_store_n(&cache->alive, cache->owned != 0, __ATOMIC_SEQ_CST);
+}
+
+void rf_heap_cache_post(struct rf_heap_cache *cache, struct rf_heap_outbox *box)
+{
+	struct rf_heap_cache *to = rf_heap_cache_of(box->owner);
+	struct rf_heap_hdr *old;
+
+	if (box->first == NULL)
+		return;
+	if (to != NULL && __atomic_load_n(&to->alive, __ATOMIC_SEQ_CST)) {
+		/* Counted before it can be taken, so the figure never goes below zero. */
+		__atomic_fetch_add(&to->remote_bytes, box->bytes, __ATOMIC_RELAXED);
+		old = __atomic_load_n(&to->remote, __ATOMIC_RELAXED);
+		do
+			*rf_heap_link(box->last) = old;
+		while (!__atomic_compare_exchange_n(&to->remote, &old, box->first, 1,
+						    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+	} else {
+		/* Its thread ended: nothing would take them. */
+		rf_heap_cache_release_chain(box->first);
+	}
+	__atomic_store_n(&cache->out_bytes, cache->out_bytes - box->bytes, __ATOMIC_RELAXED);
+	box->first = box->last = NULL;
+	box->count = box->bytes = 0;
+}
+
+void rf_heap_cache_post_all(struct rf_heap_cache *cache)
+{
+	for (int i = 0; i < RF_HEAP_OUTBOXES; i++)
+		rf_heap_cache_post(cache, &cache->out[i]);
+}
+
+/* Take the remote list: kept as the room allows (keep), else given back. */
+static int rf_heap_cache_take(struct rf_heap_cache *cache, int keep)
+{
+	struct rf_heap_hdr *h = __atomic_exchange_n(&cache->remote, NULL, __ATOMIC_ACQUIRE);
+	uint64_t taken = 0;
+
+	if (h == NULL)
+		return 0;
+	while (h != NULL) {
+		struct rf_heap_hdr *next = *rf_heap_link(h);
+		unsigned c = rf_heap_cache_class(rf_heap_hdr_size(h));
+
+		taken += rf_heap_cache_capacity(c);
+		if (!keep || !rf_heap_cache_push(cache, c, h))
+			rf_heap_cache_release_block(h);
+		h = next;
+	}
+	__atomic_fetch_sub(&cache->remote_bytes, taken, __ATOMIC_RELAXED);
+	return 1;
+}
+
+int rf_heap_cache_adopt(struct rf_heap_cache *cache)
+{
+	return rf_heap_cache_take(cache, 1);
 }
 
 void rf_heap_cache_drain(struct rf_heap_cache *cache, int never)
@@ -51,19 +147,32 @@ void rf_heap_cache_drain(struct rf_heap_cache *cache, int never)
 
 		while ((h = cache->list[c]) != NULL) {
 			cache->list[c] = (struct rf_heap_hdr *)(uintptr_t)h->word;
-			rf_heap_mark_freed(h + 1);
-			if (rf_heap_cache_release != NULL)
-				rf_heap_cache_release(h);
+			rf_heap_cache_release_block(h);
 		}
 	}
 	__atomic_store_n(&cache->bytes, 0, __ATOMIC_RELAXED);
-	if (never)
+	if (never) {
 		cache->room = 0;
+		cache->owned = 0;
+	}
+	rf_heap_cache_post_all(cache);
+	rf_heap_cache_take(cache, 0);
+}
+
+void rf_heap_cache_end(struct rf_heap_cache *cache)
+{
+	/* Senders that see alive 0 keep their blocks from now on; a send that saw
+	 * it 1 just before may still land after the drain: the next thread to
+	 * take this cache adopts it. */
+	__atomic_store_n(&cache->alive, 0, __ATOMIC_SEQ_CST);
+	rf_heap_cache_drain(cache, 0);
 }
 
 uint64_t rf_heap_cache_bytes(const struct rf_heap_cache *cache)
 {
-	return __atomic_load_n(&cache->bytes, __ATOMIC_RELAXED);
+	return (uint64_t)__atomic_load_n(&cache->bytes, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&cache->out_bytes, __ATOMIC_RELAXED) +
+	       __atomic_load_n(&cache->remote_bytes, __ATOMIC_RELAXED);
 }
 
 /* ---- the bootstrap arena ------------------------------------------------------------ */

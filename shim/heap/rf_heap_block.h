@@ -22,7 +22,8 @@
  * thread frees are kept, in a list per size class of 16 bytes, for its next
  * malloc of the same class, up to RF_HEAP_CACHE_BYTES in all classes of a
  * thread; past that, and when the thread ends, they go to the allocator
- * below. Bounded in bytes rather than per class, so that a thread that frees
+ * below. A block that another thread allocated goes back to that thread's
+ * cache instead (see "The return path" below). Bounded in bytes rather than per class, so that a thread that frees
  * a batch of one size (the messages of a delivery report) keeps the batch for
  * the allocations that follow it. Every such block is
  * asked of the allocator at its class's capacity (which is the chunk glibc
@@ -31,6 +32,22 @@
  * taken for a live block of ours: freeing it again is a double free), its
  * word linking the list. Only its thread touches a cache, under the heap's
  * guard (rf_heap.h): the operations here take no lock and no atomic.
+ *
+ * The return path. A producing thread allocates librdkafka's messages and a
+ * poll or broker thread frees them: kept by the freeing thread, they would
+ * fill its cache and never serve it, while the allocating thread's stays
+ * empty. So a small plain block names its owner, the cache of the thread
+ * that allocated it (RF_HEAP_WORD_OWNED, an id of RF_HEAP_OWNERS), and
+ * another thread that frees it collects it in an outbox for that owner; a
+ * batch of RF_HEAP_OUTBOX_MAX, or a block for another owner, sends the
+ * outbox with one compare-and-swap onto the owner's remote list (an atomic
+ * for a batch, never for a single free). The owner takes the whole list
+ * with one exchange when a malloc misses its cache, before it calls the
+ * allocator below, and keeps what its room allows. A thread that ends
+ * first (alive 0) gets nothing more: outboxes for it go to the allocator
+ * below; what reaches its list in between stays there for the next thread
+ * that takes its cache. Until a batch is full an outbox keeps up to
+ * RF_HEAP_OUTBOX_MAX blocks.
  *
  * The bootstrap arena serves allocations made while the real functions are
  * resolved (dlsym may allocate); free() recognises its pointers.
@@ -54,17 +71,33 @@ _Static_assert((RF_HEAP_IDS & (RF_HEAP_IDS - 1)) == 0, "heap ids: a power of two
 /* Static arena serving allocations made while the real functions are resolved. */
 #define RF_HEAP_BOOT_SIZE (64 * 1024)
 
+/* The thread cache: blocks up to this size, this many bytes a thread. */
+#define RF_HEAP_CACHE_MAX 1024
+#define RF_HEAP_CACHE_BYTES (1024 * 1024)
+#define RF_HEAP_CACHE_CLASSES ((RF_HEAP_CACHE_MAX + 39) / 16 + 1)
+/* The return path: caches blocks can name (ids 1 and up), blocks an outbox sends at once. */
+#define RF_HEAP_OWNERS 65536
+#define RF_HEAP_OUTBOX_MAX 64
+/* Outboxes a thread keeps, for as many owners at once (a poll thread frees
+ * the messages of all the threads that produce on its handle). */
+#define RF_HEAP_OUTBOXES 4
+
 /* Offset bit: the block was mapped with mmap (a call made inside the allocator below). */
 #define RF_HEAP_MAPPED 1u
 
 struct rf_heap_hdr {
-	uint64_t word;   /* size asked for (low 48 bits), heap id (high 16 bits); in a
-			  * cache, the next cached block */
+	uint64_t word;   /* size asked for (low 47 bits), heap id (high 16 bits); with
+			  * RF_HEAP_WORD_OWNED, the size in the low 16 bits and the
+			  * owner in the 16 above; in a cache, the next cached block */
 	uint32_t offset; /* from the allocator's block to the caller's pointer: 16, or more;
 			  * | RF_HEAP_MAPPED; 0 once freed */
 	uint32_t check;  /* rf_heap_check_of(): this header, at this address, in this process */
 };
 _Static_assert(sizeof(struct rf_heap_hdr) == RF_HEAP_HDR, "header size");
+
+/* word: a small plain block that names its owner (sizes stay below this bit). */
+#define RF_HEAP_WORD_OWNED (UINT64_C(1) << 47)
+_Static_assert(RF_HEAP_SIZE_MAX < RF_HEAP_WORD_OWNED, "sizes leave the owner bit free");
 
 extern uint32_t rf_heap_key;
 extern unsigned char rf_heap_boot[RF_HEAP_BOOT_SIZE] __attribute__((visibility("hidden")));
@@ -88,14 +121,19 @@ static inline uint32_t rf_heap_check_of(const struct rf_heap_hdr *h, uint32_t of
 
 /*
  * Write the header for a caller's pointer offset bytes into base (offset may
- * carry RF_HEAP_MAPPED); returns that pointer.
+ * carry RF_HEAP_MAPPED); returns that pointer. owned: the allocating
+ * thread's RF_HEAP_WORD_OWNED | owner << 16 (struct rf_heap_cache), or 0;
+ * only a plain block of a cached size takes it.
  */
-static inline void *rf_heap_hdr_init(void *base, size_t offset, size_t size, uint32_t gid)
+static inline void *rf_heap_hdr_init(void *base, size_t offset, size_t size, uint32_t gid,
+				     uint64_t owned)
 {
 	struct rf_heap_hdr *h =
 		(struct rf_heap_hdr *)((char *)base + (offset & ~(size_t)RF_HEAP_MAPPED)) - 1;
 
-	h->word = (uint64_t)size | (uint64_t)gid << 48;
+	if (offset != RF_HEAP_HDR || size > RF_HEAP_CACHE_MAX)
+		owned = 0;
+	h->word = (uint64_t)size | owned | (uint64_t)gid << 48;
 	h->offset = (uint32_t)offset;
 	h->check = rf_heap_check_of(h, (uint32_t)offset);
 	return h + 1;
@@ -139,7 +177,17 @@ static inline struct rf_heap_hdr *rf_heap_hdr_plain(const void *p)
 
 static inline size_t rf_heap_hdr_size(const struct rf_heap_hdr *h)
 {
-	return (size_t)(h->word & ((UINT64_C(1) << 48) - 1));
+	uint64_t word = h->word;
+
+	return (size_t)(word & (word & RF_HEAP_WORD_OWNED ? 0xffff : RF_HEAP_WORD_OWNED - 1));
+}
+
+/* The cache the block goes back to when another thread frees it; 0: none. */
+static inline uint32_t rf_heap_hdr_owner(const struct rf_heap_hdr *h)
+{
+	uint64_t word = h->word;
+
+	return word & RF_HEAP_WORD_OWNED ? (uint32_t)(word >> 16) & 0xffff : 0;
 }
 
 static inline uint32_t rf_heap_hdr_gid(const struct rf_heap_hdr *h)
@@ -195,10 +243,6 @@ static inline int rf_heap_marked_freed(const void *p)
 
 /* ---- the thread cache ---------------------------------------------------------------- */
 
-#define RF_HEAP_CACHE_MAX 1024
-#define RF_HEAP_CACHE_BYTES (1024 * 1024)
-#define RF_HEAP_CACHE_CLASSES ((RF_HEAP_CACHE_MAX + 39) / 16 + 1)
-
 static inline unsigned rf_heap_cache_class(size_t n)
 {
 	return (unsigned)((n + 39) >> 4);
@@ -222,7 +266,26 @@ struct rf_heap_cache {
 	struct rf_heap_hdr *list[RF_HEAP_CACHE_CLASSES]; /* headers = allocator blocks */
 	uint32_t bytes; /* kept, as asked of the allocator; read by figures (atomic) */
 	uint32_t room;  /* RF_HEAP_CACHE_BYTES, or 0 for a thread that may not cache */
+	uint64_t owned; /* RF_HEAP_WORD_OWNED | id << 16 while its thread caches, else 0 */
+	/* Outboxes: blocks of other caches freed here, one owner to a box
+	 * (owner % RF_HEAP_OUTBOXES), linked through rf_heap_link. */
+	struct rf_heap_outbox {
+		struct rf_heap_hdr *first, *last;
+		uint32_t owner, count, bytes;
+	} out[RF_HEAP_OUTBOXES];
+	uint32_t out_bytes; /* in all boxes; read by figures (atomic) */
+	uint32_t id;        /* the id blocks name this cache by, kept from thread to thread */
+	/* Written by other threads: a line of its own. */
+	struct rf_heap_hdr *remote __attribute__((aligned(64))); /* atomic: sent here */
+	uint64_t remote_bytes;                                   /* atomic */
+	uint32_t alive; /* atomic: its thread takes what is sent here */
 };
+
+/* The link of a block in an outbox or a remote list: its first word (ours while freed). */
+static inline struct rf_heap_hdr **rf_heap_link(struct rf_heap_hdr *h)
+{
+	return (struct rf_heap_hdr **)(h + 1);
+}
 
 /* A cached block of class c (its header, at the allocator's block), or NULL. */
 static inline struct rf_heap_hdr *rf_heap_cache_pop(struct rf_heap_cache *cache, unsigned c)
@@ -251,19 +314,82 @@ static inline int rf_heap_cache_push(struct rf_heap_cache *cache, unsigned c, st
 	return 1;
 }
 
+/* Send an outbox to its owner now (or to the allocator below when the owner is gone). */
+void rf_heap_cache_post(struct rf_heap_cache *cache, struct rf_heap_outbox *box);
+
+/* Send every outbox. */
+void rf_heap_cache_post_all(struct rf_heap_cache *cache);
+
+/*
+ * The plain block of header h, of class c, freed by this cache's thread,
+ * belongs to the cache named owner (not this one): into the outbox for it.
+ * 1, or 0 when this thread sends nothing (it does not cache).
+ */
+static inline int rf_heap_cache_send(struct rf_heap_cache *cache, uint32_t owner, unsigned c,
+				     struct rf_heap_hdr *h)
+{
+	struct rf_heap_outbox *box = &cache->out[owner % RF_HEAP_OUTBOXES];
+	uint32_t bytes = (uint32_t)rf_heap_cache_capacity(c);
+
+	if (cache->owned == 0)
+		return 0;
+	if (__builtin_expect(owner != box->owner, 0)) {
+		if (box->first != NULL)
+			rf_heap_cache_post(cache, box);
+		box->owner = owner;
+	}
+	h->offset = 0; /* freed: a second free is caught */
+	*rf_heap_link(h) = box->first;
+	if (box->first == NULL)
+		box->last = h;
+	box->first = h;
+	box->bytes += bytes;
+	__atomic_store_n(&cache->out_bytes, cache->out_bytes + bytes, __ATOMIC_RELAXED);
+	if (++box->count >= RF_HEAP_OUTBOX_MAX)
+		rf_heap_cache_post(cache, box);
+	return 1;
+}
+
+/*
+ * Take what other threads sent to this cache: into its lists as its room
+ * allows, the rest to the allocator below. Whether anything came. Its
+ * thread, under the guard.
+ */
+int rf_heap_cache_adopt(struct rf_heap_cache *cache);
+
+/* Whether other threads sent blocks that rf_heap_cache_adopt would take. */
+static inline int rf_heap_cache_sent(const struct rf_heap_cache *cache)
+{
+	return __atomic_load_n(&cache->remote, __ATOMIC_RELAXED) != NULL;
+}
+
 /* How cached blocks go back to the allocator below (its free). */
 void rf_heap_cache_setup(void (*release)(void *base));
 
 /*
- * Give every cached block back to the allocator below, marked freed; with
- * never, the cache takes no block from now on. Its thread, under the guard.
+ * Give every block the cache keeps back to the allocator below, marked
+ * freed, with those sent to it; send its outbox. With never, the cache takes
+ * no block from now on. Its thread, under the guard.
  */
 void rf_heap_cache_drain(struct rf_heap_cache *cache, int never);
 
-/* Start a new thread's cache: empty, or never caching. */
+/*
+ * Its thread ends: nothing more is sent to the cache, and it is drained.
+ * Under the guard.
+ */
+void rf_heap_cache_end(struct rf_heap_cache *cache);
+
+/*
+ * Start a new thread's cache (zeroed memory at first): empty, or never
+ * caching. A cache taken over from an ended thread keeps its id and what
+ * was sent to it since.
+ */
 void rf_heap_cache_init(struct rf_heap_cache *cache, int never);
 
-/* Bytes the cache keeps (asked of the allocator below); any thread, relaxed. */
+/*
+ * Bytes the cache keeps, with its outbox and its remote list (as asked of
+ * the allocator below); any thread, relaxed.
+ */
 uint64_t rf_heap_cache_bytes(const struct rf_heap_cache *cache);
 
 /* ---- the bootstrap arena ------------------------------------------------------------ */

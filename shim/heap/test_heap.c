@@ -31,7 +31,7 @@ RF_TEST(header_roundtrip)
 	void *p;
 
 	rf_heap_key_init();
-	p = rf_heap_hdr_init(buf, 16, 1234, 7);
+	p = rf_heap_hdr_init(buf, 16, 1234, 7, 0);
 	RF_CHECK(p == buf + 16);
 	h = rf_heap_hdr_of(p);
 	RF_CHECK(h != NULL);
@@ -39,22 +39,38 @@ RF_TEST(header_roundtrip)
 	RF_CHECK_INT(rf_heap_hdr_gid(h), 7);
 	RF_CHECK(rf_heap_hdr_base(h) == (void *)buf);
 	/* An aligned block: the header right before the caller's pointer. */
-	p = rf_heap_hdr_init(buf, 64, 10, 0);
+	p = rf_heap_hdr_init(buf, 64, 10, 0, 0);
 	RF_CHECK(p == buf + 64 && rf_heap_hdr_of(p) != NULL);
 	RF_CHECK(rf_heap_hdr_base(rf_heap_hdr_of(p)) == (void *)buf);
 	/* Mapped flag: same base. */
-	p = rf_heap_hdr_init(buf, 32 | RF_HEAP_MAPPED, 5, 1);
+	p = rf_heap_hdr_init(buf, 32 | RF_HEAP_MAPPED, 5, 1, 0);
 	RF_CHECK(p == buf + 32 && rf_heap_hdr_base(rf_heap_hdr_of(p)) == (void *)buf);
 	/* Not ours: wrong check, moved header, misaligned pointer, zeroes. */
-	p = rf_heap_hdr_init(buf, 16, 99, 3);
+	p = rf_heap_hdr_init(buf, 16, 99, 3, 0);
 	((struct rf_heap_hdr *)p - 1)->check ^= 1;
 	RF_CHECK(rf_heap_hdr_of(p) == NULL);
-	p = rf_heap_hdr_init(buf, 16, 99, 3);
+	p = rf_heap_hdr_init(buf, 16, 99, 3, 0);
 	memcpy(buf + 48, buf, 16); /* the same bytes at another address */
 	RF_CHECK(rf_heap_hdr_of(buf + 64) == NULL);
 	RF_CHECK(rf_heap_hdr_of(buf + 24) == NULL);
 	memset(buf, 0, sizeof(buf));
 	RF_CHECK(rf_heap_hdr_of(buf + 16) == NULL);
+	/* A small plain block names its owner; a large or aligned one does not. */
+	const uint64_t owned = RF_HEAP_WORD_OWNED | (uint64_t)65535 << 16;
+	p = rf_heap_hdr_init(buf, 16, RF_HEAP_CACHE_MAX, RF_HEAP_IDS - 1, owned);
+	h = rf_heap_hdr_of(p);
+	RF_CHECK(h != NULL);
+	RF_CHECK_INT(rf_heap_hdr_size(h), RF_HEAP_CACHE_MAX);
+	RF_CHECK_INT(rf_heap_hdr_gid(h), RF_HEAP_IDS - 1);
+	RF_CHECK_INT(rf_heap_hdr_owner(h), 65535);
+	p = rf_heap_hdr_init(buf, 16, RF_HEAP_CACHE_MAX + 1, 2, owned);
+	RF_CHECK_INT(rf_heap_hdr_size(rf_heap_hdr_of(p)), RF_HEAP_CACHE_MAX + 1);
+	RF_CHECK_INT(rf_heap_hdr_owner(rf_heap_hdr_of(p)), 0);
+	p = rf_heap_hdr_init(buf, 64, 10, 2, owned);
+	RF_CHECK_INT(rf_heap_hdr_owner(rf_heap_hdr_of(p)), 0);
+	p = rf_heap_hdr_init(buf, 16, RF_HEAP_SIZE_MAX, 2, 0);
+	RF_CHECK(rf_heap_hdr_size(rf_heap_hdr_of(p)) == RF_HEAP_SIZE_MAX);
+	RF_CHECK_INT(rf_heap_hdr_owner(rf_heap_hdr_of(p)), 0);
 }
 
 #define THREADS 4
@@ -261,7 +277,7 @@ static _Alignas(16) unsigned char list_blocks[RF_LIST_BLOCKS][64];
 
 RF_TEST(cache_lists_are_last_in_first_out_and_bounded_in_bytes)
 {
-	struct rf_heap_cache cache;
+	struct rf_heap_cache cache = {0};
 	struct rf_heap_hdr *h;
 
 	rf_heap_key_init();
@@ -270,7 +286,7 @@ RF_TEST(cache_lists_are_last_in_first_out_and_bounded_in_bytes)
 	RF_CHECK(rf_heap_cache_pop(&cache, 3) == NULL);
 	/* A batch of one size, as a thread freeing a delivery report's messages. */
 	for (int i = 0; i < RF_CLASS3_FIT; i++) {
-		h = rf_heap_hdr_init(list_blocks[i], RF_HEAP_HDR, 20, 0);
+		h = rf_heap_hdr_init(list_blocks[i], RF_HEAP_HDR, 20, 0, 0);
 		h -= 1;
 		RF_CHECK(rf_heap_hdr_of(h + 1) == h);
 		RF_CHECK(rf_heap_cache_push(&cache, 3, h));
@@ -291,7 +307,7 @@ RF_TEST(cache_lists_are_last_in_first_out_and_bounded_in_bytes)
 
 RF_TEST(cache_drain_marks_and_gives_back)
 {
-	struct rf_heap_cache cache;
+	struct rf_heap_cache cache = {0};
 
 	rf_heap_key_init();
 	rf_heap_cache_init(&cache, 0);
@@ -305,6 +321,169 @@ RF_TEST(cache_drain_marks_and_gives_back)
 	/* Drained for good: it takes nothing more, and counts nothing. */
 	RF_CHECK(!rf_heap_cache_push(&cache, 5, (struct rf_heap_hdr *)list_blocks[4]));
 	RF_CHECK_INT(rf_heap_cache_bytes(&cache), 0);
+}
+
+/* ---- the return path: blocks freed by another thread go back to their owner's cache -- */
+
+#define SENT (2 * RF_HEAP_OUTBOX_MAX + 5)
+static _Alignas(16) unsigned char sent_blocks[SENT][64];
+static int sent_released;
+
+static void sent_release(void *base)
+{
+	for (int i = 0; i < SENT; i++)
+		if (base == sent_blocks[i])
+			sent_released++;
+}
+
+/* SENT blocks of 20 bytes (class 3) that owner's thread allocated, counted in owner. */
+static void sent_alloc(struct rf_heap_cache *owner)
+{
+	for (int i = 0; i < SENT; i++) {
+		void *p = rf_heap_hdr_init(sent_blocks[i], RF_HEAP_HDR, 20, 0, owner->owned);
+
+		RF_CHECK_INT(rf_heap_hdr_owner((struct rf_heap_hdr *)p - 1), owner->id);
+		memset(p, 0x5a, 20);
+	}
+}
+
+/* The freeing thread's share of free(): into the outbox for the block's owner. */
+static void sent_free(struct rf_heap_cache *self, int i)
+{
+	struct rf_heap_hdr *h = (struct rf_heap_hdr *)sent_blocks[i];
+
+	RF_CHECK(rf_heap_hdr_owner(h) != self->id);
+	RF_CHECK(rf_heap_cache_send(self, rf_heap_hdr_owner(h), rf_heap_cache_class(20), h));
+	/* On its way, a block is no longer taken for a live one: a second free is caught. */
+	RF_CHECK(rf_heap_hdr_of(h + 1) == NULL && rf_heap_hdr_freed(h + 1));
+}
+
+RF_TEST(cache_blocks_freed_elsewhere_go_back_to_their_owner)
+{
+	static struct rf_heap_cache owner, other;
+	const uint64_t block = rf_heap_cache_capacity(3);
+
+	rf_heap_key_init();
+	rf_heap_cache_setup(sent_release);
+	sent_released = 0;
+	rf_heap_cache_init(&owner, 0);
+	rf_heap_cache_init(&other, 0);
+	RF_CHECK(owner.id != 0 && other.id != 0 && owner.id != other.id);
+	sent_alloc(&owner);
+	/* Freed elsewhere: nothing moves until a batch is full. */
+	for (int i = 0; i < RF_HEAP_OUTBOX_MAX - 1; i++)
+		sent_free(&other, i);
+	RF_CHECK(!rf_heap_cache_sent(&owner));
+	RF_CHECK_INT(rf_heap_cache_bytes(&other), (RF_HEAP_OUTBOX_MAX - 1) * block);
+	sent_free(&other, RF_HEAP_OUTBOX_MAX - 1);
+	RF_CHECK(rf_heap_cache_sent(&owner));
+	RF_CHECK_INT(rf_heap_cache_bytes(&other), 0);
+	RF_CHECK_INT(rf_heap_cache_bytes(&owner), RF_HEAP_OUTBOX_MAX * block);
+	/* The rest: a second batch, then a short one sent by hand (as at a thread's end). */
+	for (int i = RF_HEAP_OUTBOX_MAX; i < SENT; i++)
+		sent_free(&other, i);
+	rf_heap_cache_post_all(&other);
+	RF_CHECK_INT(rf_heap_cache_bytes(&owner), SENT * block);
+	/* The owner takes them all into its lists, and each serves a malloc again. */
+	RF_CHECK(rf_heap_cache_pop(&owner, 3) == NULL);
+	RF_CHECK(rf_heap_cache_adopt(&owner));
+	RF_CHECK(!rf_heap_cache_sent(&owner));
+	RF_CHECK(!rf_heap_cache_adopt(&owner));
+	RF_CHECK_INT(rf_heap_cache_bytes(&owner), SENT * block);
+	unsigned char seen[SENT] = {0};
+	for (int n = 0; n < SENT; n++) {
+		struct rf_heap_hdr *h = rf_heap_cache_pop(&owner, 3);
+
+		RF_CHECK(h != NULL);
+		int i = (int)(((unsigned char *)h - sent_blocks[0]) / sizeof(sent_blocks[0]));
+		RF_CHECK(i >= 0 && i < SENT && !seen[i]);
+		seen[i] = 1;
+	}
+	RF_CHECK(rf_heap_cache_pop(&owner, 3) == NULL);
+	RF_CHECK_INT(rf_heap_cache_bytes(&owner), 0);
+	RF_CHECK_INT(sent_released, 0);
+	/* Blocks the owner's thread frees itself stay out of the outbox. */
+}
+
+RF_TEST(cache_outboxes_keep_owners_apart)
+{
+	static struct rf_heap_cache owners[RF_HEAP_OUTBOXES], other;
+
+	rf_heap_key_init();
+	rf_heap_cache_setup(sent_release);
+	sent_released = 0;
+	rf_heap_cache_init(&other, 0);
+	for (int k = 0; k < RF_HEAP_OUTBOXES; k++)
+		rf_heap_cache_init(&owners[k], 0);
+	/* Consecutive ids: one box each. Blocks of the owners in turn, as a poll
+	 * thread frees the messages of the threads producing on its handle. */
+	for (int i = 0; i < SENT; i++) {
+		struct rf_heap_cache *owner = &owners[i % RF_HEAP_OUTBOXES];
+
+		rf_heap_hdr_init(sent_blocks[i], RF_HEAP_HDR, 20, 0, owner->owned);
+		sent_free(&other, i);
+	}
+	/* Nothing went out before a box was full. */
+	for (int k = 0; k < RF_HEAP_OUTBOXES; k++)
+		RF_CHECK(!rf_heap_cache_sent(&owners[k]));
+	rf_heap_cache_post_all(&other);
+	RF_CHECK_INT(rf_heap_cache_bytes(&other), 0);
+	for (int k = 0; k < RF_HEAP_OUTBOXES; k++) {
+		struct rf_heap_hdr *h;
+		int n = 0;
+
+		RF_CHECK(rf_heap_cache_adopt(&owners[k]));
+		while ((h = rf_heap_cache_pop(&owners[k], 3)) != NULL) {
+			int i = (int)(((unsigned char *)h - sent_blocks[0]) /
+				      sizeof(sent_blocks[0]));
+
+			RF_CHECK_INT(i % RF_HEAP_OUTBOXES, k);
+			n++;
+		}
+		RF_CHECK_INT(n, (SENT - k + RF_HEAP_OUTBOXES - 1) / RF_HEAP_OUTBOXES);
+	}
+	RF_CHECK_INT(sent_released, 0);
+}
+
+RF_TEST(cache_blocks_of_an_ended_thread_go_to_the_allocator)
+{
+	static struct rf_heap_cache owner, other, never;
+
+	rf_heap_key_init();
+	rf_heap_cache_setup(sent_release);
+	sent_released = 0;
+	rf_heap_cache_init(&owner, 0);
+	rf_heap_cache_init(&other, 0);
+	rf_heap_cache_init(&never, 1);
+	RF_CHECK(never.owned == 0);
+	sent_alloc(&owner);
+	/* Sent before the end: given back with the owner's cache. */
+	for (int i = 0; i < RF_HEAP_OUTBOX_MAX; i++)
+		sent_free(&other, i);
+	RF_CHECK(rf_heap_cache_sent(&owner));
+	/* Collected, not sent yet. */
+	sent_free(&other, RF_HEAP_OUTBOX_MAX);
+	rf_heap_cache_end(&owner);
+	RF_CHECK_INT(sent_released, RF_HEAP_OUTBOX_MAX);
+	RF_CHECK_INT(rf_heap_cache_bytes(&owner), 0);
+	for (int i = 0; i < RF_HEAP_OUTBOX_MAX; i++)
+		RF_CHECK(rf_heap_marked_freed(sent_blocks[i] + RF_HEAP_HDR));
+	/* Sent after the end: straight to the allocator. */
+	rf_heap_cache_post_all(&other);
+	RF_CHECK_INT(sent_released, RF_HEAP_OUTBOX_MAX + 1);
+	RF_CHECK(!rf_heap_cache_sent(&owner));
+	/* A thread that does not cache sends nothing: free() gives the block below. */
+	RF_CHECK(!rf_heap_cache_send(&never, owner.id, 3,
+				     (struct rf_heap_hdr *)sent_blocks[RF_HEAP_OUTBOX_MAX + 1]));
+	/* The next thread to take the cache has its id, and gets what is sent. */
+	uint32_t id = owner.id;
+	rf_heap_cache_init(&owner, 0);
+	RF_CHECK_INT(owner.id, id);
+	sent_free(&other, RF_HEAP_OUTBOX_MAX + 2);
+	rf_heap_cache_post_all(&other);
+	RF_CHECK(rf_heap_cache_sent(&owner));
+	rf_heap_cache_drain(&owner, 0);
+	RF_CHECK_INT(sent_released, RF_HEAP_OUTBOX_MAX + 2);
 }
 
 /* ---- the thread cache: what the core gives back at a thread's end and in a fork ---- */
@@ -455,6 +634,9 @@ RF_TEST(boot_arena)
 }
 
 RF_TEST_MAIN(RF_TEST_ENTRY(cache_lists_are_last_in_first_out_and_bounded_in_bytes),
+	     RF_TEST_ENTRY(cache_blocks_freed_elsewhere_go_back_to_their_owner),
+	     RF_TEST_ENTRY(cache_blocks_of_an_ended_thread_go_to_the_allocator),
+	     RF_TEST_ENTRY(cache_outboxes_keep_owners_apart),
 	     RF_TEST_ENTRY(cache_drain_marks_and_gives_back), RF_TEST_ENTRY(header_roundtrip),
 	     RF_TEST_ENTRY(counts_by_thread_and_group), RF_TEST_ENTRY(blocks_outlive_threads),
 	     RF_TEST_ENTRY(nested_and_foreign), RF_TEST_ENTRY(soft_limit_hysteresis),

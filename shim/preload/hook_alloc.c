@@ -172,8 +172,10 @@ static inline struct rf_heap_hdr *rf_alloc_hdr_of(void *p)
 static inline __attribute__((always_inline)) void *rf_alloc_account(void *base, size_t offset,
 								    size_t n)
 {
+	struct rf_heap_counters *b = rf_heap_tls.counters;
 	uint32_t gid = rf_heap_tls.gid;
-	void *p = rf_heap_hdr_init(base, offset, n, gid);
+	void *p =
+		rf_heap_hdr_init(base, offset, n, gid, rf_heap_counters_ok(b) ? b->cache.owned : 0);
 
 	rf_heap_note_alloc(n, gid);
 	return p;
@@ -340,6 +342,32 @@ static __attribute__((noinline)) void rf_alloc_flush_free(struct rf_heap_counter
 }
 
 /*
+ * The common free, of a small plain block that another thread's cache owns
+ * (rf_heap_block.h, the return path): counted here, then into the outbox
+ * for that cache; kept here, or given below, when this thread sends nothing.
+ */
+static __attribute__((noinline)) void rf_alloc_free_other(struct rf_heap_counters *b,
+							  struct rf_heap_hdr *h, uint32_t owner)
+{
+	void *base = (char *)(h + 1) - RF_HEAP_HDR;
+	size_t size = rf_heap_hdr_size(h);
+	unsigned c = rf_heap_cache_class(size);
+	int kept;
+
+	if (rf_heap_count_free(b, size, rf_heap_hdr_gid(h))) {
+		rf_alloc_flush_free(b, base);
+		return;
+	}
+	rf_heap_hold();
+	kept = rf_heap_cache_send(&b->cache, owner, c, h) || rf_heap_cache_push(&b->cache, c, h);
+	rf_heap_release();
+	if (!kept)
+		rf_alloc_free_below(base); /* drains what was deferred meanwhile */
+	else if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
+		rf_alloc_drain();
+}
+
+/*
  * rf_alloc_free_ours for the common case (the caller found the thread's
  * state 0: ACCOUNT mode, guard free; and a plain block: rf_heap_hdr_plain),
  * written so that nothing but the real call stays in the way: every other
@@ -349,14 +377,28 @@ static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p, st
 {
 	struct rf_heap_counters *b = rf_heap_tls.counters;
 	void *base = (char *)p - RF_HEAP_HDR;
-	size_t size = rf_heap_hdr_size(h);
-	unsigned c = rf_heap_cache_class(size);
+	uint64_t word = h->word;
+	size_t size;
+	unsigned c;
 	int kept;
 
 	if (__builtin_expect(!rf_heap_counters_ok(b), 0)) {
 		rf_alloc_free_ours_slow(p, h);
 		return;
 	}
+	/* rf_heap_hdr_size and rf_heap_hdr_owner, with one test. */
+	if (word & RF_HEAP_WORD_OWNED) {
+		uint32_t owner = (uint32_t)(word >> 16) & 0xffff;
+
+		if (__builtin_expect(owner != b->cache.id, 0)) {
+			rf_alloc_free_other(b, h, owner);
+			return;
+		}
+		size = word & 0xffff;
+	} else {
+		size = word & (RF_HEAP_WORD_OWNED - 1);
+	}
+	c = rf_heap_cache_class(size);
 	if (rf_heap_count_free(b, size, rf_heap_hdr_gid(h))) {
 		rf_alloc_flush_free(b, base);
 		return;
@@ -489,9 +531,9 @@ static __attribute__((noinline)) void *rf_malloc_below(size_t n)
 	/* rf_alloc_account, with its rare ends as tail calls (few registers live). */
 	gid = rf_heap_tls.gid;
 	b = rf_heap_tls.counters;
-	p = rf_heap_hdr_init(base, RF_HEAP_HDR, n, gid);
 	if (__builtin_expect(!rf_heap_counters_ok(b), 0))
-		return rf_malloc_count_slow(p, n, gid);
+		return rf_malloc_count_slow(rf_heap_hdr_init(base, RF_HEAP_HDR, n, gid, 0), n, gid);
+	p = rf_heap_hdr_init(base, RF_HEAP_HDR, n, gid, b->cache.owned);
 	if (rf_heap_count_alloc(b, n, gid))
 		return rf_malloc_flush(b, p);
 	return p;
@@ -503,11 +545,49 @@ static __attribute__((noinline)) void *rf_malloc_drained(void *p)
 	return p;
 }
 
+/*
+ * A block the thread cache gave, handed out for n bytes. Its check still
+ * holds: the same address, and the offset it had.
+ */
+static inline __attribute__((always_inline)) void *rf_malloc_cached(struct rf_heap_counters *b,
+								    struct rf_heap_hdr *h, size_t n)
+{
+	uint32_t gid = rf_heap_tls.gid;
+
+	h->word = (uint64_t)n | b->cache.owned | (uint64_t)gid << 48;
+	h->offset = RF_HEAP_HDR;
+	if (rf_heap_count_alloc(b, n, gid))
+		return rf_malloc_flush(b, h + 1);
+	if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
+		return rf_malloc_drained(h + 1);
+	return h + 1;
+}
+
+/*
+ * malloc after a miss in the thread cache, other threads having sent blocks
+ * of this thread's back (rf_heap_block.h, the return path): take them and
+ * look once more, before the allocator below.
+ */
+static __attribute__((noinline)) void *rf_malloc_adopt(struct rf_heap_counters *b, size_t n)
+{
+	struct rf_heap_hdr *h = NULL;
+
+	rf_heap_hold();
+	if (rf_heap_cache_adopt(&b->cache))
+		h = rf_heap_cache_pop(&b->cache, rf_heap_cache_class(n));
+	rf_heap_release();
+	if (h == NULL) {
+		if (rf_heap_tls.deferred != NULL)
+			rf_alloc_drain();
+		return rf_malloc_below(n);
+	}
+	return rf_malloc_cached(b, h, n);
+}
+
 RF_EXPORT void *malloc(size_t n)
 {
 	struct rf_heap_counters *b = rf_heap_tls.counters;
 	struct rf_heap_hdr *h;
-	uint32_t gid;
 	unsigned c;
 
 	/* The thread cache first: no call on a hit. state 0 as in rf_malloc_below. */
@@ -519,16 +599,8 @@ RF_EXPORT void *malloc(size_t n)
 	h = rf_heap_cache_pop(&b->cache, c);
 	rf_heap_release();
 	if (__builtin_expect(h == NULL, 0))
-		return rf_malloc_below(n);
-	/* Its check still holds: the same address, and the offset it had. */
-	gid = rf_heap_tls.gid;
-	h->word = (uint64_t)n | (uint64_t)gid << 48;
-	h->offset = RF_HEAP_HDR;
-	if (rf_heap_count_alloc(b, n, gid))
-		return rf_malloc_flush(b, h + 1);
-	if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
-		return rf_malloc_drained(h + 1);
-	return h + 1;
+		return rf_heap_cache_sent(&b->cache) ? rf_malloc_adopt(b, n) : rf_malloc_below(n);
+	return rf_malloc_cached(b, h, n);
 }
 
 RF_EXPORT void *calloc(size_t count, size_t size)
