@@ -37,6 +37,34 @@ void rf_heap_cache_setup(void (*release)(void *base))
 	rf_heap_cache_release = release;
 }
 
+/* Bytes the caches grew by beyond RF_HEAP_CACHE_BYTES, all threads. */
+static uint64_t rf_heap_cache_pool; /* atomic */
+
+int rf_heap_cache_grow(struct rf_heap_cache *cache)
+{
+	if (cache->room == 0 || cache->room >= RF_HEAP_CACHE_GROWN ||
+	    __atomic_load_n(&rf_heap_cache_pool, __ATOMIC_RELAXED) + RF_HEAP_CACHE_STEP >
+		    RF_HEAP_CACHE_POOL)
+		return 0;
+	if (__atomic_add_fetch(&rf_heap_cache_pool, RF_HEAP_CACHE_STEP, __ATOMIC_RELAXED) >
+	    RF_HEAP_CACHE_POOL) {
+		__atomic_sub_fetch(&rf_heap_cache_pool, RF_HEAP_CACHE_STEP, __ATOMIC_RELAXED);
+		return 0;
+	}
+	cache->room += RF_HEAP_CACHE_STEP;
+	return 1;
+}
+
+/* Back to RF_HEAP_CACHE_BYTES (or to 0: never), what it grew by to the pool. */
+static void rf_heap_cache_shrink(struct rf_heap_cache *cache, int never)
+{
+	if (cache->room > RF_HEAP_CACHE_BYTES)
+		__atomic_sub_fetch(&rf_heap_cache_pool, cache->room - RF_HEAP_CACHE_BYTES,
+				   __ATOMIC_RELAXED);
+	if (never || cache->room > RF_HEAP_CACHE_BYTES)
+		cache->room = never ? 0 : RF_HEAP_CACHE_BYTES;
+}
+
 /* The caches blocks name, by id (slots are never emptied: caches outlive their threads). */
 static struct rf_heap_cache *rf_heap_owners[RF_HEAP_OWNERS];
 static uint32_t rf_heap_owner_next = 1; /* atomic */
@@ -151,10 +179,9 @@ void rf_heap_cache_drain(struct rf_heap_cache *cache, int never)
 		}
 	}
 	__atomic_store_n(&cache->bytes, 0, __ATOMIC_RELAXED);
-	if (never) {
-		cache->room = 0;
+	rf_heap_cache_shrink(cache, never);
+	if (never)
 		cache->owned = 0;
-	}
 	rf_heap_cache_post_all(cache);
 	rf_heap_cache_take(cache, 0);
 }

@@ -71,9 +71,17 @@ _Static_assert((RF_HEAP_IDS & (RF_HEAP_IDS - 1)) == 0, "heap ids: a power of two
 /* Static arena serving allocations made while the real functions are resolved. */
 #define RF_HEAP_BOOT_SIZE (64 * 1024)
 
-/* The thread cache: blocks up to this size, this many bytes a thread. */
+/*
+ * The thread cache: blocks up to this size, this many bytes a thread; a
+ * full cache grows by a step at a time up to RF_HEAP_CACHE_GROWN while the
+ * process's caches have grown by less than RF_HEAP_CACHE_POOL in all (as
+ * tcmalloc's thread caches: up to 4 MiB each, 32 MiB in all).
+ */
 #define RF_HEAP_CACHE_MAX 1024
 #define RF_HEAP_CACHE_BYTES (1024 * 1024)
+#define RF_HEAP_CACHE_STEP (1024 * 1024)
+#define RF_HEAP_CACHE_GROWN (4 * 1024 * 1024)
+#define RF_HEAP_CACHE_POOL (16 * 1024 * 1024)
 #define RF_HEAP_CACHE_CLASSES ((RF_HEAP_CACHE_MAX + 39) / 16 + 1)
 /* The return path: caches blocks can name (ids 1 and up), blocks an outbox sends at once. */
 #define RF_HEAP_OWNERS 65536
@@ -265,7 +273,7 @@ static inline size_t rf_heap_hdr_request(size_t n)
 struct rf_heap_cache {
 	struct rf_heap_hdr *list[RF_HEAP_CACHE_CLASSES]; /* headers = allocator blocks */
 	uint32_t bytes; /* kept, as asked of the allocator; read by figures (atomic) */
-	uint32_t room;  /* RF_HEAP_CACHE_BYTES, or 0 for a thread that may not cache */
+	uint32_t room;  /* RF_HEAP_CACHE_BYTES and the steps it grew by; 0: may not cache */
 	uint64_t owned; /* RF_HEAP_WORD_OWNED | id << 16 while its thread caches, else 0 */
 	/* Outboxes: blocks of other caches freed here, one owner to a box
 	 * (owner % RF_HEAP_OUTBOXES), linked through rf_heap_link. */
@@ -300,12 +308,19 @@ static inline struct rf_heap_hdr *rf_heap_cache_pop(struct rf_heap_cache *cache,
 	return h;
 }
 
+/*
+ * Grow a full cache by RF_HEAP_CACHE_STEP: 1, or 0 when it may not (it grew
+ * to RF_HEAP_CACHE_GROWN, or the pool is spent). A shared atomic, once a
+ * step; a look at the pool when it is spent.
+ */
+int rf_heap_cache_grow(struct rf_heap_cache *cache);
+
 /* Keep the plain block of header h in class c: 1, or 0 when the cache is full. */
 static inline int rf_heap_cache_push(struct rf_heap_cache *cache, unsigned c, struct rf_heap_hdr *h)
 {
 	uint32_t bytes = cache->bytes + (uint32_t)rf_heap_cache_capacity(c);
 
-	if (bytes > cache->room)
+	if (__builtin_expect(bytes > cache->room, 0) && !rf_heap_cache_grow(cache))
 		return 0;
 	h->word = (uint64_t)(uintptr_t)cache->list[c];
 	h->offset = 0;

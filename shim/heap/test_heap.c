@@ -269,11 +269,11 @@ RF_TEST(fork_child_figures)
 /* ---- the thread cache ---------------------------------------------------------------- */
 
 /* Blocks as the allocator below would hand them out: 16-aligned, a header first. */
-#define RF_LIST_BLOCKS (RF_HEAP_CACHE_BYTES / 40 + 2)
+#define RF_LIST_BLOCKS (RF_HEAP_CACHE_GROWN / 40 + 2)
 static _Alignas(16) unsigned char list_blocks[RF_LIST_BLOCKS][64];
 
-/* A class-3 block (40 bytes asked of the allocator) bounds the cache at this many. */
-#define RF_CLASS3_FIT (RF_HEAP_CACHE_BYTES / 40)
+/* A class-3 block (40 bytes asked of the allocator) bounds a grown cache at this many. */
+#define RF_CLASS3_FIT (RF_HEAP_CACHE_GROWN / 40)
 
 RF_TEST(cache_lists_are_last_in_first_out_and_bounded_in_bytes)
 {
@@ -294,15 +294,49 @@ RF_TEST(cache_lists_are_last_in_first_out_and_bounded_in_bytes)
 		RF_CHECK(rf_heap_hdr_of(h + 1) == NULL);
 		RF_CHECK(rf_heap_hdr_freed(h + 1));
 	}
+	/* Grown step by step to its most, and no further. */
+	RF_CHECK_INT(cache.room, RF_HEAP_CACHE_GROWN);
 	RF_CHECK(!rf_heap_cache_push(&cache, 3, (struct rf_heap_hdr *)list_blocks[RF_CLASS3_FIT]));
 	RF_CHECK(!rf_heap_cache_push(&cache, 4, (struct rf_heap_hdr *)list_blocks[RF_CLASS3_FIT]));
 	RF_CHECK_INT(rf_heap_cache_bytes(&cache), RF_CLASS3_FIT * rf_heap_cache_capacity(3));
-	RF_CHECK(rf_heap_cache_bytes(&cache) <= RF_HEAP_CACHE_BYTES);
+	RF_CHECK(rf_heap_cache_bytes(&cache) <= RF_HEAP_CACHE_GROWN);
 	RF_CHECK(rf_heap_cache_pop(&cache, 4) == NULL); /* classes keep their own lists */
 	for (int i = RF_CLASS3_FIT - 1; i >= 0; i--)
 		RF_CHECK(rf_heap_cache_pop(&cache, 3) == (struct rf_heap_hdr *)list_blocks[i]);
 	RF_CHECK(rf_heap_cache_pop(&cache, 3) == NULL);
 	RF_CHECK_INT(rf_heap_cache_bytes(&cache), 0);
+	/* Drained, it is back to its first room, its growth back in the pool. */
+	rf_heap_cache_setup(NULL);
+	rf_heap_cache_drain(&cache, 0);
+	RF_CHECK_INT(cache.room, RF_HEAP_CACHE_BYTES);
+}
+
+RF_TEST(cache_growth_is_bounded_for_the_process)
+{
+	static struct rf_heap_cache caches[RF_HEAP_CACHE_POOL / RF_HEAP_CACHE_STEP + 1];
+	const int n = (int)(sizeof(caches) / sizeof(caches[0]));
+	uint64_t grown = 0;
+
+	for (int i = 0; i < n; i++) {
+		rf_heap_cache_init(&caches[i], 0);
+		while (rf_heap_cache_grow(&caches[i]))
+			grown += RF_HEAP_CACHE_STEP;
+		RF_CHECK(caches[i].room <= RF_HEAP_CACHE_GROWN);
+	}
+	/* The pool is spent: every cache that could grow further is refused. */
+	RF_CHECK_INT(grown, RF_HEAP_CACHE_POOL);
+	RF_CHECK_INT(caches[n - 1].room, RF_HEAP_CACHE_BYTES);
+	/* One cache drained gives its growth back for another. */
+	rf_heap_cache_setup(NULL);
+	rf_heap_cache_drain(&caches[0], 0);
+	RF_CHECK(rf_heap_cache_grow(&caches[n - 1]));
+	/* A cache that may not cache never grows. */
+	rf_heap_cache_drain(&caches[1], 1);
+	RF_CHECK(!rf_heap_cache_grow(&caches[1]));
+	for (int i = 0; i < n; i++)
+		rf_heap_cache_drain(&caches[i], 0);
+	RF_CHECK(rf_heap_cache_grow(&caches[0]));
+	rf_heap_cache_drain(&caches[0], 0);
 }
 
 RF_TEST(cache_drain_marks_and_gives_back)
@@ -637,6 +671,7 @@ RF_TEST_MAIN(RF_TEST_ENTRY(cache_lists_are_last_in_first_out_and_bounded_in_byte
 	     RF_TEST_ENTRY(cache_blocks_freed_elsewhere_go_back_to_their_owner),
 	     RF_TEST_ENTRY(cache_blocks_of_an_ended_thread_go_to_the_allocator),
 	     RF_TEST_ENTRY(cache_outboxes_keep_owners_apart),
+	     RF_TEST_ENTRY(cache_growth_is_bounded_for_the_process),
 	     RF_TEST_ENTRY(cache_drain_marks_and_gives_back), RF_TEST_ENTRY(header_roundtrip),
 	     RF_TEST_ENTRY(counts_by_thread_and_group), RF_TEST_ENTRY(blocks_outlive_threads),
 	     RF_TEST_ENTRY(nested_and_foreign), RF_TEST_ENTRY(soft_limit_hysteresis),
