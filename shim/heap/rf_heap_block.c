@@ -115,25 +115,29 @@ void rf_heap_cache_init(struct rf_heap_cache *cache, int never)
 void rf_heap_cache_post(struct rf_heap_cache *cache, struct rf_heap_outbox *box)
 {
 	struct rf_heap_cache *to = rf_heap_cache_of(box->owner);
-	struct rf_heap_hdr *old;
+	struct rf_heap_hdr *first = box->first, *last = box->last, *old;
+	uint32_t bytes = box->bytes;
 
-	if (box->first == NULL)
+	if (first == NULL)
 		return;
-	if (to != NULL && __atomic_load_n(&to->alive, __ATOMIC_SEQ_CST)) {
-		/* Counted before it can be taken, so the figure never goes below zero. */
-		__atomic_fetch_add(&to->remote_bytes, box->bytes, __ATOMIC_RELAXED);
-		old = __atomic_load_n(&to->remote, __ATOMIC_RELAXED);
-		do
-			*rf_heap_link(box->last) = old;
-		while (!__atomic_compare_exchange_n(&to->remote, &old, box->first, 1,
-						    __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-	} else {
-		/* Its thread ended: nothing would take them. */
-		rf_heap_cache_release_chain(box->first);
-	}
-	__atomic_store_n(&cache->out_bytes, cache->out_bytes - box->bytes, __ATOMIC_RELAXED);
+	/* Emptied first: a fork child that finds this thread stopped half-way
+	 * (and drains its outboxes) may lose the chain, but never sends it twice. */
 	box->first = box->last = NULL;
 	box->count = box->bytes = 0;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (to != NULL && __atomic_load_n(&to->alive, __ATOMIC_SEQ_CST)) {
+		/* Counted before it can be taken, so the figure never goes below zero. */
+		__atomic_fetch_add(&to->remote_bytes, bytes, __ATOMIC_RELAXED);
+		old = __atomic_load_n(&to->remote, __ATOMIC_RELAXED);
+		do
+			*rf_heap_link(last) = old;
+		while (!__atomic_compare_exchange_n(&to->remote, &old, first, 1, __ATOMIC_RELEASE,
+						    __ATOMIC_RELAXED));
+	} else {
+		/* Its thread ended: nothing would take them. */
+		rf_heap_cache_release_chain(first);
+	}
+	__atomic_store_n(&cache->out_bytes, cache->out_bytes - bytes, __ATOMIC_RELAXED);
 }
 
 void rf_heap_cache_post_all(struct rf_heap_cache *cache)
