@@ -9,11 +9,19 @@
 # few hundred instructions a message either way), so each figure is the
 # median of ROUNDS such measurements, printed with their range.
 #   per message  rf-producer, one thread, produce then poll(0), COUNT messages
-#                of 100 bytes with F_COPY (target: at most 150)
+#                of 100 bytes with F_COPY (target: at most 150); once with
+#                librdkafka's queue as it comes (up to 100,000 messages: the
+#                producer runs tens of thousands ahead of the acknowledgements,
+#                more in the longer run, so the longer run's extra messages
+#                are mostly first allocations, which no cache serves), once
+#                with at most INFLIGHT messages queued on both sides
+#                (queue.buffering.max.messages: a full batch by default), so
+#                that both runs reach the same depth and the difference is the
+#                steady state
 #   per poll     rf-poll-bench, rd_kafka_poll(rk, 0) with nothing to serve
 #                (target: at most 20)
 #
-#   test-apps/bench/budget_instructions.sh [BUILD_DIR] [COUNT] [ENTRY] [PAYLOAD] [SIZE] [ROUNDS]
+#   test-apps/bench/budget_instructions.sh [BUILD_DIR] [COUNT] [ENTRY] [PAYLOAD] [SIZE] [ROUNDS] [INFLIGHT]
 set -euo pipefail
 build=${1:-build}
 count=${2:-100000}
@@ -21,6 +29,7 @@ entry=${3:-produce}
 payload=${4:-copy}
 size=${5:-100}
 rounds=${6:-5}
+inflight=${7:-10000}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$build" && pwd)
 RF_BUILD_ROOT=$build
@@ -42,11 +51,13 @@ instructions() {
 		sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 
-# side refs|shim N: instructions of rf-producer producing N messages
+# side refs|shim N: instructions of rf-producer producing N messages (with
+# the producer arguments in queue[@])
+queue=()
 producer() {
 	local side=$1 n=$2 cmd=("$build/test-apps/rf-producer" --bootstrap "$RF_BOOTSTRAP"
 		--count "$2" --size "$size" --payload "$payload" --entry "$entry"
-		--topic "instr-$1-$RANDOM")
+		--topic "instr-$1-$RANDOM" "${queue[@]}")
 	if [ "$side" = refs ]; then
 		instructions "${cmd[@]}" -X message.copy.max.bytes=0
 	else
@@ -80,6 +91,9 @@ median() {
 }
 
 echo "per message ($entry, $payload, $size B, poll(0) after each): shim's own $(median producer "$count")" \
+	"instructions (target: at most 150)"
+queue=(-X "queue.buffering.max.messages=$inflight")
+echo "the same, at most $inflight messages queued: shim's own $(median producer "$count")" \
 	"instructions (target: at most 150)"
 echo "per rd_kafka_poll with nothing to serve: shim's own $(median poller $((count * 10)))" \
 	"instructions (target: at most 20)"
