@@ -55,6 +55,12 @@ int rf_heap_cache_grow(struct rf_heap_cache *cache)
 	return 1;
 }
 
+int rf_heap_cache_keep(struct rf_heap_cache *cache, unsigned c, struct rf_heap_hdr *h)
+{
+	return rf_heap_cache_push(cache, c, h) ||
+	       (rf_heap_cache_grow(cache) && rf_heap_cache_push(cache, c, h));
+}
+
 /* Back to RF_HEAP_CACHE_BYTES (or to 0: never), what it grew by to the pool. */
 static void rf_heap_cache_shrink(struct rf_heap_cache *cache, int never)
 {
@@ -159,7 +165,7 @@ static int rf_heap_cache_take(struct rf_heap_cache *cache, int keep)
 		unsigned c = rf_heap_cache_class(rf_heap_hdr_size(h));
 
 		taken += rf_heap_cache_capacity(c);
-		if (!keep || !rf_heap_cache_push(cache, c, h))
+		if (!keep || (!rf_heap_cache_push(cache, c, h) && !rf_heap_cache_keep(cache, c, h)))
 			rf_heap_cache_release_block(h);
 		h = next;
 	}

@@ -39,9 +39,10 @@
  * empty. So a small plain block names its owner, the cache of the thread
  * that allocated it (RF_HEAP_WORD_OWNED, an id of RF_HEAP_OWNERS), and
  * another thread that frees it collects it in an outbox for that owner; a
- * batch of RF_HEAP_OUTBOX_MAX, or a block for another owner, sends the
- * outbox with one compare-and-swap onto the owner's remote list (an atomic
- * for a batch, never for a single free). The owner takes the whole list
+ * batch of RF_HEAP_OUTBOX_MAX sends the outbox with one compare-and-swap
+ * onto the owner's remote list (an atomic for a batch, never for a single
+ * free). A block whose owner's box collects for another owner stays with
+ * the freeing thread's cache. The owner takes the whole list
  * with one exchange when a malloc misses its cache, before it calls the
  * allocator below, and keeps what its room allows. A thread that ends
  * first (alive 0) gets nothing more: outboxes for it go to the allocator
@@ -88,7 +89,7 @@ _Static_assert((RF_HEAP_IDS & (RF_HEAP_IDS - 1)) == 0, "heap ids: a power of two
 #define RF_HEAP_OUTBOX_MAX 64
 /* Outboxes a thread keeps, for as many owners at once (a poll thread frees
  * the messages of all the threads that produce on its handle). */
-#define RF_HEAP_OUTBOXES 4
+#define RF_HEAP_OUTBOXES 8
 
 /* Offset bit: the block was mapped with mmap (a call made inside the allocator below). */
 #define RF_HEAP_MAPPED 1u
@@ -315,12 +316,15 @@ static inline struct rf_heap_hdr *rf_heap_cache_pop(struct rf_heap_cache *cache,
  */
 int rf_heap_cache_grow(struct rf_heap_cache *cache);
 
-/* Keep the plain block of header h in class c: 1, or 0 when the cache is full. */
+/*
+ * Keep the plain block of header h in class c: 1, or 0 when the cache is
+ * full (no call: free()'s common path stays free of saved registers).
+ */
 static inline int rf_heap_cache_push(struct rf_heap_cache *cache, unsigned c, struct rf_heap_hdr *h)
 {
 	uint32_t bytes = cache->bytes + (uint32_t)rf_heap_cache_capacity(c);
 
-	if (__builtin_expect(bytes > cache->room, 0) && !rf_heap_cache_grow(cache))
+	if (__builtin_expect(bytes > cache->room, 0))
 		return 0;
 	h->word = (uint64_t)(uintptr_t)cache->list[c];
 	h->offset = 0;
@@ -328,6 +332,9 @@ static inline int rf_heap_cache_push(struct rf_heap_cache *cache, unsigned c, st
 	__atomic_store_n(&cache->bytes, bytes, __ATOMIC_RELAXED);
 	return 1;
 }
+
+/* rf_heap_cache_push, growing the cache when it is full and may grow. */
+int rf_heap_cache_keep(struct rf_heap_cache *cache, unsigned c, struct rf_heap_hdr *h);
 
 /* Send an outbox to its owner now (or to the allocator below when the owner is gone). */
 void rf_heap_cache_post(struct rf_heap_cache *cache, struct rf_heap_outbox *box);
@@ -338,7 +345,11 @@ void rf_heap_cache_post_all(struct rf_heap_cache *cache);
 /*
  * The plain block of header h, of class c, freed by this cache's thread,
  * belongs to the cache named owner (not this one): into the outbox for it.
- * 1, or 0 when this thread sends nothing (it does not cache).
+ * 1, or 0 when this thread sends nothing (it does not cache), or when the
+ * owner's box is collecting for another owner: the block then stays here,
+ * as it would without the return path, rather than have a few blocks sent
+ * at a time (threads that all free each other's blocks would otherwise
+ * meet on the owners' lists at every other free).
  */
 static inline int rf_heap_cache_send(struct rf_heap_cache *cache, uint32_t owner, unsigned c,
 				     struct rf_heap_hdr *h)
@@ -350,7 +361,7 @@ static inline int rf_heap_cache_send(struct rf_heap_cache *cache, uint32_t owner
 		return 0;
 	if (__builtin_expect(owner != box->owner, 0)) {
 		if (box->first != NULL)
-			rf_heap_cache_post(cache, box);
+			return 0;
 		box->owner = owner;
 	}
 	h->offset = 0; /* freed: a second free is caught */

@@ -284,20 +284,24 @@ RF_TEST(cache_lists_are_last_in_first_out_and_bounded_in_bytes)
 	rf_heap_cache_init(&cache, 0);
 	RF_CHECK_INT(rf_heap_cache_capacity(3), 40);
 	RF_CHECK(rf_heap_cache_pop(&cache, 3) == NULL);
-	/* A batch of one size, as a thread freeing a delivery report's messages. */
+	/* A batch of one size, as a thread freeing a delivery report's messages:
+	 * push keeps up to the first room, keep grows the cache past it. */
 	for (int i = 0; i < RF_CLASS3_FIT; i++) {
+		if (i == RF_HEAP_CACHE_BYTES / 40)
+			RF_CHECK(!rf_heap_cache_push(&cache, 3,
+						     (struct rf_heap_hdr *)list_blocks[i]));
 		h = rf_heap_hdr_init(list_blocks[i], RF_HEAP_HDR, 20, 0, 0);
 		h -= 1;
 		RF_CHECK(rf_heap_hdr_of(h + 1) == h);
-		RF_CHECK(rf_heap_cache_push(&cache, 3, h));
+		RF_CHECK(rf_heap_cache_keep(&cache, 3, h));
 		/* Cached, a block is no longer taken for a live one: a second free is caught. */
 		RF_CHECK(rf_heap_hdr_of(h + 1) == NULL);
 		RF_CHECK(rf_heap_hdr_freed(h + 1));
 	}
 	/* Grown step by step to its most, and no further. */
 	RF_CHECK_INT(cache.room, RF_HEAP_CACHE_GROWN);
-	RF_CHECK(!rf_heap_cache_push(&cache, 3, (struct rf_heap_hdr *)list_blocks[RF_CLASS3_FIT]));
-	RF_CHECK(!rf_heap_cache_push(&cache, 4, (struct rf_heap_hdr *)list_blocks[RF_CLASS3_FIT]));
+	RF_CHECK(!rf_heap_cache_keep(&cache, 3, (struct rf_heap_hdr *)list_blocks[RF_CLASS3_FIT]));
+	RF_CHECK(!rf_heap_cache_keep(&cache, 4, (struct rf_heap_hdr *)list_blocks[RF_CLASS3_FIT]));
 	RF_CHECK_INT(rf_heap_cache_bytes(&cache), RF_CLASS3_FIT * rf_heap_cache_capacity(3));
 	RF_CHECK(rf_heap_cache_bytes(&cache) <= RF_HEAP_CACHE_GROWN);
 	RF_CHECK(rf_heap_cache_pop(&cache, 4) == NULL); /* classes keep their own lists */
@@ -476,6 +480,24 @@ RF_TEST(cache_outboxes_keep_owners_apart)
 		}
 		RF_CHECK_INT(n, (SENT - k + RF_HEAP_OUTBOXES - 1) / RF_HEAP_OUTBOXES);
 	}
+	/* An owner whose box collects for another: its blocks stay with the
+	 * freeing thread, until the box is sent. */
+	static struct rf_heap_cache clash;
+	struct rf_heap_hdr *h0 = (struct rf_heap_hdr *)sent_blocks[0];
+	struct rf_heap_hdr *h1 = (struct rf_heap_hdr *)sent_blocks[1];
+
+	do
+		rf_heap_cache_init(&clash, 0);
+	while (clash.id % RF_HEAP_OUTBOXES != owners[0].id % RF_HEAP_OUTBOXES);
+	rf_heap_hdr_init(h1, RF_HEAP_HDR, 20, 0, owners[0].owned);
+	RF_CHECK(rf_heap_cache_send(&other, owners[0].id, 3, h1));
+	rf_heap_hdr_init(h0, RF_HEAP_HDR, 20, 0, clash.owned);
+	RF_CHECK(!rf_heap_cache_send(&other, clash.id, 3, h0));
+	rf_heap_cache_post_all(&other);
+	RF_CHECK(rf_heap_cache_send(&other, clash.id, 3, h0));
+	rf_heap_cache_post_all(&other);
+	RF_CHECK(rf_heap_cache_adopt(&owners[0]) && rf_heap_cache_pop(&owners[0], 3) == h1);
+	RF_CHECK(rf_heap_cache_adopt(&clash) && rf_heap_cache_pop(&clash, 3) == h0);
 	RF_CHECK_INT(sent_released, 0);
 }
 

@@ -341,6 +341,21 @@ static __attribute__((noinline)) void rf_alloc_flush_free(struct rf_heap_counter
 	rf_alloc_free_below(base);
 }
 
+/* The common free, past its counts, when the thread cache was full: grown if it may. */
+static __attribute__((noinline)) void rf_alloc_free_full(struct rf_heap_counters *b, unsigned c,
+							 struct rf_heap_hdr *h)
+{
+	int kept;
+
+	rf_heap_hold();
+	kept = rf_heap_cache_keep(&b->cache, c, h);
+	rf_heap_release();
+	if (!kept)
+		rf_alloc_free_below(h); /* drains what was deferred meanwhile */
+	else if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
+		rf_alloc_drain();
+}
+
 /*
  * The common free, of a small plain block that another thread's cache owns
  * (rf_heap_block.h, the return path): counted here, then into the outbox
@@ -359,7 +374,8 @@ static __attribute__((noinline)) void rf_alloc_free_other(struct rf_heap_counter
 		return;
 	}
 	rf_heap_hold();
-	kept = rf_heap_cache_send(&b->cache, owner, c, h) || rf_heap_cache_push(&b->cache, c, h);
+	kept = rf_heap_cache_send(&b->cache, owner, c, h) || rf_heap_cache_push(&b->cache, c, h) ||
+	       rf_heap_cache_keep(&b->cache, c, h);
 	rf_heap_release();
 	if (!kept)
 		rf_alloc_free_below(base); /* drains what was deferred meanwhile */
@@ -415,7 +431,7 @@ static inline __attribute__((always_inline)) void rf_alloc_free_fast(void *p, st
 	kept = rf_heap_cache_push(&b->cache, c, h);
 	rf_heap_release();
 	if (__builtin_expect(!kept, 0))
-		rf_alloc_free_below(base); /* drains what was deferred meanwhile */
+		rf_alloc_free_full(b, c, h);
 	else if (__builtin_expect(rf_heap_tls.deferred != NULL, 0))
 		rf_alloc_drain();
 }
