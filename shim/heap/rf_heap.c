@@ -77,6 +77,8 @@ void rf_heap_setup(uint64_t limit, rf_heap_pressure_fn pressure, int interposed)
 void rf_heap_trim_on(void)
 {
 	rf_heap.trim_on = true;
+	/* Blocks a grown cache keeps would be out of the trim's reach. */
+	rf_heap_cache_growth(0);
 }
 
 int rf_heap_pressure(void)

@@ -40,9 +40,17 @@ void rf_heap_cache_setup(void (*release)(void *base))
 /* Bytes the caches grew by beyond RF_HEAP_CACHE_BYTES, all threads. */
 static uint64_t rf_heap_cache_pool; /* atomic */
 
+static int rf_heap_cache_growth_off; /* atomic */
+
+void rf_heap_cache_growth(int on)
+{
+	__atomic_store_n(&rf_heap_cache_growth_off, !on, __ATOMIC_RELAXED);
+}
+
 int rf_heap_cache_grow(struct rf_heap_cache *cache)
 {
 	if (cache->room == 0 || cache->room >= RF_HEAP_CACHE_GROWN ||
+	    __atomic_load_n(&rf_heap_cache_growth_off, __ATOMIC_RELAXED) ||
 	    __atomic_load_n(&rf_heap_cache_pool, __ATOMIC_RELAXED) + RF_HEAP_CACHE_STEP >
 		    RF_HEAP_CACHE_POOL)
 		return 0;

@@ -333,6 +333,13 @@ static inline int rf_heap_cache_push(struct rf_heap_cache *cache, unsigned c, st
 	return 1;
 }
 
+/*
+ * Whether full caches may grow (on by default). Off while the trim gives
+ * glibc's free memory back (rf_heap_trim.h): what a grown cache keeps is out
+ * of the trim's reach.
+ */
+void rf_heap_cache_growth(int on);
+
 /* rf_heap_cache_push, growing the cache when it is full and may grow. */
 int rf_heap_cache_keep(struct rf_heap_cache *cache, unsigned c, struct rf_heap_hdr *h);
 

@@ -337,6 +337,12 @@ RF_TEST(cache_growth_is_bounded_for_the_process)
 	/* A cache that may not cache never grows. */
 	rf_heap_cache_drain(&caches[1], 1);
 	RF_CHECK(!rf_heap_cache_grow(&caches[1]));
+	/* Nor any while growth is off (the trim is on). */
+	rf_heap_cache_drain(&caches[n - 1], 0);
+	rf_heap_cache_growth(0);
+	RF_CHECK(!rf_heap_cache_grow(&caches[n - 1]));
+	rf_heap_cache_growth(1);
+	RF_CHECK(rf_heap_cache_grow(&caches[n - 1]));
 	for (int i = 0; i < n; i++)
 		rf_heap_cache_drain(&caches[i], 0);
 	RF_CHECK(rf_heap_cache_grow(&caches[0]));
