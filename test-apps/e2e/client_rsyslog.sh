@@ -52,9 +52,13 @@ PY
 }
 
 # settle TOPIC WORK: until the broker holds every line; or the action has
-# processed them all and the broker's count stood still for 5 s (what is
-# missing is lost: longer than librdkafka's reconnection backoff after an
-# outage); at most 40 s.
+# processed them all and the broker's count stood still for STILL_S (what
+# is missing is lost); at most 40 s. STILL_S is longer than librdkafka's
+# longest reconnection backoff (reconnect.backoff.max.ms, 10 s): after a
+# 5 s outage the next attempt may come 6 s or more after the brokers are
+# back, and a run that had nothing at the broker before the outage, judged
+# still after 5 s, was stopped with every line still queued (0 of 50,000).
+STILL_S=12
 settle() {
 	local topic=$1 work=$2 last=-1 now since=$SECONDS start=$SECONDS
 	while ((SECONDS - start < 40)); do
@@ -63,7 +67,7 @@ settle() {
 		if ((now != last)); then
 			last=$now
 			since=$SECONDS
-		elif ((SECONDS - since >= 5)) && (($(processed "$work") >= COUNT)); then
+		elif ((SECONDS - since >= STILL_S)) && (($(processed "$work") >= COUNT)); then
 			return 0
 		fi
 		sleep 0.5
