@@ -113,7 +113,6 @@ void rf_heap_cache_init(struct rf_heap_cache *cache, int never)
 	__atomic_store_n(&cache->bytes, 0, __ATOMIC_RELAXED);
 	cache->room = never ? 0 : RF_HEAP_CACHE_BYTES;
 	memset(cache->out, 0, sizeof(cache->out));
-	__atomic_store_n(&cache->out_bytes, 0, __ATOMIC_RELAXED);
 	if (!never && cache->id == 0) {
 		uint32_t id = __atomic_fetch_add(&rf_heap_owner_next, 1, __ATOMIC_RELAXED);
 
@@ -137,7 +136,8 @@ void rf_heap_cache_post(struct rf_heap_cache *cache, struct rf_heap_outbox *box)
 	/* Emptied first: a fork child that finds this thread stopped half-way
 	 * (and drains its outboxes) may lose the chain, but never sends it twice. */
 	box->first = box->last = NULL;
-	box->count = box->bytes = 0;
+	box->count = 0;
+	__atomic_store_n(&box->bytes, 0, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	if (to != NULL && __atomic_load_n(&to->alive, __ATOMIC_SEQ_CST)) {
 		/* Counted before it can be taken, so the figure never goes below zero. */
@@ -151,7 +151,6 @@ void rf_heap_cache_post(struct rf_heap_cache *cache, struct rf_heap_outbox *box)
 		/* Its thread ended: nothing would take them. */
 		rf_heap_cache_release_chain(first);
 	}
-	__atomic_store_n(&cache->out_bytes, cache->out_bytes - bytes, __ATOMIC_RELAXED);
 }
 
 void rf_heap_cache_post_all(struct rf_heap_cache *cache)
@@ -173,7 +172,7 @@ static int rf_heap_cache_take(struct rf_heap_cache *cache, int keep)
 		unsigned c = rf_heap_cache_class(rf_heap_hdr_size(h));
 
 		taken += rf_heap_cache_capacity(c);
-		if (!keep || (!rf_heap_cache_push(cache, c, h) && !rf_heap_cache_keep(cache, c, h)))
+		if (!keep || !rf_heap_cache_keep(cache, c, h))
 			rf_heap_cache_release_block(h);
 		h = next;
 	}
@@ -198,8 +197,11 @@ void rf_heap_cache_drain(struct rf_heap_cache *cache, int never)
 	}
 	__atomic_store_n(&cache->bytes, 0, __ATOMIC_RELAXED);
 	rf_heap_cache_shrink(cache, never);
-	if (never)
+	if (never) {
+		/* Nothing more sent here: senders give such blocks below. */
 		cache->owned = 0;
+		__atomic_store_n(&cache->alive, 0, __ATOMIC_SEQ_CST);
+	}
 	rf_heap_cache_post_all(cache);
 	rf_heap_cache_take(cache, 0);
 }
@@ -215,9 +217,12 @@ void rf_heap_cache_end(struct rf_heap_cache *cache)
 
 uint64_t rf_heap_cache_bytes(const struct rf_heap_cache *cache)
 {
-	return (uint64_t)__atomic_load_n(&cache->bytes, __ATOMIC_RELAXED) +
-	       __atomic_load_n(&cache->out_bytes, __ATOMIC_RELAXED) +
-	       __atomic_load_n(&cache->remote_bytes, __ATOMIC_RELAXED);
+	uint64_t bytes = __atomic_load_n(&cache->bytes, __ATOMIC_RELAXED) +
+			 __atomic_load_n(&cache->remote_bytes, __ATOMIC_RELAXED);
+
+	for (int i = 0; i < RF_HEAP_OUTBOXES; i++)
+		bytes += __atomic_load_n(&cache->out[i].bytes, __ATOMIC_RELAXED);
+	return bytes;
 }
 
 /* ---- the bootstrap arena ------------------------------------------------------------ */

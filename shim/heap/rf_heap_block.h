@@ -21,17 +21,20 @@
  * The thread cache. Plain blocks of up to RF_HEAP_CACHE_MAX bytes that a
  * thread frees are kept, in a list per size class of 16 bytes, for its next
  * malloc of the same class, up to RF_HEAP_CACHE_BYTES in all classes of a
- * thread; past that, and when the thread ends, they go to the allocator
+ * thread (a full cache may grow: RF_HEAP_CACHE_GROWN); past that, and when
+ * the thread ends, they go to the allocator
  * below. A block that another thread allocated goes back to that thread's
- * cache instead (see "The return path" below). Bounded in bytes rather than per class, so that a thread that frees
- * a batch of one size (the messages of a delivery report) keeps the batch for
- * the allocations that follow it. Every such block is
- * asked of the allocator at its class's capacity (which is the chunk glibc
- * would have rounded the request to anyway), so any block of a class serves
- * any request of it. A cached block keeps its header with offset 0 (not
- * taken for a live block of ours: freeing it again is a double free), its
- * word linking the list. Only its thread touches a cache, under the heap's
- * guard (rf_heap.h): the operations here take no lock and no atomic.
+ * cache instead (see "The return path" below). Bounded in bytes rather than
+ * per class, so that a thread that frees a batch of one size (the messages
+ * of a delivery report) keeps the batch for the allocations that follow it.
+ * Every such block is asked of the allocator at its class's capacity (which
+ * is the chunk glibc would have rounded the request to anyway), so any
+ * block of a class serves any request of it. A cached block keeps its
+ * header with offset 0 (not taken for a live block of ours: freeing it
+ * again is a double free), its word linking the list. Only its thread
+ * touches a cache's lists and outboxes, under the heap's guard (rf_heap.h):
+ * they take no lock and no atomic. Other threads write only its remote
+ * list, below.
  *
  * The return path. A producing thread allocates librdkafka's messages and a
  * poll or broker thread frees them: kept by the freeing thread, they would
@@ -42,13 +45,13 @@
  * batch of RF_HEAP_OUTBOX_MAX sends the outbox with one compare-and-swap
  * onto the owner's remote list (an atomic for a batch, never for a single
  * free). A block whose owner's box collects for another owner stays with
- * the freeing thread's cache. The owner takes the whole list
- * with one exchange when a malloc misses its cache, before it calls the
- * allocator below, and keeps what its room allows. A thread that ends
- * first (alive 0) gets nothing more: outboxes for it go to the allocator
- * below; what reaches its list in between stays there for the next thread
- * that takes its cache. Until a batch is full an outbox keeps up to
- * RF_HEAP_OUTBOX_MAX blocks.
+ * the freeing thread's cache. The owner takes the whole list with one
+ * exchange when a malloc misses its cache, before it calls the allocator
+ * below, and keeps what its room allows. A thread that ends first (alive 0)
+ * gets nothing more: outboxes for it go to the allocator below; what
+ * reaches its list in between stays there for the next thread that takes
+ * its cache. Until a batch is full an outbox keeps up to RF_HEAP_OUTBOX_MAX
+ * blocks.
  *
  * The bootstrap arena serves allocations made while the real functions are
  * resolved (dlsym may allocate); free() recognises its pointers.
@@ -280,10 +283,10 @@ struct rf_heap_cache {
 	 * (owner % RF_HEAP_OUTBOXES), linked through rf_heap_link. */
 	struct rf_heap_outbox {
 		struct rf_heap_hdr *first, *last;
-		uint32_t owner, count, bytes;
+		uint32_t owner, count;
+		uint32_t bytes; /* as asked of the allocator; read by figures (atomic) */
 	} out[RF_HEAP_OUTBOXES];
-	uint32_t out_bytes; /* in all boxes; read by figures (atomic) */
-	uint32_t id;        /* the id blocks name this cache by, kept from thread to thread */
+	uint32_t id; /* the id blocks name this cache by, kept from thread to thread */
 	/* Written by other threads: a line of its own. */
 	struct rf_heap_hdr *remote __attribute__((aligned(64))); /* atomic: sent here */
 	uint64_t remote_bytes;                                   /* atomic */
@@ -376,8 +379,7 @@ static inline int rf_heap_cache_send(struct rf_heap_cache *cache, uint32_t owner
 	if (box->first == NULL)
 		box->last = h;
 	box->first = h;
-	box->bytes += bytes;
-	__atomic_store_n(&cache->out_bytes, cache->out_bytes + bytes, __ATOMIC_RELAXED);
+	__atomic_store_n(&box->bytes, box->bytes + bytes, __ATOMIC_RELAXED);
 	if (++box->count >= RF_HEAP_OUTBOX_MAX)
 		rf_heap_cache_post(cache, box);
 	return 1;

@@ -546,6 +546,13 @@ RF_TEST(cache_blocks_of_an_ended_thread_go_to_the_allocator)
 	RF_CHECK(rf_heap_cache_sent(&owner));
 	rf_heap_cache_drain(&owner, 0);
 	RF_CHECK_INT(sent_released, RF_HEAP_OUTBOX_MAX + 2);
+	/* A cache turned off for good (RINGFENCE_HEAP_CACHE=0 at run time) gets
+	 * nothing more either. */
+	rf_heap_cache_drain(&owner, 1);
+	sent_free(&other, RF_HEAP_OUTBOX_MAX + 3);
+	rf_heap_cache_post_all(&other);
+	RF_CHECK(!rf_heap_cache_sent(&owner));
+	RF_CHECK_INT(sent_released, RF_HEAP_OUTBOX_MAX + 3);
 }
 
 /* ---- the thread cache: what the core gives back at a thread's end and in a fork ---- */

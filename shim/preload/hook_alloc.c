@@ -364,7 +364,7 @@ static __attribute__((noinline)) void rf_alloc_free_full(struct rf_heap_counters
 static __attribute__((noinline)) void rf_alloc_free_other(struct rf_heap_counters *b,
 							  struct rf_heap_hdr *h, uint32_t owner)
 {
-	void *base = (char *)(h + 1) - RF_HEAP_HDR;
+	void *base = h; /* a plain block: its header is at the allocator's block */
 	size_t size = rf_heap_hdr_size(h);
 	unsigned c = rf_heap_cache_class(size);
 	int kept;
