@@ -53,18 +53,29 @@ _Static_assert(RF_STAT_producev_calls == RF_PRODUCE_STATS_OF(RF_PRODUCE_ENTRY_PR
  * One call of entry: messages accepted and rejected, payload bytes accepted.
  * Inline: the interposers pass a constant entry, once per call.
  */
-static inline void rf_produce_account(enum rf_produce_entry entry, uint64_t accepted,
-				      uint64_t rejected, uint64_t bytes)
+static inline __attribute__((always_inline)) void rf_produce_account(enum rf_produce_entry entry,
+								     uint64_t accepted,
+								     uint64_t rejected,
+								     uint64_t bytes)
 {
 	enum rf_stat first = (enum rf_stat)RF_PRODUCE_STATS_OF(entry);
+	uint64_t *v = rf_stats_mine();
 
-	rf_stats_add(first, 1);
-	if (accepted)
+	if (__builtin_expect(v == NULL, 0)) {
+		/* The thread's first count: rf_stats_add takes its block. */
+		rf_stats_add(first, 1);
 		rf_stats_add((enum rf_stat)(first + 1), accepted);
-	if (bytes)
 		rf_stats_add((enum rf_stat)(first + 2), bytes);
-	if (rejected)
 		rf_stats_add((enum rf_stat)(first + 3), rejected);
+		return;
+	}
+	rf_stats_add_to(v, first, 1);
+	if (accepted)
+		rf_stats_add_to(v, (enum rf_stat)(first + 1), accepted);
+	if (bytes)
+		rf_stats_add_to(v, (enum rf_stat)(first + 2), bytes);
+	if (rejected)
+		rf_stats_add_to(v, (enum rf_stat)(first + 3), rejected);
 }
 
 /* ---- rd_kafka_producev's argument list --------------------------------------------- */

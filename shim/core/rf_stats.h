@@ -35,6 +35,21 @@ static inline void rf_stats_add(enum rf_stat stat, uint64_t n)
 		rf_stats_add_slow(stat, n);
 }
 
+/*
+ * Several adds in a row: this thread's counters, loaded once, or NULL
+ * before the thread's first rf_stats_add (which takes its block).
+ */
+static inline uint64_t *rf_stats_mine(void)
+{
+	return rf_stats_tls;
+}
+
+/* Add n to a counter of v, what rf_stats_mine returned (not NULL). */
+static inline void rf_stats_add_to(uint64_t *v, enum rf_stat stat, uint64_t n)
+{
+	__atomic_store_n(&v[stat], v[stat] + n, __ATOMIC_RELAXED);
+}
+
 /* Sum of every thread's counters into out[RF_STAT__COUNT]. */
 void rf_stats_snapshot(uint64_t *out);
 
