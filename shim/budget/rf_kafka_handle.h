@@ -28,6 +28,8 @@
 #define RF_KAFKA_SLOT_UNKNOWN 0
 
 #define RF_KAFKA_CACHELINE 64
+/* A power of two, so that the produce path finds a handle's entry with a shift. */
+#define RF_KAFKA_HANDLE_SIZE 512
 
 /* Bumped (atomic) when a handle opens, binds or closes, or a topic is bound: memos restart. */
 extern uint32_t rf_kafka_generation __attribute__((visibility("hidden")));
@@ -74,7 +76,10 @@ struct rf_kafka_handle {
 	uint64_t copied_out __attribute__((aligned(RF_KAFKA_CACHELINE))); /* releasers */
 	uint64_t uncopied_out;
 	uint64_t acked_out;
-};
+} __attribute__((aligned(RF_KAFKA_HANDLE_SIZE)));
+
+_Static_assert(sizeof(struct rf_kafka_handle) == RF_KAFKA_HANDLE_SIZE,
+	       "a handle fills RF_KAFKA_HANDLE_SIZE exactly");
 
 /*
  * A producer handle is being created. needs_poll: its delivery reports are

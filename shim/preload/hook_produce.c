@@ -224,7 +224,7 @@ static inline __attribute__((always_inline)) int rf_produce_call(int block, rd_k
 	rf_real_rd_kafka_produce_fn real = RF_REAL(rd_kafka_produce);
 	struct rf_budget_msg m;
 	void *p = payload;
-	int flags = msgflags, rc;
+	int flags = msgflags, charged, rc;
 
 	rf_shim_init();
 	rf_kafka_last_error_set(RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -232,7 +232,9 @@ static inline __attribute__((always_inline)) int rf_produce_call(int block, rd_k
 		errno = ENOSYS;
 		return -1;
 	}
-	if (rf_budget_enabled()) {
+	/* Read once: a call is settled as it was admitted. */
+	charged = rf_budget_enabled();
+	if (charged) {
 		rc = rf_produce_admit(&m, rf_kafka_topic_slot(rkt), &p, len,
 				      rf_budget_msg_extra(keylen, 0, 0), &flags);
 		if (rc < 0) {
@@ -244,13 +246,13 @@ static inline __attribute__((always_inline)) int rf_produce_call(int block, rd_k
 	}
 	rf_kafka_in_produce(1);
 	if (block)
-		rc = rf_produce_blocking(rf_budget_enabled() ? &m : NULL, payload, msgflags, real,
-					 rkt, partition, flags, p, len, key, keylen, msg_opaque);
+		rc = rf_produce_blocking(charged ? &m : NULL, payload, msgflags, real, rkt,
+					 partition, flags, p, len, key, keylen, msg_opaque);
 	else
 		rc = real(rkt, partition, flags, p, len, key, keylen, msg_opaque);
 	rf_kafka_in_produce(0);
 	/* errno stays as the real call left it: settling and counting keep it. */
-	if (rf_budget_enabled())
+	if (charged)
 		rf_produce_settle(&m, rc == 0, payload, msgflags);
 	rf_produce_account(RF_PRODUCE_ENTRY_PRODUCE, rc == 0, rc != 0, rc == 0 ? len : 0);
 	return rc;
