@@ -529,30 +529,53 @@ static __attribute__((noinline)) void *rf_malloc_flush(struct rf_heap_counters *
 	return p;
 }
 
-/* malloc past the thread cache: the allocator below, header, counts. */
-static __attribute__((noinline)) void *rf_malloc_below(size_t n)
+/*
+ * The allocator below for n bytes, the guard held around it, with header and
+ * counts (rf_alloc_account, its rare ends as tail calls: few registers
+ * live). b: the counters malloc found usable, or NULL to look them up after
+ * the call (rf_malloc_below).
+ */
+static inline __attribute__((always_inline)) void *rf_malloc_glibc(struct rf_heap_counters *b,
+								   size_t n)
 {
-	struct rf_heap_counters *b;
 	uint32_t gid;
 	void *base, *p;
 
-	/* state 0: ACCOUNT mode and the guard free (rf_heap.h, RF_HEAP_SLOW). */
-	if (__builtin_expect(rf_heap_tls.state != 0 || n > RF_HEAP_SIZE_MAX, 0))
-		return rf_malloc_slow(n);
 	rf_heap_hold();
 	base = rf_alloc.malloc(rf_heap_hdr_request(n));
 	rf_heap_release();
 	if (__builtin_expect(rf_heap_tls.deferred != NULL || base == NULL, 0))
 		return rf_malloc_finish(base, n);
-	/* rf_alloc_account, with its rare ends as tail calls (few registers live). */
 	gid = rf_heap_tls.gid;
-	b = rf_heap_tls.counters;
-	if (__builtin_expect(!rf_heap_counters_ok(b), 0))
-		return rf_malloc_count_slow(rf_heap_hdr_init(base, RF_HEAP_HDR, n, gid, 0), n, gid);
+	if (b == NULL) {
+		b = rf_heap_tls.counters;
+		if (__builtin_expect(!rf_heap_counters_ok(b), 0))
+			return rf_malloc_count_slow(rf_heap_hdr_init(base, RF_HEAP_HDR, n, gid, 0),
+						    n, gid);
+	}
 	p = rf_heap_hdr_init(base, RF_HEAP_HDR, n, gid, b->cache.owned);
 	if (rf_heap_count_alloc(b, n, gid))
 		return rf_malloc_flush(b, p);
 	return p;
+}
+
+/* malloc past the thread cache: the allocator below, header, counts. */
+static __attribute__((noinline)) void *rf_malloc_below(size_t n)
+{
+	/* state 0: ACCOUNT mode and the guard free (rf_heap.h, RF_HEAP_SLOW). */
+	if (__builtin_expect(rf_heap_tls.state != 0 || n > RF_HEAP_SIZE_MAX, 0))
+		return rf_malloc_slow(n);
+	return rf_malloc_glibc(NULL, n);
+}
+
+/*
+ * rf_malloc_below after a miss in the thread cache, whose checks malloc
+ * made already (state 0, n cached, b usable): the first allocations of a
+ * thread's messages in flight all come this way.
+ */
+static __attribute__((noinline)) void *rf_malloc_missed(struct rf_heap_counters *b, size_t n)
+{
+	return rf_malloc_glibc(b, n);
 }
 
 static __attribute__((noinline)) void *rf_malloc_drained(void *p)
@@ -595,7 +618,7 @@ static __attribute__((noinline)) void *rf_malloc_adopt(struct rf_heap_counters *
 	if (h == NULL) {
 		if (rf_heap_tls.deferred != NULL)
 			rf_alloc_drain();
-		return rf_malloc_below(n);
+		return rf_malloc_missed(b, n);
 	}
 	return rf_malloc_cached(b, h, n);
 }
@@ -615,7 +638,8 @@ RF_EXPORT void *malloc(size_t n)
 	h = rf_heap_cache_pop(&b->cache, c);
 	rf_heap_release();
 	if (__builtin_expect(h == NULL, 0))
-		return rf_heap_cache_sent(&b->cache) ? rf_malloc_adopt(b, n) : rf_malloc_below(n);
+		return rf_heap_cache_sent(&b->cache) ? rf_malloc_adopt(b, n)
+						     : rf_malloc_missed(b, n);
 	return rf_malloc_cached(b, h, n);
 }
 
