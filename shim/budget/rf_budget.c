@@ -346,8 +346,8 @@ static inline __attribute__((always_inline)) void rf_budget_credit_inline(int sl
 	struct rf_bank *bank = rf_tls_bank;
 
 	__atomic_fetch_add(copied ? &h->copied_out : &h->uncopied_out, charge, __ATOMIC_RELEASE);
-	if (acked)
-		__atomic_fetch_add(&h->acked_out, charge, __ATOMIC_RELEASE);
+	if (copied && !acked)
+		__atomic_fetch_add(&h->unacked_out, charge, __ATOMIC_RELEASE);
 	rf_stats_add(RF_STAT_budget_released, 1);
 	if (__builtin_expect(bank == NULL, 0)) {
 		rf_budget_credit_pay(charge, 0, locked);

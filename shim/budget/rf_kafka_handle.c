@@ -51,7 +51,13 @@ uint64_t rf_kafka_handle_held(const struct rf_kafka_handle *h)
 
 uint64_t rf_kafka_handle_acked(const struct rf_kafka_handle *h)
 {
-	return rf_kafka_handle_span(&h->acked_in, &h->acked_out);
+	/* unacked_out first: it is added after copied_out, so a release under
+	 * way never takes out below the acknowledged bytes released. */
+	uint64_t unacked = __atomic_load_n(&h->unacked_out, __ATOMIC_ACQUIRE);
+	uint64_t out = __atomic_load_n(&h->copied_out, __ATOMIC_ACQUIRE) - unacked;
+	uint64_t in = __atomic_load_n(&h->acked_in, __ATOMIC_ACQUIRE);
+
+	return in > out ? in - out : 0;
 }
 
 int rf_kafka_handle_needs_poll(const struct rf_kafka_handle *h)

@@ -132,6 +132,15 @@ RF_TEST(refused_call_gives_charge_back)
 	RF_CHECK_INT(rf_budget_settle(&a, 0), 0);
 	RF_CHECK_INT(rf_budget_settle(&b, 0), 0);
 	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
+	/* a's copy left without an acknowledgement: the next one's still counts whole. */
+	a = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 100, 1);
+	RF_CHECK_INT(rf_budget_admit(&a), 0);
+	RF_CHECK_INT(rf_budget_settle(&a, 1), 0);
+	rf_budget_ack(RF_KAFKA_SLOT_UNKNOWN, a.payload, 100, 0, 0, 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_acked_unfreed_bytes], a.charge);
+	rf_budget_free(a.payload);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_acked_unfreed_bytes], 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
 }
 
 /* librdkafka may free a payload before the produce call returns. */
