@@ -7,11 +7,23 @@
 
 #include "rf_stats.h"
 
-static void rf_producev_put(struct rf_producev *pv, enum rf_producev_kind kind,
-			    const rd_kafka_vu_t *vu)
+#define RF_PRODUCEV_BIT(kind) (1u << (kind))
+
+/*
+ * The entry of kind, now given as vtype: the last one of a kind wins. Of
+ * its value only u.mem's 16 bytes are ever set, the largest member the
+ * parse fills (rd_kafka_vu_t is 72 bytes, padding for members to come), and
+ * only they are handed on.
+ */
+static inline rd_kafka_vu_t *rf_producev_put(struct rf_producev *pv, enum rf_producev_kind kind,
+					     rd_kafka_vtype_t vtype)
 {
-	pv->vus[kind] = *vu;
-	pv->used[kind] = 1;
+	rd_kafka_vu_t *vu = &pv->vus[kind];
+
+	pv->used |= RF_PRODUCEV_BIT(kind);
+	vu->vtype = vtype;
+	memset(&vu->u.mem, 0, sizeof(vu->u.mem)); /* what a smaller member leaves */
+	return vu;
 }
 
 /* A HEADER entry: added to the list of our own, made at the first one. */
@@ -19,17 +31,14 @@ static rd_kafka_resp_err_t rf_producev_header(struct rf_producev *pv, const char
 					      const void *value, ssize_t size,
 					      const struct rf_producev_headers *headers)
 {
-	rd_kafka_vu_t vu;
-
-	if (pv->used[RF_PRODUCEV_HEADERS] && pv->own_hdrs == NULL)
+	if ((pv->used & RF_PRODUCEV_BIT(RF_PRODUCEV_HEADERS)) && pv->own_hdrs == NULL)
 		return RD_KAFKA_RESP_ERR__CONFLICT; /* a HEADERS entry came first */
 	if (headers->headers_new == NULL || headers->header_add == NULL)
 		return RD_KAFKA_RESP_ERR__NOT_IMPLEMENTED;
 	if (pv->own_hdrs == NULL) {
 		pv->own_hdrs = headers->headers_new(8);
-		vu.vtype = RD_KAFKA_VTYPE_HEADERS;
-		vu.u.headers = pv->own_hdrs;
-		rf_producev_put(pv, RF_PRODUCEV_HEADERS, &vu);
+		rf_producev_put(pv, RF_PRODUCEV_HEADERS, RD_KAFKA_VTYPE_HEADERS)->u.headers =
+			pv->own_hdrs;
 	}
 	return headers->header_add(pv->own_hdrs, name, -1, value, size);
 }
@@ -39,44 +48,41 @@ rd_kafka_resp_err_t rf_producev_parse(struct rf_producev *pv, va_list ap,
 {
 	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
 	rd_kafka_vtype_t vtype;
-	rd_kafka_vu_t vu;
+	rd_kafka_vu_t *vu;
 
 	while (!err && (vtype = va_arg(ap, rd_kafka_vtype_t)) != RD_KAFKA_VTYPE_END) {
-		vu.vtype = vtype;
 		switch (vtype) {
 		case RD_KAFKA_VTYPE_TOPIC:
-			vu.u.cstr = va_arg(ap, const char *);
-			rf_producev_put(pv, RF_PRODUCEV_DEST, &vu);
+			rf_producev_put(pv, RF_PRODUCEV_DEST, vtype)->u.cstr =
+				va_arg(ap, const char *);
 			break;
 		case RD_KAFKA_VTYPE_RKT:
-			vu.u.rkt = va_arg(ap, rd_kafka_topic_t *);
-			rf_producev_put(pv, RF_PRODUCEV_DEST, &vu);
+			rf_producev_put(pv, RF_PRODUCEV_DEST, vtype)->u.rkt =
+				va_arg(ap, rd_kafka_topic_t *);
 			break;
 		case RD_KAFKA_VTYPE_PARTITION:
-			vu.u.i32 = va_arg(ap, int32_t);
-			rf_producev_put(pv, RF_PRODUCEV_PARTITION, &vu);
+			rf_producev_put(pv, RF_PRODUCEV_PARTITION, vtype)->u.i32 =
+				va_arg(ap, int32_t);
 			break;
 		case RD_KAFKA_VTYPE_VALUE:
-			vu.u.mem.ptr = va_arg(ap, void *);
-			vu.u.mem.size = va_arg(ap, size_t);
-			rf_producev_put(pv, RF_PRODUCEV_VALUE, &vu);
+			vu = rf_producev_put(pv, RF_PRODUCEV_VALUE, vtype);
+			vu->u.mem.ptr = va_arg(ap, void *);
+			vu->u.mem.size = va_arg(ap, size_t);
 			break;
 		case RD_KAFKA_VTYPE_KEY:
-			vu.u.mem.ptr = va_arg(ap, void *);
-			vu.u.mem.size = va_arg(ap, size_t);
-			rf_producev_put(pv, RF_PRODUCEV_KEY, &vu);
+			vu = rf_producev_put(pv, RF_PRODUCEV_KEY, vtype);
+			vu->u.mem.ptr = va_arg(ap, void *);
+			vu->u.mem.size = va_arg(ap, size_t);
 			break;
 		case RD_KAFKA_VTYPE_OPAQUE:
-			vu.u.ptr = va_arg(ap, void *);
-			rf_producev_put(pv, RF_PRODUCEV_OPAQUE, &vu);
+			rf_producev_put(pv, RF_PRODUCEV_OPAQUE, vtype)->u.ptr = va_arg(ap, void *);
 			break;
 		case RD_KAFKA_VTYPE_MSGFLAGS:
-			vu.u.i = va_arg(ap, int);
-			rf_producev_put(pv, RF_PRODUCEV_MSGFLAGS, &vu);
+			rf_producev_put(pv, RF_PRODUCEV_MSGFLAGS, vtype)->u.i = va_arg(ap, int);
 			break;
 		case RD_KAFKA_VTYPE_TIMESTAMP:
-			vu.u.i64 = va_arg(ap, int64_t);
-			rf_producev_put(pv, RF_PRODUCEV_TIMESTAMP, &vu);
+			rf_producev_put(pv, RF_PRODUCEV_TIMESTAMP, vtype)->u.i64 =
+				va_arg(ap, int64_t);
 			break;
 		case RD_KAFKA_VTYPE_HEADER: {
 			const char *name = va_arg(ap, const char *);
@@ -91,8 +97,8 @@ rd_kafka_resp_err_t rf_producev_parse(struct rf_producev *pv, va_list ap,
 				err = RD_KAFKA_RESP_ERR__CONFLICT; /* HEADER entries came first */
 				break;
 			}
-			vu.u.headers = va_arg(ap, rd_kafka_headers_t *);
-			rf_producev_put(pv, RF_PRODUCEV_HEADERS, &vu);
+			rf_producev_put(pv, RF_PRODUCEV_HEADERS, vtype)->u.headers =
+				va_arg(ap, rd_kafka_headers_t *);
 			break;
 		default:
 			/* Its arguments have an unknown size: nothing after it can be read. */
@@ -100,16 +106,30 @@ rd_kafka_resp_err_t rf_producev_parse(struct rf_producev *pv, va_list ap,
 			break;
 		}
 	}
-	return pv->used[RF_PRODUCEV_DEST] ? err : RD_KAFKA_RESP_ERR__INVALID_ARG;
+	return (pv->used & RF_PRODUCEV_BIT(RF_PRODUCEV_DEST)) ? err
+							      : RD_KAFKA_RESP_ERR__INVALID_ARG;
 }
 
-size_t rf_producev_vus(const struct rf_producev *pv, rd_kafka_vu_t *vus)
+size_t rf_producev_vus(const struct rf_producev *pv, rd_kafka_vu_t *vus, struct rf_vus_message *msg)
 {
 	size_t cnt = 0;
 
-	for (int kind = 0; kind < RF_PRODUCEV__COUNT; kind++)
-		if (pv->used[kind])
-			vus[cnt++] = pv->vus[kind];
+	memset(msg, 0, sizeof(*msg));
+	for (uint32_t used = pv->used; used != 0; used &= used - 1, cnt++) {
+		int kind = __builtin_ctz(used);
+
+		vus[cnt].vtype = pv->vus[kind].vtype;
+		vus[cnt].u.mem = pv->vus[kind].u.mem;
+		if (kind == RF_PRODUCEV_VALUE)
+			msg->value = &vus[cnt];
+		else if (kind == RF_PRODUCEV_MSGFLAGS)
+			msg->msgflags = &vus[cnt];
+	}
+	if (pv->used & RF_PRODUCEV_BIT(RF_PRODUCEV_KEY))
+		msg->keylen = pv->vus[RF_PRODUCEV_KEY].u.mem.size;
+	/* HEADER entries are in own_hdrs, a HEADERS entry: counted with the list. */
+	if (pv->used & RF_PRODUCEV_BIT(RF_PRODUCEV_HEADERS))
+		msg->headers = pv->vus[RF_PRODUCEV_HEADERS].u.headers;
 	return cnt;
 }
 

@@ -101,25 +101,39 @@ struct rf_producev_headers {
 };
 
 struct rf_producev {
-	rd_kafka_vu_t vus[RF_PRODUCEV__COUNT];
-	int used[RF_PRODUCEV__COUNT];
-	rd_kafka_headers_t *own_hdrs; /* built from HEADER entries; the caller's to destroy
-				       * when the produce call fails */
+	rd_kafka_vu_t vus[RF_PRODUCEV__COUNT]; /* only the kinds in used are set */
+	uint32_t used;                         /* a bit per kind: 1 << kind */
+	rd_kafka_headers_t *own_hdrs;          /* built from HEADER entries; the caller's to
+						* destroy when the produce call fails */
 };
 
+/* Ready pv for rf_producev_parse. The vus are left as they are: a call a message. */
+static inline void rf_producev_init(struct rf_producev *pv)
+{
+	pv->used = 0;
+	pv->own_hdrs = NULL;
+}
+
 /*
- * Walk a producev argument list (after rk) into pv, which must start
- * zeroed, the way librdkafka's producev does. Returns the error librdkafka
- * would have returned: __INVALID_ARG when no TOPIC or RKT was given (it
- * checks that first), else the first error the walk met, else NO_ERROR.
- * headers may lack functions (a librdkafka without them): HEADER entries
- * then fail with __NOT_IMPLEMENTED.
+ * Walk a producev argument list (after rk) into pv, readied by
+ * rf_producev_init, the way librdkafka's producev does. Returns the error
+ * librdkafka would have returned: __INVALID_ARG when no TOPIC or RKT was
+ * given (it checks that first), else the first error the walk met, else
+ * NO_ERROR. headers may lack functions (a librdkafka without them): HEADER
+ * entries then fail with __NOT_IMPLEMENTED.
  */
 rd_kafka_resp_err_t rf_producev_parse(struct rf_producev *pv, va_list ap,
 				      const struct rf_producev_headers *headers);
 
-/* The entries pv holds, in kind order, into vus[RF_PRODUCEV__COUNT]; returns how many. */
-size_t rf_producev_vus(const struct rf_producev *pv, rd_kafka_vu_t *vus);
+struct rf_vus_message;
+
+/*
+ * The entries pv holds, in kind order, into vus[RF_PRODUCEV__COUNT];
+ * returns how many. msg gets what rf_vus_message would find in them,
+ * without a second walk.
+ */
+size_t rf_producev_vus(const struct rf_producev *pv, rd_kafka_vu_t *vus,
+		       struct rf_vus_message *msg);
 
 /* ---- what a vu list describes ------------------------------------------------------ */
 

@@ -18,14 +18,20 @@ static const struct rf_producev_headers rf_headers = {
 static rd_kafka_resp_err_t rf_parse(struct rf_producev *pv, rd_kafka_vu_t *vus, size_t *cnt,
 				    const struct rf_producev_headers *headers, ...)
 {
+	struct rf_vus_message msg, walked;
 	rd_kafka_resp_err_t err;
 	va_list ap;
 
-	memset(pv, 0, sizeof(*pv));
+	/* Whatever an earlier call left in the vus must not show through. */
+	memset(pv, 0x5a, sizeof(*pv));
+	rf_producev_init(pv);
 	va_start(ap, headers);
 	err = rf_producev_parse(pv, ap, headers);
 	va_end(ap);
-	*cnt = rf_producev_vus(pv, vus);
+	*cnt = rf_producev_vus(pv, vus, &msg);
+	/* What the list says of its message, as a walk of the vus finds it. */
+	rf_vus_message(vus, *cnt, &walked);
+	RF_CHECK(memcmp(&msg, &walked, sizeof(msg)) == 0);
 	return err;
 }
 

@@ -306,28 +306,29 @@ static inline __attribute__((always_inline)) rd_kafka_resp_err_t rf_produceva_ca
 	return err;
 }
 
-/* Charge the message a vu list describes; on a copy, vus is rewritten. */
+/*
+ * Charge the message of a vu list, msg what it consists of (rf_vus_message,
+ * pointing into vus); on a copy, vus is rewritten.
+ */
 static int rf_vus_admit(struct rf_budget_msg *m, rd_kafka_t *rk, rd_kafka_vu_t *vus, size_t *cnt,
-			size_t cap, void **app_payload, int *app_flags)
+			size_t cap, struct rf_vus_message *msg, void **app_payload, int *app_flags)
 {
-	struct rf_vus_message msg;
 	void *payload;
 	int flags, rc;
 
-	rf_vus_message(vus, *cnt, &msg);
-	if (msg.headers != NULL)
-		rf_kafka_headers_cost(msg.headers, &msg.header_count, &msg.header_bytes);
-	payload = msg.value ? msg.value->u.mem.ptr : NULL;
-	flags = msg.msgflags ? msg.msgflags->u.i : 0;
+	if (msg->headers != NULL)
+		rf_kafka_headers_cost(msg->headers, &msg->header_count, &msg->header_bytes);
+	payload = msg->value ? msg->value->u.mem.ptr : NULL;
+	flags = msg->msgflags ? msg->msgflags->u.i : 0;
 	*app_payload = payload;
 	*app_flags = flags;
 	rc = rf_produce_admit(
-		m, rf_kafka_handle_slot(rk), &payload, msg.value ? msg.value->u.mem.size : 0,
-		rf_budget_msg_extra(msg.keylen, msg.header_count, msg.header_bytes), &flags);
+		m, rf_kafka_handle_slot(rk), &payload, msg->value ? msg->value->u.mem.size : 0,
+		rf_budget_msg_extra(msg->keylen, msg->header_count, msg->header_bytes), &flags);
 	if (rc == 0 && m->payload != NULL) {
-		msg.value->u.mem.ptr = payload;
-		if (msg.msgflags != NULL) {
-			msg.msgflags->u.i = flags;
+		msg->value->u.mem.ptr = payload;
+		if (msg->msgflags != NULL) {
+			msg->msgflags->u.i = flags;
 		} else if (*cnt < cap) {
 			vus[*cnt].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
 			vus[(*cnt)++].u.i = flags;
@@ -342,8 +343,9 @@ static int rf_vus_admit(struct rf_budget_msg *m, rd_kafka_t *rk, rd_kafka_vu_t *
  * constant: the common path carries nothing of the blocking one.
  */
 static inline __attribute__((always_inline)) rd_kafka_resp_err_t rf_producev_end(
-	int block, rd_kafka_t *rk, rd_kafka_vu_t *vus, size_t cnt, rd_kafka_resp_err_t err,
-	struct rf_budget_msg *m, void *app_payload, int app_flags, rd_kafka_headers_t **own_hdrs)
+	int block, rd_kafka_t *rk, rd_kafka_vu_t *vus, size_t cnt, size_t value_size,
+	rd_kafka_resp_err_t err, struct rf_budget_msg *m, void *app_payload, int app_flags,
+	rd_kafka_headers_t **own_hdrs)
 {
 	int saved;
 
@@ -365,18 +367,17 @@ static inline __attribute__((always_inline)) rd_kafka_resp_err_t rf_producev_end
 		if (destroy != NULL)
 			destroy(*own_hdrs);
 	}
-	rf_produce_account(RF_PRODUCE_ENTRY_PRODUCEV, !err, err != 0,
-			   err ? 0 : rf_vus_value_size(vus, cnt));
+	rf_produce_account(RF_PRODUCE_ENTRY_PRODUCEV, !err, err != 0, err ? 0 : value_size);
 	errno = saved;
 	return err;
 }
 
 static __attribute__((noinline)) rd_kafka_resp_err_t rf_producev_blocks(
-	rd_kafka_t *rk, rd_kafka_vu_t *vus, size_t cnt, struct rf_budget_msg *m, void *app_payload,
-	int app_flags, rd_kafka_headers_t **own_hdrs)
+	rd_kafka_t *rk, rd_kafka_vu_t *vus, size_t cnt, size_t value_size, struct rf_budget_msg *m,
+	void *app_payload, int app_flags, rd_kafka_headers_t **own_hdrs)
 {
-	return rf_producev_end(1, rk, vus, cnt, RD_KAFKA_RESP_ERR_NO_ERROR, m, app_payload,
-			       app_flags, own_hdrs);
+	return rf_producev_end(1, rk, vus, cnt, value_size, RD_KAFKA_RESP_ERR_NO_ERROR, m,
+			       app_payload, app_flags, own_hdrs);
 }
 
 RF_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
@@ -385,33 +386,37 @@ RF_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
 		.headers_new = RF_REAL(rd_kafka_headers_new),
 		.header_add = RF_REAL(rd_kafka_header_add),
 	};
-	struct rf_producev pv = {0};
+	struct rf_producev pv;
 	rd_kafka_vu_t vus[RF_PRODUCEV__COUNT + 1]; /* room for a MSGFLAGS entry of our own */
+	struct rf_vus_message msg;
 	struct rf_budget_msg m;
 	rd_kafka_resp_err_t err;
 	void *app_payload = NULL;
 	int app_flags = 0, charged = 0;
-	size_t cnt;
+	size_t cnt, value_size;
 	va_list ap;
 
 	rf_shim_init();
 	rf_kafka_last_error_set(RD_KAFKA_RESP_ERR_NO_ERROR);
+	rf_producev_init(&pv);
 	va_start(ap, rk);
 	err = rf_producev_parse(&pv, ap, &headers);
 	va_end(ap);
-	cnt = rf_producev_vus(&pv, vus);
+	cnt = rf_producev_vus(&pv, vus, &msg);
+	value_size = msg.value != NULL ? msg.value->u.mem.size : 0;
 	if (!err && rf_budget_enabled()) {
-		int rc = rf_vus_admit(&m, rk, vus, &cnt, sizeof(vus) / sizeof(vus[0]), &app_payload,
-				      &app_flags);
+		int rc = rf_vus_admit(&m, rk, vus, &cnt, sizeof(vus) / sizeof(vus[0]), &msg,
+				      &app_payload, &app_flags);
 		if (rc < 0)
 			err = rf_produce_refusal(rc);
 		else
 			charged = 1;
 	}
 	if (__builtin_expect((app_flags & RD_KAFKA_MSG_F_BLOCK) != 0, 0) && !err)
-		return rf_producev_blocks(rk, vus, cnt, &m, app_payload, app_flags, &pv.own_hdrs);
-	return rf_producev_end(0, rk, vus, cnt, err, charged ? &m : NULL, app_payload, app_flags,
-			       &pv.own_hdrs);
+		return rf_producev_blocks(rk, vus, cnt, value_size, &m, app_payload, app_flags,
+					  &pv.own_hdrs);
+	return rf_producev_end(0, rk, vus, cnt, value_size, err, charged ? &m : NULL, app_payload,
+			       app_flags, &pv.own_hdrs);
 }
 
 /*
@@ -421,7 +426,7 @@ RF_EXPORT rd_kafka_resp_err_t rd_kafka_producev(rd_kafka_t *rk, ...)
  */
 static inline __attribute__((always_inline)) rd_kafka_error_t *rf_produceva_end(
 	int block, rf_real_rd_kafka_produceva_fn real, rd_kafka_t *rk, const rd_kafka_vu_t *vus,
-	size_t cnt, struct rf_budget_msg *m, void *app_payload, int app_flags)
+	size_t cnt, size_t value_size, struct rf_budget_msg *m, void *app_payload, int app_flags)
 {
 	rd_kafka_error_t *error;
 	int saved;
@@ -440,16 +445,16 @@ static inline __attribute__((always_inline)) rd_kafka_error_t *rf_produceva_end(
 	if (m != NULL)
 		rf_produce_settle(m, error == NULL, app_payload, app_flags);
 	rf_produce_account(RF_PRODUCE_ENTRY_PRODUCEVA, error == NULL, error != NULL,
-			   error == NULL ? rf_vus_value_size(vus, cnt) : 0);
+			   error == NULL ? value_size : 0);
 	errno = saved;
 	return error;
 }
 
 static __attribute__((noinline)) rd_kafka_error_t *rf_produceva_blocks(
 	rf_real_rd_kafka_produceva_fn real, rd_kafka_t *rk, const rd_kafka_vu_t *vus, size_t cnt,
-	struct rf_budget_msg *m, void *app_payload, int app_flags)
+	size_t value_size, struct rf_budget_msg *m, void *app_payload, int app_flags)
 {
-	return rf_produceva_end(1, real, rk, vus, cnt, m, app_payload, app_flags);
+	return rf_produceva_end(1, real, rk, vus, cnt, value_size, m, app_payload, app_flags);
 }
 
 /* Longest vu list charged with a copy; longer ones (many headers) are charged uncopied. */
@@ -460,9 +465,11 @@ RF_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk, const rd_kafka_vu
 	rf_real_rd_kafka_produceva_fn real = RF_REAL(rd_kafka_produceva);
 	rd_kafka_vu_t own[RF_PRODUCEVA_VUS_MAX + 1];
 	const rd_kafka_vu_t *use = vus;
+	struct rf_vus_message msg;
 	struct rf_budget_msg m;
 	void *app_payload = NULL;
 	int app_flags = 0, charged = 0;
+	size_t value_size;
 
 	rf_shim_init();
 	rf_kafka_last_error_set(RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -476,7 +483,8 @@ RF_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk, const rd_kafka_vu
 		int rc;
 
 		memcpy(own, vus, cnt * sizeof(*vus));
-		rc = rf_vus_admit(&m, rk, own, &n, sizeof(own) / sizeof(own[0]), &app_payload,
+		rf_vus_message(own, n, &msg);
+		rc = rf_vus_admit(&m, rk, own, &n, sizeof(own) / sizeof(own[0]), &msg, &app_payload,
 				  &app_flags);
 		if (rc < 0) {
 			rf_real_rd_kafka_error_new_fn error_new = RF_REAL(rd_kafka_error_new);
@@ -492,10 +500,15 @@ RF_EXPORT rd_kafka_error_t *rd_kafka_produceva(rd_kafka_t *rk, const rd_kafka_vu
 		use = own;
 		cnt = n;
 		charged = 1;
+		value_size = msg.value != NULL ? msg.value->u.mem.size : 0;
+	} else {
+		value_size = rf_vus_value_size(vus, cnt);
 	}
 	if (__builtin_expect((app_flags & RD_KAFKA_MSG_F_BLOCK) != 0, 0))
-		return rf_produceva_blocks(real, rk, use, cnt, &m, app_payload, app_flags);
-	return rf_produceva_end(0, real, rk, use, cnt, charged ? &m : NULL, app_payload, app_flags);
+		return rf_produceva_blocks(real, rk, use, cnt, value_size, &m, app_payload,
+					   app_flags);
+	return rf_produceva_end(0, real, rk, use, cnt, value_size, charged ? &m : NULL, app_payload,
+				app_flags);
 }
 
 /* Messages of one produce_batch call charged at once; longer batches go in runs. */
