@@ -82,7 +82,7 @@ static void *rf_arena_map(size_t len)
 
 static size_t rf_arena_table_size(size_t nchunks)
 {
-	return nchunks * (4 * sizeof(uint32_t) + sizeof(uint8_t));
+	return nchunks * ((3 + RF_ARENA_LIVE_STRIDE) * sizeof(uint32_t) + sizeof(uint8_t));
 }
 
 int rf_arena_init(struct rf_arena *arena, size_t size)
@@ -112,7 +112,7 @@ int rf_arena_init(struct rf_arena *arena, size_t size)
 		arena->chunk_shift++;
 	arena->nchunks = (uint32_t)nchunks;
 	arena->live = (uint32_t *)meta;
-	arena->span = arena->live + nchunks;
+	arena->span = arena->live + nchunks * RF_ARENA_LIVE_STRIDE;
 	arena->pool = arena->span + nchunks;
 	arena->freed_ms = arena->pool + nchunks;
 	arena->kind = (uint8_t *)(arena->freed_ms + nchunks);
@@ -159,7 +159,7 @@ void rf_arena_reclaim(struct rf_arena *arena, uint32_t c)
 /* Whether every record carved from the cursor's chunk has been released. */
 static int rf_arena_cursor_drained(const struct rf_arena *arena, const struct rf_arena_cursor *cur)
 {
-	return __atomic_load_n(&arena->live[cur->chunk], __ATOMIC_ACQUIRE) ==
+	return __atomic_load_n(rf_arena_live(arena, cur->chunk), __ATOMIC_ACQUIRE) ==
 	       RF_ARENA_OPEN_BIAS - cur->carved;
 }
 
@@ -174,7 +174,7 @@ void rf_arena_cursor_close(struct rf_arena *arena, struct rf_arena_cursor *cur)
 	cur->used = 0;
 	cur->carved = 0;
 	rf_arena_set_kind(arena, c, RF_CHUNK_CLOSED);
-	if (__atomic_sub_fetch(&arena->live[c], payback, __ATOMIC_ACQ_REL) == 0)
+	if (__atomic_sub_fetch(rf_arena_live(arena, c), payback, __ATOMIC_ACQ_REL) == 0)
 		rf_arena_reclaim(arena, c);
 }
 
@@ -234,7 +234,7 @@ void *rf_arena_refill(struct rf_arena *arena, struct rf_arena_cursor *cur, size_
 	if (rs <= arena->chunk) {
 		/* Every record released: no one else touches the chunk, rewind in place. */
 		if (cur->chunk != RF_ARENA_NONE && rf_arena_cursor_drained(arena, cur)) {
-			__atomic_store_n(&arena->live[cur->chunk], RF_ARENA_OPEN_BIAS,
+			__atomic_store_n(rf_arena_live(arena, cur->chunk), RF_ARENA_OPEN_BIAS,
 					 __ATOMIC_RELEASE);
 			cur->used = 0;
 			cur->carved = 0;
@@ -245,7 +245,8 @@ void *rf_arena_refill(struct rf_arena *arena, struct rf_arena_cursor *cur, size_
 			rf_arena_cursor_close(arena, cur);
 			rf_arena_hand_out(arena, c, RF_CHUNK_OPEN);
 			arena->free_chunks--;
-			__atomic_store_n(&arena->live[c], RF_ARENA_OPEN_BIAS, __ATOMIC_RELEASE);
+			__atomic_store_n(rf_arena_live(arena, c), RF_ARENA_OPEN_BIAS,
+					 __ATOMIC_RELEASE);
 			cur->chunk = c;
 			cur->used = 0;
 			cur->carved = 0;
@@ -265,7 +266,7 @@ void *rf_arena_refill(struct rf_arena *arena, struct rf_arena_cursor *cur, size_
 		rf_arena_hand_out(arena, c + i, RF_CHUNK_SPANNED);
 	arena->free_chunks -= n;
 	arena->cursor = c + n;
-	__atomic_store_n(&arena->live[c], 1, __ATOMIC_RELEASE);
+	__atomic_store_n(rf_arena_live(arena, c), 1, __ATOMIC_RELEASE);
 	return rf_arena_record_init(rf_arena_chunk_base(arena, c), len);
 }
 
@@ -331,7 +332,7 @@ int rf_arena_check(const struct rf_arena *arena, const struct rf_arena_cursor *c
 	uint32_t free_chunks = 0, open = 0;
 
 	for (uint32_t c = 0; c < arena->nchunks; c++) {
-		uint32_t live = arena->live[c];
+		uint32_t live = *rf_arena_live(arena, c);
 		int owned = 0;
 
 		for (int i = 0; i < ncursors; i++)

@@ -75,7 +75,8 @@ struct rf_arena {
 	unsigned chunk_shift;
 	uint32_t nchunks;
 	uint8_t *kind;      /* per chunk: enum rf_arena_chunk_kind (under the lock) */
-	uint32_t *live;     /* per chunk: live records, + BIAS - carved while open (atomic) */
+	uint32_t *live;     /* per chunk (rf_arena_live): live records, + BIAS - carved while
+			     * open (atomic) */
 	uint32_t *span;     /* per span start: chunks in the span (under the lock) */
 	uint32_t *pool;     /* stack of free chunks, last freed on top (under the lock) */
 	uint32_t *freed_ms; /* per chunk: when it last joined the pool (under the lock) */
@@ -83,6 +84,18 @@ struct rf_arena {
 	uint32_t cursor;    /* where the scan for unpooled free chunks resumes */
 	uint32_t free_chunks;
 };
+
+/*
+ * A chunk's live count, alone in its cache line: the threads that release
+ * records of different chunks (each producer carves its own) do not share
+ * one line for them.
+ */
+#define RF_ARENA_LIVE_STRIDE 16 /* counts of 4 bytes a line of 64 */
+
+static inline uint32_t *rf_arena_live(const struct rf_arena *arena, uint32_t c)
+{
+	return &arena->live[(size_t)c * RF_ARENA_LIVE_STRIDE];
+}
 
 /*
  * The chunk size rf_arena_init picks for an arena of size bytes: a power of
@@ -170,7 +183,9 @@ static inline uint32_t rf_arena_release(struct rf_arena *arena, void *payload)
 	unsigned char *rec = (unsigned char *)rf_arena_record_of(payload);
 	uint32_t c = (uint32_t)((size_t)(rec - arena->base) >> arena->chunk_shift);
 
-	return __atomic_sub_fetch(&arena->live[c], 1, __ATOMIC_ACQ_REL) == 0 ? c : RF_ARENA_NONE;
+	return __atomic_sub_fetch(rf_arena_live(arena, c), 1, __ATOMIC_ACQ_REL) == 0
+		       ? c
+		       : RF_ARENA_NONE;
 }
 
 /* Under the caller's lock: a drained chunk (or span) goes back to the pool. */

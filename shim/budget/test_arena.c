@@ -73,7 +73,7 @@ RF_TEST(reserve_release_basics)
 	RF_CHECK_INT(rf_arena_check(&arena, curs, 1), 0);
 	rf_release(&arena, p);
 	rf_release(&arena, q);
-	RF_CHECK_INT(arena.live[cur.chunk], RF_ARENA_OPEN_BIAS - 2); /* both released */
+	RF_CHECK_INT(*rf_arena_live(&arena, cur.chunk), RF_ARENA_OPEN_BIAS - 2); /* both released */
 	RF_CHECK_INT(rf_arena_check(&arena, curs, 1), 0);
 	/* Drained open chunk: the next refill rewinds it instead of taking another. */
 	p = rf_reserve(&arena, &cur, 4000);
