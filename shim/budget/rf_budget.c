@@ -303,7 +303,7 @@ static void rf_budget_wake(int locked)
  * waiter clears wake_sent before it looks at the charge (rf_budget_wait_locked),
  * so a release that finds it set was paid before that look.
  */
-static void rf_budget_wake_released(int locked)
+static void rf_budget_wake_released(void)
 {
 	if (__atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) == 0 ||
 	    __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST) +
@@ -311,7 +311,7 @@ static void rf_budget_wake_released(int locked)
 		    rf_budget.config.budget ||
 	    __atomic_exchange_n(&rf_budget.wake_sent, 1, __ATOMIC_SEQ_CST) != 0)
 		return;
-	rf_budget_wake(locked);
+	rf_budget_wake(0);
 }
 
 /*
@@ -319,7 +319,7 @@ static void rf_budget_wake_released(int locked)
  * be had: the charge is paid at once), its bank is full, or someone waits
  * for budget.
  */
-static __attribute__((noinline)) void rf_budget_credit_pay(size_t charge, int banked, int locked)
+static __attribute__((noinline)) void rf_budget_credit_pay(size_t charge, int banked)
 {
 	struct rf_bank *bank = rf_bank_get();
 
@@ -329,18 +329,18 @@ static __attribute__((noinline)) void rf_budget_credit_pay(size_t charge, int ba
 		__atomic_add_fetch(&bank->pending, charge, __ATOMIC_SEQ_CST);
 	if (bank != NULL)
 		rf_bank_pay(bank);
-	rf_budget_wake_released(locked);
+	rf_budget_wake_released();
 }
 
 /*
- * Credit a charge: to its handle at once (copied: an arena payload's), to
- * the budget through this thread's bank (paid in at once when someone waits
- * for budget). Inline on the release of every copied message: the common
- * case calls nothing and needs no saved register.
+ * Credit a charge: to its handle at once (copied: an arena payload's; acked:
+ * acknowledged before), to the budget through this thread's bank (paid in
+ * at once when someone waits for budget). Inline: a constant copied and
+ * acked leave one path, and the release of every copied message calls
+ * nothing and needs no saved register. Never under the budget's lock.
  */
-static inline __attribute__((always_inline)) void rf_budget_credit_inline(int slot, size_t charge,
-									  int copied, int acked,
-									  int locked)
+static inline __attribute__((always_inline)) void rf_budget_credit(int slot, size_t charge,
+								   int copied, int acked)
 {
 	struct rf_kafka_handle *h = rf_kafka_handle_at(slot);
 	struct rf_bank *bank = rf_tls_bank;
@@ -350,20 +350,20 @@ static inline __attribute__((always_inline)) void rf_budget_credit_inline(int sl
 		__atomic_fetch_add(&h->unacked_out, charge, __ATOMIC_RELEASE);
 	rf_stats_add(RF_STAT_budget_released, 1);
 	if (__builtin_expect(bank == NULL, 0)) {
-		rf_budget_credit_pay(charge, 0, locked);
+		rf_budget_credit_pay(charge, 0);
 		return;
 	}
 	if (__builtin_expect(__atomic_add_fetch(&bank->pending, charge, __ATOMIC_SEQ_CST) >=
 					     rf_budget.bank_threshold ||
 				     __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0,
 			     0))
-		rf_budget_credit_pay(charge, 1, locked);
+		rf_budget_credit_pay(charge, 1);
 }
 
-static __attribute__((noinline)) void rf_budget_credit(int slot, size_t charge, int copied,
-						       int acked, int locked)
+/* An uncopied message's charge comes back (refused, or acknowledged). */
+static __attribute__((noinline)) void rf_budget_credit_uncopied(int slot, size_t charge)
 {
-	rf_budget_credit_inline(slot, charge, copied, acked, locked);
+	rf_budget_credit(slot, charge, 0, 0);
 }
 
 /*
@@ -826,7 +826,7 @@ static void rf_budget_release_record(void *payload, int acked)
 	drained = rf_arena_release(&rf_budget.arena, payload);
 	if (__builtin_expect(drained != RF_ARENA_NONE, 0))
 		rf_budget_reclaim(drained);
-	rf_budget_credit_inline(slot, charge, 1, acked, 0);
+	rf_budget_credit(slot, charge, 1, acked);
 }
 
 void rf_budget_free(void *p)
@@ -876,7 +876,7 @@ int rf_budget_settle(struct rf_budget_msg *m, int accepted)
 		return freed;
 	}
 	if (!accepted)
-		rf_budget_credit(m->slot, m->charge, 0, 0, 0);
+		rf_budget_credit_uncopied(m->slot, m->charge);
 	return 0;
 }
 
@@ -896,7 +896,7 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 		rf_budget_ack_copied(slot, payload, in_call);
 	} else if (!in_call) {
 		/* An uncopied message: librdkafka is done with it now. */
-		rf_budget_credit(slot, len + extra, 0, 0, 0);
+		rf_budget_credit_uncopied(slot, len + extra);
 	}
 }
 
