@@ -7,9 +7,12 @@
  * thread's own arena chunk; releases (free of an arena payload, acknowledgement
  * of an uncopied message) bank the credit in a per-thread account, paid into
  * the charge past a threshold, at once when someone waits, and on demand
- * when admission finds the budget spent. The charge therefore never
- * under-counts: budget is given back late, never early. Per-handle counters
- * (rf_kafka_handle.h) are split the same way (charged in / released out).
+ * when admission finds the budget spent, a handle closes or the figures are
+ * published. The charge therefore never under-counts: budget is given back
+ * late, never early. Per-handle counters (rf_kafka_handle.h) are split the
+ * same way (charged in / released out); a copied payload's release is owed
+ * to its handle's released-out count too, and banked with it (struct
+ * rf_bank), so that threads releasing for one handle share no line.
  * The mutex guards what is rare: refilling a thread's chunk, returning
  * drained chunks to the pool, and the queue of waiters (threads that found
  * the budget spent). The queue is first come first served: a waiter behind
@@ -65,11 +68,25 @@
  */
 #define RF_POLL_RECENT_NS RF_POLL_STALL_NS
 
-/* A thread's banked credit: budget it released and has not paid back yet. */
+/*
+ * A thread's banked credit: budget it released and has not paid back yet.
+ * Copied payloads' credit is owed to their handle's copied_out as well, so
+ * it is banked with the handle's slot in one word (RF_BANK_*): whoever takes
+ * the word takes the bytes and the handle they belong to at once. The bank
+ * keeps one handle's at a time; the owner's release for another handle pays
+ * it first.
+ */
 struct rf_bank {
 	struct rf_perthread_hdr hdr;
-	uint64_t pending; /* atomic: the owner adds, anyone may take it all */
+	uint64_t pending; /* atomic: uncopied credit; the owner adds, anyone may take it all */
+	uint64_t copied; /* atomic: RF_BANK_WORD(slot, bytes); the owner adds, anyone may take it */
 };
+
+#define RF_BANK_SLOT_SHIFT 48
+#define RF_BANK_WORD(slot, bytes) (((uint64_t)(slot) << RF_BANK_SLOT_SHIFT) | (uint64_t)(bytes))
+#define RF_BANK_SLOT(word) ((int)((word) >> RF_BANK_SLOT_SHIFT))
+#define RF_BANK_BYTES(word) ((word) & ((UINT64_C(1) << RF_BANK_SLOT_SHIFT) - 1))
+_Static_assert(RF_KAFKA_HANDLES <= 1 << (64 - RF_BANK_SLOT_SHIFT), "a slot fits a bank word");
 
 static bool rf_bank_thread_end(void *bank);
 
@@ -131,11 +148,29 @@ static void rf_budget_cursor_end(void *cursor)
 	pthread_mutex_unlock(&rf_budget.lock);
 }
 
-/* Pay a bank's credit into the charge. */
+/* A copied word taken from a bank: its bytes go to its handle; returns them. */
+static uint64_t rf_bank_settle(uint64_t word)
+{
+	uint64_t bytes = RF_BANK_BYTES(word);
+
+	if (bytes != 0)
+		__atomic_fetch_add(&rf_kafka_handle_at(RF_BANK_SLOT(word))->copied_out, bytes,
+				   __ATOMIC_RELEASE);
+	return bytes;
+}
+
+/*
+ * Pay a bank's credit into the charge, and its copied credit to its handle.
+ * The copied word keeps its slot, with nothing in it, so that the owner's
+ * next release for that handle banks without a detour.
+ */
 static void rf_bank_pay(struct rf_bank *bank)
 {
 	uint64_t credit = __atomic_exchange_n(&bank->pending, 0, __ATOMIC_SEQ_CST);
+	uint64_t slot = RF_BANK_SLOT(__atomic_load_n(&bank->copied, __ATOMIC_RELAXED));
 
+	credit += rf_bank_settle(
+		__atomic_exchange_n(&bank->copied, RF_BANK_WORD(slot, 0), __ATOMIC_SEQ_CST));
 	if (credit != 0)
 		__atomic_fetch_sub(&rf_budget.charged, credit, __ATOMIC_SEQ_CST);
 }
@@ -153,7 +188,8 @@ static uint64_t rf_bank_total(void)
 	uint64_t total = 0;
 
 	for (struct rf_bank *b = rf_perthread_first(&rf_banks); b != NULL; b = rf_perthread_next(b))
-		total += __atomic_load_n(&b->pending, __ATOMIC_RELAXED);
+		total += __atomic_load_n(&b->pending, __ATOMIC_RELAXED) +
+			 RF_BANK_BYTES(__atomic_load_n(&b->copied, __ATOMIC_RELAXED));
 	return total;
 }
 
@@ -317,47 +353,83 @@ static void rf_budget_wake_released(void)
 /*
  * A credit's rare end, out of line: the thread has no bank yet (or none can
  * be had: the charge is paid at once), its bank is full, or someone waits
- * for budget.
+ * for budget; a copied payload's also when the bank holds another handle's
+ * copied credit. banked: the charge is in the bank already. copied: it is a
+ * copied payload's, owed to the handle's copied_out too.
  */
-static __attribute__((noinline)) void rf_budget_credit_pay(size_t charge, int banked)
+static __attribute__((noinline)) void rf_budget_credit_pay(int slot, size_t charge, int banked,
+							   int copied)
 {
 	struct rf_bank *bank = rf_bank_get();
 
-	if (bank == NULL)
+	if (bank == NULL) {
+		if (copied)
+			rf_bank_settle(RF_BANK_WORD(slot, charge));
 		__atomic_fetch_sub(&rf_budget.charged, charge, __ATOMIC_SEQ_CST);
-	else if (!banked)
-		__atomic_add_fetch(&bank->pending, charge, __ATOMIC_SEQ_CST);
-	if (bank != NULL)
-		rf_bank_pay(bank);
+	} else {
+		if (!banked && copied) {
+			/* The bank keeps this handle's from now on; the other's is paid. */
+			uint64_t paid = rf_bank_settle(__atomic_exchange_n(
+				&bank->copied, RF_BANK_WORD(slot, charge), __ATOMIC_SEQ_CST));
+
+			if (paid != 0)
+				__atomic_fetch_sub(&rf_budget.charged, paid, __ATOMIC_SEQ_CST);
+		} else if (!banked) {
+			__atomic_add_fetch(&bank->pending, charge, __ATOMIC_SEQ_CST);
+		}
+		if (banked || charge >= rf_budget.bank_threshold ||
+		    __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0)
+			rf_bank_pay(bank);
+	}
 	rf_budget_wake_released();
 }
 
 /*
- * Credit a charge: to its handle at once (copied: an arena payload's; acked:
+ * Credit a charge: to its handle (copied: an arena payload's; acked:
  * acknowledged before), to the budget through this thread's bank (paid in
- * at once when someone waits for budget). Inline: a constant copied and
- * acked leave one path, and the release of every copied message calls
- * nothing and needs no saved register. Never under the budget's lock.
+ * at once when someone waits for budget). A copied payload acknowledged
+ * before, nearly every one, is banked with its handle: one atomic add on a
+ * line of this thread's, where the release of a message on one core used to
+ * write a handle line that the next release, on another, had to take back.
+ * Inline: a constant copied and acked leave one path, and the release of
+ * every copied message calls nothing and needs no saved register. Never
+ * under the budget's lock.
  */
 static inline __attribute__((always_inline)) void rf_budget_credit(int slot, size_t charge,
 								   int copied, int acked)
 {
 	struct rf_kafka_handle *h = rf_kafka_handle_at(slot);
 	struct rf_bank *bank = rf_tls_bank;
+	uint64_t word;
 
-	__atomic_fetch_add(copied ? &h->copied_out : &h->uncopied_out, charge, __ATOMIC_RELEASE);
-	if (copied && !acked)
-		__atomic_fetch_add(&h->unacked_out, charge, __ATOMIC_RELEASE);
 	rf_stats_add(RF_STAT_budget_released, 1);
+	if (copied && acked) {
+		if (__builtin_expect(bank == NULL, 0) ||
+		    RF_BANK_SLOT(word = __atomic_load_n(&bank->copied, __ATOMIC_RELAXED)) != slot ||
+		    !__atomic_compare_exchange_n(&bank->copied, &word, word + charge, 0,
+						 __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+			rf_budget_credit_pay(slot, charge, 0, 1);
+			return;
+		}
+		if (__builtin_expect(
+			    RF_BANK_BYTES(word) + charge >= rf_budget.bank_threshold ||
+				    __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0,
+			    0))
+			rf_budget_credit_pay(slot, charge, 1, 1);
+		return;
+	}
+	__atomic_fetch_add(copied ? &h->copied_out : &h->uncopied_out, charge, __ATOMIC_RELEASE);
+	if (copied)
+		__atomic_fetch_add(&h->unacked_out, charge, __ATOMIC_RELEASE);
 	if (__builtin_expect(bank == NULL, 0)) {
-		rf_budget_credit_pay(charge, 0);
+		rf_budget_credit_pay(slot, charge, 0, 0);
 		return;
 	}
 	if (__builtin_expect(__atomic_add_fetch(&bank->pending, charge, __ATOMIC_SEQ_CST) >=
 					     rf_budget.bank_threshold ||
 				     __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0,
 			     0))
-		rf_budget_credit_pay(charge, 1);
+		rf_budget_credit_pay(slot, charge, 1, 0);
 }
 
 /* An uncopied message's charge comes back (refused, or acknowledged). */
@@ -480,7 +552,7 @@ static int rf_budget_poller_unavailable(const struct rf_kafka_handle *h, int64_t
  * waiting, nobody polls until the next slice judges the waits hopeless, and
  * the budget's throughput falls to a fraction. Refused at once, the caller
  * polls and retries, as it does when librdkafka's own queue is full. Lock
- * held.
+ * held, the banks paid in (they hold part of the handle's releases).
  */
 static int rf_budget_waiter_serves_reports(const struct rf_budget_msg *m, pid_t tid)
 {
@@ -509,7 +581,7 @@ static int rf_budget_waiter_serves_reports(const struct rf_budget_msg *m, pid_t 
  * needs exceeds the budget, or when nothing else is left to be released:
  * then the arena stays as it is (fragmented or full) until a waiter polls.
  * Anything else will be released by someone, and is re-judged at each
- * release and each wait slice. Lock held.
+ * release and each wait slice. Lock held, the banks paid in.
  */
 static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 {
@@ -517,7 +589,6 @@ static int rf_budget_wait_hopeless_locked(const struct rf_budget_msg *m)
 	uint64_t stuck = 0;
 	int heap_stuck = 0;
 
-	rf_bank_pay_all(); /* judge on the exact charge */
 	for (int i = 1; i < RF_KAFKA_HANDLES; i++) {
 		const struct rf_kafka_handle *h = rf_kafka_handle_at(i);
 		uint64_t bytes = rf_kafka_handle_copied(h);
@@ -615,6 +686,8 @@ static int rf_budget_wait_locked(struct rf_budget_msg *m, int64_t deadline)
 			rc = 0;
 			break;
 		}
+		/* Judged on the exact charge and handle figures. */
+		rf_bank_pay_all();
 		if (rf_budget_waiter_serves_reports(m, self.tid) ||
 		    rf_budget_wait_hopeless_locked(m)) {
 			rf_stats_add(RF_STAT_budget_self_refusals, 1);
@@ -902,6 +975,8 @@ void rf_budget_ack(int slot, const void *payload, size_t len, size_t extra, int 
 
 void rf_budget_handle_close(int slot)
 {
+	/* Its figures exact (the banks hold part of its releases), so that it is reused only empty. */
+	rf_bank_pay_all();
 	rf_kafka_handle_close(slot);
 	/* Its waiters' space can no longer be held by its delivery reports. */
 	rf_budget_wake(0);
@@ -955,6 +1030,8 @@ void rf_budget_publish(struct rf_publication *pub)
 
 	if (shm == NULL)
 		return;
+	/* The handles' releases, part of which the banks hold, as of now. */
+	rf_bank_pay_all();
 	/* The handles' last polls, as published, are as fresh as this. */
 	rf_kafka_poll_tick_advance();
 	if (!pub->exiting)

@@ -935,6 +935,40 @@ RF_TEST(handles_published)
 	RF_CHECK_INT(shm->handles[0].acked_unfreed_bytes, 0);
 }
 
+/*
+ * A thread banks the releases of copied payloads with their handle: the
+ * handle's figure waits for the bank, which pays when the thread releases
+ * for another handle, when the handle closes and when figures are published.
+ */
+RF_TEST(releases_banked_with_their_handle)
+{
+	struct rf_budget_msg ma, mb;
+	int a, b;
+
+	rf_setup("1M", RF_POLICY_BLOCK, "1s", NULL);
+	a = rf_kafka_handle_open((void *)0x5100, 1, gettid());
+	b = rf_kafka_handle_open((void *)0x5200, 1, gettid());
+	ma = rf_msg(a, 1000, 1);
+	mb = rf_msg(b, 1000, 1);
+	RF_CHECK_INT(rf_budget_admit(&ma), 0);
+	RF_CHECK_INT(rf_budget_admit(&mb), 0);
+	rf_budget_settle(&ma, 1);
+	rf_budget_settle(&mb, 1);
+	rf_budget_ack(a, ma.payload, 1000, 0, 0, 0);
+	rf_budget_ack(b, mb.payload, 1000, 0, 0, 0);
+	rf_budget_free(ma.payload);
+	RF_CHECK_INT(rf_kafka_handle_held(rf_kafka_handle_at(a)), ma.charge); /* banked */
+	rf_budget_free(mb.payload);
+	RF_CHECK_INT(rf_kafka_handle_held(rf_kafka_handle_at(a)), 0);
+	RF_CHECK_INT(rf_kafka_handle_acked(rf_kafka_handle_at(a)), 0);
+	RF_CHECK_INT(rf_kafka_handle_held(rf_kafka_handle_at(b)), mb.charge); /* banked */
+	rf_budget_handle_close(b);
+	RF_CHECK_INT(rf_kafka_handle_held(rf_kafka_handle_at(b)), 0);
+	RF_CHECK_INT(rf_kafka_handle_acked(rf_kafka_handle_at(b)), 0);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], 0);
+	rf_budget_handle_close(a);
+}
+
 /* Several producing threads, one releasing: the charge comes back to zero, never over. */
 struct rf_storm {
 	struct rf_budget_msg *msgs;
@@ -1004,4 +1038,5 @@ RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle),
 	     RF_TEST_ENTRY(cancelled_waiter_leaves_the_budget_usable),
 	     RF_TEST_ENTRY(observe_never_interferes),
 	     RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle), RF_TEST_ENTRY(handles_published),
+	     RF_TEST_ENTRY(releases_banked_with_their_handle),
 	     RF_TEST_ENTRY(threads_share_the_budget))
