@@ -3,15 +3,16 @@
  *
  * The per-message paths take no lock, and each shared counter is written by
  * one side only, so no cache line travels between the producing thread and
- * the threads that release: admission adds to the charge and carves from the
- * thread's own arena chunk; releases (free of an arena payload, acknowledgement
- * of an uncopied message) bank the credit in a per-thread account, paid into
- * the charge past a threshold, at once when someone waits, and on demand
- * when admission finds the budget spent, a handle closes or the figures are
- * published. The charge therefore never under-counts: budget is given back
- * late, never early. Per-handle counters (rf_kafka_handle.h) are split the
- * same way (charged in / released out); a copied payload's release is owed
- * to its handle's released-out count too, and banked with it (struct
+ * the threads that release. Admission takes from a reserve in the thread's
+ * own account, refilled from the charge a reserve at a time, and carves from
+ * the thread's own arena chunk. Releases (free of an arena payload,
+ * acknowledgement of an uncopied message) bank the credit in that account,
+ * paid into the charge past a threshold, at once when someone waits, and on
+ * demand when admission finds the budget spent, a handle closes or the
+ * figures are published. The charge therefore never under-counts: budget is
+ * given back late, never early. Per-handle counters (rf_kafka_handle.h) are
+ * split the same way (charged in / released out); a copied payload's release
+ * is owed to its handle's released-out count too, and banked with it (struct
  * rf_bank), so that threads releasing for one handle share no line.
  * The mutex guards what is rare: refilling a thread's chunk, returning
  * drained chunks to the pool, and the queue of waiters (threads that found
@@ -69,7 +70,9 @@
 #define RF_POLL_RECENT_NS RF_POLL_STALL_NS
 
 /*
- * A thread's banked credit: budget it released and has not paid back yet.
+ * A thread's banked credit: budget it released and has not paid back yet,
+ * and the reserve its admissions take from (rf_budget_reserve_take); both
+ * count as charged until paid back, so the charge never under-counts.
  * Copied payloads' credit is owed to their handle's copied_out as well, so
  * it is banked with the handle's slot in one word (RF_BANK_*): whoever takes
  * the word takes the bytes and the handle they belong to at once. The bank
@@ -78,7 +81,8 @@
  */
 struct rf_bank {
 	struct rf_perthread_hdr hdr;
-	uint64_t pending; /* atomic: uncopied credit; the owner adds, anyone may take it all */
+	uint64_t pending; /* atomic: uncopied credit, reserve; the owner adds and takes, anyone may
+			   * take it all */
 	uint64_t copied; /* atomic: RF_BANK_WORD(slot, bytes); the owner adds, anyone may take it */
 };
 
@@ -116,6 +120,7 @@ static struct {
 
 	uint64_t charged;        /* atomic, seq_cst: charged now, plus credits still banked */
 	uint64_t bank_threshold; /* a bank pays back once it holds this much */
+	uint64_t bank_reserve;   /* what admission takes into its bank at once (rf_budget_admit) */
 	uint64_t peak;           /* atomic */
 	uint32_t waiting;        /* atomic, seq_cst: threads in the queue */
 	uint64_t wake_room;      /* atomic: releases wake the queue once this much is free */
@@ -249,9 +254,11 @@ void rf_budget_setup(const struct rf_shm_config *config, int passive, rf_budget_
 	rf_budget.bank_threshold = config->budget / 256;
 	if (rf_budget.bank_threshold > 256 * 1024)
 		rf_budget.bank_threshold = 256 * 1024;
+	rf_budget.bank_reserve = rf_budget.bank_threshold / 2;
 	rf_budget.config = *config;
 	rf_budget.passive = passive;
 	rf_budget.purge = purge;
+	rf_bank_pay_all(); /* what admission kept in reserve */
 	if (rf_budget_bounds.base != 0 &&
 	    __atomic_load_n(&rf_budget.charged, __ATOMIC_SEQ_CST) == 0) {
 		/* Tests re-configure: start from a fresh arena of the new size. */
@@ -362,6 +369,7 @@ static __attribute__((noinline)) void rf_budget_credit_pay(int slot, size_t char
 {
 	struct rf_bank *bank = rf_bank_get();
 
+	rf_stats_add(RF_STAT_budget_released, 1);
 	if (bank == NULL) {
 		if (copied)
 			rf_bank_settle(RF_BANK_WORD(slot, charge));
@@ -398,11 +406,10 @@ static __attribute__((noinline)) void rf_budget_credit_pay(int slot, size_t char
 static inline __attribute__((always_inline)) void rf_budget_credit(int slot, size_t charge,
 								   int copied, int acked)
 {
-	struct rf_kafka_handle *h = rf_kafka_handle_at(slot);
 	struct rf_bank *bank = rf_tls_bank;
+	struct rf_kafka_handle *h;
 	uint64_t word;
 
-	rf_stats_add(RF_STAT_budget_released, 1);
 	if (copied && acked) {
 		if (__builtin_expect(bank == NULL, 0) ||
 		    RF_BANK_SLOT(word = __atomic_load_n(&bank->copied, __ATOMIC_RELAXED)) != slot ||
@@ -414,22 +421,27 @@ static inline __attribute__((always_inline)) void rf_budget_credit(int slot, siz
 		if (__builtin_expect(
 			    RF_BANK_BYTES(word) + charge >= rf_budget.bank_threshold ||
 				    __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0,
-			    0))
+			    0)) {
 			rf_budget_credit_pay(slot, charge, 1, 1);
+			return;
+		}
+		/* Counted last, so that nothing is kept across its rare call. */
+		rf_stats_add(RF_STAT_budget_released, 1);
 		return;
 	}
+	h = rf_kafka_handle_at(slot);
 	__atomic_fetch_add(copied ? &h->copied_out : &h->uncopied_out, charge, __ATOMIC_RELEASE);
 	if (copied)
 		__atomic_fetch_add(&h->unacked_out, charge, __ATOMIC_RELEASE);
-	if (__builtin_expect(bank == NULL, 0)) {
-		rf_budget_credit_pay(slot, charge, 0, 0);
-		return;
-	}
-	if (__builtin_expect(__atomic_add_fetch(&bank->pending, charge, __ATOMIC_SEQ_CST) >=
+	if (__builtin_expect(bank == NULL, 0) ||
+	    __builtin_expect(__atomic_add_fetch(&bank->pending, charge, __ATOMIC_SEQ_CST) >=
 					     rf_budget.bank_threshold ||
 				     __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0,
-			     0))
-		rf_budget_credit_pay(slot, charge, 1, 0);
+			     0)) {
+		rf_budget_credit_pay(slot, charge, bank != NULL, 0);
+		return;
+	}
+	rf_stats_add(RF_STAT_budget_released, 1);
 }
 
 /* An uncopied message's charge comes back (refused, or acknowledged). */
@@ -812,14 +824,20 @@ static __attribute__((noinline)) int rf_budget_admit_slow(struct rf_budget_msg *
 	return rc;
 }
 
+static __attribute__((noinline)) void rf_budget_count_nowait_slow(void)
+{
+	rf_stats_add(RF_STAT_budget_admitted, 1);
+	rf_stats_add(RF_STAT_budget_nowait, 1);
+}
+
 /* An admission that did not wait: two counts, the counters' pointer loaded once. */
 static inline void rf_budget_count_nowait(void)
 {
 	uint64_t *v = rf_stats_mine();
 
+	/* The thread's counters not there yet: one call, last, so nothing is kept across it. */
 	if (__builtin_expect(v == NULL, 0)) {
-		rf_stats_add(RF_STAT_budget_admitted, 1);
-		rf_stats_add(RF_STAT_budget_nowait, 1);
+		rf_budget_count_nowait_slow();
 		return;
 	}
 	rf_stats_add_to(v, RF_STAT_budget_admitted, 1);
@@ -827,32 +845,51 @@ static inline void rf_budget_count_nowait(void)
 }
 
 /*
- * Admission as most messages meet it, with nothing to decide: a policy that
- * charges, the arena mapped (for a copy), nobody waiting, no heap pressure,
- * the charge fits and the thread's chunk has room. One atomic add on the
- * charge, one on the handle's counter, a bump of the thread's cursor, and
- * counts in the thread's own counters. Anything else starts over on the
- * slow path.
+ * Charge the budget for a message and a reserve besides, kept in this
+ * thread's bank for the admissions that follow (struct rf_bank: it counts as
+ * charged, as banked credit does, and goes back whenever the bank is paid).
+ * So the shared charge takes one atomic add per reserve, not one per
+ * message from every producing thread. Only the charge when the reserve
+ * does not fit. Returns the charge as it stands, or 0 when even the
+ * message's does not fit (nothing charged).
  */
-int rf_budget_admit(struct rf_budget_msg *m)
+static __attribute__((noinline)) uint64_t rf_budget_reserve_take(size_t charge)
 {
-	uint64_t budget = rf_budget.config.budget, charged;
-	size_t charge = rf_budget_charge_of(m);
+	struct rf_bank *bank = rf_bank_get();
+	uint64_t reserve = bank != NULL ? rf_budget.bank_reserve : 0;
+	uint64_t charged =
+		__atomic_add_fetch(&rf_budget.charged, charge + reserve, __ATOMIC_SEQ_CST);
 
-	if (__builtin_expect(
-		    !(__atomic_load_n(&rf_budget_mode, __ATOMIC_RELAXED) & RF_BUDGET_FAST) ||
-			    charge > budget ||
-			    (m->copy &&
-			     __atomic_load_n(&rf_budget_bounds.base, __ATOMIC_ACQUIRE) == 0) ||
-			    __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0 ||
-			    __atomic_load_n(&rf_budget_heap_on, __ATOMIC_ACQUIRE),
-		    0))
-		return rf_budget_admit_slow(m);
-	charged = __atomic_add_fetch(&rf_budget.charged, charge, __ATOMIC_SEQ_CST);
+	if (charged > rf_budget.config.budget && reserve != 0) {
+		charged = __atomic_sub_fetch(&rf_budget.charged, reserve, __ATOMIC_SEQ_CST);
+		reserve = 0;
+	}
+	if (charged > rf_budget.config.budget) {
+		__atomic_fetch_sub(&rf_budget.charged, charge, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	if (reserve != 0) {
+		__atomic_add_fetch(&bank->pending, reserve, __ATOMIC_SEQ_CST);
+		/* A thread that began to wait meanwhile may have paid the banks in already. */
+		if (__atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0)
+			rf_bank_pay(bank);
+	}
+	return charged - reserve;
+}
+
+/*
+ * The end of an admission whose charge is taken (charged: the charge as it
+ * then stood, for the peak; 0 when nothing new was charged): carve and
+ * count. Inline in both admissions that take without the lock.
+ */
+static inline __attribute__((always_inline)) int rf_budget_admit_taken(struct rf_budget_msg *m,
+								       size_t charge,
+								       uint64_t charged)
+{
 	m->payload = NULL;
-	if (__builtin_expect(charged > budget, 0) ||
-	    (m->copy &&
-	     (m->payload = rf_arena_carve(&rf_budget.arena, &rf_tls_cursor, m->len)) == NULL)) {
+	if (m->copy &&
+	    (m->payload = rf_arena_carve(&rf_budget.arena, &rf_tls_cursor, m->len)) == NULL) {
+		/* Given back to the charge whichever way it came: the bank keeps what it has. */
 		__atomic_fetch_sub(&rf_budget.charged, charge, __ATOMIC_SEQ_CST);
 		return rf_budget_admit_slow(m);
 	}
@@ -872,6 +909,49 @@ int rf_budget_admit(struct rf_budget_msg *m)
 	return 0;
 }
 
+/* Admission whose thread's bank ran short: from the budget, with a new reserve. */
+static __attribute__((noinline)) int rf_budget_admit_reserve(struct rf_budget_msg *m, size_t charge)
+{
+	uint64_t charged = rf_budget_reserve_take(charge);
+
+	if (charged == 0)
+		return rf_budget_admit_slow(m);
+	return rf_budget_admit_taken(m, charge, charged);
+}
+
+/*
+ * Admission as most messages meet it, with nothing to decide: a policy that
+ * charges, the arena mapped (for a copy), nobody waiting, no heap pressure,
+ * the charge fits and the thread's chunk has room. The charge is taken from
+ * the thread's bank (its reserve, or what it released itself), else from
+ * the budget with a new reserve; then one atomic add on the handle's
+ * counter, a bump of the thread's cursor, and counts in the thread's own
+ * counters. Anything else starts over on the slow path.
+ */
+int rf_budget_admit(struct rf_budget_msg *m)
+{
+	uint64_t budget = rf_budget.config.budget, left;
+	size_t charge = rf_budget_charge_of(m);
+	struct rf_bank *bank = rf_tls_bank;
+
+	if (__builtin_expect(
+		    !(__atomic_load_n(&rf_budget_mode, __ATOMIC_RELAXED) & RF_BUDGET_FAST) ||
+			    charge > budget ||
+			    (m->copy &&
+			     __atomic_load_n(&rf_budget_bounds.base, __ATOMIC_ACQUIRE) == 0) ||
+			    __atomic_load_n(&rf_budget.waiting, __ATOMIC_SEQ_CST) != 0 ||
+			    __atomic_load_n(&rf_budget_heap_on, __ATOMIC_ACQUIRE),
+		    0))
+		return rf_budget_admit_slow(m);
+	if (__builtin_expect(bank == NULL, 0) ||
+	    (left = __atomic_load_n(&bank->pending, __ATOMIC_RELAXED)) < charge ||
+	    !__atomic_compare_exchange_n(&bank->pending, &left, left - charge, 0, __ATOMIC_SEQ_CST,
+					 __ATOMIC_RELAXED))
+		return rf_budget_admit_reserve(m, charge);
+	/* Taken from the bank, the charge as a whole does not change: no peak to note. */
+	return rf_budget_admit_taken(m, charge, 0);
+}
+
 size_t rf_budget_payload_size(const void *p)
 {
 	return rf_arena_record_of((void *)p)->len;
@@ -885,8 +965,23 @@ static __attribute__((noinline)) void rf_budget_reclaim(uint32_t chunk)
 	pthread_mutex_unlock(&rf_budget.lock);
 }
 
-/* Credit an arena record and give its space back; acked: it left the acked figure too. */
-static void rf_budget_release_record(void *payload, int acked)
+/*
+ * A release that drained its chunk, out of line: the chunk goes back to the
+ * pool before the credit can wake a waiter that needs it.
+ */
+static __attribute__((noinline)) void rf_budget_release_drained(uint32_t chunk, int slot,
+								size_t charge, int acked)
+{
+	rf_budget_reclaim(chunk);
+	rf_budget_credit(slot, charge, 1, acked);
+}
+
+/*
+ * Credit an arena record and give its space back; acked: it left the acked
+ * figure too. Inline: rf_budget_free's release, nearly every one, keeps
+ * nothing across a call and saves no register.
+ */
+static inline __attribute__((always_inline)) void rf_budget_release_record(void *payload, int acked)
 {
 	struct rf_arena_record *rec = rf_arena_record_of(payload);
 	/* Read the header before the space can be reused. */
@@ -898,8 +993,9 @@ static void rf_budget_release_record(void *payload, int acked)
 	__atomic_store_n(&rec->state, 0, __ATOMIC_RELEASE);
 	drained = rf_arena_release(&rf_budget.arena, payload);
 	if (__builtin_expect(drained != RF_ARENA_NONE, 0))
-		rf_budget_reclaim(drained);
-	rf_budget_credit(slot, charge, 1, acked);
+		rf_budget_release_drained(drained, slot, charge, acked);
+	else
+		rf_budget_credit(slot, charge, 1, acked);
 }
 
 void rf_budget_free(void *p)

@@ -969,6 +969,54 @@ RF_TEST(releases_banked_with_their_handle)
 	rf_budget_handle_close(a);
 }
 
+/* Another thread fills the budget: as far as it goes, with no thread's reserve kept back. */
+struct rf_fill {
+	uint64_t taken;
+	int refused;
+};
+
+static void *rf_fill_budget(void *arg)
+{
+	struct rf_fill *f = arg;
+
+	for (;;) {
+		struct rf_budget_msg m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 100, 0);
+
+		if (rf_budget_admit(&m) != 0) {
+			f->refused = 1;
+			return NULL;
+		}
+		rf_budget_settle(&m, 1);
+		f->taken += m.charge;
+	}
+}
+
+/*
+ * Admission takes a reserve of budget into the thread's bank and charges
+ * from it: it counts as charged, but never keeps another thread's message
+ * out (paid back when the budget looks spent).
+ */
+RF_TEST(reserve_never_keeps_a_message_out)
+{
+	struct rf_budget_msg m = rf_msg(RF_KAFKA_SLOT_UNKNOWN, 100, 0);
+	struct rf_fill fill = {0, 0};
+	pthread_t tid;
+
+	rf_setup("1M", RF_POLICY_FAIL, "1s", NULL);
+	RF_CHECK_INT(rf_budget_admit(&m), 0);
+	rf_budget_settle(&m, 1);
+	pthread_create(&tid, NULL, rf_fill_budget, &fill);
+	pthread_join(tid, NULL);
+	RF_CHECK(fill.refused);
+	/* What is left is less than one more message. */
+	RF_CHECK(m.charge + fill.taken <= 1024 * 1024);
+	RF_CHECK(m.charge + fill.taken + m.charge > 1024 * 1024);
+	RF_CHECK_INT(rf_publish()->stats[RF_STAT_budget_bytes], m.charge + fill.taken);
+	/* The peak counts reserves held elsewhere at the time, as it counts banked credit. */
+	RF_CHECK(rf_publish()->stats[RF_STAT_budget_bytes_peak] >= m.charge + fill.taken);
+	RF_CHECK(rf_publish()->stats[RF_STAT_budget_bytes_peak] <= 1024 * 1024);
+}
+
 /* Several producing threads, one releasing: the charge comes back to zero, never over. */
 struct rf_storm {
 	struct rf_budget_msg *msgs;
@@ -1039,4 +1087,5 @@ RF_TEST_MAIN(RF_TEST_ENTRY(copied_message_lifecycle),
 	     RF_TEST_ENTRY(observe_never_interferes),
 	     RF_TEST_ENTRY(drop_oldest_purges_the_fullest_handle), RF_TEST_ENTRY(handles_published),
 	     RF_TEST_ENTRY(releases_banked_with_their_handle),
+	     RF_TEST_ENTRY(reserve_never_keeps_a_message_out),
 	     RF_TEST_ENTRY(threads_share_the_budget))
