@@ -15,6 +15,8 @@
 #   cpu   refs/shim process CPU time per message (at least 0.97: shim no
 #         more than 3% above refs)
 #   plain shim/plain messages per second, for reference
+# and last, per size and per shape, how many cells meet the target in both
+# ratios and the geometric mean of each ratio.
 #
 # SCALE multiplies the messages of every run (default 1: 200,000 at 100 B,
 # 100,000 at 1 KiB, 20,000 at 16 KiB; a quarter of that per thread in 4x2):
@@ -69,6 +71,7 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 sides=(refs shim plain)
+summary=() # "size shape tput cpu" of every cell
 printf '%-6s %-9s %-7s %-6s %10s %10s %7s %7s %7s\n' shape entry payload size refs/s shim/s \
 	tput cpu plain
 worst_tput=9 worst_cpu=9
@@ -93,6 +96,7 @@ for size in "${sizes[@]}"; do
 	tput=$(ratio "$shim_rate" "$refs") cpur=$(ratio "$cpu_refs" "$cpu_shim")
 	printf '%-6s %-9s %-7s %-6s %10.0f %10.0f %7s %7s %7s\n' "$shape" "$entry" "$payload" "$size" \
 		"$refs" "$shim_rate" "$tput" "$cpur" "$(ratio "$shim_rate" "$plain")"
+	summary+=("$size $shape $tput $cpur")
 	worst_tput=$(awk -v a="$worst_tput" -v b="$tput" 'BEGIN {print (b < a) ? b : a}')
 	worst_cpu=$(awk -v a="$worst_cpu" -v b="$cpur" 'BEGIN {print (b < a) ? b : a}')
 	unset rate cpu
@@ -101,3 +105,10 @@ done
 done
 done
 echo "worst shim/refs: throughput $worst_tput, CPU per message $worst_cpu (target: at least 0.97 each)"
+# Per size and per shape: the cells at 0.97 or above in both ratios, and the
+# geometric means of each ratio.
+printf '%s\n' "${summary[@]}" | awk '
+	function add(k) { n[k]++; ok[k] += ($3 >= 0.97 && $4 >= 0.97); lt[k] += log($3); lc[k] += log($4) }
+	{ add($1 " B"); add($2) }
+	END { for (k in n) printf "%s: %d of %d cells at 0.97 or above in both; geometric means tput %.3f, cpu %.3f\n",
+		k, ok[k], n[k], exp(lt[k] / n[k]), exp(lc[k] / n[k]) }' | sort -n
