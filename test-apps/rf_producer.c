@@ -40,6 +40,7 @@ static struct {
 	const char *bootstrap;
 	const char *topic;
 	long count;
+	long warmup; /* messages per thread produced and delivered before the timed run */
 	long size;
 	enum rp_entry entry;
 	enum rp_payload payload;
@@ -238,11 +239,11 @@ static char *payload_new(int thread, long i, char *scratch)
 }
 
 /* Produce with the retry every well-behaved producer does on a full queue. */
-static void produce_single(struct worker *w)
+static void produce_single(struct worker *w, long first, long end)
 {
 	char *scratch = malloc((size_t)opt.size);
 
-	for (long i = 0; i < opt.count; i++) {
+	for (long i = first; i < end; i++) {
 		char *buf = payload_new(w->idx, i, scratch);
 		uint64_t h = payload_hash(buf, (size_t)opt.size);
 		rd_kafka_resp_err_t err;
@@ -272,13 +273,13 @@ static void produce_single(struct worker *w)
 	free(scratch);
 }
 
-static void produce_batches(struct worker *w)
+static void produce_batches(struct worker *w, long first, long end)
 {
 	rd_kafka_message_t *msgs = calloc((size_t)opt.batch, sizeof(*msgs));
 	char *scratch = malloc((size_t)opt.size * (size_t)opt.batch);
 
-	for (long i = 0; i < opt.count;) {
-		int n = (int)(opt.count - i < opt.batch ? opt.count - i : opt.batch);
+	for (long i = first; i < end;) {
+		int n = (int)(end - i < opt.batch ? end - i : opt.batch);
 		int ok;
 
 		for (int k = 0; k < n; k++) {
@@ -324,14 +325,33 @@ static void produce_batches(struct worker *w)
 	free(msgs);
 }
 
+/*
+ * With --warmup: every producing thread's warm-up delivered, main starts the
+ * clocks between the two waits.
+ */
+static pthread_barrier_t warm_done, timed_start;
+
+static void produce_range(struct worker *w, long first, long end)
+{
+	if (opt.entry == ENTRY_BATCH)
+		produce_batches(w, first, end);
+	else
+		produce_single(w, first, end);
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 
-	if (opt.entry == ENTRY_BATCH)
-		produce_batches(w);
-	else
-		produce_single(w);
+	if (opt.warmup > 0) {
+		produce_range(w, 0, opt.warmup);
+		if (rd_kafka_flush(w->rk, (int)opt.flush_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
+			fprintf(stderr, "rf-producer: thread %d: warm-up flush timed out\n",
+				w->idx);
+		pthread_barrier_wait(&warm_done);
+		pthread_barrier_wait(&timed_start);
+	}
+	produce_range(w, opt.warmup, opt.warmup + opt.count);
 	/* The thread that polls a handle serves its reports to the end: flush before leaving. */
 	if (!opt.poll_thread &&
 	    rd_kafka_flush(w->rk, (int)opt.flush_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -392,6 +412,9 @@ static void usage(FILE *f)
 		"usage: rf-producer --bootstrap HOST:PORT [options]\n"
 		"  --topic NAME           topic (default rf-test)\n"
 		"  --count N              messages per thread (default 1000)\n"
+		"  --warmup N             messages per thread produced and delivered before the\n"
+		"                         timed run (default 0); msgs_per_s and timed count the\n"
+		"                         timed run only\n"
 		"  --size BYTES           payload size (default 100)\n"
 		"  --entry E              produce | producev | produceva | batch (default "
 		"produce)\n"
@@ -417,6 +440,7 @@ static void options_parse(int argc, char **argv)
 		{"bootstrap", required_argument, NULL, 'b'},
 		{"topic", required_argument, NULL, 't'},
 		{"count", required_argument, NULL, 'c'},
+		{"warmup", required_argument, NULL, 'W'},
 		{"size", required_argument, NULL, 's'},
 		{"entry", required_argument, NULL, 'e'},
 		{"payload", required_argument, NULL, 'p'},
@@ -445,6 +469,9 @@ static void options_parse(int argc, char **argv)
 			break;
 		case 'c':
 			parse_long("count", optarg, 0, 100000000, &opt.count);
+			break;
+		case 'W':
+			parse_long("warmup", optarg, 0, 100000000, &opt.warmup);
 			break;
 		case 's':
 			parse_long("size", optarg, 16, 64 << 20, &opt.size);
@@ -555,13 +582,27 @@ int main(int argc, char **argv)
 		rd_kafka_poll(handles[h], 100);
 	long rss_idle = status_kib("VmRSS");
 	struct timespec t0, t1, cpu0, cpu1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+	uint64_t warm_produced = 0;
+	if (opt.warmup > 0) {
+		pthread_barrier_init(&warm_done, NULL, (unsigned)opt.threads + 1);
+		pthread_barrier_init(&timed_start, NULL, (unsigned)opt.threads + 1);
+	} else {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+	}
 	for (int t = 0; t < opt.threads; t++) {
 		workers[t].idx = t;
 		workers[t].rk = handles[t % opt.handles];
 		workers[t].rkt = rd_kafka_topic_new(workers[t].rk, opt.topic, NULL);
 		pthread_create(&workers[t].tid, NULL, worker_main, &workers[t]);
+	}
+	if (opt.warmup > 0) {
+		/* Every thread's warm-up delivered: the timed run starts from a steady state. */
+		pthread_barrier_wait(&warm_done);
+		warm_produced = __atomic_load_n(&tot.produced, __ATOMIC_RELAXED);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+		pthread_barrier_wait(&timed_start);
 	}
 	for (int t = 0; t < opt.threads; t++)
 		pthread_join(workers[t].tid, NULL);
@@ -596,13 +637,14 @@ int main(int argc, char **argv)
 	printf("\"produced\":%" PRIu64 ",\"produce_failed\":%" PRIu64 ",\"delivered\":%" PRIu64
 	       ",\"dr_failed\":%" PRIu64 ",\"retries\":%" PRIu64 ",\"bytes\":%" PRIu64
 	       ",\"unflushed\":%d,\"rss_idle_kib\":%ld,\"rss_peak_kib\":%ld,\"rss_linger_kib\":%ld,"
-	       "\"elapsed_s\":%.3f,"
+	       "\"elapsed_s\":%.3f,\"timed\":%" PRIu64 ","
 	       "\"cpu_s\":%.3f,\"msgs_per_s\":%.0f,\"sum_produced\":\"%016" PRIx64
 	       "\",\"sum_delivered\":\"%016" PRIx64 "\",\"sum_dr_failed\":\"%016" PRIx64 "\"}\n",
 	       tot.produced, tot.produce_failed, tot.delivered, tot.dr_failed, tot.retries,
-	       tot.bytes, unflushed, rss_idle, status_kib("VmHWM"), rss_linger, elapsed, cpu,
-	       elapsed > 0 ? (double)tot.produced / elapsed : 0.0, tot.sum_produced,
-	       tot.sum_delivered, tot.sum_dr_failed);
+	       tot.bytes, unflushed, rss_idle, status_kib("VmHWM"), rss_linger, elapsed,
+	       tot.produced - warm_produced, cpu,
+	       elapsed > 0 ? (double)(tot.produced - warm_produced) / elapsed : 0.0,
+	       tot.sum_produced, tot.sum_delivered, tot.sum_dr_failed);
 	free(pollers);
 	free(workers);
 	free(handles);

@@ -20,9 +20,13 @@
 #
 # SCALE multiplies the messages of every run (default 1: 200,000 at 100 B,
 # 100,000 at 1 KiB, 20,000 at 16 KiB; a quarter of that per thread in 4x2):
-# longer runs for steadier ratios where a cell is in doubt.
+# longer runs for steadier ratios where a cell is in doubt. WARMUP (default
+# 0) makes every run first produce WARMUP times its messages and see them
+# delivered before the clocks start, so that the run is timed from a steady
+# state: the allocators' caches filled, the arena's pages in use, the
+# connections' batching settled, on every side alike.
 #
-#   test-apps/bench/budget_cost.sh [BUILD_DIR] [ROUNDS] [SIZES] [PAYLOADS] [ENTRIES] [SHAPES] [SCALE]
+#   test-apps/bench/budget_cost.sh [BUILD_DIR] [ROUNDS] [SIZES] [PAYLOADS] [ENTRIES] [SHAPES] [SCALE] [WARMUP]
 #   test-apps/bench/budget_cost.sh build 5 "100 1024 16384" "copy free none" \
 #       "produce producev produceva batch" "inline thread 4x2"
 set -euo pipefail
@@ -33,6 +37,7 @@ read -r -a payloads <<<"${4:-copy free none}"
 read -r -a entries <<<"${5:-produce producev produceva batch}"
 read -r -a shapes <<<"${6:-inline thread 4x2}"
 scale=${7:-1}
+warmup=${8:-0}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "$build" && pwd)
 RF_BUILD_ROOT=$build
@@ -63,8 +68,9 @@ run() {
 	shim) env=(LD_PRELOAD="$shim" RINGFENCE_BUDGET=4G RINGFENCE_SHM_PREFIX="$prefix") ;;
 	esac
 	env "${env[@]}" "$producer" --bootstrap "$RF_BOOTSTRAP" --topic "cost-$side-$RANDOM" \
-		--count "$count" --size "$size" --payload "$payload" --entry "$entry" "${args[@]}" |
-		python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["msgs_per_s"], r["cpu_s"] / max(r["produced"], 1))'
+		--count "$count" --warmup "$((count * warmup))" --size "$size" --payload "$payload" \
+		--entry "$entry" "${args[@]}" |
+		python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["msgs_per_s"], r["cpu_s"] / max(r["timed"], 1))'
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
