@@ -77,13 +77,13 @@
  * it is banked with the handle's slot in one word (RF_BANK_*): whoever takes
  * the word takes the bytes and the handle they belong to at once. The bank
  * keeps one handle's at a time; the owner's release for another handle pays
- * it first.
+ * it first. Only the owner adds to a bank (and takes from pending, for its
+ * admissions); any thread may take all of it, to pay it in.
  */
 struct rf_bank {
 	struct rf_perthread_hdr hdr;
-	uint64_t pending; /* atomic: uncopied credit, reserve; the owner adds and takes, anyone may
-			   * take it all */
-	uint64_t copied; /* atomic: RF_BANK_WORD(slot, bytes); the owner adds, anyone may take it */
+	uint64_t pending; /* atomic: uncopied credit and reserve */
+	uint64_t copied;  /* atomic: RF_BANK_WORD(slot, bytes) */
 };
 
 #define RF_BANK_SLOT_SHIFT 48
@@ -361,8 +361,9 @@ static void rf_budget_wake_released(void)
  * A credit's rare end, out of line: the thread has no bank yet (or none can
  * be had: the charge is paid at once), its bank is full, or someone waits
  * for budget; a copied payload's also when the bank holds another handle's
- * copied credit. banked: the charge is in the bank already. copied: it is a
- * copied payload's, owed to the handle's copied_out too.
+ * copied credit. banked: the charge is in the bank already. copied: a copied
+ * payload acknowledged before, whose charge is owed to the handle's
+ * copied_out too (any other credit's handle counts are added already).
  */
 static __attribute__((noinline)) void rf_budget_credit_pay(int slot, size_t charge, int banked,
 							   int copied)
@@ -397,9 +398,8 @@ static __attribute__((noinline)) void rf_budget_credit_pay(int slot, size_t char
  * acknowledged before), to the budget through this thread's bank (paid in
  * at once when someone waits for budget). A copied payload acknowledged
  * before, nearly every one, is banked with its handle: one atomic add on a
- * line of this thread's, where the release of a message on one core used to
- * write a handle line that the next release, on another, had to take back.
- * Inline: a constant copied and acked leave one path, and the release of
+ * line of this thread's, not on the handle's, which the handle's other
+ * releasing threads write too and would take back at every message. Inline: a constant copied and acked leave one path, and the release of
  * every copied message calls nothing and needs no saved register. Never
  * under the budget's lock.
  */
