@@ -18,6 +18,10 @@
 # and last, per size and per shape, how many cells meet the target in both
 # ratios and the geometric mean of each ratio.
 #
+# RF_COST_AGAIN=1 adds a fourth side, refs run again, and the two ratios of
+# refs against itself (a/a tput, a/a cpu): how far a cell moves when nothing
+# differs, the floor under what the table can tell apart.
+#
 # SCALE multiplies the messages of every run (default 1: 200,000 at 100 B,
 # 100,000 at 1 KiB, 20,000 at 16 KiB; a quarter of that per thread in 4x2):
 # longer runs for steadier ratios where a cell is in doubt. WARMUP (default
@@ -64,7 +68,7 @@ run() {
 	4x2) args+=(--threads 4 --handles 2) count=$((count / 4)) ;;
 	esac
 	case $side in
-	refs) args+=(-X message.copy.max.bytes=0) ;;
+	refs | again) args+=(-X message.copy.max.bytes=0) ;;
 	shim) env=(LD_PRELOAD="$shim" RINGFENCE_BUDGET=4G RINGFENCE_SHM_PREFIX="$prefix") ;;
 	esac
 	env "${env[@]}" "$producer" --bootstrap "$RF_BOOTSTRAP" --topic "cost-$side-$RANDOM" \
@@ -77,9 +81,13 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
 sides=(refs shim plain)
-summary=() # "size shape tput cpu" of every cell
-printf '%-6s %-9s %-7s %-6s %10s %10s %7s %7s %7s\n' shape entry payload size refs/s shim/s \
+again=${RF_COST_AGAIN:-0}
+[ "$again" = 1 ] && sides+=(again)
+summary=() # "size shape tput cpu" of every cell; with RF_COST_AGAIN, then refs against itself
+printf '%-6s %-9s %-7s %-6s %10s %10s %7s %7s %7s' shape entry payload size refs/s shim/s \
 	tput cpu plain
+[ "$again" = 1 ] && printf ' %8s %8s' "a/a tput" "a/a cpu"
+printf '\n'
 worst_tput=9 worst_cpu=9
 for shape in "${shapes[@]}"; do
 for entry in "${entries[@]}"; do
@@ -100,9 +108,19 @@ for size in "${sizes[@]}"; do
 		cpu_refs=$(median ${cpu[refs]}) cpu_shim=$(median ${cpu[shim]})
 	}
 	tput=$(ratio "$shim_rate" "$refs") cpur=$(ratio "$cpu_refs" "$cpu_shim")
-	printf '%-6s %-9s %-7s %-6s %10.0f %10.0f %7s %7s %7s\n' "$shape" "$entry" "$payload" "$size" \
+	printf '%-6s %-9s %-7s %-6s %10.0f %10.0f %7s %7s %7s' "$shape" "$entry" "$payload" "$size" \
 		"$refs" "$shim_rate" "$tput" "$cpur" "$(ratio "$shim_rate" "$plain")"
-	summary+=("$size $shape $tput $cpur")
+	if [ "$again" = 1 ]; then
+		# shellcheck disable=SC2086 # lists of numbers
+		aa_tput=$(ratio "$(median ${rate[again]})" "$refs")
+		# shellcheck disable=SC2086
+		aa_cpu=$(ratio "$cpu_refs" "$(median ${cpu[again]})")
+		printf ' %8s %8s' "$aa_tput" "$aa_cpu"
+		summary+=("$size $shape $tput $cpur $aa_tput $aa_cpu")
+	else
+		summary+=("$size $shape $tput $cpur")
+	fi
+	printf '\n'
 	worst_tput=$(awk -v a="$worst_tput" -v b="$tput" 'BEGIN {print (b < a) ? b : a}')
 	worst_cpu=$(awk -v a="$worst_cpu" -v b="$cpur" 'BEGIN {print (b < a) ? b : a}')
 	unset rate cpu
@@ -114,7 +132,9 @@ echo "worst shim/refs: throughput $worst_tput, CPU per message $worst_cpu (targe
 # Per size and per shape: the cells at 0.97 or above in both ratios, and the
 # geometric means of each ratio.
 printf '%s\n' "${summary[@]}" | awk '
-	function add(k) { n[k]++; ok[k] += ($3 >= 0.97 && $4 >= 0.97); lt[k] += log($3); lc[k] += log($4) }
+	function add(k) { n[k]++; ok[k] += ($3 >= 0.97 && $4 >= 0.97); lt[k] += log($3); lc[k] += log($4)
+		if (NF == 6) aa[k] += ($5 >= 0.97 && $6 >= 0.97) }
 	{ add($1 " B"); add($2) }
-	END { for (k in n) printf "%s: %d of %d cells at 0.97 or above in both; geometric means tput %.3f, cpu %.3f\n",
-		k, ok[k], n[k], exp(lt[k] / n[k]), exp(lc[k] / n[k]) }' | sort -n
+	END { for (k in n) printf "%s: %d of %d cells at 0.97 or above in both; geometric means tput %.3f, cpu %.3f%s\n",
+		k, ok[k], n[k], exp(lt[k] / n[k]), exp(lc[k] / n[k]),
+		(k in aa) ? sprintf("; refs against itself: %d of %d", aa[k], n[k]) : "" }' | sort -n
