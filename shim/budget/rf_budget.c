@@ -451,6 +451,19 @@ static __attribute__((noinline)) void rf_budget_credit_uncopied(int slot, size_t
 }
 
 /*
+ * A record just carved for m: what its release credits (charge beyond the
+ * record, handle), and in the call until settled.
+ */
+static inline void rf_budget_record_open(const struct rf_budget_msg *m)
+{
+	struct rf_arena_record *rec = rf_arena_record_of(m->payload);
+
+	rec->tag =
+		((uint64_t)m->extra << 16) | (uint64_t)(rf_kafka_slot_valid(m->slot) ? m->slot : 0);
+	__atomic_store_n(&rec->state, RF_REC_IN_CALL, __ATOMIC_RELAXED);
+}
+
+/*
  * Take the charge now if it fits with reserve to spare, carving the arena
  * when m copies. Lock-free unless the thread's chunk needs a refill; locked
  * says the caller holds the lock already.
@@ -492,10 +505,7 @@ static int rf_budget_take(struct rf_budget_msg *m, int locked, uint64_t reserve)
 			__atomic_fetch_sub(&rf_budget.charged, m->charge, __ATOMIC_SEQ_CST);
 			return 0;
 		}
-		struct rf_arena_record *rec = rf_arena_record_of(m->payload);
-		rec->tag = ((uint64_t)m->extra << 16) |
-			   (uint64_t)(rf_kafka_slot_valid(m->slot) ? m->slot : 0);
-		__atomic_store_n(&rec->state, RF_REC_IN_CALL, __ATOMIC_RELAXED);
+		rf_budget_record_open(m);
 	}
 	rf_budget_peak_note(charged);
 	rf_budget_handle_charge(m->slot, m->charge, m->copy);
@@ -853,7 +863,7 @@ static inline void rf_budget_count_nowait(void)
  * does not fit. Returns the charge as it stands, or 0 when even the
  * message's does not fit (nothing charged).
  */
-static __attribute__((noinline)) uint64_t rf_budget_reserve_take(size_t charge)
+static uint64_t rf_budget_reserve_take(size_t charge)
 {
 	struct rf_bank *bank = rf_bank_get();
 	uint64_t reserve = bank != NULL ? rf_budget.bank_reserve : 0;
@@ -895,13 +905,8 @@ static inline __attribute__((always_inline)) int rf_budget_admit_taken(struct rf
 	}
 	m->charge = charge;
 	m->waited = 0;
-	if (m->payload != NULL) {
-		struct rf_arena_record *rec = rf_arena_record_of(m->payload);
-
-		rec->tag = ((uint64_t)m->extra << 16) |
-			   (uint64_t)(rf_kafka_slot_valid(m->slot) ? m->slot : 0);
-		__atomic_store_n(&rec->state, RF_REC_IN_CALL, __ATOMIC_RELAXED);
-	}
+	if (m->payload != NULL)
+		rf_budget_record_open(m);
 	if (__builtin_expect(charged > __atomic_load_n(&rf_budget.peak, __ATOMIC_RELAXED), 0))
 		rf_budget_peak_note(charged);
 	rf_budget_handle_charge(m->slot, charge, m->copy);
